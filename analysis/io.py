@@ -1,0 +1,589 @@
+"""Load a dataset folder into Ibis tables on DuckDB, checked against the contract.
+
+CSV template
+------------
+``data/templates/`` holds one example file per table (``accounts.csv``,
+``contacts.csv``, ``payments.csv``, ``complaints.csv``, ``opt_outs.csv``);
+copy them and replace the example rows with your own. The rules:
+
+* UTF-8 text, comma separator, one header row with the contract's column
+  names (any order); values holding a comma are quoted (``"1,200"``);
+* timestamps in ISO 8601 *with* an offset or ``Z``:
+  ``2026-03-02T09:15:00+08:00`` or ``2026-03-02T01:15:00Z``;
+* dates as ``YYYY-MM-DD``; booleans as ``true``/``false`` (or ``1``/``0``);
+* an empty cell is a null (missing value);
+* whole numbers for integer columns, ``.`` as decimal point for amounts.
+
+Each table may instead be ``<table>.parquet`` or a folder ``<table>/`` of
+``*.parquet`` parts (what the generator writes), but only one form per table.
+An optional ``manifest.json`` may declare extra strategy names under
+``"strategies"``.
+
+:func:`load` validates every file inside DuckDB (only counts and a few
+example rows come back to Python), reports every problem at once in a
+:class:`ContractError`, and returns a :class:`Dataset` of typed Ibis tables
+backed by temporary views (``ds<N>_<table>``) on the connection. Nothing is
+written to the dataset folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import zoneinfo
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+import ibis
+
+from analysis import contract
+
+_MAX_EXAMPLES = 5
+_SQL_TYPES = {
+    "int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "float64": "DOUBLE",
+    "bool": "BOOLEAN", "string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMPTZ",
+}
+_INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+         "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+_ACCEPTED_PARQUET = {
+    "int64": "integer types", "int32": "integer types", "int16": "integer types",
+    "float64": "integer, float or decimal types", "bool": "BOOLEAN",
+    "string": "VARCHAR (string)", "date": "DATE",
+    "timestamp": "TIMESTAMP WITH TIME ZONE (timezone-aware)",
+}
+_ACCEPTED_CSV = {
+    "int64": "whole numbers such as 42", "int32": "whole numbers such as 42",
+    "int16": "whole numbers such as 42", "float64": "finite numbers such as 1234.5",
+    "bool": "true/false or 1/0", "date": "dates as YYYY-MM-DD",
+}
+_TS_EXAMPLE = "ISO 8601 with an offset, e.g. 2026-03-02T09:15:00+08:00 or 2026-03-02T01:15:00Z"
+_ZONE_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|UTC|GMT|[+-]\d\d(:?\d\d)?|[A-Za-z_]+/[A-Za-z0-9_/+-]+)$"
+_INT_RE = r"\s*[+-]?\d+\s*"
+_SINGULAR = {"are": "is", "have": "has", "share": "shares", "refer": "refers", "use": "uses"}
+_view_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One contract violation found by :func:`load`.
+
+    Attributes:
+        file: path of the offending file (or folder), as given to ``load``.
+        table: contract table name ("" when not table-specific).
+        column: offending column, or None.
+        check: short check id, e.g. "missing_column", "range", "foreign_key".
+        message: one sentence: what is wrong and what is accepted.
+        rows: a few example 1-based data row numbers (CSV line = row + 1).
+        values: a few offending values.
+    """
+
+    file: str
+    table: str
+    column: str | None
+    check: str
+    message: str
+    rows: tuple[int, ...] = ()
+    values: tuple[Any, ...] = ()
+
+
+class ContractError(ValueError):
+    """A dataset violates the contract; ``problems`` lists every violation."""
+
+    def __init__(self, problems: list[Problem], path: Path | str):
+        self.problems = list(problems)
+        self.path = str(path)
+        lines = [f"{len(self.problems)} problem(s) in {self.path}"]
+        lines += [f"  - {p.message}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded, validated dataset.
+
+    Attributes:
+        path: the dataset folder.
+        con: the Ibis DuckDB backend the tables live on.
+        tables: the five contract tables, typed as the contract says.
+        manifest: parsed ``manifest.json``, or None when absent.
+        strategies: strategy names allowed for this dataset.
+        currency: the single currency code of the dataset.
+    """
+
+    path: Path
+    con: Any
+    tables: dict[str, ibis.Table]
+    manifest: dict | None
+    strategies: tuple[str, ...]
+    currency: str
+
+    def __getitem__(self, name: str) -> ibis.Table:
+        return self.tables[name]
+
+
+@dataclass
+class _Source:
+    """One table's file(s) and the SQL to read and type them."""
+
+    table: contract.Table
+    root: Path
+    path: Path
+    form: str  # "csv" or "parquet"
+    scan: str  # SQL relation of the raw file(s)
+    types: dict[str, str]  # present column -> DuckDB type in the file
+    typed: dict[str, str] = field(default_factory=dict)  # usable column -> typed SQL
+    type_failed: set[str] = field(default_factory=set)
+
+    @property
+    def label(self) -> str:
+        return str(self.path.relative_to(self.root))
+
+    @property
+    def rows_sql(self) -> str:
+        """Raw columns plus ``__row`` (1-based data row) and ``__file``."""
+        if self.form == "csv":
+            return (f"SELECT *, row_number() OVER () AS __row, {_lit(self.label)} AS __file "
+                    f"FROM {self.scan}")
+        return ("SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS __row, "
+                f"filename AS __file FROM {self.scan}")
+
+    def checked(self, rows: bool = False) -> str:
+        """Raw columns plus each usable column typed as ``"__t_<col>"``; with
+        ``rows`` also ``__row``/``__file`` (costly for CSV: examples only)."""
+        typed = "".join(f", {e} AS {_q('__t_' + c)}" for c, e in self.typed.items())
+        return f"(SELECT *{typed} FROM {f'({self.rows_sql})' if rows else self.scan})"
+
+    def problem(self, column, check, message, rows=(), values=(), file=None) -> Problem:
+        return Problem(str(file or self.path), self.table.name, column, check,
+                       message, tuple(rows), tuple(values))
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _t(column: str) -> str:
+    return _q("__t_" + column)
+
+
+def _fmt(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _run(con, sql: str) -> list[tuple]:
+    return con.raw_sql(sql).fetchall()
+
+
+def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None) -> Dataset:
+    """Load and validate a dataset folder.
+
+    Args:
+        path: folder holding the five tables (CSV, Parquet file or Parquet folder).
+        con: an Ibis DuckDB backend to use; default a new in-memory one.
+        strategies: extra allowed strategy names, on top of the contract's and
+            those declared in ``manifest.json``.
+
+    Returns:
+        The validated :class:`Dataset`.
+
+    Raises:
+        ContractError: the folder is missing or any contract check fails
+            (all problems of all files are reported together).
+        NotADirectoryError: ``path`` is a file, not a folder.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ContractError([Problem(str(root), "", None, "missing_file",
+                                     f"{root}: no such folder; pass the folder holding "
+                                     f"{', '.join(contract.TABLES)}.")], root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root} is a file; load() expects the dataset folder "
+                                 f"holding {', '.join(contract.TABLES)}.")
+    con = ibis.duckdb.connect() if con is None else con
+    if getattr(con, "name", None) != "duckdb":
+        raise TypeError("con must be an Ibis DuckDB backend, e.g. ibis.duckdb.connect()")
+    problems: list[Problem] = []
+    manifest, declared = _read_manifest(root, problems)
+    allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
+    sources = {}
+    for table in contract.TABLES.values():
+        src = _open_source(con, root, table, problems)
+        if src is not None and _check_values(con, src, allowed, problems):
+            sources[table.name] = src
+    _check_foreign_keys(con, sources, problems)
+    currency = _check_accounts(con, sources.get("accounts"), problems)
+    if problems:
+        raise ContractError(problems, root)
+    n = next(_view_counter)
+    tables = {}
+    for name, src in sources.items():
+        cols = ", ".join(f"{src.typed[c.name]} AS {_q(c.name)}" for c in src.table.columns)
+        view = f"ds{n}_{name}"
+        con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_q(view)} AS SELECT {cols} FROM {src.scan}")
+        tables[name] = con.table(view)
+    return Dataset(root, con, tables, manifest, allowed, currency)
+
+
+def _read_manifest(root: Path, problems: list[Problem]) -> tuple[dict | None, list[str]]:
+    """Parse ``manifest.json`` if present: (manifest or None, declared strategies)."""
+    file = root / "manifest.json"
+    if not file.is_file():
+        return None, []
+    try:
+        manifest = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(file), "", None, "manifest",
+                                f"manifest.json is not valid UTF-8 JSON ({exc}); expected an object."))
+        return None, []
+    strategies = manifest.get("strategies", []) if isinstance(manifest, dict) else None
+    if not isinstance(strategies, list) or not all(isinstance(x, str) for x in strategies):
+        problems.append(Problem(str(file), "", None, "manifest", "manifest.json must be a JSON "
+                                'object whose optional "strategies" is a list of names.'))
+        return (manifest if isinstance(manifest, dict) else None), []
+    return manifest, strategies
+
+
+def _open_source(con, root: Path, table: contract.Table, problems) -> _Source | None:
+    """Find the table's file(s), check emptiness, columns and Parquet types."""
+    name = table.name
+    forms = [p for p in (root / f"{name}.parquet", root / name, root / f"{name}.csv") if p.exists()]
+    if not forms:
+        known = {f"{t}{s}" for t in contract.TABLES for s in ("", ".csv", ".parquet")}
+        strays = sorted(p.name for p in root.iterdir()
+                        if p.suffix in (".csv", ".parquet") and p.name not in known)
+        hint = f" (unrecognised files here: {', '.join(strays)})" if strays else ""
+        problems.append(Problem(str(root / f"{name}.csv"), name, None, "missing_file",
+                                f"{name}: no file found; expected {name}.csv, {name}.parquet "
+                                f"or a folder {name}/ of .parquet parts{hint}."))
+        return None
+    if len(forms) > 1:
+        found = " and ".join(p.name + ("/" if p.is_dir() else "") for p in forms)
+        problems.append(Problem(str(forms[0]), name, None, "duplicate_file",
+                                f"{name}: found both {found}; keep exactly one form of each table."))
+        return None
+    path = forms[0]
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    empty = [f for f in files if f.stat().st_size == 0]
+    if not files or empty:
+        what = f"{empty[0].relative_to(root)} is an empty (0-byte) file" if empty else \
+            f"{path.name}/ holds no .parquet parts"
+        problems.append(Problem(str(empty[0] if empty else path), name, None, "empty_file",
+                                f"{what}; {name} needs a file with a header and its columns."))
+        return None
+    if path.suffix == ".csv":
+        src = _open_csv(root, table, path, problems)
+    else:
+        parts = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
+        scan = f"read_parquet({parts}, filename=true, file_row_number=true)"
+        src = _Source(table, root, path, "parquet", scan, {})
+        try:
+            src.types = {r[0]: r[1] for r in _run(con, f"DESCRIBE SELECT * FROM read_parquet({parts})")}
+        except Exception as exc:  # duckdb raises many error types for bad files
+            problems.append(_unreadable(src, exc))
+            return None
+    if src is None:
+        return None
+    _check_columns(src, problems)
+    return src
+
+
+def _open_csv(root, table, path, problems) -> _Source | None:
+    """Read the header in Python (one line) and build a strict all-VARCHAR scan."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
+    except UnicodeDecodeError:
+        problems.append(Problem(str(path), table.name, None, "unreadable",
+                                f"{path.name} is not UTF-8 text; save it as UTF-8 CSV."))
+        return None
+    if not any(header):
+        problems.append(Problem(str(path), table.name, None, "empty_file",
+                                f"{path.name} has no header row; the first line must name the columns."))
+        return None
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        problems.append(Problem(str(path), table.name, dupes[0], "extra_column",
+                                f"{path.name}: header repeats column(s) {', '.join(dupes)}; "
+                                "each column must appear once.", values=tuple(dupes)))
+        return None
+    cols = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
+    scan = (f"read_csv({_lit(str(path))}, auto_detect=false, header=true, delim=',', "
+            f"quote='\"', escape='\"', columns={cols})")
+    return _Source(table, root, path, "csv", scan, dict.fromkeys(header, "VARCHAR"))
+
+
+def _check_columns(src: _Source, problems) -> None:
+    """Missing/extra columns and column-level types; fills ``src.typed``."""
+    expected = src.table.column_names
+    for name in expected:
+        if name not in src.types:
+            problems.append(src.problem(name, "missing_column",
+                                        f"{src.label}: column {name} is missing; expected columns: "
+                                        f"{', '.join(expected)}."))
+    for name in src.types:
+        if name not in expected:
+            problems.append(src.problem(name, "extra_column",
+                                        f"{src.label}: column {name} is not in the contract; "
+                                        f"expected columns: {', '.join(expected)}."))
+    for col in src.table.columns:
+        if col.name not in src.types:
+            continue
+        raw, target = _q(col.name), _SQL_TYPES[col.dtype]
+        if src.form == "csv":
+            src.typed[col.name] = _csv_typed(raw, col.dtype)
+            continue
+        have = src.types[col.name]
+        if have == target or (col.dtype == "timestamp" and have == "TIMESTAMP WITH TIME ZONE"):
+            src.typed[col.name] = raw
+        elif (col.dtype.startswith("int") and have in _INTS) or (
+                col.dtype == "float64" and (have in _INTS or have in ("FLOAT", "DOUBLE")
+                                            or have.startswith("DECIMAL"))):
+            src.typed[col.name] = f"TRY_CAST({raw} AS {target})"
+        elif col.dtype == "timestamp" and have.startswith("TIMESTAMP"):
+            src.type_failed.add(col.name)
+            problems.append(src.problem(col.name, "timestamp_zone",
+                                        f"{src.label}, column {col.name}: Parquet type {have} has no time "
+                                        "zone; write timezone-aware timestamps (stored as UTC), e.g. "
+                                        "pandas .dt.tz_localize('Asia/Shanghai')."))
+        else:
+            src.type_failed.add(col.name)
+            problems.append(src.problem(col.name, "type",
+                                        f"{src.label}, column {col.name}: Parquet type {have} cannot be "
+                                        f"used as {col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}."))
+
+
+def _csv_typed(raw: str, dtype: str) -> str:
+    """SQL turning a VARCHAR CSV cell into the contract type (NULL if unparseable)."""
+    if dtype.startswith("int"):
+        return f"CASE WHEN regexp_full_match({raw}, '{_INT_RE}') THEN TRY_CAST(trim({raw}) AS {_SQL_TYPES[dtype]}) END"
+    if dtype == "float64":
+        return f"TRY_CAST(trim({raw}) AS DOUBLE)"
+    if dtype == "bool":
+        return (f"CASE lower(trim({raw})) WHEN 'true' THEN true WHEN '1' THEN true "
+                f"WHEN 'false' THEN false WHEN '0' THEN false END")
+    if dtype == "date":
+        return f"CAST(TRY_STRPTIME(trim({raw}), '%Y-%m-%d') AS DATE)"
+    if dtype == "timestamp":
+        return f"CASE WHEN regexp_matches(trim({raw}), '{_ZONE_RE}') THEN TRY_CAST(trim({raw}) AS TIMESTAMPTZ) END"
+    return raw
+
+
+def _range_text(col: contract.Column) -> str:
+    if col.min is not None and col.max is not None:
+        return f"between {col.min:g} and {col.max:g}"
+    return f">= {col.min:g}" if col.min is not None else f"<= {col.max:g}"
+
+
+def _value_checks(src: _Source, allowed: tuple[str, ...]) -> list[tuple]:
+    """(check, column, predicate SQL, value SQL, what-is-wrong, what-is-accepted)."""
+    checks = []
+    for col in src.table.columns:
+        if col.name not in src.typed:
+            continue
+        raw, t = _q(col.name), _t(col.name)
+        if col.dtype == "timestamp" and src.form == "csv":
+            zone = f"({raw} IS NOT NULL AND NOT regexp_matches(trim({raw}), '{_ZONE_RE}') " \
+                   f"AND TRY_CAST(trim({raw}) AS TIMESTAMP) IS NOT NULL)"
+            checks.append(("timestamp_zone", col.name, zone, raw, "have timestamps without a time zone",
+                           f"write {_TS_EXAMPLE}"))
+            checks.append(("timestamp_parse", col.name, f"({raw} IS NOT NULL AND {t} IS NULL AND NOT {zone})",
+                           raw, "cannot be read as timestamps", f"accepted: {_TS_EXAMPLE}"))
+        elif src.typed[col.name] != raw:
+            bad = f"{raw} IS NOT NULL AND {t} IS NULL"
+            if col.dtype == "float64":
+                bad = f"({bad}) OR NOT isfinite({t})"
+            accepted = _ACCEPTED_CSV.get(col.dtype) if src.form == "csv" else f"values that fit {col.dtype}"
+            checks.append(("type", col.name, bad, raw, f"cannot be read as {col.dtype}", f"accepted: {accepted}"))
+        elif col.dtype == "float64":
+            checks.append(("type", col.name, f"NOT isfinite({t})", raw, "are not finite numbers",
+                           "accepted: finite numbers"))
+        if not col.nullable:
+            checks.append(("null", col.name, f"{raw} IS NULL", None, "are empty", "this column must not be null"))
+        values = allowed if col.name == "strategy" else col.allowed
+        if values is not None:
+            check = "unknown_strategy" if col.name == "strategy" else "allowed_values"
+            hint = "; or declare the name in manifest.json under \"strategies\"" if col.name == "strategy" else ""
+            in_list = ", ".join(_lit(v) for v in values)
+            checks.append((check, col.name, f"{t} NOT IN ({in_list})", raw,
+                           "have values outside the allowed set", f"allowed: {', '.join(values)}{hint}"))
+        if col.min is not None or col.max is not None:
+            conds = [f"{t} < {col.min}" if col.min is not None else None,
+                     f"{t} > {col.max}" if col.max is not None else None]
+            checks.append(("range", col.name, " OR ".join(c for c in conds if c), raw,
+                           "have values out of range", f"accepted: {_range_text(col)}"))
+    if src.table.name == "accounts" and {"dpd_bucket", "days_past_due"} <= src.typed.keys():
+        b, d = _t("dpd_bucket"), _t("days_past_due")
+        expect = f"CASE WHEN {d} <= 30 THEN 'M1' WHEN {d} <= 60 THEN 'M2' ELSE 'M3+' END"
+        checks.append(("dpd_bucket", "dpd_bucket",
+                       f"{d} >= 1 AND {b} IN ('M1', 'M2', 'M3+') AND {b} <> {expect}",
+                       f"{b} || ' for ' || {d} || ' days'", "have a dpd_bucket that does not match days_past_due",
+                       "M1 = 1-30, M2 = 31-60, M3+ = 61+ days"))
+    key = src.table.key
+    if all(k in src.typed and k not in src.type_failed for k in key):
+        kt = ", ".join(_t(k) for k in key)
+        dup = f"({kt}) IN (SELECT ({kt}) FROM {src.checked()} GROUP BY ALL HAVING count(*) > 1)"
+        checks.append(("duplicate_key", key[0], dup, _t(key[0]) if len(key) == 1 else f"({kt})",
+                       "share a key with another row", f"each {', '.join(key)} must be unique"))
+    return checks
+
+
+def _check_values(con, src: _Source, allowed, problems) -> bool:
+    """Run all row-level checks of one table in one aggregate query.
+
+    Returns:
+        False when the file cannot be read at all (the source is unusable).
+    """
+    checks = _value_checks(src, allowed)
+    counts = ", ".join(["count(*)"] + [f"count_if({c[2]})" for c in checks])
+    try:
+        n, *failing = _run(con, f"SELECT {counts} FROM {src.checked()} AS s")[0]
+    except Exception as exc:  # e.g. ragged CSV rows, invalid UTF-8, mismatched parts
+        problems.append(_unreadable(src, exc))
+        return False
+    if n < src.table.min_rows:
+        problems.append(src.problem(None, "empty_file",
+                                    f"{src.label} has no data rows; {src.table.name} needs at least "
+                                    f"{src.table.min_rows} row."))
+    for (check, column, pred, value, what, accepted), count in zip(checks, failing):
+        if count:
+            if check in ("type", "timestamp_parse", "timestamp_zone"):
+                src.type_failed.add(column)
+            problems.append(_examples(con, src, check, column, pred, value, count, what, accepted))
+    return True
+
+
+def _examples(con, src: _Source, check, column, pred, value, count, what, accepted) -> Problem:
+    """Fetch a few failing rows and phrase the problem."""
+    value_sql = value or "NULL"
+    rows = _run(con, f"SELECT __file, __row, {value_sql} FROM {src.checked(rows=True)} AS s "
+                     f"WHERE {pred} ORDER BY __file, __row LIMIT {_MAX_EXAMPLES}")
+    values = tuple(dict.fromkeys(r[2] for r in rows if r[2] is not None))
+    files = {r[0] for r in rows}
+    if src.form == "csv":
+        where = "line" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r[1] + 1) for r in rows)
+    elif len(files) == 1:
+        prefix = f"{Path(rows[0][0]).name} " if src.path.is_dir() else ""
+        where = prefix + "row" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r[1]) for r in rows)
+    else:
+        where = ", ".join(f"{Path(r[0]).name} row {r[1]}" for r in rows)
+    where += ", ..." if count > len(rows) else ""
+    shown = f": {', '.join(_fmt(v) for v in values)}" if values else ""
+    if count == 1:
+        first, _, rest = what.partition(" ")
+        what = f"{_SINGULAR.get(first, first)} {rest}"
+    message = (f"{src.label}, column {column}: {count} {'row' if count == 1 else 'rows'} {what} "
+               f"({where}{shown}); {accepted}.")
+    file = Path(rows[0][0]) if src.path.is_dir() and len(files) == 1 else None
+    return src.problem(column, check, message, [r[1] for r in rows], values, file=file)
+
+
+def _unreadable(src: _Source, exc: Exception) -> Problem:
+    text = str(exc).split("Possible fixes")[0].split("LINE 1:")[0]
+    detail = "; ".join(line.strip() for line in text.splitlines() if line.strip())[:300]
+    return src.problem(None, "unreadable", f"{src.label} cannot be read ({detail}); "
+                       f"expected a well-formed {'CSV (comma-separated, UTF-8)' if src.form == 'csv' else 'Parquet'} file.")
+
+
+def _check_foreign_keys(con, sources: dict[str, _Source], problems) -> None:
+    """Every non-null reference must exist in the referenced table."""
+    for src in sources.values():
+        for fk in src.table.foreign_keys:
+            ref = sources.get(fk.ref_table)
+            if ref is None or any(c not in s.typed or c in s.type_failed
+                                  for s, c in ((src, fk.column), (ref, fk.ref_column))):
+                continue
+            c = "s." + _t(fk.column)
+            pred = (f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref.checked()} AS p "
+                    f"WHERE p.{_t(fk.ref_column)} = {c})")
+            count = _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {pred}")[0][0]
+            if count:
+                problems.append(_examples(
+                    con, src, "foreign_key", fk.column, pred, _q(fk.column), count,
+                    f"refer to {fk.ref_table} that are not in {ref.label}",
+                    f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}"))
+
+
+def _check_accounts(con, src: _Source | None, problems) -> str:
+    """IANA time zones and a single 3-letter currency; returns the currency."""
+    if src is None:
+        return ""
+    currency = ""
+    if "time_zone" in src.typed:
+        zones = _distinct(con, src, "time_zone")
+        bad = [z for z in zones if not _is_zone(z)]
+        if bad:
+            problems.append(_flag(con, src, "time_zone", bad, "have time zones that are not IANA names",
+                                  "use names such as Asia/Shanghai or America/New_York"))
+    if "currency" in src.typed:
+        found = _distinct(con, src, "currency")
+        bad = [c for c in found if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper())]
+        if len(found) > 1 or bad:
+            what = "have currency codes that are not 3 upper-case letters" if bad else \
+                f"use another currency than {found[0]}"
+            problem = _flag(con, src, "currency", bad or found[1:], what, "a dataset uses one ISO 4217 "
+                            f"code such as CNY or USD (found: {', '.join(found)})")
+            problems.append(replace(problem, values=tuple(found)))
+        currency = found[0] if found else ""
+    return currency
+
+
+def _distinct(con, src: _Source, column: str, limit: int = 1000) -> list:
+    """Distinct non-null values of a column, most frequent first."""
+    return [r[0] for r in _run(con, f"SELECT {_t(column)} FROM {src.checked()} WHERE {_t(column)} "
+                                    f"IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {limit}")]
+
+
+def _flag(con, src: _Source, column: str, bad: list, what: str, accepted: str) -> Problem:
+    """Problem for the rows whose ``column`` is one of the ``bad`` values."""
+    pred = f"{_t(column)} IN ({', '.join(_lit(v) for v in bad)})"
+    count = _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {pred}")[0][0]
+    return _examples(con, src, column, column, pred, _q(column), count, what, accepted)
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def summary(ds: Dataset) -> str:
+    """A one-screen text summary of a loaded dataset (computed in DuckDB).
+
+    Args:
+        ds: a dataset returned by :func:`load`.
+
+    Returns:
+        Multi-line text: path, currency, row counts, entry dates, accounts per
+        strategy and bucket, contacts per channel, payments, complaints, opt-outs.
+    """
+    def counts(table: str, column: str) -> str:
+        t = ds[table]
+        df = t.group_by(column).agg(n=t.count()).order_by(column).execute()
+        return ", ".join(f"{k} {n:,}" for k, n in zip(df[column], df["n"])) or "none"
+
+    acc, pay, com = ds["accounts"], ds["payments"], ds["complaints"]
+    n = {name: int(t.count().execute()) for name, t in ds.tables.items()}
+    dates = acc.aggregate(first=acc.entry_date.min(), last=acc.entry_date.max()).execute()
+    first, last = (str(dates[c].iloc[0])[:10] for c in ("first", "last"))
+    paid = pay.amount.sum().execute() if n["payments"] else 0.0
+    escalated = int(com.escalated.sum().execute() or 0) if n["complaints"] else 0
+    lines = [
+        f"Dataset {ds.path} (currency {ds.currency})",
+        "Rows: " + ", ".join(f"{k} {v:,}" for k, v in n.items()),
+        f"Entry dates: {first} to {last}",
+        f"Accounts per strategy: {counts('accounts', 'strategy')}",
+        f"Accounts per dpd_bucket: {counts('accounts', 'dpd_bucket')}",
+        f"Contacts per channel: {counts('contacts', 'channel')}",
+        f"Payments: {n['payments']:,} totalling {float(paid):,.2f} {ds.currency}",
+        f"Complaints: {n['complaints']:,} ({escalated:,} escalated)",
+        f"Opt-outs: {n['opt_outs']:,} ({counts('opt_outs', 'channel')})",
+    ]
+    return "\n".join(lines)
