@@ -314,3 +314,30 @@ def data_dictionary_markdown() -> str:
             )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+#: Lines that bracket the generated data dictionary in ``data/README.md``.
+DICTIONARY_BEGIN = "<!-- data dictionary: generated from analysis/contract.py, do not edit by hand -->"
+DICTIONARY_END = "<!-- end of data dictionary -->"
+
+
+def embed_data_dictionary(text: str) -> str:
+    """``text`` with the block between the marker lines replaced by the dictionary."""
+    try:
+        head, rest = text.split(DICTIONARY_BEGIN, 1)
+        _, tail = rest.split(DICTIONARY_END, 1)
+    except ValueError:
+        raise ValueError(
+            f"the file lacks the marker lines {DICTIONARY_BEGIN!r} and {DICTIONARY_END!r}"
+        ) from None
+    return f"{head}{DICTIONARY_BEGIN}\n\n{data_dictionary_markdown()}\n{DICTIONARY_END}{tail}"
+
+
+if __name__ == "__main__":  # python -m analysis.contract data/README.md
+    import sys
+    from pathlib import Path
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "data/README.md")
+    new = embed_data_dictionary(target.read_text(encoding="utf-8"))
+    target.write_text(new, encoding="utf-8")
+    print(f"rewrote the data dictionary in {target}")

@@ -588,6 +588,9 @@ def load_scenario(name_or_path: str | Path = "cn_default", *, overrides: dict | 
     if errs:
         raise ScenarioError(f"{path}: " + f"\n{path}: ".join(errs))
     packs = []
-    for name in raw["rules"]["packs"]:
-        packs.append(load_rule_pack(name))
+    for i, name in enumerate(raw["rules"]["packs"]):
+        try:
+            packs.append(load_rule_pack(name))
+        except ScenarioError as e:
+            raise ScenarioError(f"{path}: rules.packs[{i}]: {e}") from None
     return Scenario(raw["scenario"]["name"], path, raw, tuple(packs))

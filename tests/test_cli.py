@@ -1,0 +1,75 @@
+"""The command line: it works, and user mistakes exit non-zero without a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_help_lists_the_commands():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "generate" in r.stdout and "validate" in r.stdout
+
+
+def test_generate_then_validate(tmp_path):
+    out = tmp_path / "d"
+    r = run("generate", "--scenario", "us_default", "--accounts", "800", "--seed", "3", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "contacts" in r.stdout
+    assert (out / "truth.json").exists() and (out / "manifest.json").exists()
+    r = run("validate", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "accounts 800" in r.stdout and "valid" in r.stdout
+
+
+def test_validate_reports_problems_and_exits_non_zero(tmp_path):
+    data = tmp_path / "mine"
+    shutil.copytree(ROOT / "data" / "templates", data)
+    text = (data / "contacts.csv").read_text(encoding="utf-8").replace(",sms,", ",wechat,", 1)
+    (data / "contacts.csv").write_text(text, encoding="utf-8")
+    before = sorted(p.name for p in data.iterdir())
+    r = run("validate", str(data))
+    assert r.returncode == 1
+    assert "contacts.csv" in r.stderr and "channel" in r.stderr and "wechat" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in data.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("generate", "--scenario", "mars", "--out", "{tmp}/x"), "unknown scenario 'mars'"),
+        (("generate", "--accounts", "0", "--out", "{tmp}/x"), "--accounts: expected a whole number >= 1"),
+        (("generate", "--seed", "abc", "--out", "{tmp}/x"), "--seed: expected a whole number"),
+        (("generate", "--accounts", "10"), "the following arguments are required: --out"),
+        (("validate", "{tmp}/absent"), "no such folder"),
+        (("frobnicate",), "invalid choice: 'frobnicate'"),
+    ],
+    ids=["unknown-scenario", "zero-accounts", "bad-seed", "missing-out", "absent-folder", "unknown-command"],
+)
+def test_user_mistakes(tmp_path, args, message):
+    r = run(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert r.returncode != 0
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_generate_refuses_to_overwrite_without_the_flag(tmp_path):
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    r = run("generate", "--accounts", "50", "--out", str(out), "--quiet")
+    assert r.returncode == 2 and "--overwrite" in r.stderr
+    assert (out / "mine.txt").read_text() == "keep"

@@ -1,0 +1,321 @@
+"""The generator: contract, keys, rule packs, reproducibility and its truth.
+
+Observed quantities are recomputed here with plain pandas from the Parquet
+files, independently of the engine layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from analysis import contract, io, synth
+from analysis.scenario import load_scenario
+
+NO_BREACHES = {"rules": {"breach_time_rate": 0.0, "breach_cap_rate": 0.0, "breach_opt_out_rate": 0.0}}
+
+
+def _read(folder):
+    return {name: pq.read_table(folder / f"{name}.parquet").to_pandas() for name in contract.TABLES}
+
+
+def _local(contacts: pd.DataFrame, accounts: pd.DataFrame, col="contacted_at") -> pd.DataFrame:
+    """Contacts with local time, local date and day since entry."""
+    df = contacts.merge(accounts[["account_id", "time_zone", "entry_date", "strategy"]], on="account_id")
+    parts = []
+    for tz, g in df.groupby("time_zone"):
+        g = g.copy()
+        local = g[col].dt.tz_convert(tz)
+        g["local_hour"] = local.dt.hour + local.dt.minute / 60.0
+        g["local_date"] = local.dt.tz_localize(None).dt.normalize()
+        parts.append(g)
+    df = pd.concat(parts)
+    df["day"] = (df["local_date"] - pd.to_datetime(df["entry_date"])).dt.days
+    return df
+
+
+@pytest.fixture(scope="module")
+def cn(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "cn"
+    res = synth.generate(scenario="cn_default", accounts=6000, seed=7, out=out, chunk_size=2500)
+    return res, _read(out)
+
+
+@pytest.fixture(scope="module")
+def cn_clean(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "cn_clean"
+    synth.generate(scenario="cn_default", accounts=6000, seed=8, out=out, overrides=NO_BREACHES)
+    return _read(out)
+
+
+@pytest.fixture(scope="module")
+def us_clean(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "us_clean"
+    synth.generate(scenario="us_default", accounts=6000, seed=9, out=out, overrides=NO_BREACHES)
+    return _read(out)
+
+
+def test_files_follow_the_contract(cn):
+    res, _ = cn
+    for name in contract.TABLES:
+        schema = pq.read_schema(res.path / f"{name}.parquet")
+        assert schema.equals(contract.arrow_schema(name), check_metadata=False), name
+    ds = io.load(res.path)  # the loader's full validation passes
+    assert ds.currency == "CNY"
+    assert set(json.loads((res.path / "manifest.json").read_text())["row_counts"]) == set(contract.TABLES)
+
+
+def test_keys_and_foreign_keys(cn):
+    _, t = cn
+    for name, table in contract.TABLES.items():
+        assert not t[name].duplicated(list(table.key)).any(), name
+        for fk in table.foreign_keys:
+            vals = t[name][fk.column].dropna()
+            assert vals.isin(t[fk.ref_table][fk.ref_column]).all(), (name, fk.column)
+    assert len(t["accounts"]) == 6000
+
+
+def test_accounts_are_realistic(cn):
+    _, t = cn
+    a = t["accounts"]
+    assert set(a["dpd_bucket"]) == {"M1", "M2", "M3+"}
+    assert (contract.dpd_bucket(a["days_past_due"].to_numpy()) == a["dpd_bucket"].to_numpy()).all()
+    assert a["balance_due"].min() > 0
+    assert a["balance_due"].mean() > 1.3 * a["balance_due"].median()  # right-skewed
+    assert a["risk_score"].between(0, 1).all()
+    # riskier buckets carry higher scores
+    means = a.groupby("dpd_bucket")["risk_score"].mean()
+    assert means["M1"] < means["M2"] < means["M3+"]
+    shares = a["strategy"].value_counts(normalize=True)
+    assert shares["sms_only"] == pytest.approx(0.70, abs=0.03)
+    assert (a["assignment"] == "randomised").all()
+
+
+def test_channel_fields_are_null_where_they_do_not_apply(cn):
+    _, t = cn
+    c = t["contacts"]
+    sms = c["channel"] == "sms"
+    assert c.loc[sms, ["connected", "right_party", "talk_seconds"]].isna().all().all()
+    assert c.loc[~sms, ["delivered", "sms_segments"]].isna().all().all()
+    assert c.loc[sms, "sms_segments"].eq(2).all()  # 90 Chinese characters, 70 per segment
+    calls = c[~sms]
+    assert (calls["right_party"] <= calls["connected"]).all()
+    assert (calls.loc[~calls["connected"].astype(bool), "talk_seconds"] == 0).all()
+    assert (calls.loc[calls["connected"].astype(bool), "talk_seconds"] > 0).all()
+
+
+def test_strategies_use_their_channels(cn):
+    _, t = cn
+    df = _local(t["contacts"], t["accounts"])
+    by = df.groupby("strategy")["channel"].unique().apply(set)
+    assert by["sms_only"] == {"sms"}
+    assert by["phone_only"] == {"phone"}
+    assert by["sms_then_phone"] == {"sms", "phone"}
+    assert by["ai_voice"] == {"ai_voice", "sms"}
+    stp = df[df["strategy"] == "sms_then_phone"]
+    assert stp.loc[stp["channel"] == "phone", "day"].min() >= 7
+    assert df["day"].between(0, 29).all()
+
+
+def test_no_contact_after_the_balance_is_paid(cn):
+    _, t = cn
+    pay = t["payments"].groupby("account_id")["amount"].sum()
+    bal = t["accounts"].set_index("account_id")["balance_due"]
+    cured = pay.index[(pay >= bal.loc[pay.index] - 0.005)]
+    cure_time = t["payments"][t["payments"]["account_id"].isin(cured)].groupby("account_id")["paid_at"].max()
+    c = t["contacts"][t["contacts"]["account_id"].isin(cured)]
+    later = c["contacted_at"] > c["account_id"].map(cure_time) + pd.Timedelta(days=1)
+    assert not later.any()
+
+
+def _violations(t, scenario_name):
+    """Counts of rule breaks found by plain pandas, per rule."""
+    sc = load_scenario(scenario_name)
+    lim = sc.limits()
+    df = _local(t["contacts"], t["accounts"])
+    calls = df[df["channel"] != "sms"]
+    out = {}
+    out["quiet_hours"] = int(((df["local_hour"] < lim["start_hour"]) | (df["local_hour"] >= lim["end_hour"])).sum())
+    per_day = calls.groupby(["account_id", "local_date"]).agg(
+        connected=("connected", "sum"), unanswered=("connected", lambda s: int((~s.astype(bool)).sum()))
+    )
+    if lim["max_connected"]:
+        out["connected_cap"] = int((per_day["connected"] > lim["max_connected"]).sum())
+    if lim["max_unanswered"]:
+        out["unanswered_cap"] = int((per_day["unanswered"] > lim["max_unanswered"]).sum())
+    # contact on a channel after a stop request for it
+    oo = t["opt_outs"].groupby(["account_id", "channel"])["requested_at"].min().rename("stop_at").reset_index()
+    m = t["contacts"].merge(oo, on=["account_id", "channel"])
+    out["after_stop"] = int((m["contacted_at"] > m["stop_at"]).sum())
+    if lim["rolling"]:
+        wd, mx = lim["rolling"]
+        daily = calls.groupby(["account_id", "day"]).size().unstack(fill_value=0)
+        daily = daily.reindex(columns=range(30), fill_value=0)
+        roll = daily.T.rolling(wd, min_periods=1).sum().T
+        out["rolling_cap"] = int((roll > mx).to_numpy().sum())
+    if lim["quiet_after_conversation"]:
+        conv = calls[calls["right_party"].astype(bool)][["account_id", "day"]].rename(columns={"day": "conv_day"})
+        j = calls[["account_id", "day"]].merge(conv, on="account_id")
+        gap = j["day"] - j["conv_day"]
+        out["quiet_after_conversation"] = int(((gap > 0) & (gap <= lim["quiet_after_conversation"])).sum())
+    return out
+
+
+def test_china_rules_hold_exactly_without_breaches(cn_clean):
+    v = _violations(cn_clean, "cn_default")
+    assert v == {k: 0 for k in v}, v
+
+
+def test_us_rules_hold_exactly_without_breaches(us_clean):
+    v = _violations(us_clean, "us_default")
+    assert set(v) >= {"rolling_cap", "quiet_after_conversation", "quiet_hours", "after_stop"}
+    assert v == {k: 0 for k in v}, v
+
+
+def test_configured_breaches_appear_at_about_their_rate(cn):
+    _, t = cn
+    v = _violations(t, "cn_default")
+    n = len(t["contacts"])
+    rate = load_scenario("cn_default")["rules"]["breach_time_rate"]
+    # the quiet-hour share is the configured rate within binomial error
+    assert abs(v["quiet_hours"] / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n) + 1e-4
+    assert v["quiet_hours"] > 0
+    assert v["unanswered_cap"] > 0  # bursts of calls on breach days
+
+
+def test_us_timestamps_follow_daylight_saving(us_clean):
+    """Local send hours stay in the window across the 8 March DST change."""
+    t = us_clean
+    df = _local(t["contacts"], t["accounts"])
+    texts = df[df["channel"] == "sms"]
+    lo, hi = load_scenario("us_default")["channels"]["sms"]["send_hour"]
+    assert texts["local_hour"].between(lo, hi).all()
+    assert (texts["local_date"] >= "2026-03-09").any() and (texts["local_date"] < "2026-03-08").any()
+
+
+def test_complaints_and_opt_outs_link_to_contacts(cn):
+    _, t = cn
+    comp = t["complaints"].merge(t["contacts"], on="contact_id", suffixes=("", "_c"))
+    assert len(comp) == len(t["complaints"])
+    assert (comp["account_id"] == comp["account_id_c"]).all()
+    assert (comp["channel"] == comp["channel_c"]).all()
+    assert (comp["complained_at"] > comp["contacted_at"]).all()
+    assert set(t["opt_outs"]["channel"]) <= set(contract.OPT_OUT_CHANNELS)
+
+
+def _hashes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_seed_same_files_other_seed_other_data(tmp_path):
+    a = synth.generate(scenario="us_default", accounts=1500, seed=11, out=tmp_path / "a").path
+    b = synth.generate(scenario="us_default", accounts=1500, seed=11, out=tmp_path / "b", chunk_size=600).path
+    c = synth.generate(scenario="us_default", accounts=1500, seed=12, out=tmp_path / "c").path
+    ha, hb, hc = _hashes(a), _hashes(b), _hashes(c)
+    # chunking changes row groups, not the data
+    assert pq.read_table(a / "accounts.parquet").equals(pq.read_table(b / "accounts.parquet"))
+    assert hc["accounts.parquet"] != ha["accounts.parquet"]
+    a2 = synth.generate(scenario="us_default", accounts=1500, seed=11, out=tmp_path / "a2").path
+    assert _hashes(a2) == ha
+
+
+def test_truth_has_the_documented_shape(cn):
+    res, _ = cn
+    truth = json.loads((res.path / "truth.json").read_text())
+    assert truth["horizon_days"] == 30
+    assert set(truth["strategies"]) == {"sms_only", "phone_only", "sms_then_phone", "ai_voice"}
+    for outcomes in truth["strategies"].values():
+        assert {"paid_rate", "cure_rate", "collected_per_account", "complaints_per_account", "contacts_per_account"} <= set(outcomes)
+        assert set(outcomes["contacts_per_account"]) == set(contract.CHANNELS)
+        assert 0 <= outcomes["cure_rate"] <= outcomes["paid_rate"] <= 1
+    assert sum(s["share"] for s in truth["segments"]) == pytest.approx(1.0)
+    assert truth["strategies"]["sms_only"]["contacts_per_account"]["phone"] == 0
+    assert "common random numbers" in truth["method"]
+
+
+def test_no_channel_is_best_everywhere():
+    """The default world's effects differ by segment: the best arm changes."""
+    truth = synth.simulate_truth("us_default", accounts=20_000, seed=3)
+    best = {s["segment"]: max(s["strategies"], key=lambda k: s["strategies"][k]["paid_rate"]) for s in truth["segments"]}
+    assert len(set(best.values())) >= 2, best
+
+
+def _observed(t):
+    """Per-strategy observed outcomes and standard errors, in pandas."""
+    a = t["accounts"].set_index("account_id")
+    paid = t["payments"].groupby("account_id")["amount"].sum().reindex(a.index, fill_value=0.0)
+    per = pd.DataFrame({"strategy": a["strategy"], "paid_rate": (paid > 0).astype(float),
+                        "cure_rate": (paid >= a["balance_due"] - 0.005).astype(float),
+                        "collected_per_account": paid})
+    counts = t["contacts"].groupby(["account_id", "channel"]).size().unstack(fill_value=0).reindex(a.index, fill_value=0)
+    for ch in contract.CHANNELS:
+        per[f"contacts.{ch}"] = counts[ch] if ch in counts else 0.0
+    g = per.groupby("strategy")
+    return g.mean(), g.std(ddof=1) / np.sqrt(g.size().to_numpy()[:, None])
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen") / "large"
+    res = synth.generate(scenario="cn_default", accounts=60_000, seed=21, out=out, truth_accounts=60_000)
+    t = {k: v for k, v in _read(out).items() if k in ("accounts", "payments", "contacts")}
+    return res.truth, t
+
+
+def test_observed_arms_agree_with_truth(large):
+    truth, t = large
+    mean, se = _observed(t)
+    for strategy, outcomes in truth["strategies"].items():
+        for metric in ("paid_rate", "cure_rate", "collected_per_account"):
+            tol = 4 * math.hypot(se.loc[strategy, metric], outcomes["mc_standard_error"][metric])
+            assert abs(mean.loc[strategy, metric] - outcomes[metric]) < tol, (strategy, metric)
+        for ch, v in outcomes["contacts_per_account"].items():
+            tol = 4 * se.loc[strategy, f"contacts.{ch}"] + 0.05 * v + 1e-9
+            assert abs(mean.loc[strategy, f"contacts.{ch}"] - v) < tol, (strategy, ch)
+
+
+def test_targeted_assignment_confounds_the_naive_comparison(tmp_path):
+    res = synth.generate(scenario="cn_targeted", accounts=30_000, seed=5, out=tmp_path / "t", truth_accounts=30_000)
+    t = _read(res.path)
+    a = t["accounts"]
+    assert (a["assignment"] == "targeted").all()
+    # phone accounts carry larger balances than text accounts
+    bal = a.groupby("strategy")["balance_due"].median()
+    assert bal["phone_only"] > 1.5 * bal["sms_only"]
+    mean, se = _observed(t)
+    truth = res.truth["strategies"]
+    naive = mean.loc["phone_only", "collected_per_account"] - mean.loc["sms_only", "collected_per_account"]
+    true = truth["phone_only"]["collected_per_account"] - truth["sms_only"]["collected_per_account"]
+    noise = math.hypot(se.loc["phone_only", "collected_per_account"], se.loc["sms_only", "collected_per_account"])
+    assert naive - true > 4 * noise
+    # propensities are recorded and match the rule that applied
+    big = a["balance_due"] >= 3000
+    assert (a.loc[big & (a["strategy"] == "phone_only"), "assignment_probability"] == 0.55).all()
+
+
+def test_bad_arguments_are_named(tmp_path):
+    with pytest.raises(ValueError, match="accounts must be a whole number >= 1"):
+        synth.generate(accounts=0, out=tmp_path / "x")
+    with pytest.raises(ValueError, match="seed must be"):
+        synth.generate(accounts=10, seed=-1, out=tmp_path / "x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="already holds files"):
+        synth.generate(accounts=10, out=tmp_path / "full")
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(synth, "_write_json", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        synth.generate(accounts=200, out=tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
