@@ -319,3 +319,16 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         synth.generate(accounts=200, out=tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_phone_capacity_limits_the_dials(tmp_path):
+    """A book of 130 phone accounts per agent with 40 dials a day: at most 40/130 dials per account-day."""
+    tight = {"channels": {"phone": {"dials_per_agent_day": 40}}}
+    res = synth.generate(scenario="cn_default", accounts=8000, seed=4, out=tmp_path / "t", overrides=tight)
+    t = _read(res.path)
+    phone_accounts = t["accounts"]["strategy"].isin(["phone_only", "sms_then_phone"]).sum()
+    dials = (t["contacts"]["channel"] == "phone").sum()
+    cap = 40 / 130 * 30 * phone_accounts
+    assert dials <= 1.05 * cap
+    free = synth.generate(scenario="cn_default", accounts=8000, seed=4, out=tmp_path / "f")
+    assert free.row_counts["contacts"] > res.row_counts["contacts"] + 0.5 * dials
