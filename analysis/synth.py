@@ -479,8 +479,8 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
             max_slots = int(n_try.max())
             for j in range(max_slots):
                 act = n_try > j
-                act &= ~rpc_today[cidx]
-                within = np.ones(len(cidx), bool)
+                # after a conversation, and at the caps, the day's calls stop (not on a breach day)
+                within = ~rpc_today[cidx]
                 if lim["max_connected"] is not None:
                     within &= connected_today[cidx] < lim["max_connected"]
                 if lim["max_unanswered"] is not None:
@@ -654,6 +654,62 @@ def _strings(codes, names) -> pa.Array:
     return pa.DictionaryArray.from_arrays(
         pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names), type=pa.string())
     ).cast(pa.string())
+
+
+def _rule_violations(m: _Model, ev: _Events, n: int) -> dict[str, int]:
+    """Contacts of one chunk that break each rule of the scenario's packs.
+
+    This is the generator's own record of the breaches it injected, counted
+    with the rule semantics documented in :mod:`analysis.scenario` (local
+    calendar days; counts that do not depend on the order of contacts within
+    a day). Keys are ``"<pack>.<rule id>"``.
+    """
+    H = m.H
+    c = ev.get("contacts") if ev.count("contacts") else None
+    out: dict[str, int] = {}
+    if c is None:
+        return {f"{pk.name}.{r['id']}": 0 for pk in m.sc.rule_packs for r in pk.rules}
+    acc, day, hour, ch = c["acc"], c["day"], c["hour"], c["channel"]
+    conn, rpc = c["connected"], c["rpc"]
+    is_call = ch != CHANNELS.index("sms")
+    when = day * 24.0 + hour
+    # first stop request per account and channel
+    stop_at = np.full((n, len(CHANNELS)), np.inf)
+    if ev.count("opt_outs"):
+        o = ev.get("opt_outs")
+        np.minimum.at(stop_at, (o["acc"], o["channel"]), o["day"] * 24.0 + o["hour"])
+    for pk in m.sc.rule_packs:
+        for r in pk.rules:
+            on = np.isin(ch, [CHANNELS.index(x) for x in r["channels"]])
+            kind = r["kind"]
+            if kind == "quiet_hours":
+                v = int((on & ((hour < r["start_hour"]) | (hour >= r["end_hour"]))).sum())
+            elif kind == "opt_out":
+                v = int((on & (when > stop_at[acc, ch])).sum())
+            elif kind == "daily_cap":
+                sel = on & {"connected": conn, "unanswered": is_call & ~conn, "attempts": np.ones_like(on)}[r["count"]]
+                per_day = np.bincount(acc[sel] * H + day[sel], minlength=n * H)
+                v = int(np.maximum(per_day - r["max"], 0).sum())
+            elif kind == "rolling_cap":
+                calls = np.bincount(acc[on] * H + day[on], minlength=n * H).reshape(n, H)
+                cum = np.cumsum(calls, axis=1)
+                wd = r["window_days"]
+                window = cum - np.concatenate([np.zeros((n, wd), np.int64), cum[:, :-wd]], axis=1)[:, :H]
+                v = int(np.clip(window - r["max"], 0, calls).sum())
+            elif kind == "quiet_after_conversation":
+                conv = np.zeros((n, H), bool)
+                conv[acc[on & rpc], day[on & rpc]] = True
+                cum = np.cumsum(conv, axis=1)
+                d = r["days"]
+                # conversations on days (t - d) .. (t - 1)
+                upto_prev = np.concatenate([np.zeros((n, 1), np.int64), cum[:, :-1]], axis=1)
+                before = np.concatenate([np.zeros((n, d + 1), np.int64), cum[:, :-(d + 1)]], axis=1)[:, :H] if d + 1 < H else np.zeros((n, H), np.int64)
+                recent = (upto_prev - before) > 0
+                v = int((on & recent[acc, day]).sum())
+            else:  # pragma: no cover - the schema admits no other kind
+                raise ValueError(f"unknown rule kind {kind!r}")
+            out[f"{pk.name}.{r['id']}"] = v
+    return out
 
 
 def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
@@ -958,6 +1014,7 @@ def generate(
         n_chunks = -(-n_total // chunk_size)
         pool = ThreadPoolExecutor(max_workers=1)
         pending = None
+        violations: dict[str, int] = {}
         bar = tqdm(total=n_total, unit="acct", desc=f"generate {sc.name}", disable=None if progress is None else not progress)
         for k in range(n_chunks):
             lo, hi = k * chunk_size, min(n_total, (k + 1) * chunk_size)
@@ -965,6 +1022,8 @@ def generate(
             p = _population(m, rand, ids)
             seg_counts += np.bincount(p.segment, minlength=6)
             _, ev = _simulate(m, rand, p, p.strategy, record=True)
+            for k_, v_ in _rule_violations(m, ev, len(p)).items():
+                violations[k_] = violations.get(k_, 0) + v_
             tables, n_contacts = _tables_for_chunk(m, clock, p, ev, next_contact, id_base)
             next_contact += n_contacts
             for name, tbl in tables.items():
@@ -1001,7 +1060,15 @@ def generate(
             ),
             "truth_sample_accounts": int(truth_n),
             **acc.to_json(seg_counts / seg_counts.sum(), sc.segments()),
-            "parameters": {k: sc.settings[k] for k in ("repayment", "effects", "channels", "complaints", "assignment")},
+            "rule_violations": {
+                "method": (
+                    "Contacts that break each rule of the scenario's rule packs, counted by the generator "
+                    "from its own event record (local calendar days of the borrower); breaches are injected "
+                    "at the rates in the scenario's [rules] table."
+                ),
+                "counts": violations,
+            },
+            "parameters": {k: sc.settings[k] for k in ("repayment", "effects", "channels", "complaints", "assignment", "rules")},
         }
         _write_json(tmp / "truth.json", truth)
         manifest = {

@@ -135,58 +135,75 @@ def test_no_contact_after_the_balance_is_paid(cn):
 
 
 def _violations(t, scenario_name):
-    """Counts of rule breaks found by plain pandas, per rule."""
+    """Contacts breaking each rule, found by plain pandas (an independent check).
+
+    Keys are "<pack>.<rule id>", the same as truth.json's generator record.
+    """
     sc = load_scenario(scenario_name)
-    lim = sc.limits()
     df = _local(t["contacts"], t["accounts"])
-    calls = df[df["channel"] != "sms"]
-    out = {}
-    out["quiet_hours"] = int(((df["local_hour"] < lim["start_hour"]) | (df["local_hour"] >= lim["end_hour"])).sum())
-    per_day = calls.groupby(["account_id", "local_date"]).agg(
-        connected=("connected", "sum"), unanswered=("connected", lambda s: int((~s.astype(bool)).sum()))
-    )
-    if lim["max_connected"]:
-        out["connected_cap"] = int((per_day["connected"] > lim["max_connected"]).sum())
-    if lim["max_unanswered"]:
-        out["unanswered_cap"] = int((per_day["unanswered"] > lim["max_unanswered"]).sum())
-    # contact on a channel after a stop request for it
     oo = t["opt_outs"].groupby(["account_id", "channel"])["requested_at"].min().rename("stop_at").reset_index()
-    m = t["contacts"].merge(oo, on=["account_id", "channel"])
-    out["after_stop"] = int((m["contacted_at"] > m["stop_at"]).sum())
-    if lim["rolling"]:
-        wd, mx = lim["rolling"]
-        daily = calls.groupby(["account_id", "day"]).size().unstack(fill_value=0)
-        daily = daily.reindex(columns=range(30), fill_value=0)
-        roll = daily.T.rolling(wd, min_periods=1).sum().T
-        out["rolling_cap"] = int((roll > mx).to_numpy().sum())
-    if lim["quiet_after_conversation"]:
-        conv = calls[calls["right_party"].astype(bool)][["account_id", "day"]].rename(columns={"day": "conv_day"})
-        j = calls[["account_id", "day"]].merge(conv, on="account_id")
-        gap = j["day"] - j["conv_day"]
-        out["quiet_after_conversation"] = int(((gap > 0) & (gap <= lim["quiet_after_conversation"])).sum())
+    out = {}
+    for pack in sc.rule_packs:
+        for r in pack.rules:
+            on = df[df["channel"].isin(r["channels"])]
+            kind = r["kind"]
+            if kind == "quiet_hours":
+                v = ((on["local_hour"] < r["start_hour"]) | (on["local_hour"] >= r["end_hour"])).sum()
+            elif kind == "opt_out":
+                m = on.merge(oo, on=["account_id", "channel"])
+                v = (m["contacted_at"] > m["stop_at"]).sum()
+            elif kind == "daily_cap":
+                connected = on["connected"].astype(bool)
+                sel = {"connected": connected, "unanswered": ~connected, "attempts": connected | True}[r["count"]]
+                per_day = on[sel].groupby(["account_id", "day"]).size()
+                v = (per_day - r["max"]).clip(lower=0).sum()
+            elif kind == "rolling_cap":
+                daily = on.groupby(["account_id", "day"]).size().unstack(fill_value=0).reindex(columns=range(30), fill_value=0)
+                window = daily.T.rolling(r["window_days"], min_periods=1).sum().T
+                v = (window - r["max"]).clip(lower=0).where(lambda w: w < daily, daily).to_numpy().sum()
+            elif kind == "quiet_after_conversation":
+                conv = on[on["right_party"].astype(bool)][["account_id", "day"]].drop_duplicates()
+                conv = conv.rename(columns={"day": "conv_day"})
+                j = on[["contact_id", "account_id", "day"]].merge(conv, on="account_id")
+                gap = j["day"] - j["conv_day"]
+                v = j.loc[(gap >= 1) & (gap <= r["days"]), "contact_id"].nunique()
+            out[f"{pack.name}.{r['id']}"] = int(v)
     return out
 
 
 def test_china_rules_hold_exactly_without_breaches(cn_clean):
     v = _violations(cn_clean, "cn_default")
+    assert len(v) == 5
     assert v == {k: 0 for k in v}, v
 
 
 def test_us_rules_hold_exactly_without_breaches(us_clean):
     v = _violations(us_clean, "us_default")
-    assert set(v) >= {"rolling_cap", "quiet_after_conversation", "quiet_hours", "after_stop"}
+    assert set(v) == {"us_reg_f.inconvenient_time", "us_reg_f.seven_in_seven",
+                      "us_reg_f.quiet_after_conversation", "us_reg_f.after_stop_request"}
     assert v == {k: 0 for k in v}, v
 
 
 def test_configured_breaches_appear_at_about_their_rate(cn):
-    _, t = cn
+    res, t = cn
     v = _violations(t, "cn_default")
     n = len(t["contacts"])
     rate = load_scenario("cn_default")["rules"]["breach_time_rate"]
     # the quiet-hour share is the configured rate within binomial error
-    assert abs(v["quiet_hours"] / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n) + 1e-4
-    assert v["quiet_hours"] > 0
-    assert v["unanswered_cap"] > 0  # bursts of calls on breach days
+    quiet = v["cn_gbt_45251_2025.quiet_hours"]
+    assert abs(quiet / n - rate) < 4 * math.sqrt(rate * (1 - rate) / n) + 1e-4
+    assert quiet > 0
+    assert v["cn_cba_2026.unanswered_attempts_per_day"] > 0  # bursts of calls on breach days
+    assert v["cn_gbt_45251_2025.after_stop_request"] > 0
+    # the generator's own record in truth.json counts the same contacts
+    assert res.truth["rule_violations"]["counts"] == v
+
+
+def test_us_breach_record_matches_an_independent_count(tmp_path):
+    res = synth.generate(scenario="us_default", accounts=6000, seed=10, out=tmp_path / "us")
+    v = _violations(_read(res.path), "us_default")
+    assert all(x > 0 for x in v.values()), v
+    assert res.truth["rule_violations"]["counts"] == v
 
 
 def test_us_timestamps_follow_daylight_saving(us_clean):
