@@ -1,0 +1,355 @@
+"""Power, sample size and minimum detectable effects for two-group designs.
+
+Two outcomes are covered: a proportion per account (cure, payment, right-party
+contact) compared between two groups, and a Poisson rate (complaints per
+contact or per account) compared by its ratio, optionally against a
+non-inferiority margin.
+
+Conventions:
+
+* Group 1 has ``n1`` accounts and group 2 has ``n2 = ratio * n1``; sample
+  sizes are rounded up, ``n2 = ceil(ratio * n1)``, and the ``power`` of the
+  returned :class:`SampleSize` is the power of those rounded sizes.
+* ``alpha`` is the significance level of the test as performed: two-sided
+  tests use ``alpha/2`` in each tail, one-sided tests ``alpha`` in one
+  (e.g. ``alpha=0.025`` for the usual one-sided non-inferiority test).
+* Two-sided power counts rejections in the direction of the true effect only,
+  as R's ``power.prop.test`` (``strict = FALSE``); the opposite tail adds at
+  most ``alpha/2`` and is negligible whenever the power is of interest.
+* ``alternative="larger"`` means H1: group 1 > group 2 (``p1 > p2``,
+  ``rate1/rate2 > null``); ``"smaller"`` the reverse; ``"greater"``/``"less"``
+  are aliases.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize, stats
+
+from analysis.stats._result import SampleSize
+from analysis.stats.rates import _alternative, _choice, _number, _positive, _unit
+
+__all__ = [
+    "sample_size_proportions", "power_proportions", "mde_proportions",
+    "sample_size_rates", "power_rates", "mde_rates",
+]
+
+RATE_METHODS = ("score", "wald")
+
+
+def _prob(name: str, value) -> float:
+    value = _number(name, value)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must be a proportion strictly between 0 and 1, got {value!r}")
+    return value
+
+
+def _z(alpha: float, alternative: str) -> float:
+    return float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
+
+
+def _solve_n(power_of_n, target: float, what: str) -> float:
+    """Smallest continuous n1 with power_of_n(n1) = target (power increases in n1)."""
+    hi = 1.0
+    while power_of_n(hi) < target:
+        hi *= 2
+        if hi > 1e13:
+            raise ValueError(f"no sample size reaches power {target}: {what}")
+    lo = hi / 2 if hi > 1 else 1e-9
+    if power_of_n(lo) >= target:
+        return lo
+    return optimize.brentq(lambda n: power_of_n(n) - target, lo, hi, xtol=1e-10, rtol=1e-14)
+
+
+def _sizes(n1: float, ratio: float) -> tuple[int, int]:
+    n1 = math.ceil(n1 - 1e-9)                     # guard against 77.0000000001
+    return n1, math.ceil(ratio * n1 - 1e-9)
+
+
+# --------------------------------------------------------------- proportions
+
+def _prop_power(p1, p2, n1, alpha, ratio, alternative):
+    effect = {"larger": p1 - p2, "smaller": p2 - p1}.get(alternative, abs(p1 - p2))
+    pbar = (p1 + ratio * p2) / (1 + ratio)
+    s0 = math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio))
+    s1 = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / ratio)
+    return float(stats.norm.cdf((effect * math.sqrt(n1) - _z(alpha, alternative) * s0) / s1))
+
+
+def _prop_args(p1, p2, alpha, ratio, alternative):
+    return (_prob("p1", p1), _prob("p2", p2), _unit("alpha", alpha),
+            _positive("ratio", ratio), _alternative(alternative))
+
+
+def power_proportions(p1, p2, n1, *, alpha: float = 0.05, ratio: float = 1.0,
+                      alternative: str = "two-sided") -> float:
+    """Power of the two-sample z test of proportions (no continuity correction).
+
+    Normal approximation with the pooled variance under H0 and the unpooled
+    variance under H1 (Fleiss, Levin & Paik 2003, sec. 4.2, without
+    continuity correction), generalised to ``n2 = ratio * n1``::
+
+        power = Phi((|p1 - p2| sqrt(n1) - z sqrt(pbar qbar (1 + 1/ratio)))
+                    / sqrt(p1 q1 + p2 q2 / ratio)),
+        pbar = (p1 + ratio p2) / (1 + ratio).
+
+    For ``ratio=1`` this is exactly R's ``power.prop.test``
+    (``power.prop.test(n = 50, p1 = .5, p2 = .75)`` gives 0.7401659).
+
+    Args:
+        p1, p2: proportions in groups 1 and 2, in (0, 1).
+        n1: accounts in group 1 (positive; need not be whole).
+        alpha: significance level.
+        ratio: n2 / n1.
+        alternative: ``"two-sided"``, ``"larger"`` (H1: p1 > p2) or
+            ``"smaller"`` (H1: p1 < p2).
+
+    Returns:
+        The power, a float in (0, 1).
+
+    Raises:
+        TypeError, ValueError: bad arguments (named in the message).
+    """
+    p1, p2, alpha, ratio, alternative = _prop_args(p1, p2, alpha, ratio, alternative)
+    return _prop_power(p1, p2, _positive("n1", n1), alpha, ratio, alternative)
+
+
+def sample_size_proportions(p1, p2, *, power: float = 0.8, alpha: float = 0.05,
+                            ratio: float = 1.0, alternative: str = "two-sided") -> SampleSize:
+    """Accounts per group to detect p1 vs p2 with the two-sample z test.
+
+    Closed form of :func:`power_proportions` solved for n1 (Fleiss, Levin &
+    Paik 2003, eq. 4.14 without continuity correction, for unequal
+    allocation)::
+
+        n1 = (z_a sqrt(pbar qbar (1 + 1/ratio)) + z_b sqrt(p1 q1 + p2 q2 / ratio))^2
+             / (p1 - p2)^2
+
+    For ``ratio=1`` this is the equation R's ``power.prop.test`` solves:
+    ``power.prop.test(p1 = .5, p2 = .75, power = .9)`` gives n = 76.70693,
+    so n1 = n2 = 77 here.
+
+    Args:
+        p1, p2: proportions in groups 1 and 2, in (0, 1), different.
+        power: target power in (0, 1).
+        alpha: significance level.
+        ratio: n2 / n1.
+        alternative: ``"two-sided"``, ``"larger"`` (H1: p1 > p2) or
+            ``"smaller"`` (H1: p1 < p2).
+
+    Returns:
+        SampleSize(n1, n2 = ceil(ratio * n1), achieved power, alpha, method).
+
+    Raises:
+        TypeError, ValueError: bad arguments, equal proportions, or a
+            one-sided alternative pointing away from the effect.
+    """
+    p1, p2, alpha, ratio, alternative = _prop_args(p1, p2, alpha, ratio, alternative)
+    power = _unit("power", power)
+    effect = {"larger": p1 - p2, "smaller": p2 - p1}.get(alternative, abs(p1 - p2))
+    if effect <= 0:
+        raise ValueError(f"p1={p1} and p2={p2} do not lie in the alternative {alternative!r}")
+    pbar = (p1 + ratio * p2) / (1 + ratio)
+    s0 = math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio))
+    s1 = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / ratio)
+    n1 = ((_z(alpha, alternative) * s0 + stats.norm.isf(1 - power) * s1) / effect) ** 2
+    n1, n2 = _sizes(n1, ratio)
+    achieved = _prop_power(p1, p2, n1, alpha, n2 / n1, alternative)
+    return SampleSize(n1, n2, achieved, alpha, method="fleiss-levin-paik-2003")
+
+
+def mde_proportions(p1, n1, *, power: float = 0.8, alpha: float = 0.05, ratio: float = 1.0,
+                    alternative: str = "two-sided") -> float:
+    """Minimum detectable difference ``delta > 0`` for a baseline p1.
+
+    The smallest delta with ``power_proportions(p1, p1 + delta, n1) = power``
+    (``p2 = p1 - delta`` when ``alternative="larger"``, H1: p1 > p2), found by
+    root finding. R's ``power.prop.test(n = 50, p1 = .5, power = .9)`` gives
+    p2 = 0.8026141, i.e. delta = 0.3026141.
+
+    Args:
+        p1: baseline proportion in group 1, in (0, 1).
+        n1: accounts in group 1.
+        power: target power.
+        alpha: significance level.
+        ratio: n2 / n1.
+        alternative: as in :func:`power_proportions`.
+
+    Returns:
+        delta, a positive float.
+
+    Raises:
+        TypeError, ValueError: bad arguments, or no p2 in (0, 1) reaches the
+            power with these sizes.
+    """
+    p1 = _prob("p1", p1)
+    n1, power = _positive("n1", n1), _unit("power", power)
+    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
+    alternative = _alternative(alternative)
+    sign = -1.0 if alternative == "larger" else 1.0
+    room = p1 if sign < 0 else 1 - p1
+    f = lambda d: _prop_power(p1, p1 + sign * d, n1, alpha, ratio, alternative) - power
+    edge = room * (1 - 1e-12)
+    if f(edge) < 0:
+        raise ValueError(f"n1={n1} is too small: no p2 reaches power {power} from p1={p1}")
+    return float(optimize.brentq(f, 1e-12 * room, edge, xtol=1e-13, rtol=1e-14))
+
+
+# --------------------------------------------------------------------- rates
+
+def _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method):
+    mu1, mu2 = rate1 * t * n1, rate2 * t * n1 * ratio            # expected events
+    z = _z(alpha, alternative)
+    if method == "wald":                                           # log rate ratio, se at H1
+        shift = (math.log(rate1 / rate2) - math.log(null)) / math.sqrt(1 / mu1 + 1 / mu2)
+        stat_mean, sd_null, sd_alt = shift, 1.0, 1.0
+    else:                                                          # Gu et al. (2008) W2
+        c = null / ratio                                           # null * T1 / T2
+        stat_mean = mu1 - c * mu2
+        sd_null, sd_alt = math.sqrt(c * (mu1 + mu2)), math.sqrt(mu1 + c * c * mu2)
+    signed = {"larger": stat_mean, "smaller": -stat_mean}.get(alternative, abs(stat_mean))
+    return float(stats.norm.cdf((signed - z * sd_null) / sd_alt))
+
+
+def _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method):
+    rate1, rate2 = _positive("rate1", rate1), _positive("rate2", rate2)
+    t = _positive("exposure_per_unit", exposure_per_unit)
+    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
+    alternative = _alternative(alternative)
+    method = _choice("method", method, RATE_METHODS)
+    null = 1.0 if margin is None else _positive("margin", margin)
+    if margin is not None and alternative == "two-sided":
+        alternative = "smaller"
+    return rate1, rate2, t, alpha, ratio, null, alternative, method
+
+
+def power_rates(rate1, rate2, n1, *, exposure_per_unit: float = 1.0, alpha: float = 0.05,
+                ratio: float = 1.0, margin=None, alternative: str = "two-sided",
+                method: str = "score") -> float:
+    """Power of a test of the ratio of two Poisson rates.
+
+    Each account contributes ``exposure_per_unit`` (e.g. contacts per
+    account), so group g has Poisson(rate_g * exposure_per_unit * n_g) events.
+    The null ratio is ``margin`` (non-inferiority: H0 rate1/rate2 >= margin,
+    H1 rate1/rate2 < margin, one-sided at ``alpha``) or 1 without a margin.
+    With a margin, ``alternative="two-sided"`` (the default) is read as
+    ``"smaller"``; pass ``"larger"`` for superiority by a margin.
+
+    Methods (both normal approximations):
+
+    * ``"score"`` -- power of the score test W2 of Gu, Ng, Tang & Schucany
+      (2008) that :func:`analysis.stats.rates.compare_rates` performs by
+      default: ``x1 - c x2`` (``c = margin * n1 / n2``) has mean
+      ``mu1 - c mu2`` and variance ``mu1 + c^2 mu2`` under H1, and is
+      compared with ``z sqrt(c (mu1 + mu2))`` (its null standard error at
+      the expected counts).
+    * ``"wald"`` -- the Wald test of the log ratio with the variance at the
+      rates under H1, ``1/mu1 + 1/mu2`` (Zhu & Lakkis 2014, Stat Med
+      33:376-387, Poisson case, variance method 1; Zhu 2017; the method of
+      PASS "Non-Inferiority Tests for the Ratio of Two Poisson Rates").
+
+    Args:
+        rate1, rate2: events per unit of exposure in groups 1 and 2 under H1.
+        n1: accounts in group 1 (n2 = ratio * n1).
+        exposure_per_unit: exposure per account.
+        alpha: significance level (one-sided for one-sided tests).
+        ratio: n2 / n1.
+        margin: null value of rate1 / rate2, or None for 1.
+        alternative: ``"two-sided"``, ``"larger"`` or ``"smaller"``.
+        method: ``"score"`` or ``"wald"``.
+
+    Returns:
+        The power, a float.
+
+    Raises:
+        TypeError, ValueError: bad arguments (named in the message).
+    """
+    args = _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
+    rate1, rate2, t, alpha, ratio, null, alternative, method = args
+    n1 = _positive("n1", n1)
+    return _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method)
+
+
+def sample_size_rates(rate1, rate2, *, exposure_per_unit: float = 1.0, power: float = 0.8,
+                      alpha: float = 0.05, ratio: float = 1.0, margin=None,
+                      alternative: str = "two-sided", method: str = "score") -> SampleSize:
+    """Accounts per group to compare two Poisson rates by their ratio.
+
+    Solves :func:`power_rates` for n1 by root finding and rounds up (see that
+    function for the hypotheses, the margin and the two methods). With
+    ``method="wald"`` it reproduces PASS's non-inferiority examples (e.g.
+    rate1 1.8, rate2 2.2, 2.5 units of exposure each, margin 1.2, one-sided
+    alpha 0.025, power 0.9: n1 = n2 = 29, power 0.90056).
+
+    Args:
+        rate1, rate2: events per unit of exposure in groups 1 and 2 under H1.
+        exposure_per_unit: exposure per account (e.g. contacts per account).
+        power: target power.
+        alpha: significance level (one-sided for one-sided tests).
+        ratio: n2 / n1.
+        margin: null value of rate1 / rate2 (non-inferiority margin), or None.
+        alternative: ``"two-sided"``, ``"larger"`` or ``"smaller"``.
+        method: ``"score"`` or ``"wald"``.
+
+    Returns:
+        SampleSize(n1, n2 = ceil(ratio * n1), achieved power, alpha, method).
+
+    Raises:
+        TypeError, ValueError: bad arguments, or rate1/rate2 not inside the
+            alternative (e.g. equal rates without a margin).
+    """
+    args = _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
+    rate1, rate2, t, alpha, ratio, null, alternative, method = args
+    power = _unit("power", power)
+    r = rate1 / rate2
+    inside = {"larger": r > null, "smaller": r < null}.get(alternative, r != null)
+    if not inside:
+        raise ValueError(f"rate1/rate2 = {r:.6g} does not lie in the alternative "
+                         f"{alternative!r} of the null ratio {null:.6g}")
+    f = lambda n: _rate_power(rate1, rate2, n, t, ratio, null, alpha, alternative, method)
+    n1, n2 = _sizes(_solve_n(f, power, f"rate1={rate1}, rate2={rate2}"), ratio)
+    achieved = _rate_power(rate1, rate2, n1, t, n2 / n1, null, alpha, alternative, method)
+    name = "gu-2008-score" if method == "score" else "zhu-lakkis-2014-wald"
+    return SampleSize(n1, n2, achieved, alpha, method=name)
+
+
+def mde_rates(rate2, n1, *, exposure_per_unit: float = 1.0, power: float = 0.8,
+              alpha: float = 0.05, ratio: float = 1.0, margin=None,
+              alternative: str = "two-sided", method: str = "score") -> float:
+    """Minimum detectable rate ratio rate1/rate2 for a reference rate2.
+
+    The ratio closest to the null (1, or ``margin``) on the side of the
+    alternative -- above it for ``"two-sided"`` and ``"larger"``, below it
+    for ``"smaller"`` (the default with a margin) -- at which
+    :func:`power_rates` reaches ``power``. Found by a log-scale grid walk
+    outwards from the null and root finding in the first bracket.
+
+    Args:
+        rate2: reference rate (events per unit of exposure) in group 2.
+        n1: accounts in group 1 (n2 = ratio * n1).
+        exposure_per_unit, power, alpha, ratio, margin, alternative, method:
+            as in :func:`sample_size_rates`.
+
+    Returns:
+        The detectable ratio rate1 / rate2.
+
+    Raises:
+        TypeError, ValueError: bad arguments, or no ratio within a factor
+            1e8 of the null reaches the power.
+    """
+    args = _rate_args(1.0, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
+    _, rate2, t, alpha, ratio, null, alternative, method = args
+    n1, power = _positive("n1", n1), _unit("power", power)
+    sign = -1.0 if alternative == "smaller" else 1.0
+    f = lambda lr: _rate_power(null * math.exp(lr) * rate2, rate2, n1, t, ratio, null, alpha,
+                               alternative, method) - power
+    grid = sign * np.linspace(0.0, math.log(1e8), 1601)
+    hit = next((i for i, g in enumerate(grid) if f(g) >= 0), None)
+    if hit is None:
+        raise ValueError(f"n1={n1} is too small: no rate ratio reaches power {power}")
+    if hit == 0:
+        raise ValueError(f"power={power} is already reached at the null ratio (alpha={alpha})")
+    lr = optimize.brentq(f, grid[hit - 1], grid[hit], xtol=1e-14, rtol=1e-14)
+    return float(null * math.exp(lr))
