@@ -1,0 +1,621 @@
+"""Per-account outcomes and per-cell sufficient statistics, computed in the engine.
+
+Everything here is an Ibis expression that runs inside the query engine; only
+small, already-aggregated results (one row per cell) come back to Python as
+pandas frames. That is what lets the same code serve the tiny test fixture and
+a hundred million contact rows: the default engine is DuckDB in-process (which
+streams Parquet files, runs on every core and spills to disk rather than
+exceeding its memory limit), and any other Ibis backend can be used by loading
+the tables through a different connection. The only engine-specific piece is
+the time-zone conversion (``timezone(zone, timestamp)``, which DuckDB and
+PostgreSQL both provide).
+
+The outcome window of an account (its *horizon*) is
+``[local midnight of entry_date in time_zone, + horizon_days * 24 h)``. The
+window start is computed in UTC per account -- the slow time-zone conversion
+runs once per distinct ``(entry_date, time_zone)`` pair and is joined back --
+and the UTC event timestamps are compared against it (no per-event time-zone
+conversion); events outside the window are ignored. Events are aggregated per
+account first and the per-account aggregates are then left-joined to the
+accounts, so no row-level fan-out ever happens.
+
+Columns of :func:`account_outcomes` (after every ``accounts`` column):
+
+* ``contacted`` -- bool: at least one contact attempt in the horizon.
+* ``right_party`` -- bool: at least one call reached the borrower themself.
+* ``promise`` -- bool: at least one contact carried a promise to pay.
+* ``paid`` -- bool: at least one payment with a positive amount.
+* ``cured`` -- bool: total paid >= ``balance_due`` - 0.005.
+* ``collected`` -- float64: total amount paid in the horizon (0 if none).
+* ``days_to_first_payment`` -- float64, null when nothing was paid: time from
+  the window start to the first positive payment, in days.
+* ``n_contacts`` -- int: contact attempts in the horizon.
+* ``n_<channel>`` -- int: attempts on each channel of
+  :data:`analysis.contract.CHANNELS` (``n_sms``, ``n_phone``, ``n_ai_voice``).
+* ``<text>_delivered`` -- int: texts delivered (``sms_delivered``).
+* ``<text>_segments`` -- int: billed text segments (``sms_segments``).
+* ``calls_connected`` -- int: calls answered, over every call channel.
+* ``<call>_connected`` -- int: calls answered on that channel
+  (``phone_connected``, ``ai_voice_connected``).
+* ``<call>_right_party`` -- int: calls that reached the borrower on that
+  channel (``phone_right_party``, ``ai_voice_right_party``).
+* ``<call>_talk_seconds`` -- int: conversation seconds on that channel
+  (``phone_talk_seconds``, ``ai_voice_talk_seconds``).
+* ``complaints`` -- int: complaints received in the horizon.
+* ``complaints_escalated`` -- int: of which escalated to a regulator.
+* ``opted_out`` -- bool: at least one stop-contact request in the horizon.
+
+Counts are 0, never null, for accounts without events.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+
+from analysis import contract
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "OUTCOME_COLUMNS",
+    "TEXT_CHANNELS",
+    "CALL_CHANNELS",
+    "CONTACT_CELL_COLUMNS",
+    "account_outcomes",
+    "cell_stats",
+    "contact_cells",
+]
+
+#: Channels whose attempts are texts (``delivered``/``sms_segments`` apply).
+TEXT_CHANNELS: tuple[str, ...] = tuple(c for c in contract.CHANNELS if c == "sms")
+#: Channels whose attempts are calls (``connected``/``right_party``/
+#: ``talk_seconds`` apply).
+CALL_CHANNELS: tuple[str, ...] = tuple(
+    c for c in contract.CHANNELS if c not in TEXT_CHANNELS
+)
+
+_CURE_TOLERANCE = 0.005
+_MICROS_PER_DAY = 86_400 * 1_000_000
+
+
+def _outcome_columns() -> dict[str, str]:
+    cols = {
+        "contacted": "any contact attempt in the horizon",
+        "right_party": "any call reached the borrower themself",
+        "promise": "any contact carried a promise to pay",
+        "paid": "any payment with a positive amount",
+        "cured": f"total paid >= balance_due - {_CURE_TOLERANCE}",
+        "collected": "total amount paid in the horizon",
+        "days_to_first_payment": "days from window start to first positive payment (null if none)",
+        "n_contacts": "contact attempts in the horizon",
+    }
+    for ch in contract.CHANNELS:
+        cols[f"n_{ch}"] = f"{ch} attempts"
+    for ch in TEXT_CHANNELS:
+        cols[f"{ch}_delivered"] = f"{ch} messages delivered"
+        cols[f"{ch}_segments"] = f"billed {ch} segments"
+    cols["calls_connected"] = "calls answered, every call channel"
+    for ch in CALL_CHANNELS:
+        cols[f"{ch}_connected"] = f"{ch} calls answered"
+        cols[f"{ch}_right_party"] = f"{ch} calls that reached the borrower"
+        cols[f"{ch}_talk_seconds"] = f"{ch} conversation seconds"
+    cols["complaints"] = "complaints received in the horizon"
+    cols["complaints_escalated"] = "complaints escalated to a regulator"
+    cols["opted_out"] = "any stop-contact request in the horizon"
+    return cols
+
+
+#: Outcome columns :func:`account_outcomes` adds to the account columns, with
+#: their one-line meanings.
+OUTCOME_COLUMNS: dict[str, str] = _outcome_columns()
+
+#: Metrics :func:`cell_stats` summarises when none are named.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "contacted",
+    "right_party",
+    "promise",
+    "paid",
+    "cured",
+    "collected",
+    "n_contacts",
+    *(f"n_{ch}" for ch in contract.CHANNELS),
+    *(f"{ch}_{f}" for ch in TEXT_CHANNELS for f in ("delivered", "segments")),
+    *(
+        f"{ch}_{f}"
+        for ch in CALL_CHANNELS
+        for f in ("connected", "right_party", "talk_seconds")
+    ),
+    "complaints",
+    "complaints_escalated",
+    "opted_out",
+    "balance_due",
+)
+
+#: Count columns :func:`contact_cells` returns after the grouping columns.
+CONTACT_CELL_COLUMNS: tuple[str, ...] = (
+    "contacts",
+    "delivered",
+    "connected",
+    "right_party",
+    "talk_seconds_sum",
+    "promise",
+    "sms_segments_sum",
+    "complaints",
+    "complaints_escalated",
+)
+
+#: Derived contact-level grouping columns of :func:`contact_cells`.
+_DERIVED_CONTACT_COLUMNS: tuple[str, ...] = ("local_hour", "day")
+
+# Metrics that are not per-account measures (identifiers).
+_NOT_METRICS = frozenset({"account_id"})
+
+# Metrics that may be null for some accounts (cell_stats adds ``{m}_n``).
+_NULLABLE_METRICS = frozenset(
+    {"days_to_first_payment", "risk_score", "assignment_probability"}
+)
+
+
+# --------------------------------------------------------------------------
+# Engine functions: the engine's own ``timezone(zone, timestamp)``, which
+# DuckDB and PostgreSQL both provide, called as Ibis builtin UDFs.
+# --------------------------------------------------------------------------
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):
+    """``timezone(zone, naive)``: read a wall-clock time in ``zone`` as an instant."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+    """``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def _table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
+    """Table ``name`` from a mapping (or from an object with ``.tables``)."""
+    try:
+        return tables[name]
+    except (KeyError, TypeError):
+        inner = getattr(tables, "tables", None)
+        if inner is not None and name in inner:
+            return inner[name]
+        raise ValueError(f"tables has no table {name!r}") from None
+
+
+def _check_horizon(horizon_days: Any) -> int:
+    """Validate ``horizon_days`` (a positive integer) and return it as int."""
+    if (
+        isinstance(horizon_days, bool)
+        or not isinstance(horizon_days, numbers.Integral)
+        or horizon_days <= 0
+    ):
+        raise ValueError(
+            f"horizon_days must be a positive integer, got {horizon_days!r}"
+        )
+    return int(horizon_days)
+
+
+def _names(arg: str | Iterable[str] | None, what: str) -> list[str]:
+    """Normalise a column-name argument (None, one name or a sequence of names)."""
+    names = [] if arg is None else [arg] if isinstance(arg, str) else list(arg)
+    for n in names:
+        if not isinstance(n, str):
+            raise ValueError(f"{what} must be column names (strings), got {n!r}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{what} names a column twice: {names}")
+    return names
+
+
+def _check_allowed(names: Iterable[str], allowed: Sequence[str], what: str) -> None:
+    """Raise ValueError naming the first name not in ``allowed``."""
+    allowed_set = set(allowed)
+    for n in names:
+        if n not in allowed_set:
+            raise ValueError(
+                f"unknown {what} {n!r}; allowed: {', '.join(allowed)}"
+            )
+
+
+def _windows(accounts: ibis.Table, horizon_days: int, *extra: str) -> ibis.Table:
+    """One row per account: ``account_id``, ``_start``, ``_end`` (UTC) and ``extra``.
+
+    The window start is the local midnight of ``entry_date`` in the account's
+    ``time_zone``; the end is exactly ``horizon_days * 24`` hours later (an
+    interval in hours, so a daylight-saving change inside the horizon does not
+    shift it). Time-zone conversion is slow (microseconds per value), so it
+    runs once per distinct ``(entry_date, time_zone)`` pair -- a few hundred
+    values, whatever the number of accounts -- and the result is joined back.
+    """
+    days = accounts.select("entry_date", "time_zone").distinct()
+    start = _local_to_utc(days.time_zone, days.entry_date.cast("timestamp"))
+    days = days.select(
+        "entry_date",
+        "time_zone",
+        _start=start,
+        _end=start + ibis.interval(hours=24 * horizon_days),
+    )
+    j = accounts.join(days, ["entry_date", "time_zone"])
+    return j.select("account_id", *extra, "_start", "_end")
+
+
+def _in_horizon(events: ibis.Table, ts: str, windows: ibis.Table) -> ibis.Table:
+    """Events joined to their account's window, keeping those inside it."""
+    j = events.join(windows, "account_id")
+    return j.filter(j[ts] >= j._start, j[ts] < j._end)
+
+
+def _contact_aggregates(contacts: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Per-account contact counts in the horizon (one row per contacted account)."""
+    c = _in_horizon(
+        contacts.select(
+            "account_id",
+            "channel",
+            "contacted_at",
+            "delivered",
+            "sms_segments",
+            "connected",
+            "right_party",
+            "talk_seconds",
+            "promise_to_pay",
+        ),
+        "contacted_at",
+        windows,
+    )
+    aggs: dict[str, ibis.Value] = {
+        "n_contacts": c.count(),
+        "_right_party_n": c.count(where=c.right_party),
+        "_promise_n": c.count(where=c.promise_to_pay),
+    }
+    for ch in contract.CHANNELS:
+        on_ch = c.channel == ch
+        aggs[f"n_{ch}"] = c.count(where=on_ch)
+        if ch in TEXT_CHANNELS:
+            aggs[f"{ch}_delivered"] = c.count(where=on_ch & c.delivered)
+            aggs[f"{ch}_segments"] = c.sms_segments.sum(where=on_ch)
+        else:
+            aggs[f"{ch}_connected"] = c.count(where=on_ch & c.connected)
+            aggs[f"{ch}_right_party"] = c.count(where=on_ch & c.right_party)
+            aggs[f"{ch}_talk_seconds"] = c.talk_seconds.sum(where=on_ch)
+    return c.group_by("account_id").aggregate(**aggs)
+
+
+def _payment_aggregates(payments: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Per-account payment totals in the horizon."""
+    p = _in_horizon(
+        payments.select("account_id", "paid_at", "amount"), "paid_at", windows
+    )
+    positive = p.amount > 0
+    first = p.paid_at.min(where=positive)
+    return p.group_by("account_id").aggregate(
+        collected=p.amount.sum(),
+        _paid_n=p.count(where=positive),
+        # The window start is constant within an account, so max() just
+        # carries it through the aggregation.
+        _first_paid_us=first.delta(p._start.max(), unit="microsecond"),
+    )
+
+
+def _complaint_aggregates(complaints: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Per-account complaint counts in the horizon."""
+    k = _in_horizon(
+        complaints.select("account_id", "complained_at", "escalated"),
+        "complained_at",
+        windows,
+    )
+    return k.group_by("account_id").aggregate(
+        complaints=k.count(), complaints_escalated=k.count(where=k.escalated)
+    )
+
+
+def _opt_out_aggregates(opt_outs: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Per-account opt-out counts in the horizon."""
+    o = _in_horizon(
+        opt_outs.select("account_id", "requested_at"), "requested_at", windows
+    )
+    return o.group_by("account_id").aggregate(_opt_out_n=o.count())
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+
+
+def account_outcomes(
+    tables: Mapping[str, ibis.Table], *, horizon_days: int = 30
+) -> ibis.Table:
+    """One row per account: its columns plus its outcomes within the horizon.
+
+    Args:
+        tables: the five contract tables by name (``accounts``, ``contacts``,
+            ``payments``, ``complaints``, ``opt_outs``) as Ibis tables of one
+            backend, e.g. ``analysis.io.load(path).tables`` or the Dataset
+            itself. Timestamps must be time-zone aware (UTC).
+        horizon_days: length of the outcome window in days (24-hour days)
+            from the local midnight of ``entry_date``.
+
+    Returns:
+        A lazy Ibis table: every ``accounts`` column followed by the columns
+        of :data:`OUTCOME_COLUMNS` (see the module docstring). Nothing is
+        computed until it is executed.
+
+    Raises:
+        ValueError: ``horizon_days`` is not a positive integer, or a table is
+            missing.
+    """
+    horizon_days = _check_horizon(horizon_days)
+    accounts = _table(tables, "accounts")
+    windows = _windows(accounts, horizon_days)
+
+    c = _contact_aggregates(_table(tables, "contacts"), windows)
+    p = _payment_aggregates(_table(tables, "payments"), windows)
+    k = _complaint_aggregates(_table(tables, "complaints"), windows)
+    o = _opt_out_aggregates(_table(tables, "opt_outs"), windows)
+
+    j = (
+        accounts.left_join(c, accounts.account_id == c.account_id)
+        .left_join(p, accounts.account_id == p.account_id)
+        .left_join(k, accounts.account_id == k.account_id)
+        .left_join(o, accounts.account_id == o.account_id)
+    )
+
+    def count(col: ibis.Value) -> ibis.Value:
+        return col.fill_null(0).cast("int64")
+
+    collected = p.collected.fill_null(0.0).cast("float64")
+    out: dict[str, ibis.Value] = {
+        "contacted": count(c.n_contacts) > 0,
+        "right_party": count(c._right_party_n) > 0,
+        "promise": count(c._promise_n) > 0,
+        "paid": count(p._paid_n) > 0,
+        "cured": collected >= accounts.balance_due - _CURE_TOLERANCE,
+        "collected": collected,
+        "days_to_first_payment": p._first_paid_us.cast("float64") / _MICROS_PER_DAY,
+        "n_contacts": count(c.n_contacts),
+    }
+    for ch in contract.CHANNELS:
+        out[f"n_{ch}"] = count(c[f"n_{ch}"])
+    for ch in TEXT_CHANNELS:
+        out[f"{ch}_delivered"] = count(c[f"{ch}_delivered"])
+        out[f"{ch}_segments"] = count(c[f"{ch}_segments"])
+    calls_connected: ibis.Value = ibis.literal(0, type="int64")
+    for ch in CALL_CHANNELS:
+        calls_connected = calls_connected + count(c[f"{ch}_connected"])
+    out["calls_connected"] = calls_connected
+    for ch in CALL_CHANNELS:
+        out[f"{ch}_connected"] = count(c[f"{ch}_connected"])
+        out[f"{ch}_right_party"] = count(c[f"{ch}_right_party"])
+        out[f"{ch}_talk_seconds"] = count(c[f"{ch}_talk_seconds"])
+    out["complaints"] = count(k.complaints)
+    out["complaints_escalated"] = count(k.complaints_escalated)
+    out["opted_out"] = count(o._opt_out_n) > 0
+    assert list(out) == list(OUTCOME_COLUMNS)
+
+    return j.select(*(accounts[n] for n in accounts.columns), **out)
+
+
+def _metric_columns(schema: ibis.Schema) -> list[str]:
+    """Columns of an outcomes schema that can be summarised (numeric or bool)."""
+    return [
+        name
+        for name, typ in schema.items()
+        if name not in _NOT_METRICS and (typ.is_numeric() or typ.is_boolean())
+    ]
+
+
+def _cell_stats_expr(
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str],
+    metrics: Sequence[str] | None,
+    cross: Sequence[tuple[str, str]] | None,
+    horizon_days: int,
+) -> ibis.Table:
+    """The lazy expression behind :func:`cell_stats` (arguments validated)."""
+    horizon_days = _check_horizon(horizon_days)
+    outcomes = account_outcomes(tables, horizon_days=horizon_days)
+    schema = outcomes.schema()
+    by_names = _names(by, "by")
+    _check_allowed(by_names, list(schema.names), "by column")
+    allowed_metrics = _metric_columns(schema)
+    metric_names = _names(DEFAULT_METRICS if metrics is None else metrics, "metrics")
+    _check_allowed(metric_names, allowed_metrics, "metric")
+    pairs: list[tuple[str, str]] = []
+    for pair in cross or ():
+        if isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"cross must hold (a, b) metric pairs, got {pair!r}")
+        a, b = pair
+        _check_allowed((a, b), allowed_metrics, "cross metric")
+        pairs.append((a, b))
+
+    used = list(dict.fromkeys([*metric_names, *(m for p in pairs for m in p)]))
+    t = outcomes.select(
+        *by_names, **{f"_m_{m}": outcomes[m].cast("float64") for m in used}
+    )
+    aggs: dict[str, ibis.Value] = {"accounts": t.count()}
+    for m in metric_names:
+        x = t[f"_m_{m}"]
+        aggs[f"{m}_sum"] = x.sum()
+        aggs[f"{m}_sumsq"] = (x * x).sum()
+        if m in _NULLABLE_METRICS:
+            aggs[f"{m}_n"] = x.count()
+    for a, b in pairs:
+        aggs[f"{a}__{b}_sumprod"] = (t[f"_m_{a}"] * t[f"_m_{b}"]).sum()
+
+    if by_names:
+        expr = t.group_by(by_names).aggregate(**aggs).order_by(by_names)
+    else:
+        expr = t.aggregate(**aggs)
+    return expr
+
+
+def cell_stats(
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str] = ("strategy",),
+    metrics: Sequence[str] | None = None,
+    cross: Sequence[tuple[str, str]] | None = None,
+    horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Per-cell sufficient statistics of account outcomes.
+
+    For every metric ``m``: ``{m}_sum`` and ``{m}_sumsq`` (float64, booleans
+    counted as 0/1). For every pair ``(a, b)`` of ``cross``:
+    ``{a}__{b}_sumprod``, the sum of ``a * b`` over the cell's accounts (for
+    delta-method covariances). For metrics that can be null
+    (``days_to_first_payment``, ``risk_score``, ``assignment_probability``)
+    an extra ``{m}_n`` counts the accounts where the metric is not null; sums
+    skip nulls. The ``accounts`` column counts the cell's accounts.
+
+    Args:
+        tables: the five contract tables by name (see :func:`account_outcomes`).
+        by: account-outcome column(s) defining the cells, e.g.
+            ``("strategy", "segment")``; empty (or None) for one overall row.
+        metrics: numeric or boolean account-outcome columns to summarise;
+            :data:`DEFAULT_METRICS` when None.
+        cross: pairs of metrics whose product sums are wanted.
+        horizon_days: outcome window in days (see :func:`account_outcomes`).
+
+    Returns:
+        A pandas DataFrame with one row per cell, sorted by the ``by``
+        columns: the ``by`` columns, ``accounts``, then the statistics.
+
+    Raises:
+        ValueError: an unknown ``by`` column or metric (the message lists what
+            is allowed), a malformed ``cross`` pair, or ``horizon_days`` not a
+            positive integer.
+    """
+    expr = _cell_stats_expr(
+        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days
+    )
+    df = expr.to_pandas()
+    stat_cols = list(expr.columns[expr.columns.index("accounts") + 1 :])
+    df[stat_cols] = df[stat_cols].fillna(0.0).astype("float64")
+    df["accounts"] = df["accounts"].astype("int64")
+    return df.reset_index(drop=True)
+
+
+def contact_cells(
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str] = ("channel",),
+    horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Contact-level counts per cell, for contacts inside their account's horizon.
+
+    Cells may be defined by any ``contacts`` column, any ``accounts`` column,
+    and two derived columns: ``local_hour`` (hour 0-23 of ``contacted_at`` in
+    the account's ``time_zone``) and ``day`` (whole 24-hour days since the
+    window start, 0 to ``horizon_days - 1``). ``local_hour`` is the one
+    place where a time-zone conversion runs per contact, so it is computed
+    only when asked for.
+
+    Columns returned after the ``by`` columns (all int64):
+
+    * ``contacts`` -- contact attempts;
+    * ``delivered`` -- texts delivered;
+    * ``connected`` -- calls answered;
+    * ``right_party`` -- calls that reached the borrower;
+    * ``talk_seconds_sum`` -- conversation seconds;
+    * ``promise`` -- attempts carrying a promise to pay;
+    * ``sms_segments_sum`` -- billed text segments;
+    * ``complaints`` -- complaints linked to these attempts by ``contact_id``
+      and received inside the account's horizon;
+    * ``complaints_escalated`` -- of which escalated.
+
+    Args:
+        tables: the five contract tables by name (see :func:`account_outcomes`).
+        by: grouping column(s); empty (or None) for one overall row.
+        horizon_days: outcome window in days (see :func:`account_outcomes`).
+
+    Returns:
+        A pandas DataFrame with one row per cell, sorted by the ``by`` columns.
+
+    Raises:
+        ValueError: an unknown ``by`` column (the message lists what is
+            allowed) or ``horizon_days`` not a positive integer.
+    """
+    horizon_days = _check_horizon(horizon_days)
+    accounts = _table(tables, "accounts")
+    contacts = _table(tables, "contacts")
+    complaints = _table(tables, "complaints")
+    by_names = _names(by, "by")
+    allowed = list(
+        dict.fromkeys(
+            [*contacts.columns, *accounts.columns, *_DERIVED_CONTACT_COLUMNS]
+        )
+    )
+    _check_allowed(by_names, allowed, "by column")
+
+    account_cols = [
+        n for n in by_names if n in accounts.columns and n not in contacts.columns
+    ]
+    if "local_hour" in by_names and "time_zone" not in account_cols:
+        account_cols.append("time_zone")
+    windows = _windows(accounts, horizon_days, *account_cols)
+    c = _in_horizon(contacts, "contacted_at", windows)
+    derived: dict[str, ibis.Value] = {}
+    if "local_hour" in by_names:
+        derived["local_hour"] = (
+            _utc_to_local(c.time_zone, c.contacted_at).hour().cast("int64")
+        )
+    if "day" in by_names:
+        derived["day"] = c.contacted_at.delta(c._start, unit="microsecond") // _MICROS_PER_DAY
+    if derived:
+        c = c.mutate(**derived)
+
+    k = _in_horizon(
+        complaints.filter(complaints.contact_id.notnull()).select(
+            "account_id", "contact_id", "complained_at", "escalated"
+        ),
+        "complained_at",
+        _windows(accounts, horizon_days),
+    )
+    per_contact = k.group_by("contact_id").aggregate(
+        _complaints=k.count(), _escalated=k.count(where=k.escalated)
+    )
+    j = c.left_join(per_contact, c.contact_id == per_contact.contact_id)
+    j = j.select(
+        *by_names,
+        "delivered",
+        "connected",
+        "right_party",
+        "talk_seconds",
+        "promise_to_pay",
+        "sms_segments",
+        "_complaints",
+        "_escalated",
+    )
+
+    def total(col: ibis.Value) -> ibis.Value:
+        return col.sum().fill_null(0).cast("int64")
+
+    aggs = {
+        "contacts": j.count(),
+        "delivered": j.count(where=j.delivered),
+        "connected": j.count(where=j.connected),
+        "right_party": j.count(where=j.right_party),
+        "talk_seconds_sum": total(j.talk_seconds),
+        "promise": j.count(where=j.promise_to_pay),
+        "sms_segments_sum": total(j.sms_segments),
+        "complaints": total(j._complaints),
+        "complaints_escalated": total(j._escalated),
+    }
+    assert tuple(aggs) == CONTACT_CELL_COLUMNS
+    if by_names:
+        expr = j.group_by(by_names).aggregate(**aggs).order_by(by_names)
+    else:
+        expr = j.aggregate(**aggs)
+    df = expr.to_pandas()
+    df[list(aggs)] = df[list(aggs)].fillna(0).astype("int64")
+    return df.reset_index(drop=True)
