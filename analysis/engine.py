@@ -41,6 +41,8 @@ Columns of :func:`account_outcomes` (after every ``accounts`` column):
   channel (``phone_right_party``, ``ai_voice_right_party``).
 * ``<call>_talk_seconds`` -- int: conversation seconds on that channel
   (``phone_talk_seconds``, ``ai_voice_talk_seconds``).
+* ``<call>_billed_minutes`` -- int: minutes billed when every started minute
+  of a call is charged (``phone_billed_minutes``, ``ai_voice_billed_minutes``).
 * ``complaints`` -- int: complaints received in the horizon.
 * ``complaints_escalated`` -- int: of which escalated to a regulator.
 * ``opted_out`` -- bool: at least one stop-contact request in the horizon.
@@ -104,6 +106,7 @@ def _outcome_columns() -> dict[str, str]:
         cols[f"{ch}_connected"] = f"{ch} calls answered"
         cols[f"{ch}_right_party"] = f"{ch} calls that reached the borrower"
         cols[f"{ch}_talk_seconds"] = f"{ch} conversation seconds"
+        cols[f"{ch}_billed_minutes"] = f"{ch} minutes billed per started minute of each call"
     cols["complaints"] = "complaints received in the horizon"
     cols["complaints_escalated"] = "complaints escalated to a regulator"
     cols["opted_out"] = "any stop-contact request in the horizon"
@@ -128,7 +131,7 @@ DEFAULT_METRICS: tuple[str, ...] = (
     *(
         f"{ch}_{f}"
         for ch in CALL_CHANNELS
-        for f in ("connected", "right_party", "talk_seconds")
+        for f in ("connected", "right_party", "talk_seconds", "billed_minutes")
     ),
     "complaints",
     "complaints_escalated",
@@ -287,6 +290,7 @@ def _contact_aggregates(contacts: ibis.Table, windows: ibis.Table) -> ibis.Table
             aggs[f"{ch}_connected"] = c.count(where=on_ch & c.connected)
             aggs[f"{ch}_right_party"] = c.count(where=on_ch & c.right_party)
             aggs[f"{ch}_talk_seconds"] = c.talk_seconds.sum(where=on_ch)
+            aggs[f"{ch}_billed_minutes"] = (c.talk_seconds.cast("float64") / 60.0).ceil().sum(where=on_ch)
     return c.group_by("account_id").aggregate(**aggs)
 
 
@@ -396,6 +400,7 @@ def account_outcomes(
         out[f"{ch}_connected"] = count(c[f"{ch}_connected"])
         out[f"{ch}_right_party"] = count(c[f"{ch}_right_party"])
         out[f"{ch}_talk_seconds"] = count(c[f"{ch}_talk_seconds"])
+        out[f"{ch}_billed_minutes"] = count(c[f"{ch}_billed_minutes"])
     out["complaints"] = count(k.complaints)
     out["complaints_escalated"] = count(k.complaints_escalated)
     out["opted_out"] = count(o._opt_out_n) > 0
@@ -420,10 +425,16 @@ def _cell_stats_expr(
     metrics: Sequence[str] | None,
     cross: Sequence[tuple[str, str]] | None,
     horizon_days: int,
+    derived: Mapping[str, Any] | None = None,
 ) -> ibis.Table:
     """The lazy expression behind :func:`cell_stats` (arguments validated)."""
     horizon_days = _check_horizon(horizon_days)
     outcomes = account_outcomes(tables, horizon_days=horizon_days)
+    if derived:
+        clash = [k for k in derived if k in outcomes.columns]
+        if clash:
+            raise ValueError(f"derived metric names clash with outcome columns: {', '.join(clash)}")
+        outcomes = outcomes.mutate(**{k: f(outcomes) for k, f in derived.items()})
     schema = outcomes.schema()
     by_names = _names(by, "by")
     _check_allowed(by_names, list(schema.names), "by column")
@@ -466,6 +477,7 @@ def cell_stats(
     metrics: Sequence[str] | None = None,
     cross: Sequence[tuple[str, str]] | None = None,
     horizon_days: int = 30,
+    derived: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Per-cell sufficient statistics of account outcomes.
 
@@ -485,6 +497,10 @@ def cell_stats(
             :data:`DEFAULT_METRICS` when None.
         cross: pairs of metrics whose product sums are wanted.
         horizon_days: outcome window in days (see :func:`account_outcomes`).
+        derived: extra per-account metrics computed in the engine, by name:
+            each a function of the outcomes table returning an Ibis column,
+            e.g. ``{"cost": lambda t: 0.05 * t.sms_segments}``; they may then
+            be named in ``metrics``, ``cross`` and ``by``.
 
     Returns:
         A pandas DataFrame with one row per cell, sorted by the ``by``
@@ -496,7 +512,7 @@ def cell_stats(
             positive integer.
     """
     expr = _cell_stats_expr(
-        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days
+        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days, derived=derived
     )
     df = expr.to_pandas()
     stat_cols = list(expr.columns[expr.columns.index("accounts") + 1 :])
@@ -537,6 +553,10 @@ def contact_cells(
         tables: the five contract tables by name (see :func:`account_outcomes`).
         by: grouping column(s); empty (or None) for one overall row.
         horizon_days: outcome window in days (see :func:`account_outcomes`).
+        derived: extra per-account metrics computed in the engine, by name:
+            each a function of the outcomes table returning an Ibis column,
+            e.g. ``{"cost": lambda t: 0.05 * t.sms_segments}``; they may then
+            be named in ``metrics``, ``cross`` and ``by``.
 
     Returns:
         A pandas DataFrame with one row per cell, sorted by the ``by`` columns.

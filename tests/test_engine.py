@@ -399,6 +399,7 @@ def _reference_outcomes(frames: dict[str, pd.DataFrame], horizon_days: int) -> p
                 ("connected", (ch[k] & c.connected.fillna(False)).astype(int)),
                 ("right_party", (ch[k] & c.right_party.fillna(False)).astype(int)),
                 ("talk_seconds", np.where(ch[k], c.talk_seconds.to_numpy("int64", na_value=0), 0)),
+                ("billed_minutes", np.where(ch[k], np.ceil(c.talk_seconds.to_numpy("float64", na_value=0) / 60), 0)),
             )
         },
     )
@@ -656,3 +657,17 @@ def test_contact_cells_reconcile_tiny(tiny_tables):
 @pytest.mark.slow
 def test_contact_cells_reconcile_random(random_data):
     _reconcile(_tables(random_data[1]))
+
+
+def test_derived_metrics_are_computed_in_the_engine(tiny_dir):
+    con = ibis.duckdb.connect()
+    t = {name: con.read_parquet(tiny_dir / f"{name}.parquet") for name in contract.TABLES}
+    derived = {"cost": lambda o: 0.05 * o.sms_segments + 0.5 * o.phone_billed_minutes}
+    df = engine.cell_stats(t, by=(), metrics=["cost", "sms_segments", "phone_billed_minutes"],
+                           cross=[("cost", "collected")], derived=derived)
+    row = df.iloc[0]
+    assert row.cost_sum == pytest.approx(0.05 * row.sms_segments_sum + 0.5 * row.phone_billed_minutes_sum)
+    # account 2's calls: 0 s and 180 s (3 billed minutes); account 3: 20 s (1); account 5: 95 s (2)
+    assert row.phone_billed_minutes_sum == 6
+    with pytest.raises(ValueError, match="clash"):
+        engine.cell_stats(t, derived={"collected": lambda o: o.collected})
