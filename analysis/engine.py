@@ -71,6 +71,7 @@ __all__ = [
     "account_outcomes",
     "cell_stats",
     "contact_cells",
+    "local_time",
 ]
 
 #: Channels whose attempts are texts (``delivered``/``sms_segments`` apply).
@@ -178,6 +179,15 @@ def _local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC")
 @ibis.udf.scalar.builtin(name="timezone")
 def _utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
     """``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
+
+
+def local_time(ts: ibis.Value, zone: ibis.Value) -> ibis.Value:
+    """Wall-clock time (naive timestamp) of UTC instants ``ts`` in time zones ``zone``.
+
+    Runs in the engine (``timezone(zone, ts)``), e.g.
+    ``local_time(contacts.contacted_at, accounts.time_zone).hour()``.
+    """
+    return _utc_to_local(zone, ts)
 
 
 # --------------------------------------------------------------------------
