@@ -3,6 +3,7 @@
 Commands:
     generate   write a synthetic dataset (Parquet, truth.json, manifest.json)
     validate   check a dataset folder against the data contract
+    compare    the headline comparison of strategies: response, cost, complaints
 
 A user mistake (bad path, bad value, bad scenario, invalid data) prints one
 clear report and exits non-zero; it never prints a traceback.
@@ -87,6 +88,56 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _scenario_for(ds, name: str | None):
+    """The scenario whose unit costs apply: named, else the data's own, else by currency."""
+    if name is None:
+        own = (ds.manifest or {}).get("scenario")
+        name = own if own else ("us_default" if ds.currency == "USD" else "cn_default")
+    try:
+        return load_scenario(name)
+    except ScenarioError as e:
+        raise _UserError(str(e)) from None
+
+
+def _cmd_compare(args) -> int:
+    import json
+
+    from . import compare
+    from .costs import UnitCosts
+
+    path = Path(args.data)
+    try:
+        ds = io.load(path)
+    except io.ContractError as e:
+        raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
+    except (NotADirectoryError, FileNotFoundError, TypeError) as e:
+        raise _UserError(str(e)) from None
+    sc = _scenario_for(ds, args.scenario)
+    try:
+        unit_costs = UnitCosts.from_scenario(sc)
+        by = tuple(c.strip() for c in args.by.split(",") if c.strip()) if args.by else ()
+        records = compare.headline(ds, costs=unit_costs, baseline=args.baseline, by=by, adjust=args.adjust,
+                                   confidence=args.confidence)
+    except ValueError as e:
+        raise _UserError(str(e)) from None
+    if args.format == "json":
+        print(json.dumps(records, indent=2))
+    else:
+        print(f"{path}: {ds.currency}, unit costs from scenario {sc.name}, baseline {args.baseline}\n")
+        print(compare.format_table(records, adjust=args.adjust))
+    return 0
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -122,6 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--strategies", nargs="+", default=None, metavar="NAME",
                    help="extra strategy names to accept besides the standard ones")
     v.set_defaults(func=_cmd_validate)
+
+    c = sub.add_parser("compare", help="compare strategies: response, cost, complaints",
+                       description="Per strategy (and group): accounts, paid rate with interval, difference "
+                       "from the baseline with interval, money collected and contact cost per account, "
+                       "complaints per 10,000 contacts with interval; with --adjust, the segment-adjusted "
+                       "effect. JSON output is a list of records (fields in the README).")
+    c.add_argument("data", help="dataset folder")
+    c.add_argument("--baseline", default="sms_only", help="strategy to compare against (default: sms_only)")
+    c.add_argument("--by", default=None, metavar="COLUMNS",
+                   help="comma-separated account columns to group by, e.g. segment or dpd_bucket,product")
+    c.add_argument("--adjust", action="store_true",
+                   help="add the effect adjusted for segment (post-stratification), for targeted assignment")
+    c.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    c.add_argument("--scenario", default=None,
+                   help="scenario whose unit costs apply (default: the data's own, else by currency)")
+    c.add_argument("--confidence", type=_confidence, default=0.95, help="confidence level (default: 0.95)")
+    c.set_defaults(func=_cmd_compare)
     return p
 
 

@@ -1,0 +1,204 @@
+"""The headline comparison of strategies: response, cost and complaints.
+
+:func:`headline` gives, per strategy (and per group of accounts when asked),
+the numbers a collections manager asks for first, each with its interval:
+
+========================== ==================================================
+field                      meaning
+========================== ==================================================
+strategy                   the collection strategy (experiment arm)
+group                      the group's value(s) with ``by``, else None
+accounts                   accounts in the strategy (and group)
+paid_rate                  share that paid anything within the horizon,
+                           with ``paid_rate_ci_low``/``_high`` (Wilson)
+diff_vs_baseline           paid rate minus the baseline strategy's, with
+                           ``diff_ci_low``/``_high`` (Newcombe); None for the
+                           baseline itself
+collected_per_account      money collected per account, in ``currency``
+cost_per_account           contact cost per account for the unit costs given
+complaints_per_10k_contacts complaints per 10,000 contacts, with
+                           ``complaints_ci_low``/``_high`` (exact Poisson)
+adjusted_diff              with ``adjust``: the population-average effect on
+                           the paid rate against the baseline, standardised
+                           over segments (post-stratification), with
+                           ``adjusted_diff_ci_low``/``_high``
+currency                   currency of the money fields
+========================== ==================================================
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pandas as pd
+
+from . import engine, stats
+from .costs import UnitCosts, account_cost_expression
+
+FIELDS = (
+    "strategy", "group", "accounts", "paid_rate", "paid_rate_ci_low", "paid_rate_ci_high",
+    "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "collected_per_account", "cost_per_account",
+    "complaints_per_10k_contacts", "complaints_ci_low", "complaints_ci_high",
+)
+ADJUSTED_FIELDS = ("adjusted_diff", "adjusted_diff_ci_low", "adjusted_diff_ci_high")
+
+
+def _none(x):
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequence[str] = (),
+             adjust: bool = False, confidence: float = 0.95, horizon_days: int = 30) -> list[dict]:
+    """Per strategy (and group): response, difference from baseline, cost, complaints.
+
+    Args:
+        tables: the dataset (an :class:`analysis.io.Dataset` or its tables).
+        costs: unit costs, in the data's currency.
+        baseline: the strategy the differences are taken against.
+        by: account columns to group by (e.g. ``("segment",)``).
+        adjust: add the post-stratified (by segment) effect against baseline.
+        confidence: confidence level of every interval.
+        horizon_days: outcome window in days.
+
+    Returns:
+        A list of records (dicts) with the fields of the module docstring.
+
+    Raises:
+        ValueError: the baseline is not a strategy of the data, or the unit
+            costs are in another currency than the data.
+    """
+    by = tuple(by)
+    cells = engine.cell_stats(tables, by=(*by, "strategy"), metrics=["paid", "collected", "complaints", "n_contacts", "cost"],
+                              derived=account_cost_expression(costs), horizon_days=horizon_days)
+    strategies = sorted(cells["strategy"].unique())
+    if baseline not in strategies:
+        raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
+    currency = _currency(tables)
+    if currency is not None and currency != costs.currency:
+        raise ValueError(f"unit costs are in {costs.currency} but the data is in {currency}; "
+                         f"choose a scenario in {currency} (e.g. --scenario {'us_default' if currency == 'USD' else 'cn_default'})")
+    adjusted = _adjusted(tables, baseline, by, cells, confidence, horizon_days) if adjust else {}
+    records = []
+    groups = cells.groupby(list(by), sort=True) if by else [((), cells)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        base = g[g["strategy"] == baseline]
+        b = base.iloc[0] if len(base) else None
+        order = sorted(range(len(g)), key=lambda i: (g["strategy"].iloc[i] != baseline, g["strategy"].iloc[i]))
+        for _, r in g.iloc[order].iterrows():  # baseline first
+            n = int(r["accounts"])
+            paid = stats.proportion_ci(int(r["paid_sum"]), n, confidence=confidence)
+            rec = {
+                "strategy": r["strategy"],
+                "group": " / ".join(str(k) for k in key) if by else None,
+                "accounts": n,
+                "paid_rate": paid.estimate,
+                "paid_rate_ci_low": paid.ci_low,
+                "paid_rate_ci_high": paid.ci_high,
+                "diff_vs_baseline": None,
+                "diff_ci_low": None,
+                "diff_ci_high": None,
+                "collected_per_account": r["collected_sum"] / n,
+                "cost_per_account": r["cost_sum"] / n,
+            }
+            if b is not None and r["strategy"] != baseline:
+                d = stats.diff_proportions_ci(int(r["paid_sum"]), n, int(b["paid_sum"]), int(b["accounts"]),
+                                              confidence=confidence)
+                rec.update(diff_vs_baseline=d.estimate, diff_ci_low=d.ci_low, diff_ci_high=d.ci_high)
+            if r["n_contacts_sum"] > 0:
+                c = stats.rate_ci(int(r["complaints_sum"]), r["n_contacts_sum"] / 10_000, confidence=confidence)
+                rec.update(complaints_per_10k_contacts=c.estimate, complaints_ci_low=c.ci_low, complaints_ci_high=c.ci_high)
+            else:
+                rec.update(complaints_per_10k_contacts=None, complaints_ci_low=None, complaints_ci_high=None)
+            if adjust:
+                a = adjusted.get((key, r["strategy"]))
+                rec.update({f: _none(a.get(f)) if a else None for f in ADJUSTED_FIELDS})
+            rec["currency"] = currency or costs.currency
+            records.append({k: _none(v) for k, v in rec.items()})
+    return records
+
+
+def _currency(tables) -> str | None:
+    cur = getattr(tables, "currency", None)
+    if cur:
+        return cur
+    try:
+        acc = tables["accounts"]
+    except (KeyError, TypeError):
+        return None
+    values = acc.select("currency").distinct().limit(2).to_pandas()["currency"].tolist()
+    return values[0] if len(values) == 1 else None
+
+
+def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
+    """Post-stratified effects on the paid rate, per group and strategy."""
+    from . import causal
+
+    out = {}
+    keys = cells[list(by)].drop_duplicates().itertuples(index=False, name=None) if by else [()]
+    for key in keys:
+        sub = _tables_of(tables)
+        if by:
+            acc = sub["accounts"]
+            cond = None
+            for col, val in zip(by, key):
+                c = acc[col] == val
+                cond = c if cond is None else cond & c
+            sub = {**sub, "accounts": acc.filter(cond)}
+        eff = causal.strategy_effects(sub, outcome="paid", baseline=baseline, method="poststrat",
+                                      strata=("segment",), confidence=confidence, horizon_days=horizon_days)
+        for _, e in eff.iterrows():
+            out[(tuple(key), e["strategy"])] = {
+                "adjusted_diff": e["estimate"], "adjusted_diff_ci_low": e["ci_low"], "adjusted_diff_ci_high": e["ci_high"],
+            }
+        out[(tuple(key), baseline)] = {"adjusted_diff": 0.0, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None}
+    return out
+
+
+def _tables_of(tables) -> dict:
+    inner = getattr(tables, "tables", None)
+    return dict(inner if inner is not None else tables)
+
+
+def format_table(records: list[dict], *, adjust: bool = False) -> str:
+    """The records as an aligned text table, one line per strategy (and group)."""
+    if not records:
+        return "(no accounts)"
+    cur = records[0]["currency"]
+    header = ["strategy", "group", "accounts", "paid rate [95% CI]", "vs baseline [95% CI]",
+              f"collected/acct {cur}", f"cost/acct {cur}", "complaints/10k contacts [95% CI]"]
+    if adjust:
+        header.append("adjusted vs baseline [95% CI]")
+    lines = []
+    for r in records:
+        row = [
+            r["strategy"],
+            r["group"] or "all",
+            f"{r['accounts']:,}",
+            f"{100 * r['paid_rate']:.1f}% [{100 * r['paid_rate_ci_low']:.1f}, {100 * r['paid_rate_ci_high']:.1f}]",
+            _pp(r["diff_vs_baseline"], r["diff_ci_low"], r["diff_ci_high"]),
+            f"{r['collected_per_account']:,.2f}",
+            f"{r['cost_per_account']:,.2f}",
+            "n/a" if r["complaints_per_10k_contacts"] is None else
+            f"{r['complaints_per_10k_contacts']:.2f} [{r['complaints_ci_low']:.2f}, {r['complaints_ci_high']:.2f}]",
+        ]
+        if adjust:
+            row.append(_pp(r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"), r.get("adjusted_diff_ci_high")))
+        lines.append(row)
+    widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*x) for x in lines])
+
+
+def _pp(est, lo, hi) -> str:
+    if est is None:
+        return "baseline"
+    if lo is None or hi is None:
+        return f"{100 * est:+.1f} pp"
+    return f"{100 * est:+.1f} pp [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+
+
+def to_frame(records: list[dict]) -> pd.DataFrame:
+    """The records as a DataFrame (for notebooks)."""
+    return pd.DataFrame(records)

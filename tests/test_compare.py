@@ -1,0 +1,90 @@
+"""The headline comparison and `python -m analysis compare`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis import compare, costs, io, stats, synth
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp") / "cn"
+    synth.generate(scenario="cn_targeted", accounts=20_000, seed=5, out=out)
+    return out
+
+
+def test_json_records_have_the_stable_fields(data):
+    r = run("compare", str(data), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    recs = json.loads(r.stdout)
+    assert [x["strategy"] for x in recs] == ["sms_only", "ai_voice", "phone_only", "sms_then_phone"]
+    for x in recs:
+        assert set(compare.FIELDS) <= set(x)
+        assert x["group"] is None
+        assert x["paid_rate_ci_low"] <= x["paid_rate"] <= x["paid_rate_ci_high"]
+    base = recs[0]
+    assert base["diff_vs_baseline"] is None
+    other = recs[2]
+    assert other["diff_vs_baseline"] == pytest.approx(other["paid_rate"] - base["paid_rate"])
+    assert other["diff_ci_low"] < other["diff_vs_baseline"] < other["diff_ci_high"]
+
+
+def test_numbers_match_the_statistics_modules(data):
+    ds = io.load(data)
+    recs = compare.headline(ds, costs=costs.UnitCosts.from_scenario("cn_default"))
+    acc = ds["accounts"].to_pandas()
+    pay = ds["payments"].to_pandas().groupby("account_id")["amount"].sum()
+    phone = acc[acc["strategy"] == "phone_only"]
+    paid = int(phone["account_id"].isin(pay.index).sum())
+    rec = next(r for r in recs if r["strategy"] == "phone_only")
+    w = stats.proportion_ci(paid, len(phone))
+    assert rec["accounts"] == len(phone)
+    assert (rec["paid_rate"], rec["paid_rate_ci_low"]) == pytest.approx((w.estimate, w.ci_low))
+    contacts = ds["contacts"].to_pandas()
+    n_contacts = contacts["account_id"].isin(phone["account_id"]).sum()
+    n_compl = ds["complaints"].to_pandas()["account_id"].isin(phone["account_id"]).sum()
+    assert rec["complaints_per_10k_contacts"] == pytest.approx(1e4 * n_compl / n_contacts)
+
+
+def test_by_group_and_table_output(data):
+    r = run("compare", str(data), "--by", "dpd_bucket")
+    assert r.returncode == 0, r.stderr
+    assert "M3+" in r.stdout and "baseline" in r.stdout and "complaints/10k" in r.stdout
+    recs = json.loads(run("compare", str(data), "--by", "dpd_bucket", "--format", "json").stdout)
+    assert {x["group"] for x in recs} == {"M1", "M2", "M3+"}
+    assert sum(x["accounts"] for x in recs) == 20_000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--baseline", "letters"), "baseline strategy 'letters' is not in the data"),
+        (("--by", "colour"), "colour"),
+        (("--scenario", "us_default"), "unit costs are in USD but the data is in CNY"),
+        (("--confidence", "95"), "expected a number in (0, 1)"),
+        (("--format", "xml"), "invalid choice: 'xml'"),
+    ],
+    ids=["unknown-baseline", "unknown-by", "currency-mismatch", "bad-confidence", "bad-format"],
+)
+def test_user_mistakes(data, args, message):
+    r = run("compare", str(data), *args)
+    assert r.returncode != 0
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_invalid_data_is_refused(tmp_path):
+    r = run("compare", str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "no such folder" in r.stderr
