@@ -1,0 +1,662 @@
+"""Complaint analytics by channel and strategy: rates, ratios, dose-response, mix.
+
+Complaints are rare events, so every measure here is a count over an
+exposure, computed in the engine (Ibis on DuckDB by default: group-bys,
+joins and window functions over the full tables); only one row per cell
+comes back to pandas, and the statistics come from :mod:`analysis.stats`.
+
+Two exposures are used:
+
+* **contacts** -- complaints linked to a contact attempt by ``contact_id``
+  (as :func:`analysis.engine.contact_cells` links them), over the attempts.
+  Complaints without a ``contact_id`` are not counted on this scale.
+* **accounts** -- every complaint of an account in its horizon (from
+  :func:`analysis.engine.cell_stats`), over the accounts. This is the scale
+  ``truth.json`` reports (``complaints_per_account``).
+
+Only events inside the account's horizon count (see :mod:`analysis.engine`).
+A complaint arrives up to a few days after the contact that prompted it, so
+complaints about the last contacts of the horizon may fall outside it; pass a
+``horizon_days`` a few days longer than the contact period to keep them.
+
+Rates are modelled as Poisson. Accounts differ in their propensity to
+complain, so counts can be over-dispersed and the intervals somewhat too
+narrow; :class:`DoseResponse` reports the Pearson dispersion of its model.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+import pandas as pd
+
+from analysis import contract, engine
+from analysis.stats import Estimate, adjust_pvalues, compare_rates, mean_ci, proportion_ci, rate_ci
+from analysis.stats.rates import COMPARE_METHODS, RATE_METHODS
+
+__all__ = [
+    "EXPOSURES",
+    "DoseResponse",
+    "complaint_rates",
+    "complaints_per_account",
+    "rate_ratios",
+    "non_inferiority",
+    "dose_response",
+    "category_mix",
+]
+
+#: Exposures a complaint rate can be counted against.
+EXPOSURES: tuple[str, ...] = ("contacts", "accounts")
+_DEFAULT_PER = {"contacts": 10_000, "accounts": 1_000}
+_US_PER_DAY = 86_400 * 1_000_000
+_CONTACT_DERIVED = ("local_hour", "day")
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's ``epoch_us``: microseconds since 1970 of an instant."""
+
+
+def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
+    """``ts - start`` in microseconds, computed in the engine.
+
+    On DuckDB, ``epoch_us`` differences are several times faster than the
+    calendar-aware ``date_diff`` Ibis emits for time-zone-aware timestamps.
+    """
+    try:
+        duckdb = ts.get_backend().name == "duckdb"
+    except Exception:  # pragma: no cover - unbound expressions
+        duckdb = False
+    return _epoch_us(ts) - _epoch_us(start) if duckdb else ts.delta(start, unit="microsecond")
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _whole(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+def _columns(name: str, value: Any, allowed: Sequence[str]) -> list[str]:
+    """Normalise column name(s) and check each is in ``allowed``."""
+    names = [] if value is None else [value] if isinstance(value, str) else list(value)
+    for n in names:
+        if n not in allowed:
+            raise ValueError(f"{name}: unknown column {n!r}; allowed: {', '.join(map(str, allowed))}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name} names a column twice: {names}")
+    return names
+
+
+def _column(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be one column name, got {value!r}")
+    return _columns(name, value, allowed)[0]
+
+
+def _allowed(tables, exposure: str, horizon_days: int) -> list[str]:
+    """Columns cells may be defined by, on the contacts or accounts scale."""
+    if exposure == "contacts":
+        names = [*engine._table(tables, "contacts").columns,
+                 *engine._table(tables, "accounts").columns, *_CONTACT_DERIVED]
+    else:
+        names = list(engine.account_outcomes(tables, horizon_days=horizon_days).columns)
+    return list(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+
+
+def _add_rate(df: pd.DataFrame, count: str, exposure: str, per: float, method: str,
+              confidence: float) -> pd.DataFrame:
+    """Add ``rate``, ``ci_low``, ``ci_high``: ``count`` per ``per`` units of ``exposure``."""
+    est = [rate_ci(int(x), float(e), method=method, confidence=confidence)
+           for x, e in zip(df[count], df[exposure])]
+    df["rate"] = [r.estimate * per for r in est]
+    df["ci_low"] = [r.ci_low * per for r in est]
+    df["ci_high"] = [r.ci_high * per for r in est]
+    return df
+
+
+def _cells(tables, cols: list[str], exposure: str, horizon_days: int) -> pd.DataFrame:
+    """Complaints and exposure per cell: ``cols``, ``complaints``, ``<exposure>``."""
+    if exposure == "contacts":
+        df = engine.contact_cells(tables, by=cols, horizon_days=horizon_days)
+        return df[[*cols, "complaints", "contacts"]]
+    df = engine.cell_stats(tables, by=cols, metrics=("complaints",), horizon_days=horizon_days)
+    df = df.assign(complaints=df.complaints_sum.round().astype("int64"))
+    return df[[*cols, "complaints", "accounts"]]
+
+
+def _group(df: pd.DataFrame, by: str, value: str, what: str) -> pd.Series:
+    rows = df[df[by] == value]
+    if rows.empty:
+        present = ", ".join(map(repr, sorted(df[by].unique().tolist(), key=str)))
+        raise ValueError(f"{what} {value!r} is not a {by} group with exposure here; "
+                         f"groups present: {present}")
+    return rows.iloc[0]
+
+
+# --------------------------------------------------------------------------
+# Rates
+# --------------------------------------------------------------------------
+
+
+def complaint_rates(
+    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = ("channel",),
+    per: float = 10_000, confidence: float = 0.95, method: str = "exact", horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Complaints per ``per`` contact attempts, by cell.
+
+    Complaints are linked to the attempt that prompted them by ``contact_id``
+    (complaints without one are not counted) and counted when received inside
+    the account's horizon; the attempts inside the horizon are the exposure.
+
+    Args:
+        tables: the contract tables (``analysis.io.load(path)`` or its ``.tables``).
+        by: contact and/or account column(s), or the derived ``local_hour``
+            and ``day`` (see :func:`analysis.engine.contact_cells`); empty for
+            one overall row.
+        per: the rate is complaints per this many contacts.
+        confidence: confidence level of the intervals.
+        method: Poisson interval of :func:`analysis.stats.rate_ci`
+            (``"exact"``, ``"score"`` or ``"wald"``).
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        One row per cell: the ``by`` columns, ``contacts``, ``complaints``,
+        ``rate``, ``ci_low``, ``ci_high`` (per ``per`` contacts) and
+        ``escalated`` (complaints escalated to a regulator).
+
+    Raises:
+        ValueError: an unknown ``by`` column, ``per`` <= 0, an unknown
+            ``method``, ``confidence`` outside (0, 1) or a bad ``horizon_days``.
+    """
+    horizon_days = engine._check_horizon(horizon_days)
+    by = _columns("by", by, _allowed(tables, "contacts", horizon_days))
+    per, confidence = _positive("per", per), _confidence(confidence)
+    method = _choice("method", method, RATE_METHODS)
+    df = engine.contact_cells(tables, by=by, horizon_days=horizon_days)
+    out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts",
+                    per, method, confidence)
+    return out.assign(escalated=df.complaints_escalated)
+
+
+def complaints_per_account(
+    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = ("strategy",),
+    per: float = 1_000, confidence: float = 0.95, method: str = "exact", horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Complaints per ``per`` accounts, and the share of accounts that opted out.
+
+    Every complaint received in the account's horizon counts (linked to a
+    contact or not); the accounts are the exposure. Opt-outs (a stop request
+    for any channel) are a second, more frequent stress signal: the
+    proportion of accounts with at least one, per ``per`` accounts, with a
+    Wilson interval.
+
+    Args:
+        tables: the contract tables.
+        by: account or account-outcome column(s); empty for one overall row.
+        per: rates are per this many accounts.
+        confidence: confidence level of the intervals.
+        method: interval of the complaint rate: a Poisson interval
+            (``"exact"``, ``"score"``, ``"wald"``; see :func:`complaint_rates`),
+            or ``"t"``, the Student t interval of the mean complaints per
+            account from the per-account sums of squares, which stays valid
+            when some borrowers complain much more than others
+            (over-dispersion) and needs at least 2 accounts per cell.
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        One row per cell: the ``by`` columns, ``accounts``, ``complaints``,
+        ``rate``, ``ci_low``, ``ci_high``, ``escalated``, ``opted_out``
+        (accounts), ``opt_out_rate``, ``opt_out_ci_low``, ``opt_out_ci_high``.
+
+    Raises:
+        ValueError: an unknown ``by`` column, ``per`` <= 0, an unknown
+            ``method`` or ``confidence`` outside (0, 1).
+    """
+    horizon_days = engine._check_horizon(horizon_days)
+    by = _columns("by", by, _allowed(tables, "accounts", horizon_days))
+    per, confidence = _positive("per", per), _confidence(confidence)
+    method = _choice("method", method, (*RATE_METHODS, "t"))
+    cs = engine.cell_stats(tables, by=by, metrics=("complaints", "complaints_escalated", "opted_out"),
+                           horizon_days=horizon_days)
+    count = lambda c: cs[c].round().astype("int64")  # noqa: E731
+    out = cs[[*by, "accounts"]].assign(complaints=count("complaints_sum"))
+    if method == "t":
+        est = [mean_ci(s, sq, n, confidence=confidence) if n > 1 else
+               Estimate(s / n, math.nan, math.nan, confidence=confidence)
+               for s, sq, n in zip(cs.complaints_sum, cs.complaints_sumsq, cs.accounts)]
+        out["rate"] = [e.estimate * per for e in est]
+        out["ci_low"] = [max(e.ci_low, 0.0) * per for e in est]
+        out["ci_high"] = [e.ci_high * per for e in est]
+    else:
+        out = _add_rate(out, "complaints", "accounts", per, method, confidence)
+    out["escalated"] = count("complaints_escalated_sum")
+    out["opted_out"] = count("opted_out_sum")
+    est = [proportion_ci(int(x), int(n), method="wilson", confidence=confidence)
+           for x, n in zip(out.opted_out, out.accounts)]
+    out["opt_out_rate"] = [e.estimate * per for e in est]
+    out["opt_out_ci_low"] = [e.ci_low * per for e in est]
+    out["opt_out_ci_high"] = [e.ci_high * per for e in est]
+    return out
+
+
+# --------------------------------------------------------------------------
+# Comparisons
+# --------------------------------------------------------------------------
+
+
+def rate_ratios(
+    tables: Mapping[str, ibis.Table], *, by: str = "strategy", baseline: str = "sms_only",
+    exposure: str = "contacts", per: float | None = None, method: str = "score",
+    confidence: float = 0.95, within: str | Sequence[str] | None = None, horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Each group's complaint rate against the baseline group's, as a ratio.
+
+    Every group of ``by`` other than ``baseline`` is compared with the
+    baseline by :func:`analysis.stats.compare_rates` (ratio, two-sided test of
+    ratio = 1). With ``within`` the comparison is made inside each segment.
+    ``pvalue_adjusted`` holds Holm-adjusted p-values over every comparison of
+    the table (all groups and segments: one family).
+
+    The baseline row is kept as the reference: ``ratio``, ``ci_low`` and
+    ``ci_high`` are exactly 1 (by definition, not an estimate) and the
+    p-values are NaN (no test; not counted in the Holm family). In a segment
+    without the baseline group the ratios are NaN.
+
+    Args:
+        tables: the contract tables.
+        by: the column whose groups are compared (one column).
+        baseline: the reference group of ``by``.
+        exposure: ``"contacts"`` (complaints linked to contacts, per contact)
+            or ``"accounts"`` (all complaints, per account).
+        per: rates are per this many exposure units; default 10,000 contacts
+            or 1,000 accounts.
+        method: ratio method of :func:`analysis.stats.compare_rates`
+            (``"score"``, ``"exact-cond"`` or ``"wald"``).
+        confidence: confidence level of the intervals.
+        within: optional segment column(s).
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        One row per (segment,) group: the ``within`` columns, ``by``,
+        ``complaints``, the exposure (``contacts`` or ``accounts``), ``rate``
+        (per ``per``), ``ratio``, ``ci_low``, ``ci_high``, ``pvalue``,
+        ``pvalue_adjusted``.
+
+    Raises:
+        ValueError: unknown ``exposure``, ``by`` or ``within`` column, a
+            ``baseline`` that is not a group (the message lists the groups),
+            ``per`` <= 0, an unknown ``method`` or ``confidence`` outside (0, 1).
+    """
+    horizon_days = engine._check_horizon(horizon_days)
+    exposure = _choice("exposure", exposure, EXPOSURES)
+    allowed = _allowed(tables, exposure, horizon_days)
+    by = _column("by", by, allowed)
+    within = _columns("within", within, allowed)
+    if by in within:
+        raise ValueError(f"within must not repeat the by column {by!r}")
+    per = _positive("per", _DEFAULT_PER[exposure] if per is None else per)
+    method = _choice("method", method, COMPARE_METHODS["ratio"])
+    confidence = _confidence(confidence)
+    df = _cells(tables, [*within, by], exposure, horizon_days)
+    _group(df, by, baseline, "baseline")
+    base = df.loc[df[by] == baseline, [*within, "complaints", exposure]]
+    base = base.rename(columns={"complaints": "_count", exposure: "_exposure"})
+    df = df.merge(base, on=within, how="left") if within else df.assign(
+        _count=base._count.iloc[0], _exposure=base._exposure.iloc[0])
+
+    def compare(r: dict) -> tuple[float, ...]:
+        if r[by] == baseline:
+            return 1.0, 1.0, 1.0, math.nan
+        if pd.isna(r["_exposure"]):  # no baseline group in this segment
+            return (math.nan,) * 4
+        e = compare_rates(int(r["complaints"]), float(r[exposure]), int(r["_count"]),
+                          float(r["_exposure"]), compare="ratio", method=method, confidence=confidence)
+        return e.estimate, e.ci_low, e.ci_high, e.pvalue
+
+    out = df.drop(columns=["_count", "_exposure"]).assign(rate=df.complaints / df[exposure] * per)
+    out[["ratio", "ci_low", "ci_high", "pvalue"]] = pd.DataFrame(
+        [compare(r) for r in df.to_dict("records")], index=out.index, dtype="float64")
+    out["pvalue_adjusted"] = adjust_pvalues(out.pvalue.to_numpy(), method="holm")
+    return out
+
+
+def non_inferiority(
+    tables: Mapping[str, ibis.Table], *, treatment: str, control: str, margin: float,
+    by: str = "strategy", exposure: str = "contacts", confidence: float = 0.95,
+    horizon_days: int = 30,
+) -> pd.DataFrame:
+    """Is the treatment's complaint rate not worse than ``margin`` times the control's?
+
+    Tests H0: rate_t / rate_c >= ``margin`` against H1: ratio < ``margin``
+    with the one-sided score test of :func:`analysis.stats.compare_rates`
+    (``value=margin, alternative="smaller"``). The verdict is
+    ``"non-inferior"`` when the p-value is below ``1 - confidence`` --
+    equivalently when the one-sided upper bound ``ci_high`` is below the
+    margin -- and ``"not shown"`` otherwise.
+
+    Args:
+        tables: the contract tables.
+        treatment: the group of ``by`` tested.
+        control: the reference group of ``by``.
+        margin: the largest acceptable rate ratio (e.g. 1.2), positive.
+        by: the column holding the groups.
+        exposure: ``"contacts"`` or ``"accounts"`` (see :func:`rate_ratios`).
+        confidence: one-sided confidence level (test level ``1 - confidence``).
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        A one-row DataFrame: ``treatment``, ``control``, ``margin``,
+        ``complaints_treatment``, ``exposure_treatment``,
+        ``complaints_control``, ``exposure_control``, ``ratio``, ``ci_low``
+        (0), ``ci_high`` (one-sided upper bound), ``statistic``, ``pvalue``,
+        ``verdict``.
+
+    Raises:
+        ValueError: ``margin`` <= 0, unknown ``exposure`` or ``by`` column, a
+            treatment or control that is not a group (the message lists them).
+    """
+    horizon_days = engine._check_horizon(horizon_days)
+    margin = _positive("margin", margin)
+    exposure = _choice("exposure", exposure, EXPOSURES)
+    by = _column("by", by, _allowed(tables, exposure, horizon_days))
+    confidence = _confidence(confidence)
+    df = _cells(tables, [by], exposure, horizon_days)
+    t, c = _group(df, by, treatment, "treatment"), _group(df, by, control, "control")
+    e = compare_rates(int(t.complaints), float(t[exposure]), int(c.complaints), float(c[exposure]),
+                      compare="ratio", method="score", value=margin, alternative="smaller",
+                      confidence=confidence)
+    return pd.DataFrame([{
+        "treatment": treatment, "control": control, "margin": margin,
+        "complaints_treatment": int(t.complaints), "exposure_treatment": t[exposure],
+        "complaints_control": int(c.complaints), "exposure_control": c[exposure],
+        "ratio": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+        "statistic": e.statistic, "pvalue": e.pvalue,
+        "verdict": "non-inferior" if e.pvalue < 1 - confidence else "not shown",
+    }])
+
+
+# --------------------------------------------------------------------------
+# Dose-response
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class DoseResponse:
+    """Complaint rate against recent contact frequency (see :func:`dose_response`).
+
+    Attributes:
+        rate_ratio_per_contact: ``exp(slope)``: the complaint-rate ratio per
+            extra contact in the window (above ``free``), with its Wald
+            interval and the p-value of ratio = 1.
+        channel_ratios: per channel, the rate ratio against the reference
+            channel (``sms`` when present) at equal ``n_window``: ``channel``,
+            ``ratio``, ``ci_low``, ``ci_high``, ``pvalue`` (the reference row
+            is 1, 1, 1, NaN). Empty without ``by_channel`` or with one channel.
+        table: the cells: ``channel`` (``"all"`` without ``by_channel``),
+            ``n_window``, ``contacts``, ``complaints``, ``rate``, ``ci_low``,
+            ``ci_high`` (observed, per ``per`` contacts, exact Poisson) and
+            ``fitted_rate`` (the model's, per ``per`` contacts).
+        model_summary: the statsmodels summary of the Poisson GLM.
+        dispersion: Pearson chi-square / residual df; well above 1 means
+            extra-Poisson variation and intervals that are too narrow.
+        window_days: the window length used.
+        free: the contacts that carry no extra risk (None: plain ``n_window``).
+    """
+
+    rate_ratio_per_contact: Estimate
+    channel_ratios: pd.DataFrame
+    table: pd.DataFrame
+    model_summary: str
+    dispersion: float
+    window_days: int
+    free: int | None
+
+
+def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
+    """Per contact in the horizon: ``channel``, ``n_window``, ``complaints``."""
+    accounts = engine._table(tables, "accounts")
+    complaints = engine._table(tables, "complaints")
+    windows = engine._windows(accounts, horizon_days, "entry_date", "time_zone")
+    c = engine._in_horizon(
+        engine._table(tables, "contacts").select("contact_id", "account_id", "channel", "contacted_at"),
+        "contacted_at", windows)
+    # Local calendar day since entry without a per-contact time-zone
+    # conversion: whole 24-hour days since the window start, corrected by one
+    # when a daylight-saving change moved local midnight (exact local
+    # midnights per (entry_date, time_zone, day) come from a small table).
+    c = c.mutate(_k=_micros_between(c.contacted_at, c._start) // _US_PER_DAY)
+    c = c.join(_midnights(accounts, horizon_days), ["entry_date", "time_zone", "_k"])
+    day = c._k - (c.contacted_at < c._m0).cast("int64") + (c.contacted_at >= c._m1).cast("int64")
+    c = c.select("contact_id", "account_id", "channel", "contacted_at", _day=day)
+    # (the day is monotone in contacted_at: ordering by it first lets the engine share one sort)
+    order = ibis.window(group_by="account_id", order_by=["_day", "contacted_at", "contact_id"])
+    before = ibis.window(group_by="account_id", order_by="_day", range=(None, -window_days))
+    # position in the account's contact sequence, minus those before the window
+    c = c.mutate(n_window=(ibis.row_number().over(order) + 1 - c.count().over(before)).cast("int64"))
+    linked = complaints.filter(complaints.contact_id.notnull())
+    k = engine._in_horizon(linked.select("account_id", "contact_id", "complained_at"),
+                           "complained_at", engine._windows(accounts, horizon_days))
+    k = k.group_by("contact_id").aggregate(_n=k.count())
+    j = c.left_join(k, c.contact_id == k.contact_id)
+    return j.select("channel", "n_window", complaints=j._n.fill_null(0))
+
+
+def _midnights(accounts: ibis.Table, horizon_days: int) -> ibis.Table:
+    """UTC instants of local midnight of day ``_k`` and ``_k + 1`` after entry."""
+    days = accounts.select("entry_date", "time_zone").distinct()
+    g = days.cross_join(ibis.memtable({"_k": np.arange(horizon_days + 1, dtype="int64")}))
+
+    def midnight(k):
+        return engine._local_to_utc(g.time_zone, (g.entry_date + k.as_interval("D")).cast("timestamp"))
+
+    return g.select("entry_date", "time_zone", "_k", _m0=midnight(g._k), _m1=midnight(g._k + 1))
+
+
+def _fit(table: pd.DataFrame, free: int | None, confidence: float):
+    """Poisson GLM of the cells: (slope Estimate, channel ratios, summary, dispersion, mu).
+
+    The design is built by hand (intercept, one indicator per channel other
+    than the reference -- ``sms`` when present -- and ``x``) rather than
+    with a formula, so nothing depends on the caller's namespace.
+    """
+    import statsmodels.api as sm
+
+    channels = sorted(table.channel.unique(), key=lambda c: (c != "sms", c))
+    x = np.maximum(table.n_window - (free or 0), 0).astype(float)
+    nan = Estimate(math.nan, math.nan, math.nan, method="poisson-glm-wald",
+                   confidence=confidence, null=1.0)
+    ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])
+    if table.complaints.sum() == 0 or x.nunique() < 2:
+        note = "not fitted: no complaints linked to contacts, or no variation in the regressor"
+        return nan, ratios, note, math.nan, np.full(len(table), np.nan)
+    design = pd.DataFrame({"const": 1.0}, index=table.index)
+    for ch in channels[1:]:
+        design[f"channel[{ch}]"] = (table.channel == ch).astype(float)
+    design["n_window" if free is None else f"max(0, n_window - {free})"] = x
+    slope_name = design.columns[-1]
+    res = sm.GLM(table.complaints.astype(float), design, family=sm.families.Poisson(),
+                 offset=np.log(table.contacts.astype(float))).fit()
+    with np.errstate(over="ignore"):  # an unidentified coefficient has an infinite limit
+        ci = np.exp(res.conf_int(alpha=1 - confidence))
+
+    def ratio(term):
+        with np.errstate(over="ignore"):
+            est = float(np.exp(res.params[term]))
+        return (est, float(ci.loc[term, 0]), float(ci.loc[term, 1]),
+                float(res.tvalues[term]), float(res.pvalues[term]))
+
+    est, low, high, z, p = ratio(slope_name)
+    slope = Estimate(est, low, high, z, p, method="poisson-glm-wald", confidence=confidence, null=1.0)
+    rows = [(channels[0], 1.0, 1.0, 1.0, math.nan)] if len(channels) > 1 else []
+    rows += [(ch, *ratio(f"channel[{ch}]")[:3], ratio(f"channel[{ch}]")[4]) for ch in channels[1:]]
+    if rows:
+        ratios = pd.DataFrame(rows, columns=ratios.columns)
+    dispersion = float(res.pearson_chi2 / res.df_resid) if res.df_resid > 0 else math.nan
+    return slope, ratios, str(res.summary()), dispersion, np.asarray(res.fittedvalues, dtype=float)
+
+
+def dose_response(
+    tables: Mapping[str, ibis.Table], *, window_days: int = 7, by_channel: bool = True,
+    free: int | None = None, per: float = 10_000, confidence: float = 0.95, horizon_days: int = 30,
+) -> DoseResponse:
+    """How the complaint rate of a contact grows with the account's recent contacts.
+
+    For every contact attempt inside its account's horizon, ``n_window`` is
+    the number of attempts the account received (all channels) in a window
+    of ``window_days`` local calendar days ending with the attempt: every
+    attempt on the ``window_days - 1`` previous local days, plus the attempts
+    on the same local day up to and including this one (same-day attempts
+    ordered by ``contacted_at``, ties by ``contact_id``). So
+    ``n_window >= 1``; with ``window_days=1`` it is the attempt's rank within
+    its day. With the default ``window_days=7`` it is the ``n7`` of the
+    synthetic generator (:mod:`analysis.synth`), whose rolling sum holds the
+    6 previous days when day ``t`` starts and adds the day's contacts as they
+    are made (the generator orders a day's contacts texts first, then calls,
+    which differs from time order only for a few same-day pairs). Local days
+    are calendar days in the account's ``time_zone``; only attempts inside
+    the horizon are counted.
+
+    The count is computed in the engine with window functions (a row number
+    over the account's attempts minus a count over a range of days), the
+    complaints linked by ``contact_id`` are joined on, and the result is
+    aggregated to (``channel``, ``n_window``) cells. A Poisson GLM is fitted
+    with statsmodels to the cells:
+    ``complaints ~ C(channel) + x, offset log(contacts)``, where ``x`` is
+    ``n_window``, or ``max(0, n_window - free)`` with ``free`` (a threshold
+    model: the first ``free`` contacts add no risk). On aggregated cells
+    with the log-contacts offset, the Poisson likelihood -- and so every
+    estimate and Wald interval -- is the same as on the individual contacts.
+
+    Args:
+        tables: the contract tables.
+        window_days: local calendar days in the window, the attempt's own
+            day included (>= 1).
+        by_channel: model (and tabulate) the channel as well; else one
+            ``"all"`` channel.
+        free: contacts in the window that carry no extra risk; None for the
+            plain linear-in-``n_window`` model.
+        per: observed and fitted rates are per this many contacts.
+        confidence: confidence level of the intervals.
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        A :class:`DoseResponse`. When no complaint is linked to a contact (or
+        ``x`` does not vary) the model is not fitted and its numbers are NaN.
+
+    Raises:
+        ValueError: ``window_days`` < 1, ``free`` < 0, ``per`` <= 0 or
+            ``confidence`` outside (0, 1).
+    """
+    window_days = _whole("window_days", window_days, 1)
+    free = None if free is None else _whole("free", free, 0)
+    horizon_days = engine._check_horizon(horizon_days)
+    per, confidence = _positive("per", per), _confidence(confidence)
+    c = _contact_windows(tables, window_days, horizon_days)
+    if not by_channel:
+        c = c.mutate(channel=ibis.literal("all"))
+    expr = c.group_by(["channel", "n_window"]).aggregate(
+        contacts=c.count(), complaints=c.complaints.sum()).order_by(["channel", "n_window"])
+    table = expr.to_pandas()
+    counts = ["n_window", "contacts", "complaints"]
+    table[counts] = table[counts].astype("int64")
+    table = _add_rate(table.reset_index(drop=True), "complaints", "contacts", per, "exact", confidence)
+    slope, ratios, summary, dispersion, mu = _fit(table, free, confidence)
+    table["fitted_rate"] = mu / table.contacts * per
+    return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free)
+
+
+# --------------------------------------------------------------------------
+# Category mix
+# --------------------------------------------------------------------------
+
+
+def category_mix(
+    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = "channel",
+    confidence: float = 0.95, horizon_days: int = 30,
+) -> pd.DataFrame:
+    """What complaints are about, within each group.
+
+    Counts the complaints received in the account's horizon by category
+    (every one of :data:`analysis.contract.COMPLAINT_CATEGORIES`, listed even
+    when 0) within each group, with the category's share of the group's
+    complaints and its Wilson interval.
+
+    Args:
+        tables: the contract tables.
+        by: complaint column(s) (``channel`` is the channel the complaint is
+            attributed to, ``escalated``) and/or account columns; empty for
+            one overall group.
+        confidence: confidence level of the intervals.
+        horizon_days: outcome window in days from entry.
+
+    Returns:
+        One row per group and category: the ``by`` columns, ``category``,
+        ``complaints``, ``escalated`` (unless a ``by`` column), ``total`` (the
+        group's complaints), ``share``, ``ci_low``, ``ci_high``. Groups
+        without complaints do not appear.
+
+    Raises:
+        ValueError: an unknown ``by`` column or ``confidence`` outside (0, 1).
+    """
+    horizon_days = engine._check_horizon(horizon_days)
+    accounts, complaints = engine._table(tables, "accounts"), engine._table(tables, "complaints")
+    allowed = [n for n in dict.fromkeys([*complaints.columns, *accounts.columns]) if n != "category"]
+    by = _columns("by", by, allowed)
+    confidence = _confidence(confidence)
+    extra = [n for n in by if n not in complaints.columns]
+    k = engine._in_horizon(complaints, "complained_at", engine._windows(accounts, horizon_days, *extra))
+    counts = k.group_by([*by, "category"]).aggregate(
+        complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
+    counts = (counts.drop(columns="_esc") if "escalated" in by
+              else counts.rename(columns={"_esc": "escalated"}))
+    cats = pd.DataFrame({"category": list(contract.COMPLAINT_CATEGORIES)})
+    groups = counts[by].drop_duplicates() if by else pd.DataFrame(index=range(min(len(counts), 1)))
+    grid = groups.merge(cats, how="cross")
+    out = grid.merge(counts, on=[*by, "category"], how="left")
+    counted = [c for c in ("complaints", "escalated") if c not in by]
+    out[counted] = out[counted].fillna(0).astype("int64")
+    out["total"] = out.groupby(by)["complaints"].transform("sum") if by else out.complaints.sum()
+    est = [proportion_ci(int(x), int(n), method="wilson", confidence=confidence)
+           for x, n in zip(out.complaints, out.total)]
+    out["share"] = [e.estimate for e in est]
+    out["ci_low"] = [e.ci_low for e in est]
+    out["ci_high"] = [e.ci_high for e in est]
+    out["category"] = pd.Categorical(out.category, categories=contract.COMPLAINT_CATEGORIES, ordered=True)
+    out = out.sort_values([*by, "category"]).reset_index(drop=True)
+    out["category"] = out.category.astype(str)
+    return out
