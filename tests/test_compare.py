@@ -88,3 +88,17 @@ def test_user_mistakes(data, args, message):
 def test_invalid_data_is_refused(tmp_path):
     r = run("compare", str(tmp_path / "nothing"))
     assert r.returncode == 2 and "no such folder" in r.stderr
+
+
+def test_adjusted_effects_recover_the_truth_on_targeted_data(data):
+    r = run("compare", str(data), "--adjust", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    recs = {x["strategy"]: x for x in json.loads(r.stdout)}
+    truth = json.loads((data / "truth.json").read_text())["strategies"]
+    true = truth["phone_only"]["paid_rate"] - truth["sms_only"]["paid_rate"]
+    rec = recs["phone_only"]
+    assert rec["adjusted_diff_ci_low"] - 0.01 < true < rec["adjusted_diff_ci_high"] + 0.01
+    assert not (rec["diff_ci_low"] < true < rec["diff_ci_high"])  # the naive difference is confounded
+    assert recs["sms_only"]["adjusted_diff"] == 0.0
+    table = run("compare", str(data), "--adjust")
+    assert "adjusted vs baseline" in table.stdout
