@@ -184,7 +184,9 @@ def format_table(records: list[dict], *, adjust: bool = False) -> str:
             f"{r['complaints_per_10k_contacts']:.2f} [{r['complaints_ci_low']:.2f}, {r['complaints_ci_high']:.2f}]",
         ]
         if adjust:
-            row.append(_pp(r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"), r.get("adjusted_diff_ci_high")))
+            base = r["diff_vs_baseline"] is None and r.get("adjusted_diff_ci_low") is None
+            row.append("baseline" if base else _pp(r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"),
+                                                   r.get("adjusted_diff_ci_high")))
         lines.append(row)
     widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
