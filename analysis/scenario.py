@@ -346,8 +346,19 @@ SCHEMA = _record(
             {"ai_voice_per_minute": NONNEG, "phone_per_minute": NONNEG},
         ),
     },
-    # Assumption ranges for sensitivity analyses: free-form, checked where used.
-    {"uncertainty": _mapping(None, _pair(NONNEG))},
+    {
+        # What a complaint costs: handling, and the chance and cost of escalation.
+        "economics": _record(
+            {
+                "complaint_handling_cost": NONNEG,
+                "regulatory_escalation_cost": NONNEG,
+                "annual_discount_rate": NONNEG,
+            }
+        ),
+        # Assumption ranges [low, high] for sensitivity and Monte Carlo,
+        # keyed by the dotted path of the setting, e.g. "costs.sms_per_segment".
+        "uncertainty": _mapping(None, _pair(NONNEG)),
+    },
 )
 
 _RULE = _record(
@@ -560,6 +571,12 @@ def _cross_checks(s: dict) -> list[str]:
                 errs.append(f"channels.{ch}.product_connect lacks products: {', '.join(sorted(missing))}")
     if s["assignment"]["design"] == "targeted" and not s["assignment"].get("rules"):
         errs.append("assignment.rules is missing: a targeted design needs at least one rule")
+    for key in s.get("uncertainty", {}):
+        section, _, name = key.partition(".")
+        target = s.get(section)
+        if not isinstance(target, dict) or name not in target or isinstance(target[name], (dict, list)):
+            errs.append(f"uncertainty.{key} does not name a number of the scenario (write it as section.key, "
+                        f"e.g. costs.sms_per_segment)")
     if "phone" in s["channels"]:
         for k in ("accounts_per_agent", "dials_per_agent_day"):
             if k not in s["channels"]["phone"]:
