@@ -267,6 +267,9 @@ class _Events:
 
     def add(self, table: str, **cols):
         d = self.cols[table]
+        if "hour" in cols:
+            # whole seconds, as written to the files, so the breach record sees what the files say
+            cols["hour"] = np.round(np.asarray(cols["hour"]) * 3600.0) / 3600.0
         for k, v in cols.items():
             d.setdefault(k, []).append(np.asarray(v))
 
@@ -607,7 +610,8 @@ def _night_hour(u, start_h, end_h):
     early_lo = max(0.0, start_h - _QUIET_BREACH_SPAN)
     early = u < 0.5
     v = (u % 0.5) * 2.0
-    return np.where(early, early_lo + v * (start_h - early_lo), late_lo + v * (late_hi - late_lo))
+    # stay a second clear of the window's start, which rounding to whole seconds could reach
+    return np.where(early, early_lo + v * (start_h - 1.0 / 1800.0 - early_lo), late_lo + v * (late_hi - late_lo))
 
 
 # --------------------------------------------------------------------------
