@@ -1,0 +1,589 @@
+"""Net value per account of each strategy, with its uncertainty and sensitivity.
+
+Net value of one account (money in the scenario's currency, over the horizon)::
+
+    value = (1 - commission_rate) * collected          (discounted if asked)
+          - sms_per_segment * sms_segments
+          - agent_cost_per_hour * (dial_seconds * n_phone + wrap_seconds * phone_connected
+                                   + phone_talk_seconds) / 3600
+          - phone_per_minute * phone_billed_minutes - ai_voice_per_minute * ai_voice_billed_minutes
+          - expected complaint cost
+
+Expected complaint cost. Escalations to a regulator are rare (about one
+account in 10,000 to 100,000), so observed escalation counts per cell are
+mostly 0, 1 or 2 and would make the estimate noisy. By default
+(``escalation="assumed"``) the cost is ``complaints * (complaint_handling_cost
++ escalation_probability * regulatory_escalation_cost)``, with the scenario's
+``complaints.escalation_probability``; with ``escalation="observed"`` it is
+``complaints * complaint_handling_cost + complaints_escalated *
+regulatory_escalation_cost`` (use it when escalations are counted in the
+hundreds).
+
+Discounting (``discount=True``): money collected is multiplied by
+``(1 + annual_discount_rate) ** (-days_to_first_payment / 365)``, computed per
+account in the engine (a whole account's payments are discounted from its
+first payment day: an approximation that slightly favours slow payers).
+
+Computation (one engine query): :func:`cell_moments` asks
+:func:`analysis.engine.cell_stats` for the sums, sums of squares and all
+cross-products of the nine per-account measures of :data:`MEASURES` per
+``(strategy, *by)`` cell. Net value is a linear combination ``a . m`` of the
+measures' means ``m``, so its standard error is ``sqrt(a' C a)`` with ``C``
+the covariance of the means (delta method, exact for a linear combination);
+the difference between two arms adds their variances (the arms are disjoint
+samples of accounts). Every other function here takes the resulting
+:class:`CellMoments` (or the tables, and queries once) and is pure: changing an
+assumption needs neither new data nor a new query.
+
+Targeted assignment: pass ``strata`` (account columns the targeting used that
+are not in ``by``, e.g. ``("product",)``); the arm means are then
+post-stratified within each ``by`` cell (Miettinen 1972 direct
+standardisation to the cell's stratum distribution of all accounts; variance
+``sum_k w_k^2 C_k``), as :func:`analysis.causal.strategy_effects` does with
+``method="poststrat"``. When the targeting rules act only on the ``by``
+columns (as in ``cn_targeted``, whose rules use the balance band and the
+days-past-due bucket, i.e. the segment) the per-segment arm means are already
+unconfounded and no strata are needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from . import engine
+from .costs import UnitCosts
+from .scenario import Scenario, load_scenario
+
+__all__ = [
+    "MEASURES", "ASSUMPTION_KEYS", "PROB_BEST_TOLERANCE", "CellMoments", "MonteCarloResult",
+    "cell_moments", "assumptions", "net_value", "monte_carlo", "break_even", "tornado",
+]
+
+#: Per-account measures net value is linear in (``collected`` is discounted when asked).
+MEASURES: tuple[str, ...] = (
+    "collected", "complaints", "complaints_escalated", "sms_segments", "n_phone",
+    "phone_connected", "phone_talk_seconds", "phone_billed_minutes", "ai_voice_billed_minutes",
+)
+_I = {m: i for i, m in enumerate(MEASURES)}
+_UNIT_COSTS = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "currency")
+#: Assumptions net value depends on, as dotted scenario keys (the keys of ``[uncertainty]``).
+ASSUMPTION_KEYS: tuple[str, ...] = (
+    *(f"costs.{k}" for k in _UNIT_COSTS),
+    "economics.complaint_handling_cost", "economics.regulatory_escalation_cost",
+    "complaints.escalation_probability",
+)
+#: Stated Monte Carlo tolerance of the probability-best figures at the default 10,000
+#: draws: two seeds differ by more than this with negligible chance (the standard error
+#: of a difference of two independent estimates of p = 0.5 is sqrt(2 * 0.25 / 10,000)
+#: = 0.007, so 0.03 is more than 4 standard errors).
+PROB_BEST_TOLERANCE = 0.03
+_ESCALATION = ("assumed", "observed")
+
+
+# --------------------------------------------------------------------------
+# Moments: the one engine query
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellMoments:
+    """Means of :data:`MEASURES` per ``(strategy, *by)`` cell and their covariance.
+
+    Attributes:
+        by: the cell columns besides ``strategy``.
+        cells: one row per cell: the ``by`` columns, ``strategy``, ``accounts``
+            (the arm's accounts in the cell) and ``population`` (all accounts
+            of the ``by`` cell, every arm).
+        mean: array (cells, measures): per-account means (post-stratified if
+            strata were given).
+        cov: array (cells, measures, measures): covariance of those means
+            (sample covariance / n; zero for cells of one account).
+        discount_rate: annual rate ``collected`` was discounted at (0: none).
+    """
+
+    by: tuple[str, ...]
+    cells: pd.DataFrame
+    mean: np.ndarray
+    cov: np.ndarray
+    discount_rate: float = 0.0
+
+    def strategies(self) -> list[str]:
+        return sorted(self.cells.strategy.unique())
+
+
+def _scenario(scenario) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _names(value, what: str) -> tuple[str, ...]:
+    names = () if value is None else (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"{what} must be distinct column names, got {value!r}")
+    return names
+
+
+def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), strata: Sequence[str] | None = None,
+                 discount: bool = False, horizon_days: int | None = None) -> CellMoments:
+    """Per-cell means and covariances of the net-value measures (one engine query).
+
+    Args:
+        tables: the contract tables (an :class:`analysis.io.Dataset` or a mapping of Ibis tables).
+        scenario: a :class:`Scenario` or its name; gives the horizon and the discount rate.
+        by: account columns defining the cells besides ``strategy``.
+        strata: account columns to post-stratify over within each ``by`` cell
+            (for targeted assignment, see the module docstring).
+        discount: discount money collected by days to first payment at
+            ``economics.annual_discount_rate``.
+        horizon_days: outcome window; default the scenario's.
+
+    Returns:
+        A :class:`CellMoments`.
+
+    Raises:
+        ValueError: bad column names, a stratum with fewer than 2 accounts in
+            an arm, or ``discount`` without an ``[economics]`` discount rate.
+    """
+    sc = _scenario(scenario if scenario is not None else "cn_default")
+    by, strata = _names(by, "by"), _names(strata, "strata")
+    if "strategy" in by or set(by) & set(strata):
+        raise ValueError(f"by and strata must not repeat strategy or each other, got {by!r}, {strata!r}")
+    rate = 0.0
+    derived = {}
+    if discount:
+        rate = float(sc.settings.get("economics", {}).get("annual_discount_rate", math.nan))
+        if not math.isfinite(rate):
+            raise ValueError("discount=True needs economics.annual_discount_rate in the scenario")
+        k = -math.log1p(rate) / 365.0
+        derived["_ec_pv"] = lambda t: t.collected * (t.days_to_first_payment.fill_null(0.0) * k).exp()
+    metrics = ["_ec_pv" if discount else "collected", *MEASURES[1:]]
+    pairs = [(a, b) for i, a in enumerate(metrics) for b in metrics[i + 1:]]
+    df = engine.cell_stats(tables, by=("strategy", *by, *strata), metrics=metrics, cross=pairs, derived=derived,
+                           horizon_days=horizon_days or sc.horizon_days)
+    n = df["accounts"].to_numpy(float)
+    s = df[[f"{m}_sum" for m in metrics]].to_numpy()
+    q = np.empty((len(df), len(metrics), len(metrics)))
+    for i, a in enumerate(metrics):
+        q[:, i, i] = df[f"{a}_sumsq"]
+        for j in range(i + 1, len(metrics)):
+            q[:, i, j] = q[:, j, i] = df[f"{a}__{metrics[j]}_sumprod"]
+    mean = s / n[:, None]
+    cov = (q - n[:, None, None] * mean[:, :, None] * mean[:, None, :]) / np.maximum(n - 1, 1)[:, None, None]
+    cov = np.where((n >= 2)[:, None, None], cov / n[:, None, None], 0.0)  # covariance of the means
+    keys = df[["strategy", *by, *strata]].copy()
+    keys["accounts"] = n
+    if strata:
+        keys, mean, cov = _poststratify(keys, mean, cov, by, strata)
+    keys["population"] = keys.groupby(list(by), dropna=False)["accounts"].transform("sum") if by else keys.accounts.sum()
+    order = keys.sort_values([*by, "strategy"], kind="stable").index.to_numpy()
+    cells = keys.loc[order, [*by, "strategy", "accounts", "population"]].reset_index(drop=True)
+    cells[["accounts", "population"]] = cells[["accounts", "population"]].astype("int64")
+    return CellMoments(by, cells, mean[order], cov[order], rate)
+
+
+def _poststratify(keys, mean, cov, by, strata):
+    """Standardise arm means to each ``by`` cell's stratum distribution (Miettinen 1972)."""
+    by_l = list(by)
+    keys = keys.reset_index(drop=True)
+    stratum_n = keys.groupby([*by_l, *strata], dropna=False)["accounts"].transform("sum").to_numpy()
+    cell_n = keys.groupby(by_l, dropna=False)["accounts"].transform("sum").to_numpy() if by else np.full(len(keys), keys.accounts.sum())
+    thin = keys[keys.accounts < 2]
+    if len(thin):
+        raise ValueError(f"strata {list(strata)} with fewer than 2 accounts in an arm: "
+                         f"{thin.head(5).to_dict('records')}; coarsen the strata")
+    # strata present in the by cell but missing for an arm break positivity
+    n_strata = keys.groupby([*by_l, *strata], dropna=False).ngroups
+    arms = keys.groupby(["strategy", *by_l], dropna=False)
+    if by:
+        per_cell = keys.drop_duplicates([*by_l, *strata]).groupby(by_l, dropna=False).size()
+        need = arms.size().reset_index(name="k").join(per_cell.rename("need"), on=by_l)
+    else:
+        need = arms.size().reset_index(name="k").assign(need=n_strata)
+    short = need[need.k < need.need]
+    if len(short):
+        raise ValueError(f"an arm has no accounts in some strata {list(strata)}: "
+                         f"{short.head(5).to_dict('records')}; coarsen the strata")
+    w = stratum_n / cell_n
+    out_keys, means, covs = [], [], []
+    for key, idx in arms.indices.items():
+        ww = w[idx]
+        means.append(ww @ mean[idx])
+        covs.append(np.einsum("i,ijk->jk", ww**2, cov[idx]))
+        out_keys.append({"strategy": key[0], **dict(zip(by_l, key[1:])), "accounts": keys.accounts.to_numpy()[idx].sum()})
+    return pd.DataFrame(out_keys), np.array(means), np.array(covs)
+
+
+def _moments(source, scenario, by, strata=None, discount=False, horizon_days=None) -> CellMoments:
+    if isinstance(source, CellMoments):
+        if tuple(by) != source.by:
+            raise ValueError(f"by={tuple(by)!r} does not match the moments' by={source.by!r}")
+        return source
+    return cell_moments(source, scenario, by=by, strata=strata, discount=discount, horizon_days=horizon_days)
+
+
+# --------------------------------------------------------------------------
+# Assumptions and the coefficients of net value
+# --------------------------------------------------------------------------
+def assumptions(scenario, unit_costs: UnitCosts | None = None) -> dict[str, float]:
+    """The assumptions net value depends on, by dotted key (see :data:`ASSUMPTION_KEYS`).
+
+    Unit costs come from ``unit_costs`` when given, else the scenario's
+    ``[costs]``; complaint costs from ``[economics]`` (0, with a warning, when
+    the scenario has none) and ``complaints.escalation_probability``.
+    """
+    sc = _scenario(scenario)
+    uc = unit_costs or UnitCosts.from_scenario(sc)
+    eco = sc.settings.get("economics")
+    if eco is None:
+        warnings.warn(f"scenario {sc.name} has no [economics] table: complaints cost nothing", UserWarning, stacklevel=3)
+        eco = {}
+    out = {f"costs.{k}": float(getattr(uc, k)) for k in _UNIT_COSTS}
+    out["economics.complaint_handling_cost"] = float(eco.get("complaint_handling_cost", 0.0))
+    out["economics.regulatory_escalation_cost"] = float(eco.get("regulatory_escalation_cost", 0.0))
+    out["complaints.escalation_probability"] = float(sc["complaints"]["escalation_probability"])
+    return out
+
+
+def _coef(a: Mapping[str, Any], escalation: str) -> dict[str, np.ndarray]:
+    """Coefficients of the measures (last axis) in each part of net value.
+
+    Values of ``a`` may be scalars or arrays of draws (then the result has a
+    leading draws axis).
+    """
+    g = lambda k: np.asarray(a[k], float)[..., None]  # noqa: E731
+    e = np.eye(len(MEASURES))
+    per_sec = g("costs.agent_cost_per_hour") / 3600.0
+    contact = (g("costs.sms_per_segment") * e[_I["sms_segments"]]
+               + per_sec * (g("costs.dial_seconds") * e[_I["n_phone"]] + g("costs.wrap_seconds") * e[_I["phone_connected"]]
+                            + e[_I["phone_talk_seconds"]])
+               + g("costs.phone_per_minute") * e[_I["phone_billed_minutes"]]
+               + g("costs.ai_voice_per_minute") * e[_I["ai_voice_billed_minutes"]]
+               + g("costs.commission_rate") * e[_I["collected"]])
+    handling, reg, p = g("economics.complaint_handling_cost"), g("economics.regulatory_escalation_cost"), g("complaints.escalation_probability")
+    if escalation == "assumed":
+        complaint = (handling + p * reg) * e[_I["complaints"]]
+    else:
+        complaint = handling * e[_I["complaints"]] + reg * e[_I["complaints_escalated"]]
+    collected = np.broadcast_to(e[_I["collected"]], contact.shape)
+    return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint,
+            "net_value": collected - contact - complaint}
+
+
+def _agent_hours_coef(a: Mapping[str, float]) -> np.ndarray:
+    v = np.zeros(len(MEASURES))
+    v[_I["n_phone"]], v[_I["phone_connected"]], v[_I["phone_talk_seconds"]] = (
+        a["costs.dial_seconds"] / 3600, a["costs.wrap_seconds"] / 3600, 1 / 3600)
+    return v
+
+
+def _check_common(baseline, confidence, escalation, m: CellMoments | None = None):
+    if escalation not in _ESCALATION:
+        raise ValueError(f"unknown escalation {escalation!r}; allowed: {', '.join(_ESCALATION)}")
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    if m is not None and baseline not in m.strategies():
+        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(m.strategies())}")
+
+
+def _baseline_index(m: CellMoments, baseline: str) -> np.ndarray:
+    """For each cell, the row of the same ``by`` cell's baseline arm (-1 if absent)."""
+    key = m.cells[list(m.by)].astype(str).agg("\x1f".join, axis=1) if m.by else pd.Series([""] * len(m.cells))
+    base = {k: i for i, (k, s) in enumerate(zip(key, m.cells.strategy)) if s == baseline}
+    return np.array([base.get(k, -1) for k in key])
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
+              unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
+              strata: Sequence[str] | None = None, confidence: float = 0.95,
+              horizon_days: int | None = None) -> pd.DataFrame:
+    """Net value per account per strategy and cell, absolute and against a baseline.
+
+    Intervals are normal, from the delta method on the per-cell moments (see
+    the module docstring); the difference against the baseline adds the two
+    arms' variances.
+
+    Args:
+        tables: the contract tables, or a :class:`CellMoments` from :func:`cell_moments`.
+        scenario: a :class:`Scenario` or its name (assumptions, horizon).
+        baseline: the strategy the incremental value is measured against.
+        by: cell columns besides ``strategy`` (default the segment).
+        unit_costs: unit costs overriding the scenario's ``[costs]``.
+        escalation: ``"assumed"`` (complaints x escalation_probability) or ``"observed"``.
+        discount: discount collected money by days to first payment.
+        strata: post-stratification columns for targeted data (see module docstring).
+        confidence: level of the intervals.
+        horizon_days: outcome window; default the scenario's.
+
+    Returns:
+        One row per cell: the ``by`` columns, ``strategy``, ``accounts``,
+        ``population``, ``collected_per_account``, ``contact_cost_per_account``
+        (commission included), ``complaint_cost_per_account``,
+        ``net_value_per_account`` with ``net_value_se`` / ``_ci_low`` /
+        ``_ci_high``, ``net_value_vs_baseline`` with ``vs_baseline_se`` /
+        ``_ci_low`` / ``_ci_high`` (NaN where the cell has no baseline arm),
+        the same against ``no_contact`` (``net_value_vs_no_contact``, ...) when
+        the data has that arm, ``agent_hours_per_account`` and
+        ``complaints_per_account``. ``attrs`` hold the assumptions and options.
+
+    Raises:
+        ValueError: unknown baseline, escalation, confidence or columns.
+    """
+    _check_common(baseline, confidence, escalation)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    _check_common(baseline, confidence, escalation, m)
+    a = assumptions(scenario, unit_costs)
+    return _value_frame(m, a, baseline, escalation, confidence)
+
+
+def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str,
+                 confidence: float = 0.95) -> pd.DataFrame:
+    z = float(sps.norm.isf((1 - confidence) / 2))
+    c = _coef(a, escalation)
+    df = m.cells.copy()
+    for part in ("collected", "contact_cost", "complaint_cost"):
+        df[f"{part}_per_account"] = m.mean @ c[part]
+    v, w = m.mean @ c["net_value"], c["net_value"]
+    var = np.einsum("j,cjk,k->c", w, m.cov, w)
+    df["net_value_per_account"], df["net_value_se"] = v, np.sqrt(var)
+    df["net_value_ci_low"], df["net_value_ci_high"] = v - z * df.net_value_se, v + z * df.net_value_se
+    refs = [("baseline", baseline)] + ([("no_contact", "no_contact")]
+                                       if "no_contact" in m.strategies() and baseline != "no_contact" else [])
+    for tag, ref in refs:
+        b = _baseline_index(m, ref)
+        ok = b >= 0
+        d = np.where(ok, v - v[b], np.nan)
+        own = b == np.arange(len(b))  # the reference arm against itself: exactly 0
+        se = np.where(ok, np.where(own, 0.0, np.sqrt(var + var[b])), np.nan)
+        name = "vs_baseline" if tag == "baseline" else "vs_no_contact"
+        df[f"net_value_{name}"], df[f"{name}_se"] = d, se
+        df[f"{name}_ci_low"], df[f"{name}_ci_high"] = d - z * se, d + z * se
+    df["agent_hours_per_account"] = m.mean @ _agent_hours_coef(a)
+    df["complaints_per_account"] = m.mean[:, _I["complaints"]]
+    df.attrs.update(assumptions=dict(a), baseline=baseline, escalation=escalation, discount_rate=m.discount_rate,
+                    confidence=confidence)
+    return df
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Distribution of net value over sampling and assumption uncertainty.
+
+    Attributes:
+        draws: long frame, one row per draw and cell: ``draw``, the ``by``
+            columns, ``strategy``, ``net_value`` and ``net_value_vs_baseline``
+            (per account).
+        assumptions: one row per draw: ``draw`` and every varied assumption.
+        summary: per cell: ``mean``, ``sd``, ``p05``, ``p50``, ``p95`` of net
+            value per account vs the baseline, ``prob_positive`` (beats the
+            baseline) and ``prob_best``.
+        prob_best: per cell: ``prob_best``, the share of draws in which the
+            strategy has the highest net value of its ``by`` cell.
+        seed: the seed; n_draws: the number of draws.
+    """
+
+    draws: pd.DataFrame
+    assumptions: pd.DataFrame
+    summary: pd.DataFrame
+    prob_best: pd.DataFrame
+    seed: int
+    n_draws: int
+
+
+def _ranges(scenario, a: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+    """The scenario's ``[uncertainty]`` ranges that net value depends on (others warned about)."""
+    rng = dict(_scenario(scenario).settings.get("uncertainty", {}))
+    unknown = sorted(k for k in rng if k not in a)
+    if unknown:
+        warnings.warn(f"[uncertainty] keys net value does not depend on (ignored): {', '.join(unknown)}",
+                      UserWarning, stacklevel=3)
+    return {k: (float(v[0]), float(v[1])) for k, v in rng.items() if k in a}
+
+
+def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
+                draws: int = 10_000, seed: int = 0, unit_costs: UnitCosts | None = None,
+                escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
+                sampling: bool = True, assumption_ranges: bool = True,
+                horizon_days: int | None = None) -> MonteCarloResult:
+    """Monte Carlo of net value over sampling and assumption uncertainty.
+
+    Each draw takes (i) every cell's vector of measure means from a normal
+    with the estimated covariance of the means (the covariance between an
+    arm's measures included; arms are independent samples) and (ii) every
+    assumption of the scenario's ``[uncertainty]`` table uniformly from its
+    range, the same values for all cells of the draw (the others stay at their
+    base values). A numpy ``Generator`` seeded with ``seed`` makes it
+    reproducible; the probability-best figures are stable between seeds to
+    :data:`PROB_BEST_TOLERANCE` at the default draws.
+
+    Args:
+        tables: the contract tables or a :class:`CellMoments`.
+        scenario: the scenario (assumptions and ``[uncertainty]`` ranges).
+        baseline, by, unit_costs, escalation, discount, strata, horizon_days:
+            as in :func:`net_value`.
+        draws: number of draws (>= 100).
+        seed: the seed (whole number >= 0).
+        sampling: include sampling uncertainty.
+        assumption_ranges: include assumption uncertainty.
+
+    Returns:
+        A :class:`MonteCarloResult`.
+    """
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 100:
+        raise ValueError(f"draws must be a whole number >= 100, got {draws!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    _check_common(baseline, 0.95, escalation)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    _check_common(baseline, 0.95, escalation, m)
+    base = assumptions(scenario, unit_costs)
+    rng = np.random.default_rng(int(seed))
+    C = len(m.cells)
+    if sampling:
+        means = np.stack([rng.multivariate_normal(m.mean[c], m.cov[c], size=draws, method="eigh") for c in range(C)], 1)
+    else:
+        means = np.broadcast_to(m.mean, (draws, *m.mean.shape))
+    a = {k: np.full(draws, v) for k, v in base.items()}
+    ranges = _ranges(scenario, base) if assumption_ranges else {}
+    for k, (lo, hi) in ranges.items():
+        a[k] = rng.uniform(lo, hi, size=draws)
+    w = _coef(a, escalation)["net_value"]  # (draws, K)
+    v = np.einsum("dk,dck->dc", w, means)
+    b = _baseline_index(m, baseline)
+    vs = np.where(b >= 0, v - v[:, np.maximum(b, 0)], np.nan)
+    # probability best within each by cell
+    group = m.cells.groupby(list(m.by), sort=False).ngroup().to_numpy() if m.by else np.zeros(C, int)
+    best = np.zeros(C)
+    for g in np.unique(group):
+        idx = np.flatnonzero(group == g)
+        win = idx[np.argmax(v[:, idx], axis=1)]
+        best[idx] = np.bincount(win, minlength=C)[idx] / draws
+    cells = m.cells[[*m.by, "strategy"]]
+    long = pd.concat([cells] * draws, ignore_index=True)
+    long.insert(0, "draw", np.repeat(np.arange(draws), C))
+    long["net_value"], long["net_value_vs_baseline"] = v.ravel(), vs.ravel()
+    summ = cells.copy()
+    summ["mean"], summ["sd"] = vs.mean(0), vs.std(0, ddof=1)
+    for p in (5, 50, 95):
+        summ[f"p{p:02d}"] = np.percentile(vs, p, axis=0)
+    summ["prob_positive"] = np.where(b >= 0, (vs > 0).mean(0), np.nan)
+    summ["prob_best"] = best
+    adf = pd.DataFrame({"draw": np.arange(draws), **{k: a[k] for k in ranges}})
+    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws))
+
+
+def _slope_vector(a: Mapping[str, float], key: str, escalation: str) -> tuple[np.ndarray, np.ndarray]:
+    """Net value coefficients as ``w0 + x * g`` in assumption ``key`` (affine in each one)."""
+    w0 = _coef({**a, key: 0.0}, escalation)["net_value"]
+    return w0, _coef({**a, key: 1.0}, escalation)["net_value"] - w0
+
+
+def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", strategy: str = "phone_only",
+               baseline: str = "sms_only", by: Sequence[str] = ("segment",), unit_costs: UnitCosts | None = None,
+               escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
+               confidence: float = 0.95, horizon_days: int | None = None) -> pd.DataFrame:
+    """The value of one assumption at which ``strategy`` and ``baseline`` are worth the same.
+
+    Net value is affine in every single assumption ``x``: the difference
+    ``D(x) = u + x v`` (``u``, ``v`` linear in the arms' measure means), so
+    the break-even is ``x* = -u / v``. Its interval is by the delta method:
+    the gradient of ``x*`` in the difference of the means is
+    ``-w(x*) / v`` (``w(x*)`` the net-value coefficients at ``x*``) and the
+    covariance is the sum of the two arms'. The delta interval is poor when
+    ``v`` is near zero (use :func:`monte_carlo` then).
+
+    Args:
+        unit_cost: a :class:`UnitCosts` field (e.g. ``agent_cost_per_hour``,
+            ``phone_per_minute``, ``sms_per_segment``) or any key of
+            :data:`ASSUMPTION_KEYS`.
+        strategy, baseline: the two strategies compared in each cell.
+        Others: as in :func:`net_value`.
+
+    Returns:
+        One row per ``by`` cell with both arms: the ``by`` columns,
+        ``strategy``, ``baseline``, ``unit_cost``, ``current`` (its value now),
+        ``difference_at_current`` (strategy minus baseline, per account),
+        ``slope`` (change of the difference per unit of the assumption),
+        ``break_even`` with ``break_even_se`` / ``_ci_low`` / ``_ci_high``
+        (NaN when the slope is 0), and ``pays_at_current``.
+    """
+    key = unit_cost if unit_cost in ASSUMPTION_KEYS else f"costs.{unit_cost}"
+    if key not in ASSUMPTION_KEYS:
+        raise ValueError(f"unknown unit_cost {unit_cost!r}; allowed: {', '.join(_UNIT_COSTS + ASSUMPTION_KEYS[len(_UNIT_COSTS):])}")
+    _check_common(baseline, confidence, escalation)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    _check_common(baseline, confidence, escalation, m)
+    if strategy not in m.strategies() or strategy == baseline:
+        raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
+    a = assumptions(scenario, unit_costs)
+    w0, g = _slope_vector(a, key, escalation)
+    b = _baseline_index(m, baseline)
+    z = float(sps.norm.isf((1 - confidence) / 2))
+    rows = []
+    for i in np.flatnonzero((m.cells.strategy == strategy).to_numpy() & (b >= 0)):
+        dm, cov = m.mean[i] - m.mean[b[i]], m.cov[i] + m.cov[b[i]]
+        u, v = float(w0 @ dm), float(g @ dm)
+        x = -u / v if v else math.nan
+        grad = -(w0 + x * g) / v if v else np.full(len(g), np.nan)
+        se = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if v else math.nan
+        diff = u + a[key] * v
+        rows.append({**m.cells.loc[i, list(m.by)].to_dict(), "strategy": strategy, "baseline": baseline,
+                     "unit_cost": unit_cost, "current": a[key], "difference_at_current": diff, "slope": v,
+                     "break_even": x, "break_even_se": se, "break_even_ci_low": x - z * se,
+                     "break_even_ci_high": x + z * se, "pays_at_current": diff > 0})
+    return pd.DataFrame(rows)
+
+
+def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "sms_only",
+            by: Sequence[str] = ("segment",), cell: Mapping[str, Any] | None = None,
+            unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
+            strata: Sequence[str] | None = None, horizon_days: int | None = None) -> pd.DataFrame:
+    """One-at-a-time sensitivity of ``strategy`` vs ``baseline`` to every ``[uncertainty]`` range.
+
+    The quantity is net value per account of ``strategy`` minus ``baseline``:
+    in one cell (``cell={"segment": "M1-high"}``) or, by default, averaged
+    over the ``by`` cells with their population shares (the value per account
+    of moving the whole population). Each assumption is set to the low and the
+    high end of its range, the others held at their base values.
+
+    Returns:
+        One row per uncertainty key, sorted by ``swing`` (largest first):
+        ``key``, ``base_assumption``, ``low``, ``high``, ``base`` (the
+        quantity at base assumptions), ``value_at_low``, ``value_at_high``,
+        ``swing = |value_at_high - value_at_low|``.
+    """
+    _check_common(baseline, 0.95, escalation)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    _check_common(baseline, 0.95, escalation, m)
+    if strategy not in m.strategies() or strategy == baseline:
+        raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
+    b = _baseline_index(m, baseline)
+    sel = (m.cells.strategy == strategy).to_numpy() & (b >= 0)
+    if cell is not None:
+        unknown = [k for k in cell if k not in m.by]
+        if unknown:
+            raise ValueError(f"cell names columns not in by: {unknown}")
+        for k, val in cell.items():
+            sel &= (m.cells[k] == val).to_numpy()
+        if not sel.any():
+            raise ValueError(f"cell {dict(cell)!r} has no {strategy} and {baseline} arms")
+    idx = np.flatnonzero(sel)
+    pop = m.cells.population.to_numpy(float)[idx]
+    dm = (pop / pop.sum()) @ (m.mean[idx] - m.mean[b[idx]])
+    a = assumptions(scenario, unit_costs)
+    value = lambda aa: float(_coef(aa, escalation)["net_value"] @ dm)  # noqa: E731
+    rows = [{"key": k, "base_assumption": a[k], "low": lo, "high": hi, "base": value(a),
+             "value_at_low": value({**a, k: lo}), "value_at_high": value({**a, k: hi})}
+            for k, (lo, hi) in _ranges(scenario, a).items()]
+    df = pd.DataFrame(rows, columns=["key", "base_assumption", "low", "high", "base", "value_at_low", "value_at_high"])
+    df["swing"] = (df.value_at_high - df.value_at_low).abs()
+    df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    df.attrs.update(strategy=strategy, baseline=baseline, cell=dict(cell) if cell else None)
+    return df

@@ -1,0 +1,211 @@
+"""Channel policy: the LP against brute force, constraints, infeasibility, truth, frontier."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import io, synth
+from analysis import policy as P
+from analysis.scenario import load_scenario
+
+from test_economics import EQUAL, true_net_values
+
+
+def instance(rng, g, s):
+    rows = []
+    for i in range(g):
+        n = int(rng.integers(100, 5000))
+        for j in range(s):
+            rows.append(dict(segment=f"g{i}", accounts=n, strategy=f"s{j}", net_value_per_account=rng.normal(10 + 25 * j, 30),
+                             agent_hours_per_account=0.0 if j == 0 else rng.uniform(0.05, 0.5),
+                             complaints_per_account=rng.uniform(0, 0.004) if j else 1e-5))
+    return pd.DataFrame(rows)
+
+
+def vertex_optimum(df, cap, bud):
+    """Brute force: every basic solution of the LP in standard form (with slacks)."""
+    seg = pd.factorize(df.segment)[0]
+    n = df.accounts.to_numpy(float)
+    total = df.drop_duplicates("segment").accounts.sum()
+    a = np.zeros((seg.max() + 1, len(df)))
+    a[seg, np.arange(len(df))] = 1
+    b = list(np.ones(len(a)))
+    rows = []
+    for vec, lim in ((n * df.agent_hours_per_account, cap), (1e4 * n * df.complaints_per_account / total, bud)):
+        if lim is not None:
+            rows.append(vec.to_numpy())
+            b.append(lim)
+    m = len(rows)
+    A = np.block([[a, np.zeros((len(a), m))], [np.array(rows).reshape(m, -1), np.eye(m)]]) if m else a
+    c = np.concatenate([n * df.net_value_per_account.to_numpy(), np.zeros(m)])
+    best = -np.inf
+    for basis in itertools.combinations(range(A.shape[1]), A.shape[0]):
+        B = A[:, basis]
+        if abs(np.linalg.det(B)) < 1e-12:
+            continue
+        xb = np.linalg.solve(B, np.array(b, float))
+        if (xb >= -1e-9).all():
+            best = max(best, float(c[list(basis)] @ xb))
+    return best
+
+
+def grid_optimum(df, cap, bud):
+    """Brute force on a grid of shares, steps of 0.05 (0.1 for 3 segments): a lower bound."""
+    segs = list(dict.fromkeys(df.segment))
+    k = 20 if len(segs) < 3 else 10
+    total = df.drop_duplicates("segment").accounts.sum()
+    v = h = q = np.zeros(())
+    for i, g in enumerate(segs):
+        d = df[df.segment == g]
+        splits = np.array([c for c in itertools.product(range(k + 1), repeat=len(d)) if sum(c) == k]) / k
+        x = splits * d.accounts.to_numpy()
+        shape = [1] * len(segs)
+        shape[i] = len(x)
+        v = v + (x @ d.net_value_per_account.to_numpy()).reshape(shape)
+        h = h + (x @ d.agent_hours_per_account.to_numpy()).reshape(shape)
+        q = q + (x @ d.complaints_per_account.to_numpy()).reshape(shape)
+    ok = np.ones(v.shape, bool)
+    if cap is not None:
+        ok &= h <= cap + 1e-9
+    if bud is not None:
+        ok &= 1e4 * q / total <= bud + 1e-9
+    return float(v[ok].max()) if ok.any() else -np.inf
+
+
+def check_solution(res, df, cap, bud):
+    a = res.allocation
+    assert (a.share >= -1e-12).all()
+    assert np.allclose(a.groupby("segment").share.sum(), 1.0)
+    total = df.drop_duplicates("segment").accounts.sum()
+    hours = (a.accounts * df.agent_hours_per_account).sum()
+    rate = 1e4 * (a.accounts * df.complaints_per_account).sum() / total
+    assert hours == pytest.approx(res.agent_hours) and rate == pytest.approx(res.complaints_per_10k)
+    if cap is not None:
+        assert hours <= cap * (1 + 1e-7) + 1e-7
+    if bud is not None:
+        assert rate <= bud * (1 + 1e-7) + 1e-7
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lp_matches_brute_force_on_small_instances(seed):
+    rng = np.random.default_rng(seed)
+    df = instance(rng, 2 + seed % 2, 2 + (seed // 2) % 2)
+    free = P.optimise_policy(df)
+    for cap_f, bud_f in [(None, None), (0.4, None), (None, 0.5), (0.5, 0.6)]:
+        cap = None if cap_f is None else cap_f * free.agent_hours
+        bud = None if bud_f is None else max(bud_f * free.complaints_per_10k, 0.2)
+        try:
+            res = P.optimise_policy(df, capacity_hours=cap, complaint_budget_per_10k=bud)
+        except P.InfeasiblePolicy:
+            assert vertex_optimum(df, cap, bud) == -np.inf
+            continue
+        check_solution(res, df, cap, bud)
+        assert res.total_value == pytest.approx(vertex_optimum(df, cap, bud), rel=1e-7, abs=1e-6)
+        assert res.total_value >= grid_optimum(df, cap, bud) - 1e-6
+
+
+def test_duals_and_comparisons():
+    df = instance(np.random.default_rng(11), 3, 3)
+    free = P.optimise_policy(df)
+    cap = 0.5 * free.agent_hours
+    res = P.optimise_policy(df, capacity_hours=cap)
+    c = res.constraints.set_index("constraint")
+    assert c.loc["capacity_hours", "binding"] and c.loc["capacity_hours", "dual"] > 0
+    # the dual is the value of one more agent hour
+    more = P.optimise_policy(df, capacity_hours=cap + 1.0)
+    assert more.total_value - res.total_value == pytest.approx(c.loc["capacity_hours", "dual"], rel=1e-3)
+    comp = res.comparisons.set_index("policy")
+    assert comp.loc["optimal", "gain_of_optimal"] == 0
+    assert (comp.loc[comp.feasible, "gain_of_optimal"] >= -1e-6).all()
+    table = res.to_frame()
+    assert list(table.segment) == ["g0", "g1", "g2", "total"]
+    assert table.loc[3, "accounts"] == pytest.approx(df.drop_duplicates("segment").accounts.sum())
+
+
+def test_infeasible_budgets_name_the_constraint_and_bad_arguments_raise():
+    df = instance(np.random.default_rng(5), 2, 3)
+    df.loc[df.strategy == "s0", "complaints_per_account"] = 0.002  # no strategy is complaint-free
+    with pytest.raises(P.InfeasiblePolicy, match="complaint_budget_per_10k") as e:
+        P.optimise_policy(df, complaint_budget_per_10k=1.0)
+    assert isinstance(e.value, ValueError) and e.value.minimum > 1.0
+    df.loc[df.strategy == "s0", "agent_hours_per_account"] = 0.01
+    with pytest.raises(P.InfeasiblePolicy, match="capacity_hours") as e:
+        P.optimise_policy(df, capacity_hours=1.0)
+    assert e.value.constraint == "capacity_hours"
+    # each limit alone feasible, together not: s0 is the only low-hours and the most complaint-prone
+    df.loc[df.strategy == "s0", "complaints_per_account"] = 0.01
+    lo_h = (df[df.strategy == "s0"].accounts * 0.01).sum()
+    with pytest.raises(P.InfeasiblePolicy, match="within capacity_hours") as e:
+        P.optimise_policy(df, capacity_hours=lo_h * 1.01, complaint_budget_per_10k=30)
+    assert e.value.constraint == "complaint_budget_per_10k"
+    for kw, name in [({"capacity_hours": -1}, "capacity_hours"), ({"complaint_budget_per_10k": "x"},
+                                                                   "complaint_budget_per_10k")]:
+        with pytest.raises(ValueError, match=name):
+            P.optimise_policy(df, **kw)
+    with pytest.raises(ValueError, match="net_value_per_account"):
+        P.optimise_policy(df.drop(columns="net_value_per_account"))
+    with pytest.raises(ValueError, match="over"):
+        P.frontier(df, over="weather")
+
+
+def test_frontier_is_monotone_and_ends_at_the_unconstrained_optimum():
+    df = instance(np.random.default_rng(2), 3, 3)
+    free = P.optimise_policy(df)
+    for over in ("complaint_budget", "capacity"):
+        f = P.frontier(df, over=over, points=9)
+        assert len(f) == 9 and (f.status == "optimal").all()
+        assert f.total_value.is_monotonic_increasing
+        assert f.total_value.iloc[-1] == pytest.approx(free.total_value)
+    f = P.frontier(df, over="capacity", points=[0.0, free.agent_hours / 2], complaint_budget_per_10k=None)
+    assert f.total_value.iloc[1] >= f.total_value.iloc[0]
+    tight = P.frontier(df.assign(agent_hours_per_account=df.agent_hours_per_account + 0.1), over="capacity",
+                       points=[1.0])
+    assert tight.status.iloc[0] == "infeasible"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("policy") / "cn"
+    synth.generate(scenario="cn_default", accounts=60_000, truth_accounts=60_000, seed=1, out=out, overrides=EQUAL)
+    ds, sc = io.load(out), load_scenario("cn_default")
+    seg = P.policy_segments(ds, sc)
+    truth = true_net_values(json.loads((out / "truth.json").read_text()), sc)
+    truth = truth.merge(seg[["segment", "accounts"]].drop_duplicates(), on="segment")
+    truth["net_value_per_account"] = truth.net_value_vs_baseline
+    return ds, sc, seg, truth
+
+
+@pytest.mark.parametrize("capacity_hours", [None, 3000.0])
+def test_recommended_policy_is_near_the_true_optimum(data, capacity_hours):
+    _, _, seg, truth = data
+    rec = P.optimise_policy(seg, capacity_hours=capacity_hours)
+    best = P.optimise_policy(truth, capacity_hours=capacity_hours)
+    true_value = P.evaluate_allocation(truth, rec.allocation)["total_value"]
+    # value gained against all-SMS, evaluated with the true per-account values
+    assert true_value >= 0.95 * best.total_value
+    singles = best.comparisons[best.comparisons.policy.str.startswith("all") & best.comparisons.feasible]
+    assert best.total_value > 1.05 * singles.total_value.max()  # the truth says mixing pays ...
+    assert true_value > singles.total_value.max()  # ... and the recommendation beats every single strategy
+    if capacity_hours:
+        assert P.evaluate_allocation(truth, rec.allocation)["agent_hours"] <= 1.03 * capacity_hours
+
+
+def test_recommend_from_data(data):
+    ds, sc, seg, _ = data
+    res, records = P.recommend(ds, sc, capacity_hours=3000.0, complaint_budget_per_10k=15.0, draws=500)
+    assert [r["segment"] for r in records] == list(dict.fromkeys(seg.segment))
+    assert all(0 <= r["prob_best"] <= 1 for r in records)
+    comp = res.comparisons.set_index("policy")
+    assert comp.loc["all sms_only", "total_value"] == 0.0  # values are against the SMS baseline
+    assert comp.loc["current", "agent_hours"] == pytest.approx(
+        (seg.accounts * seg.current_share * seg.agent_hours_per_account).sum())
+    check_solution(res, seg, 3000.0, 15.0)
+    text = P.recommend_table(res, records, currency="CNY")
+    assert "M2-high" in text and "total value CNY" in text and "capacity_hours" in text
+    f = P.frontier(seg, over="complaint_budget", points=5, capacity_hours=3000.0)
+    assert f.total_value.is_monotonic_increasing
