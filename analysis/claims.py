@@ -1,0 +1,553 @@
+"""The claims made for SMS-only collection, checked against the data.
+
+Five claims are heard whenever a lender moves collection to text messages
+alone. Each is turned into measured figures with intervals and a verdict that
+follows from the numbers by the explicit rules below; nothing is typed by
+hand.
+
+Every comparison is oriented so that the claim predicts a value above the
+null: *call strategy minus SMS-only* (differences, null 0) or *call strategy
+over SMS-only* (ratios, null 1). "Call strategies" are all strategies other
+than the baseline (human phone and AI voice alike).
+
+=====  =============================================  ==========================================
+claim  statement                                      measures (per call strategy)
+=====  =============================================  ==========================================
+1      SMS-only is cheaper                            cost per account (difference, Welch);
+                                                      cost per unit collected (difference of
+                                                      delta-method ratios, independent arms)
+2      SMS-only lowers complaint and legal risk       complaints per 1,000 accounts (rate ratio,
+                                                      score interval); rule violations per 1,000
+                                                      accounts (rate ratio), when rule packs given
+3      SMS-only spares borrowers stress               complaints per 1,000 accounts (rate ratio);
+                                                      opt-outs per 1,000 accounts (ratio of
+                                                      proportions, score interval)
+4      SMS-only works worse (it is not interactive)   paid rate (difference, Newcombe) and money
+                                                      collected per account (Welch), overall and
+                                                      per segment with Holm-adjusted p-values
+5      data-driven targeting improves on SMS-only     net value per account (collected - cost) of
+                                                      choosing per segment, against SMS-only for
+                                                      all (see :func:`recommendation_by_segment`)
+=====  =============================================  ==========================================
+
+Verdict of one measured row (:func:`direction_verdict`), with interval
+``[ci_low, ci_high]`` at the chosen confidence and null value ``null``:
+
+* ``"supported"`` -- the whole interval lies above the null (the claim's side);
+* ``"not supported"`` -- the whole interval lies below the null (the data
+  point the other way);
+* ``"inconclusive"`` -- the interval contains the null;
+* ``"depends on segment"`` (claim 4 only) -- the per-segment effects,
+  classified as significantly positive, significantly negative or neither
+  by Holm-adjusted p-values at level ``1 - confidence``, do not all fall in
+  the same class (:func:`segment_verdict`).
+
+Verdict of a claim (:func:`claim_verdicts`), from its rows: ``"depends on
+segment"`` if any row depends on segment; ``"supported"`` if every row is
+supported; ``"inconclusive"`` if every row is inconclusive; ``"not
+supported"`` if no row is supported; otherwise ``"partly supported"``.
+
+Claim 5's row: the targeting gain is exactly 0 when no strategy beats
+SMS-only significantly in any segment, which is ``"not supported"``;
+otherwise the direction rule applies. The same data choose and evaluate the
+strategies, so the gain is optimistic (the winner's curse): confirm it in the
+next champion/challenger test. Net value here leaves out the cost of
+complaints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from . import engine, stats
+from .costs import UnitCosts, account_cost_expression
+
+__all__ = [
+    "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "DEPENDS", "PARTLY", "VERDICTS", "CLAIMS",
+    "ClaimData", "claim_data", "direction_verdict", "segment_verdict", "claim_verdicts",
+    "check_claims", "claims", "net_value_effects", "recommendation_by_segment", "targeting_gain",
+    "truth_net_value",
+]
+
+SUPPORTED = "supported"
+NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive"
+DEPENDS = "depends on segment"
+PARTLY = "partly supported"
+#: Every verdict and what it means.
+VERDICTS: dict[str, str] = {
+    SUPPORTED: "the whole interval lies on the side the claim predicts",
+    NOT_SUPPORTED: "the whole interval lies on the other side (or, claim 5, no segment gains)",
+    INCONCLUSIVE: "the interval contains no difference: the data cannot tell",
+    DEPENDS: "segments disagree in sign or significance after Holm adjustment",
+    PARTLY: "some comparisons support the claim, others do not",
+}
+#: Claim number -> statement.
+CLAIMS: dict[int, str] = {
+    1: "SMS-only is cheaper",
+    2: "SMS-only lowers complaint and legal risk",
+    3: "SMS-only spares borrowers stress",
+    4: "SMS-only works worse because it is not interactive",
+    5: "Data-driven targeting improves on SMS-only",
+}
+_METRICS = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
+_COLUMNS = ["claim", "statement", "measure", "strategy", "estimate", "ci_low", "ci_high", "null",
+            "verdict", "explanation"]
+
+
+@dataclass(frozen=True)
+class ClaimData:
+    """The small aggregated inputs of the claims check.
+
+    Attributes:
+        cells: one row per (segment, strategy): ``accounts`` and, for each of
+            ``paid``, ``collected``, ``cost``, ``complaints``, ``opted_out``,
+            ``n_contacts``, the columns ``<m>_sum`` and ``<m>_sumsq``, plus
+            ``collected__cost_sumprod`` (as :func:`analysis.engine.cell_stats`).
+        currency: the currency of the money columns.
+        violations: optional, one row per strategy: ``strategy``,
+            ``violations`` (contacts breaking at least one rule); None when no
+            rule packs were checked.
+        segment: the name of the segment column of ``cells``.
+    """
+
+    cells: pd.DataFrame
+    currency: str
+    violations: pd.DataFrame | None = None
+    segment: str = "segment"
+
+
+def claim_data(tables, *, costs: UnitCosts, rule_packs=None, segment: str = "segment",
+               horizon_days: int = 30) -> ClaimData:
+    """Run the engine queries the claims need (one cell query, one compliance query).
+
+    Args:
+        tables: the dataset (:class:`analysis.io.Dataset` or its tables).
+        costs: unit costs in the data's currency.
+        rule_packs: rule packs for the violations measure of claim 2 (a
+            Scenario, pack names or packs); None leaves it out.
+        segment: the account column defining the segments.
+        horizon_days: outcome window in days.
+    """
+    cells = engine.cell_stats(tables, by=(segment, "strategy"), metrics=list(_METRICS),
+                              cross=[("collected", "cost")], derived=account_cost_expression(costs),
+                              horizon_days=horizon_days)
+    violations = None
+    if rule_packs is not None:
+        from . import compliance
+
+        t = compliance.check_contacts(tables, rule_packs)
+        violations = (t.group_by("strategy").aggregate(violations=t.count(where=t.any_violation))
+                      .to_pandas().astype({"violations": "int64"}))
+    currency = getattr(tables, "currency", None) or costs.currency
+    return ClaimData(cells, currency, violations, segment)
+
+
+# --------------------------------------------------------------------------
+# Verdict rules
+# --------------------------------------------------------------------------
+
+
+def direction_verdict(ci_low: float, ci_high: float, null: float = 0.0) -> str:
+    """Verdict of one measure whose claim predicts a value above ``null``.
+
+    ``"supported"`` if ``ci_low > null``, ``"not supported"`` if
+    ``ci_high < null``, else ``"inconclusive"`` (also for a NaN interval).
+
+    >>> direction_verdict(0.1, 0.3), direction_verdict(-0.3, -0.1), direction_verdict(-0.1, 0.2)
+    ('supported', 'not supported', 'inconclusive')
+    """
+    if ci_low > null:
+        return SUPPORTED
+    if ci_high < null:
+        return NOT_SUPPORTED
+    return INCONCLUSIVE
+
+
+def segment_classes(estimates: Sequence[float], pvalues_adjusted: Sequence[float], alpha: float) -> list[str]:
+    """Each segment's effect as ``"+"``, ``"-"`` (significant at ``alpha``) or ``"0"``."""
+    return ["+" if p < alpha and e > 0 else "-" if p < alpha and e < 0 else "0"
+            for e, p in zip(estimates, pvalues_adjusted)]
+
+
+def segment_verdict(overall_low: float, overall_high: float, estimates: Sequence[float],
+                    pvalues_adjusted: Sequence[float], *, alpha: float = 0.05, null: float = 0.0) -> str:
+    """Claim-4 rule: ``"depends on segment"`` when the segment classes differ,
+    else the :func:`direction_verdict` of the overall interval.
+
+    >>> segment_verdict(0.01, 0.05, [0.1, -0.1], [0.001, 0.002])
+    'depends on segment'
+    """
+    if len(set(segment_classes(estimates, pvalues_adjusted, alpha))) > 1:
+        return DEPENDS
+    return direction_verdict(overall_low, overall_high, null)
+
+
+def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per claim from its rows (rule in the module docstring).
+
+    Returns:
+        Columns ``claim``, ``statement``, ``verdict``, ``rows`` (how many
+        measured rows), ``supported`` (how many of them are supported).
+    """
+    out = []
+    for claim, g in rows.groupby("claim", sort=True):
+        v = list(g["verdict"])
+        if DEPENDS in v:
+            verdict = DEPENDS
+        elif all(x == SUPPORTED for x in v):
+            verdict = SUPPORTED
+        elif all(x == INCONCLUSIVE for x in v):
+            verdict = INCONCLUSIVE
+        elif SUPPORTED not in v:
+            verdict = NOT_SUPPORTED
+        else:
+            verdict = PARTLY
+        out.append({"claim": claim, "statement": CLAIMS.get(claim, g["statement"].iloc[0]), "verdict": verdict,
+                    "rows": len(v), "supported": v.count(SUPPORTED)})
+    return pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------
+# Helpers on the aggregated cells
+# --------------------------------------------------------------------------
+
+_NAN = stats.Estimate(math.nan, math.nan, math.nan)
+
+
+def _with_net(cells: pd.DataFrame) -> pd.DataFrame:
+    """Add ``net_sum``/``net_sumsq`` for net = collected - cost."""
+    c = cells.copy()
+    c["net_sum"] = c["collected_sum"] - c["cost_sum"]
+    c["net_sumsq"] = c["collected_sumsq"] - 2 * c["collected__cost_sumprod"] + c["cost_sumsq"]
+    return c
+
+
+def _pooled(cells: pd.DataFrame) -> pd.DataFrame:
+    """Sum the cells over segments: one row per strategy (sums add up)."""
+    num = [c for c in cells.columns if c == "accounts" or c.endswith(("_sum", "_sumsq", "_sumprod"))]
+    return cells.groupby("strategy", sort=True)[num].sum().reset_index()
+
+
+def _row(df: pd.DataFrame, strategy: str) -> pd.Series | None:
+    hit = df[df["strategy"] == strategy]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _welch(r, b, m: str, confidence: float) -> stats.Estimate:
+    if r["accounts"] < 2 or b["accounts"] < 2:
+        return _NAN
+    return stats.diff_means_ci(r[f"{m}_sum"], r[f"{m}_sumsq"], r["accounts"], b[f"{m}_sum"],
+                               b[f"{m}_sumsq"], b["accounts"], confidence=confidence)
+
+
+def _paid_diff(r, b, confidence: float) -> stats.Estimate:
+    return stats.diff_proportions_ci(int(round(r["paid_sum"])), int(r["accounts"]), int(round(b["paid_sum"])),
+                                     int(b["accounts"]), confidence=confidence)
+
+
+def _rate_ratio(k1, n1, k0, n0, confidence: float) -> stats.Estimate:
+    if k1 + k0 == 0:
+        return _NAN
+    return stats.compare_rates(int(k1), float(n1), int(k0), float(n0), compare="ratio", method="score",
+                               confidence=confidence)
+
+
+def _unit_cost(r, confidence: float) -> stats.Estimate:
+    if r["accounts"] < 2 or r["collected_sum"] <= 0:
+        return _NAN
+    return stats.ratio_of_means_ci(r["cost_sum"], r["cost_sumsq"], r["collected_sum"], r["collected_sumsq"],
+                                   r["collected__cost_sumprod"], r["accounts"], confidence=confidence)
+
+
+def _diff_independent(a: stats.Estimate, b: stats.Estimate, confidence: float) -> stats.Estimate:
+    """a - b for independent estimates, normal approximation from the interval half-widths."""
+    z = sps.norm.isf((1 - confidence) / 2)
+    se = math.hypot((a.ci_high - a.ci_low) / (2 * z), (b.ci_high - b.ci_low) / (2 * z))
+    d = a.estimate - b.estimate
+    p = 2 * sps.norm.sf(abs(d) / se) if se > 0 else math.nan
+    return stats.Estimate(d, d - z * se, d + z * se, d / se if se > 0 else math.nan, p, "normal", confidence, 0.0)
+
+
+def _ci(e: stats.Estimate, fmt: str, confidence: float) -> str:
+    return f"{confidence:.0%} CI {fmt.format(e.ci_low)} to {fmt.format(e.ci_high)}"
+
+
+def _money(x: float, currency: str) -> str:
+    return f"{currency} {x:,.2f}"
+
+
+def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation) -> dict:
+    return {"claim": claim, "statement": CLAIMS[claim], "measure": measure, "strategy": strategy,
+            "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "null": null,
+            "verdict": verdict, "explanation": explanation}
+
+
+def _more_less(x: float, more: str = "more", less: str = "less") -> str:
+    return more if x >= 0 else less
+
+
+# --------------------------------------------------------------------------
+# The claims
+# --------------------------------------------------------------------------
+
+
+def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
+    """Measure each claim against each call strategy and give verdicts (pure).
+
+    Args:
+        data: the aggregated inputs (:func:`claim_data`, or built by hand).
+        baseline: the SMS-only strategy.
+        confidence: confidence level of every interval; the segment tests of
+            claim 4 use level ``1 - confidence``.
+
+    Returns:
+        One row per claim, measure and call strategy (claim 5: one row):
+        ``claim``, ``statement``, ``measure``, ``strategy``, ``estimate``,
+        ``ci_low``, ``ci_high``, ``null``, ``verdict``, ``explanation`` (a
+        sentence built from the numbers). :func:`claim_verdicts` condenses it.
+
+    Raises:
+        ValueError: the baseline is not a strategy of the data.
+    """
+    cells = _with_net(data.cells)
+    strategies = sorted(cells["strategy"].unique())
+    if baseline not in strategies:
+        raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
+    pooled = _pooled(cells)
+    b = _row(pooled, baseline)
+    cur, alpha = data.currency, 1 - confidence
+    rows = []
+    others = [s for s in strategies if s != baseline]
+    for s in others:
+        r = _row(pooled, s)
+        # 1: cost
+        e = _welch(r, b, "cost", confidence)
+        rows.append(_record(1, f"cost per account, strategy minus {baseline} ({cur})", s, e, 0.0,
+                            direction_verdict(e.ci_low, e.ci_high),
+                            f"{s} costs {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than "
+                            f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})."))
+        e = _diff_independent(_unit_cost(r, confidence), _unit_cost(b, confidence), confidence)
+        rows.append(_record(1, f"cost per unit collected, strategy minus {baseline} ({cur} per {cur})", s, e, 0.0,
+                            direction_verdict(e.ci_low, e.ci_high),
+                            f"{s} spends {abs(e.estimate):.4f} {_more_less(e.estimate)} per {cur} collected than "
+                            f"{baseline} ({_ci(e, '{:.4f}', confidence)})."))
+        # 2 and 3: complaints per account
+        e = _rate_ratio(r["complaints_sum"], r["accounts"], b["complaints_sum"], b["accounts"], confidence)
+        text = (f"{s} draws {e.estimate:.2f} times the complaints per account of {baseline} "
+                f"({_ci(e, '{:.2f}', confidence)}; {int(r['complaints_sum'])} vs {int(b['complaints_sum'])} "
+                f"complaints)." if not math.isnan(e.estimate) else
+                f"Neither {s} nor {baseline} drew a complaint: no ratio can be estimated.")
+        for claim in (2, 3):
+            rows.append(_record(claim, f"complaints per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
+                                direction_verdict(e.ci_low, e.ci_high, 1.0), text))
+        if data.violations is not None:
+            v = data.violations.set_index("strategy")["violations"]
+            e = _rate_ratio(v.get(s, 0), r["accounts"], v.get(baseline, 0), b["accounts"], confidence)
+            rows.append(_record(2, f"rule violations per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
+                                direction_verdict(e.ci_low, e.ci_high, 1.0),
+                                f"{s} breaks contact rules {e.estimate:.2f} times as often per account as "
+                                f"{baseline} ({_ci(e, '{:.2f}', confidence)}; {int(v.get(s, 0))} vs "
+                                f"{int(v.get(baseline, 0))} violating contacts)." if not math.isnan(e.estimate)
+                                else f"Neither {s} nor {baseline} broke a rule."))
+        # 3: opt-outs
+        e = stats.ratio_proportions_ci(int(round(r["opted_out_sum"])), int(r["accounts"]),
+                                       int(round(b["opted_out_sum"])), int(b["accounts"]), confidence=confidence)
+        rows.append(_record(3, f"opt-outs per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
+                            direction_verdict(e.ci_low, e.ci_high, 1.0),
+                            f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
+                            f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}: "
+                            f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})."))
+        # 4: response, overall and by segment
+        for outcome, label in (("paid", f"paid rate, strategy minus {baseline} (proportion)"),
+                               ("collected", f"collected per account, strategy minus {baseline} ({cur})")):
+            e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, "collected", confidence)
+            seg = _segment_effects(cells, data.segment, s, baseline, outcome, confidence)
+            verdict = segment_verdict(e.ci_low, e.ci_high, seg["estimate"], seg["pvalue_adjusted"], alpha=alpha)
+            classes = segment_classes(seg["estimate"], seg["pvalue_adjusted"], alpha)
+            groups = {k: [g for g, c in zip(seg[data.segment], classes) if c == k] for k in "+-0"}
+            if outcome == "paid":
+                unit = " percentage points"
+                head = f"{s} changes the paid rate by {100 * e.estimate:+.1f} percentage points relative to"
+                ci = _ci(stats.Estimate(100 * e.estimate, 100 * e.ci_low, 100 * e.ci_high), "{:+.1f}", confidence)
+            else:
+                unit = ""
+                head = f"{s} collects {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than"
+                ci = _ci(e, cur + " {:,.0f}", confidence)
+            tail = (f"; after Holm, better in {len(groups['+'])}, worse in {len(groups['-'])} and not "
+                    f"distinguishable in {len(groups['0'])} of {len(classes)} segments"
+                    + (f" (better: {', '.join(groups['+'])})" if groups["+"] else "")
+                    + (f" (worse: {', '.join(groups['-'])})" if groups["-"] else ""))
+            rows.append(_record(4, label, s, e, 0.0, verdict, f"{head} {baseline} ({ci}{unit}){tail}."))
+    # 5: targeting
+    rec = recommendation_by_segment(data, baseline=baseline, confidence=confidence)
+    gain = targeting_gain(rec, confidence=confidence)
+    moved = rec[rec["recommended"] != baseline]
+    if moved.empty:
+        verdict = NOT_SUPPORTED
+        text = (f"No strategy has a significantly higher net value (collected minus cost) than {baseline} in any "
+                f"segment after Holm adjustment: targeting gains nothing measurable.")
+    else:
+        verdict = direction_verdict(gain.ci_low, gain.ci_high)
+        text = (f"Choosing per segment ({', '.join(f'{g}: {s}' for g, s in zip(moved['segment'], moved['recommended']))}; "
+                f"{baseline} elsewhere) adds {_money(gain.estimate, cur)} net per account over {baseline} for all "
+                f"({_ci(gain, cur + ' {:,.2f}', confidence)}); chosen and measured on the same data, so optimistic.")
+    rows.append(_record(5, f"net value per account of per-segment choice, minus {baseline} for all ({cur})",
+                        "targeted", gain, 0.0, verdict, text))
+    return pd.DataFrame(rows, columns=_COLUMNS)
+
+
+def claims(tables, *, costs: UnitCosts, baseline: str = "sms_only", confidence: float = 0.95,
+           rule_packs=None, horizon_days: int = 30) -> pd.DataFrame:
+    """:func:`check_claims` on a dataset: the engine queries, then the rules."""
+    data = claim_data(tables, costs=costs, rule_packs=rule_packs, horizon_days=horizon_days)
+    return check_claims(data, baseline=baseline, confidence=confidence)
+
+
+def _segment_effects(cells, segment, strategy, baseline, outcome, confidence) -> pd.DataFrame:
+    """Per-segment effect of ``strategy`` vs baseline with Holm-adjusted p-values."""
+    rows = []
+    for g, sub in cells.groupby(segment, sort=True):
+        r, b = _row(sub, strategy), _row(sub, baseline)
+        if r is None or b is None or r["accounts"] < 2 or b["accounts"] < 2:
+            continue
+        e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, outcome, confidence)
+        rows.append({segment: g, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
+                     "pvalue": e.pvalue})
+    out = pd.DataFrame(rows, columns=[segment, "estimate", "ci_low", "ci_high", "pvalue"])
+    p = out["pvalue"].fillna(1.0).to_numpy()
+    out["pvalue_adjusted"] = stats.adjust_pvalues(p, method="holm") if len(out) else p
+    return out
+
+
+# --------------------------------------------------------------------------
+# Net value by segment and the recommendation
+# --------------------------------------------------------------------------
+
+
+def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
+    """Net value per account (collected - cost) of each strategy minus the baseline's, per segment.
+
+    Welch differences within each segment; ``pvalue_adjusted`` is Holm over
+    every (segment, strategy) comparison of the table (one family).
+
+    Returns:
+        Columns: the segment column, ``share`` (the segment's share of all
+        accounts), ``strategy``, ``accounts``, ``net_per_account``,
+        ``baseline_net_per_account``, ``estimate``, ``ci_low``, ``ci_high``,
+        ``pvalue``, ``pvalue_adjusted``.
+    """
+    cells = _with_net(data.cells)
+    seg = data.segment
+    total = cells["accounts"].sum()
+    rows = []
+    for g, sub in cells.groupby(seg, sort=True):
+        b = _row(sub, baseline)
+        if b is None:
+            continue
+        for _, r in sub[sub["strategy"] != baseline].iterrows():
+            e = _welch(r, b, "net", confidence)
+            rows.append({seg: g, "share": sub["accounts"].sum() / total, "strategy": r["strategy"],
+                         "accounts": int(r["accounts"]), "net_per_account": r["net_sum"] / r["accounts"],
+                         "baseline_net_per_account": b["net_sum"] / b["accounts"], "estimate": e.estimate,
+                         "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
+    cols = [seg, "share", "strategy", "accounts", "net_per_account", "baseline_net_per_account", "estimate",
+            "ci_low", "ci_high", "pvalue"]
+    out = pd.DataFrame(rows, columns=cols)
+    out["pvalue_adjusted"] = (stats.adjust_pvalues(out["pvalue"].fillna(1.0).to_numpy(), method="holm")
+                              if len(out) else [])
+    return out
+
+
+def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only",
+                              confidence: float = 0.95) -> pd.DataFrame:
+    """The strategy to use in each segment, by net value per account against the baseline.
+
+    Rule: a strategy *qualifies* in a segment when its net value per account
+    exceeds the baseline's with a Holm-adjusted p-value (over every segment and
+    strategy, :func:`net_value_effects`) below ``1 - confidence``. The
+    recommendation is the qualifying strategy with the highest estimated gain;
+    with none, the baseline (gain 0, interval 0 to 0).
+
+    Returns:
+        One row per segment: the segment column, ``share``, ``recommended``,
+        ``net_gain`` (per account, over the baseline), ``ci_low``,
+        ``ci_high``, ``pvalue_adjusted``, ``best_estimate`` (the strategy
+        with the highest point estimate, qualifying or not) and ``evidence``
+        (a sentence from the numbers).
+    """
+    eff = net_value_effects(data, baseline=baseline, confidence=confidence)
+    seg, cur, alpha = data.segment, data.currency, 1 - confidence
+    rows = []
+    for g, sub in eff.groupby(seg, sort=True):
+        best = sub.loc[sub["estimate"].idxmax()]
+        ok = sub[(sub["estimate"] > 0) & (sub["pvalue_adjusted"] < alpha)]
+        base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"]}
+        if ok.empty:
+            rows.append({**base, "recommended": baseline, "net_gain": 0.0, "ci_low": 0.0, "ci_high": 0.0,
+                         "pvalue_adjusted": math.nan,
+                         "evidence": (f"No strategy beats {baseline} significantly; the best estimate, "
+                                      f"{best['strategy']}, changes net value by {_money(best['estimate'], cur)} per "
+                                      f"account ({confidence:.0%} CI {best['ci_low']:,.2f} to {best['ci_high']:,.2f}).")})
+            continue
+        r = ok.loc[ok["estimate"].idxmax()]
+        rows.append({**base, "recommended": r["strategy"], "net_gain": r["estimate"], "ci_low": r["ci_low"],
+                     "ci_high": r["ci_high"], "pvalue_adjusted": r["pvalue_adjusted"],
+                     "evidence": (f"{r['strategy']} adds {_money(r['estimate'], cur)} net per account over "
+                                  f"{baseline} ({confidence:.0%} CI {r['ci_low']:,.2f} to {r['ci_high']:,.2f}; "
+                                  f"Holm p = {r['pvalue_adjusted']:.2g}).")})
+    cols = [seg, "share", "recommended", "net_gain", "ci_low", "ci_high", "pvalue_adjusted", "best_estimate",
+            "evidence"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = 0.95) -> stats.Estimate:
+    """Net gain per account of the per-segment choice over the baseline for all.
+
+    ``sum_k share_k * gain_k`` over segments; segments are independent, so
+    the variance is ``sum_k share_k^2 se_k^2`` with ``se_k`` recovered from
+    each Welch interval's half-width (normal approximation). Exactly 0 with a
+    zero-width interval when every segment keeps the baseline.
+    """
+    z = sps.norm.isf((1 - confidence) / 2)
+    w = recommendation["share"].to_numpy(float)
+    g = recommendation["net_gain"].to_numpy(float)
+    se = (recommendation["ci_high"].to_numpy(float) - recommendation["ci_low"].to_numpy(float)) / (2 * z)
+    est = float(np.sum(w * g))
+    s = float(math.sqrt(np.sum((w * se) ** 2)))
+    p = 2 * sps.norm.sf(abs(est) / s) if s > 0 else math.nan
+    return stats.Estimate(est, est - z * s, est + z * s, est / s if s > 0 else math.nan, p, "normal",
+                          confidence, 0.0)
+
+
+def truth_net_value(truth: Mapping, costs: UnitCosts) -> pd.DataFrame:
+    """True expected net value per account (collected - cost) per segment and strategy.
+
+    From ``truth.json``'s ``segments``: money collected minus the expected
+    cost of the expected usage (``usage_per_account``; phone attempts from
+    ``contacts_per_account.phone``; commission on the collected amount).
+
+    Returns:
+        Columns ``segment``, ``strategy``, ``collected``, ``cost``, ``net``.
+    """
+    per_sec = costs.agent_cost_per_hour / 3600
+    rows = []
+    for seg in truth["segments"]:
+        for s, rec in seg["strategies"].items():
+            u, n = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
+            cost = (costs.sms_per_segment * u.get("sms_segments", 0.0)
+                    + per_sec * (costs.dial_seconds * n.get("phone", 0.0)
+                                 + costs.wrap_seconds * u.get("phone_connected", 0.0)
+                                 + u.get("phone_talk_seconds", 0.0))
+                    + costs.phone_per_minute * u.get("phone_billed_minutes", 0.0)
+                    + costs.ai_voice_per_minute * u.get("ai_voice_billed_minutes", 0.0)
+                    + costs.commission_rate * rec["collected_per_account"])
+            rows.append({"segment": seg["segment"], "strategy": s, "collected": rec["collected_per_account"],
+                         "cost": cost, "net": rec["collected_per_account"] - cost})
+    return pd.DataFrame(rows)

@@ -1,0 +1,207 @@
+"""Claims verdicts follow their documented rules, on constructed inputs and on generated data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import claims
+from analysis.claims import DEPENDS, INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED
+
+_M = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
+
+
+def _cell(segment, strategy, n, *, paid, collected, cost, complaints=0, opted_out=0, sd=50.0, seed=0):
+    """Sufficient statistics of n accounts with the given means (money with spread ``sd``)."""
+    rng = np.random.default_rng(seed)
+    cols = {
+        "paid": (np.arange(n) < round(paid * n)).astype(float),
+        "collected": collected + sd * rng.standard_normal(n),
+        "cost": cost + 0.05 * cost * rng.standard_normal(n),
+        "complaints": (np.arange(n) < complaints).astype(float),
+        "opted_out": (np.arange(n) < opted_out).astype(float),
+        "n_contacts": np.full(n, 10.0),
+    }
+    row = {"segment": segment, "strategy": strategy, "accounts": n}
+    for m in _M:
+        row[f"{m}_sum"] = cols[m].sum()
+        row[f"{m}_sumsq"] = (cols[m] ** 2).sum()
+    row["collected__cost_sumprod"] = (cols["collected"] * cols["cost"]).sum()
+    return row
+
+
+def _data(rows, violations=None):
+    return claims.ClaimData(pd.DataFrame(rows), "CNY", violations)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@pytest.mark.parametrize("low, high, null, expected", [
+    (0.1, 0.3, 0.0, SUPPORTED),
+    (-0.3, -0.1, 0.0, NOT_SUPPORTED),
+    (-0.1, 0.2, 0.0, INCONCLUSIVE),
+    (1.2, 3.0, 1.0, SUPPORTED),
+    (0.2, 0.9, 1.0, NOT_SUPPORTED),
+    (math.nan, math.nan, 1.0, INCONCLUSIVE),
+])
+def test_direction_verdict(low, high, null, expected):
+    assert claims.direction_verdict(low, high, null) == expected
+
+
+@pytest.mark.parametrize("estimates, pvalues, expected", [
+    ([0.1, 0.2], [0.001, 0.01], SUPPORTED),           # segments agree: the overall interval decides
+    ([0.1, 0.2], [0.001, 0.5], DEPENDS),              # one significant, one not
+    ([0.1, -0.2], [0.001, 0.001], DEPENDS),           # opposite signs
+    ([0.1, -0.2], [0.5, 0.5], SUPPORTED),             # neither significant: agree on "0"
+])
+def test_segment_verdict(estimates, pvalues, expected):
+    assert claims.segment_verdict(0.01, 0.05, estimates, pvalues, alpha=0.05) == expected
+
+
+@pytest.mark.parametrize("verdicts, expected", [
+    ([SUPPORTED, SUPPORTED], SUPPORTED),
+    ([SUPPORTED, DEPENDS], DEPENDS),
+    ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
+    ([INCONCLUSIVE, NOT_SUPPORTED], NOT_SUPPORTED),
+    ([SUPPORTED, INCONCLUSIVE], PARTLY),
+])
+def test_claim_verdicts(verdicts, expected):
+    rows = pd.DataFrame({"claim": [1] * len(verdicts), "statement": ["x"] * len(verdicts), "verdict": verdicts})
+    out = claims.claim_verdicts(rows)
+    assert out.verdict.tolist() == [expected]
+    assert out.supported.iloc[0] == verdicts.count(SUPPORTED)
+
+
+# --------------------------------------------------------------- constructed data
+
+
+def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0):
+    """Two segments; phone pays off in M2-high only; phone complains more."""
+    rows = []
+    for i, (seg, base, gain) in enumerate([("M1-low", 400.0, 0.0), ("M2-high", 700.0, phone_gain_m2)]):
+        rows.append(_cell(seg, "sms_only", 4000, paid=0.30, collected=base, cost=sms_cost, complaints=1,
+                          opted_out=60, seed=2 * i))
+        rows.append(_cell(seg, "phone_only", 4000, paid=0.30 + (0.10 if gain else 0.0), collected=base + gain,
+                          cost=phone_cost, complaints=40, opted_out=160, seed=2 * i + 1))
+    return rows
+
+
+def test_check_claims_on_constructed_world():
+    viol = pd.DataFrame({"strategy": ["sms_only", "phone_only"], "violations": [10, 200]})
+    out = claims.check_claims(_data(_world(), viol))
+    assert list(out.columns[:4]) == ["claim", "statement", "measure", "strategy"]
+    by = {(r.claim, r.measure.split(",")[0]): r for r in out.itertuples()}
+    assert by[(1, "cost per account")].verdict == SUPPORTED
+    assert by[(1, "cost per account")].estimate == pytest.approx(14.0, abs=0.1)
+    assert by[(2, "complaints per 1")].verdict == SUPPORTED
+    assert by[(2, "rule violations per 1")].estimate == pytest.approx(20.0)
+    assert by[(3, "opt-outs per 1")].verdict == SUPPORTED
+    # phone pays off in one segment and not the other: depends on segment
+    assert by[(4, "paid rate")].verdict == DEPENDS
+    assert by[(4, "collected per account")].verdict == DEPENDS
+    assert out[out.claim == 5].verdict.iloc[0] == SUPPORTED
+    for r in out.itertuples():  # every interval contains its estimate, every sentence has numbers
+        assert r.ci_low <= r.estimate <= r.ci_high
+        assert any(ch.isdigit() for ch in r.explanation) and "$" not in r.explanation
+    summary = claims.claim_verdicts(out)
+    assert summary.set_index("claim").verdict.to_dict() == {1: SUPPORTED, 2: SUPPORTED, 3: SUPPORTED,
+                                                             4: DEPENDS, 5: SUPPORTED}
+
+
+def test_cost_claim_not_supported_when_calls_are_cheaper():
+    out = claims.check_claims(_data(_world(phone_cost=0.5, sms_cost=2.0)))
+    assert (out[out.claim == 1].verdict == NOT_SUPPORTED).all()
+
+
+def test_recommendation_picks_the_clear_winner_and_keeps_the_baseline_elsewhere():
+    data = _data(_world())
+    rec = claims.recommendation_by_segment(data).set_index("segment")
+    assert rec.loc["M2-high", "recommended"] == "phone_only"
+    assert rec.loc["M2-high", "ci_low"] > 0
+    assert rec.loc["M2-high", "net_gain"] == pytest.approx(400 - 14, abs=10)
+    assert rec.loc["M1-low", "recommended"] == "sms_only"
+    assert rec.loc["M1-low", "net_gain"] == 0.0
+    assert "phone_only" in rec.loc["M2-high", "evidence"] and "CNY" in rec.loc["M2-high", "evidence"]
+    gain = claims.targeting_gain(rec.reset_index())
+    assert gain.estimate == pytest.approx(0.5 * rec.loc["M2-high", "net_gain"])
+    assert gain.ci_low < gain.estimate < gain.ci_high
+
+
+def test_no_winner_means_targeting_not_supported():
+    out = claims.check_claims(_data(_world(phone_gain_m2=0.0)))
+    row = out[out.claim == 5].iloc[0]
+    assert row.verdict == NOT_SUPPORTED and row.estimate == 0.0
+
+
+def test_unknown_baseline_is_named():
+    with pytest.raises(ValueError, match="baseline strategy 'letter'.*phone_only, sms_only"):
+        claims.check_claims(_data(_world()), baseline="letter")
+
+
+# ----------------------------------------------------------------- generated data
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    import json
+
+    from analysis import io, synth
+    from analysis.costs import UnitCosts
+    from analysis.scenario import load_scenario
+
+    out = tmp_path_factory.mktemp("claims") / "cn"
+    synth.generate(scenario="cn_default", accounts=60_000, seed=3, out=out, truth_accounts=60_000)
+    sc = load_scenario("cn_default")
+    costs = UnitCosts.from_scenario(sc)
+    data = claims.claim_data(io.load(out), costs=costs, rule_packs=sc)
+    return data, json.loads((out / "truth.json").read_text()), costs
+
+
+def test_generated_cost_claim_supported(generated):
+    data, _, _ = generated
+    out = claims.check_claims(data)
+    assert claims.claim_verdicts(out).set_index("claim").verdict[1] == SUPPORTED
+    assert set(out.verdict) <= set(claims.VERDICTS)
+
+
+def _true_net(truth, costs) -> pd.DataFrame:
+    """True net value per account, computed here independently of claims.truth_net_value."""
+    rows = []
+    for seg in truth["segments"]:
+        for s, r in seg["strategies"].items():
+            u = r["usage_per_account"]
+            agent_seconds = (costs.dial_seconds * r["contacts_per_account"]["phone"]
+                             + costs.wrap_seconds * u["phone_connected"] + u["phone_talk_seconds"])
+            cost = (costs.sms_per_segment * u["sms_segments"] + costs.agent_cost_per_hour * agent_seconds / 3600
+                    + costs.ai_voice_per_minute * u["ai_voice_billed_minutes"])
+            rows.append({"segment": seg["segment"], "strategy": s, "net": r["collected_per_account"] - cost})
+    return pd.DataFrame(rows).pivot(index="segment", columns="strategy", values="net")
+
+
+def test_truth_net_value_matches_independent_computation(generated):
+    _, truth, costs = generated
+    mine = claims.truth_net_value(truth, costs).pivot(index="segment", columns="strategy", values="net")
+    pd.testing.assert_frame_equal(mine, _true_net(truth, costs))
+
+
+def test_recommendation_agrees_with_truth_where_the_truth_is_clear(generated):
+    data, truth, costs = generated
+    true = _true_net(truth, costs)
+    rec = claims.recommendation_by_segment(data).set_index("segment")
+    eff = claims.net_value_effects(data).set_index(["segment", "strategy"])
+    clear = 0
+    for seg, r in rec.iterrows():
+        true_gain = true.loc[seg].drop("sms_only") - true.loc[seg, "sms_only"]
+        if r.recommended != "sms_only":  # never recommend a strategy that truly loses money
+            assert true_gain[r.recommended] > 0, seg
+        best = true_gain.idxmax()
+        se = (eff.loc[(seg, best), "ci_high"] - eff.loc[(seg, best), "ci_low"]) / (2 * 1.96)
+        if true_gain[best] > 3 * se:  # the truth is clear at this sample size
+            clear += 1
+            assert r.recommended != "sms_only", seg
+            assert true_gain[r.recommended] > 0
+    assert clear >= 1

@@ -1,0 +1,128 @@
+"""Plots draw what they are given: labelled axes, one error bar per row, no global style change."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import LineCollection
+
+from analysis import plots
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _frame():
+    return pd.DataFrame({
+        "strategy": ["sms_only", "phone_only", "sms_only", "phone_only"],
+        "segment": ["M1-low", "M1-low", "M2-high", "M2-high"],
+        "estimate": [0.10, 0.30, -0.05, 0.20],
+        "ci_low": [0.05, 0.20, -0.10, 0.15],
+        "ci_high": [0.15, 0.40, 0.00, 0.25],
+    })
+
+
+def _error_segments(ax) -> list:
+    """Every error-bar segment drawn on the axes."""
+    return [seg for c in ax.collections if isinstance(c, LineCollection) for seg in c.get_segments()]
+
+
+def _labelled(ax):
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_interval_plot_draws_the_given_intervals():
+    df = _frame()
+    ax = plots.interval_plot(df, label="segment", hue="strategy", reference=0, xlabel="effect (percentage points)",
+                             scale=100)
+    _labelled(ax)
+    segs = _error_segments(ax)
+    assert len(segs) == len(df)
+    # horizontal bars from ci_low to ci_high, scaled to percentage points, nothing recomputed
+    spans = sorted((round(s[0][0], 9), round(s[1][0], 9)) for s in segs)
+    assert spans == sorted((round(100 * a, 9), round(100 * b, 9)) for a, b in zip(df.ci_low, df.ci_high))
+    assert any(line.get_xdata()[0] == 0 for line in ax.lines if line.get_linestyle() == "--")
+
+
+def test_bar_with_ci_one_error_bar_per_bar_and_units():
+    df = _frame()
+    ax = plots.bar_with_ci(df, x="segment", y="estimate", low="ci_low", high="ci_high", hue="strategy",
+                           ylabel="paid rate (%)", scale=100)
+    _labelled(ax)
+    assert len(ax.patches) == len(df)
+    assert sorted(p.get_height() for p in ax.patches) == pytest.approx(sorted(100 * df.estimate))
+    assert len(_error_segments(ax)) == len(df)
+
+
+def test_bar_without_intervals_draws_no_error_bars():
+    ax = plots.bar_with_ci(_frame(), x="segment", y="estimate", low=None, high=None, hue="strategy",
+                           ylabel="accounts")
+    assert _error_segments(ax) == []
+
+
+def test_funnel_dose_sensitivity_hour_power_and_stacked():
+    funnel = pd.DataFrame({"strategy": ["a", "a", "b", "b"], "stage": ["contacted", "paid"] * 2,
+                           "rate": [0.9, 0.3, 0.8, 0.35], "ci_low": [0.88, 0.28, 0.78, 0.33],
+                           "ci_high": [0.92, 0.32, 0.82, 0.37]})
+    ax = plots.funnel_plot(funnel)
+    _labelled(ax)
+    assert len(_error_segments(ax)) == 4
+    dose = pd.DataFrame({"channel": ["sms"] * 3, "n_window": [1, 2, 3], "rate": [1.0, 2.0, 3.0],
+                         "ci_low": [0.5, 1.0, 2.0], "ci_high": [2.0, 3.0, 4.0], "fitted_rate": [1.1, 1.9, 3.1]})
+    ax = plots.dose_response_plot(dose)
+    _labelled(ax)
+    assert len(_error_segments(ax)) == 3
+    assert any(np.allclose(line.get_ydata(), dose.fitted_rate) for line in ax.lines)
+    sens = pd.DataFrame({"strategy": ["a", "a"], "x": [25.0, 50.0], "y": [1.0, 2.0], "lo": [0.9, 1.8],
+                         "hi": [1.1, 2.2]})
+    ax = plots.sensitivity_plot(sens, x="x", y="y", low="lo", high="hi", xlabel="agent cost per hour (CNY)",
+                                ylabel="cost per account (CNY)", baseline_x=50.0)
+    _labelled(ax)
+    assert len(_error_segments(ax)) == 2
+    hours = pd.DataFrame({"channel": ["sms", "sms", "phone"], "local_hour": [9, 10, 9], "contacts": [5, 7, 3]})
+    ax = plots.hour_profile(hours, shade=[(0, 8)])
+    _labelled(ax)
+    assert sorted(len(line.get_xdata()) for line in ax.lines) == [1, 2]
+    curve = pd.DataFrame({"n": [100, 200, 400], "power": [0.3, 0.6, 0.9], "lift": ["1 pp"] * 3})
+    ax = plots.power_curve(curve, x="n", hue="lift", xlabel="accounts in the test")
+    _labelled(ax)
+    assert np.allclose(ax.lines[0].get_ydata(), [30, 60, 90])
+    mix = pd.DataFrame({"channel": ["sms", "sms", "phone"], "category": ["tone", "other", "tone"],
+                        "share": [0.25, 0.75, 1.0]})
+    ax = plots.stacked_share(mix, x="channel", hue="category", value="share")
+    _labelled(ax)
+    assert len(ax.patches) == 4  # every category drawn for every channel (0 where absent)
+
+
+def test_every_plot_takes_ax_and_returns_it():
+    fig, ax = plt.subplots()
+    assert plots.interval_plot(_frame(), label="segment", xlabel="x (CNY)", ax=ax) is ax
+
+
+def test_truth_markers_are_drawn_where_given():
+    df = _frame().assign(truth=[0.12, 0.28, -0.02, 0.22])
+    ax = plots.interval_plot(df, label="segment", hue="strategy", truth="truth", xlabel="effect")
+    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections if hasattr(c, "get_offsets")
+                         and not isinstance(c, LineCollection)])
+    assert sorted(xs) == pytest.approx(sorted(df.truth))
+
+
+def test_plots_leave_the_global_style_alone_and_set_style_sets_it():
+    before = dict(matplotlib.rcParams)
+    plots.interval_plot(_frame(), label="segment", xlabel="x")
+    plots.bar_with_ci(_frame(), x="segment", y="estimate", low="ci_low", high="ci_high", ylabel="y")
+    assert dict(matplotlib.rcParams) == before
+    try:
+        plots.set_style()
+        assert matplotlib.rcParams["axes.spines.top"] is False
+    finally:
+        matplotlib.rcParams.update(before)
