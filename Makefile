@@ -1,4 +1,4 @@
-# Channel-choice analytics for collections. `make` sets up and builds; `make test` runs every test.
+# Channel-choice analytics for collections. `make` sets up and builds the reports; `make test` runs every test.
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -7,9 +7,9 @@ SEED    ?= 1
 DATA    ?= data/generated/$(SCENARIO)
 
 .DEFAULT_GOAL := all
-.PHONY: all setup build data test bench docs clean help
+.PHONY: all setup reports build data validate test bench docs clean help
 
-all: build ## set up the environment and build on the default scenario
+all: reports ## set up the environment and build the reports on the default scenario
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,13 +20,23 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-setup: $(BIN)/.installed ## create .venv and install the pinned requirements
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18 or later) is needed to install reveal.js for the slides"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(BIN)/.installed node_modules/.installed ## create .venv, install the pinned requirements and reveal.js (npm ci)
+
+reports: setup ## execute the notebooks; write reports/ (HTML, slides, PDF, index.html), generating the data if missing
+	$(BIN)/python -m analysis build --scenario $(SCENARIO) --seed $(SEED)
+
+build: reports ## the same as reports
 
 data: setup ## generate the default dataset if it is missing
 	@if [ -f $(DATA)/manifest.json ]; then echo "using $(DATA) (delete it to regenerate)"; \
 	else $(BIN)/python -m analysis generate --scenario $(SCENARIO) --seed $(SEED) --out $(DATA); fi
 
-build: data ## validate the dataset and print its summary
+validate: data ## validate the dataset and print its summary
 	$(BIN)/python -m analysis validate $(DATA)
 
 test: setup ## run all tests
@@ -35,9 +45,10 @@ test: setup ## run all tests
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_build.py
 
 docs: setup ## rewrite the data dictionary in data/README.md from the contract
 	$(BIN)/python -m analysis.contract data/README.md
 
-clean: ## remove generated data and caches (keeps .venv)
-	rm -rf data/generated benchmarks/out .pytest_cache
+clean: ## remove generated data, reports and caches (keeps .venv and node_modules)
+	rm -rf data/generated benchmarks/out .pytest_cache reports reports.*

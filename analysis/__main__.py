@@ -4,6 +4,7 @@ Commands:
     generate   write a synthetic dataset (Parquet, truth.json, manifest.json)
     validate   check a dataset folder against the data contract
     compare    the headline comparison of strategies: response, cost, complaints
+    build      execute the notebooks and write offline reports, slides and PDFs
 
 A user mistake (bad path, bad value, bad scenario, invalid data) prints one
 clear report and exits non-zero; it never prints a traceback.
@@ -128,6 +129,20 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_build(args) -> int:
+    from .build import BuildConfig, BuildError, build
+
+    cfg = BuildConfig(scenario=args.scenario, data=args.data, out=args.out, seed=args.seed, baseline=args.baseline,
+                      confidence=args.confidence, sets=args.set, notebooks=args.notebooks, pdf=not args.no_pdf,
+                      jobs=args.jobs)
+    try:
+        build(cfg)
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
 def _confidence(text: str) -> float:
     try:
         value = float(text)
@@ -190,6 +205,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario whose unit costs apply (default: the data's own, else by currency)")
     c.add_argument("--confidence", type=_confidence, default=0.95, help="confidence level (default: 0.95)")
     c.set_defaults(func=_cmd_compare)
+
+    from .build import BuildConfig
+
+    d = BuildConfig()
+    b = sub.add_parser("build", help="execute the notebooks; write offline reports, slides and PDFs",
+                       description="Execute notebooks/NN_*.ipynb with papermill (one process) and write to --out, "
+                       "per notebook: a report with code hidden (NN_name.html), one with code "
+                       "(NN_name.analyst.html), reveal.js slides (NN_name.slides.html), their PDF when chromium "
+                       "is on PATH (NN_name.slides.pdf) and the executed notebook (notebooks/); plus index.html. "
+                       "Every file works offline. The previous --out folder is replaced only if the build succeeds.")
+    b.add_argument("--scenario", default=None,
+                   help="scenario name or .toml path (default: the data's own, else cn_default)")
+    b.add_argument("--data", type=Path, default=None,
+                   help="dataset folder (default: data/generated/SCENARIO, generated when missing)")
+    b.add_argument("--out", type=Path, default=d.out, help="reports folder (default: reports)")
+    b.add_argument("--seed", type=_nonneg_int, default=d.seed, help=f"seed of the data and the notebooks (default: {d.seed})")
+    b.add_argument("--baseline", default=d.baseline, help=f"baseline strategy (default: {d.baseline})")
+    b.add_argument("--confidence", type=_confidence, default=d.confidence,
+                   help=f"confidence level (default: {d.confidence})")
+    b.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a unit-cost override (e.g. sms_per_segment=0.03) or another notebook parameter; repeatable")
+    b.add_argument("--notebooks", type=Path, default=d.notebooks, help="notebooks folder (default: notebooks)")
+    b.add_argument("--no-pdf", action="store_true", help="do not print the slides to PDF")
+    b.add_argument("--jobs", type=_positive_int, default=d.jobs,
+                   help=f"notebooks executed at the same time (default: {d.jobs})")
+    b.set_defaults(func=_cmd_build)
     return p
 
 

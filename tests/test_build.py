@@ -1,0 +1,240 @@
+"""The report build: ``python -m analysis build`` on a tiny dataset and two test notebooks.
+
+The notebooks are written here (not taken from ``notebooks/``) so that these
+tests check the build machinery only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from analysis import synth
+from analysis.__main__ import main
+from analysis.build import BuildConfig, BuildError, UsageError, build, chromium
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 3
+
+PARAMETERS = """scenario = "cn_default"
+data_dir = ""
+seed = 0
+baseline = "sms_only"
+confidence = 0.95
+cost_overrides = {}
+note = "none\""""
+
+# Any reference that would make a browser fetch from the network.
+NETWORK_REF = re.compile(
+    r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//"""
+    r"""|@import\s+(?:url\()?\s*["']?\s*https?://|url\(\s*["']?\s*https?://""",
+    re.IGNORECASE,
+)
+
+
+def _slide(kind: str) -> dict:
+    return {"slideshow": {"slide_type": kind}}
+
+
+def write_test_notebooks(folder: Path) -> Path:
+    """Two small report notebooks: parameters cell, markdown slides, a figure, a pandas table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    overview = [
+        new_markdown_cell("# Overview\nPaid rates by strategy.", metadata=_slide("slide")),
+        new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+            "acc = pd.read_parquet(f'{data_dir}/accounts.parquet')\n"
+            "pay = pd.read_parquet(f'{data_dir}/payments.parquet')\n"
+            "acc['paid'] = acc['account_id'].isin(pay['account_id'])\n"
+            "import os\nprint(f'seed {seed}, note {note}, {len(acc)} accounts, cwd {os.path.basename(os.getcwd())}')"
+        ),
+        new_markdown_cell("## Paid rate by strategy", metadata=_slide("slide")),
+        new_code_cell(
+            "rates = acc.groupby('strategy')['paid'].mean().sort_index()\n"
+            "fig, ax = plt.subplots(figsize=(5, 3))\nrates.plot.bar(ax=ax)\nplt.show()"
+        ),
+        new_markdown_cell("## The table", metadata=_slide("subslide")),
+        new_code_cell("rates.rename('paid_rate').to_frame().round(4)"),
+        new_markdown_cell("One more point.", metadata=_slide("fragment")),
+        new_markdown_cell("Speaker notes only.", metadata=_slide("notes")),
+        new_code_cell("_ = 'skipped in the slides'", metadata=_slide("skip")),
+    ]
+    costs = [
+        new_markdown_cell("# Unit costs", metadata=_slide("slide")),
+        new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            "import matplotlib.pyplot as plt\nimport pandas as pd\nfrom analysis.costs import UnitCosts\n"
+            "costs = UnitCosts.from_scenario(scenario, **cost_overrides)\n"
+            "table = pd.DataFrame({'cost': [costs.sms_per_segment, costs.agent_cost_per_hour]}, "
+            "index=['sms_per_segment', 'agent_cost_per_hour'])\ntable"
+        ),
+        new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\ntable['cost'].plot.barh(ax=ax)\nplt.show()"),
+    ]
+    for name, cells in (("01_overview.ipynb", overview), ("02_costs.ipynb", costs)):
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    """2,000 synthetic accounts (scenario cn_default, seed 3)."""
+    out = tmp_path_factory.mktemp("data") / "tiny"
+    synth.generate(scenario="cn_default", accounts=2_000, seed=SEED, out=out, truth_accounts=500, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def test_notebooks(tmp_path_factory) -> Path:
+    return write_test_notebooks(tmp_path_factory.mktemp("nbs") / "notebooks")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, tiny_data, test_notebooks):
+    """One full build (with PDFs when chromium is available)."""
+    out = tmp_path_factory.mktemp("build") / "reports"
+    cfg = BuildConfig(data=tiny_data, out=out, seed=SEED, notebooks=test_notebooks, quiet=True,
+                      sets=["sms_per_segment=0.03", 'note="hello"'])
+    return build(cfg)
+
+
+STEMS = ("01_overview", "02_costs")
+
+
+def test_every_file_is_written(built):
+    out = built.out
+    for stem in STEMS:
+        for suffix in (".html", ".analyst.html", ".slides.html"):
+            assert (out / f"{stem}{suffix}").stat().st_size > 1000
+        assert (out / "notebooks" / f"{stem}.ipynb").is_file()
+        assert (out / f"{stem}.slides.pdf").is_file() == (chromium() is not None)
+    assert (out / "index.html").is_file() and (out / "build.json").is_file()
+    assert not list(out.parent.glob("reports.*")), "temporary folders are left behind"
+
+
+def test_reports_are_self_contained(built):
+    for path in built.out.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not NETWORK_REF.search(text), f"{path.name} loads from the network: {NETWORK_REF.search(text)[0]}"
+        assert not re.search(r"<script\b[^>]*\bsrc=", text), f"{path.name} has a script that is not inlined"
+        assert not re.search(r"require\.js|requirejs|MathJax|jquery|mermaid", text, re.I), path.name
+    for stem in STEMS:
+        for suffix in (".html", ".analyst.html", ".slides.html"):
+            assert "data:image/png;base64," in (built.out / f"{stem}{suffix}").read_text(encoding="utf-8")
+    slides = (built.out / "01_overview.slides.html").read_text(encoding="utf-8")
+    assert "Reveal.initialize" in slides and "<section" in slides
+    assert 'class="fragment"' in slides and '<aside class="notes">' in slides
+    assert "skipped in the slides" not in slides
+
+
+def test_code_hidden_for_managers_shown_for_analysts(built):
+    code = "read_parquet"
+    manager = (built.out / "01_overview.html").read_text(encoding="utf-8")
+    analyst = (built.out / "01_overview.analyst.html").read_text(encoding="utf-8")
+    slides = (built.out / "01_overview.slides.html").read_text(encoding="utf-8")
+    assert code not in manager and 'class="jp-InputPrompt' not in manager
+    assert code not in slides
+    assert code in analyst and 'class="jp-InputPrompt' in analyst
+
+
+def test_index_links_every_file(built):
+    index = (built.out / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"]+)"', index))
+    files = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()} - {"index.html"}
+    assert files <= links
+    assert all((built.out / link).is_file() for link in links)
+    info = json.loads((built.out / "build.json").read_text())
+    assert info["scenario"] == "cn_default" and info["data_sha256"][:16] in index
+    assert "pandas" in info["versions"] and "reveal.js" in info["versions"]
+
+
+def test_parameters_reach_the_notebooks(built, tiny_data):
+    overview = nbformat.read(built.out / "notebooks" / "01_overview.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in overview.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"seed {SEED}, note hello, 2000 accounts, cwd notebooks" in printed  # kernels run in the notebooks folder
+    costs = nbformat.read(built.out / "notebooks" / "02_costs.ipynb", as_version=4)
+    injected = next(c for c in costs.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "cost_overrides = {\"sms_per_segment\": 0.03}" in injected.source
+    assert f'data_dir = "{tiny_data}"' in injected.source
+    assert "0.03" in costs.cells[-2].outputs[0]["data"]["text/plain"]
+
+
+def _outputs(folder: Path) -> dict:
+    """The outputs of every executed notebook, without execution counts and metadata."""
+    found = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        found[path.name] = [
+            [{k: v for k, v in o.items() if k in ("text", "data", "name")} for o in c.outputs]
+            for c in nb.cells if c.cell_type == "code"
+        ]
+    return found
+
+
+def test_same_data_same_numbers(built, tmp_path, tiny_data, test_notebooks):
+    again = build(BuildConfig(data=tiny_data, out=tmp_path / "again", seed=SEED, notebooks=test_notebooks,
+                              quiet=True, pdf=False, sets=["sms_per_segment=0.03", 'note="hello"']))
+    assert _outputs(again.out / "notebooks") == _outputs(built.out / "notebooks")
+
+
+def test_failing_notebook_fails_the_build_and_keeps_the_reports(built, tmp_path, tiny_data):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    failing = new_notebook(cells=[new_markdown_cell("# Broken"), new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+                                  new_code_cell("x = 1\nraise RuntimeError('boom at cell two')")])
+    nbformat.write(failing, notebooks / "03_broken.ipynb")
+    out = tmp_path / "reports"
+    shutil.copytree(built.out, out)  # the previous, good build
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "build", "--data", str(tiny_data), "--seed", str(SEED),
+         "--notebooks", str(notebooks), "--out", str(out), "--no-pdf"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    message = proc.stderr.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message, message
+    for part in ("03_broken.ipynb", "cell 2", "x = 1", "RuntimeError", "boom at cell two"):
+        assert part in message, message
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notebooks", "reports"]
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--set", "sms_per_segment=cheap"], "unit cost must be a number"),
+        (["--set", "seed=4"], "use the --seed option"),
+        (["--set", "no_such_parameter=1"], "no notebook has a parameter"),
+        (["--scenario", "no_such_scenario"], "no_such_scenario"),
+        (["--baseline", "carrier_pigeon"], "not a strategy of the data"),
+    ],
+)
+def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, test_notebooks, args, expected):
+    argv = ["build", "--data", str(tiny_data), "--seed", str(SEED), "--notebooks", str(test_notebooks),
+            "--out", str(tmp_path / "reports"), "--no-pdf", *args]
+    if args[0] == "--scenario":
+        argv[argv.index("--data"):argv.index("--data") + 2] = ["--data", str(tmp_path / "new")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and expected in err and "\n" not in err
+    assert not (tmp_path / "reports").exists()
+
+
+def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path, tiny_data, test_notebooks):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="not a reports folder"):
+        build(BuildConfig(data=tiny_data, out=tmp_path, seed=SEED, notebooks=test_notebooks, quiet=True))
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    assert issubclass(UsageError, BuildError)
