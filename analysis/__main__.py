@@ -4,6 +4,7 @@ Commands:
     generate   write a synthetic dataset (Parquet, truth.json, manifest.json)
     validate   check a dataset folder against the data contract
     compare    the headline comparison of strategies: response, cost, complaints
+    recommend  the best channel mix per segment under capacity and complaint limits
     build      execute the notebooks and write offline reports, slides and PDFs
 
 A user mistake (bad path, bad value, bad scenario, invalid data) prints one
@@ -143,6 +144,65 @@ def _cmd_build(args) -> int:
     return 0
 
 
+def _cmd_recommend(args) -> int:
+    import json
+    import math
+
+    from . import policy
+
+    path = Path(args.data)
+    try:
+        ds = io.load(path)
+    except io.ContractError as e:
+        raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
+    except (NotADirectoryError, FileNotFoundError, TypeError) as e:
+        raise _UserError(str(e)) from None
+    sc = _scenario_for(ds, args.scenario)
+    if sc.currency != ds.currency:
+        raise _UserError(f"scenario {sc.name} is in {sc.currency} but the data is in {ds.currency}; "
+                         f"choose a scenario in {ds.currency}")
+    try:
+        result, records = policy.recommend(ds, sc, capacity_hours=args.capacity,
+                                           complaint_budget_per_10k=args.complaint_budget,
+                                           baseline=args.baseline, seed=args.seed)
+    except policy.InfeasiblePolicy as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_INVALID_DATA
+    except ValueError as e:
+        raise _UserError(str(e)) from None
+    if args.format == "json":
+        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+        out = {
+            "scenario": sc.name,
+            "currency": ds.currency,
+            "baseline": args.baseline,
+            "capacity_hours": args.capacity,
+            "complaint_budget_per_10k": args.complaint_budget,
+            "total_value": result.total_value,
+            "value_per_account": result.value_per_account,
+            "agent_hours": result.agent_hours,
+            "complaints_per_10k": result.complaints_per_10k,
+            "segments": [{k: clean(v) for k, v in r.items()} for r in records],
+            "allocation": result.allocation.to_dict(orient="records"),
+            "comparisons": result.comparisons.to_dict(orient="records"),
+        }
+        print(json.dumps(out, indent=2, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    else:
+        print(f"{path}: {ds.currency}, assumptions from scenario {sc.name}, values against {args.baseline}\n")
+        print(policy.recommend_table(result, records, currency=ds.currency))
+    return 0
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def _confidence(text: str) -> float:
     try:
         value = float(text)
@@ -205,6 +265,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scenario whose unit costs apply (default: the data's own, else by currency)")
     c.add_argument("--confidence", type=_confidence, default=0.95, help="confidence level (default: 0.95)")
     c.set_defaults(func=_cmd_compare)
+
+    r = sub.add_parser("recommend", help="the best channel mix per segment under capacity and complaint limits",
+                       description="Choose the share of each segment given each strategy to maximise total net "
+                       "value (money collected against the baseline, minus contact and expected complaint cost) "
+                       "within agent capacity and a complaint budget (a linear programme). Prints the policy per "
+                       "segment, its value against the current split, SMS only and phone only, and the constraints.")
+    r.add_argument("data", help="dataset folder")
+    r.add_argument("--capacity", type=_nonneg_float, default=None, metavar="HOURS",
+                   help="agent hours available over the horizon (default: unlimited)")
+    r.add_argument("--complaint-budget", type=_nonneg_float, default=None, metavar="X",
+                   help="most complaints per 10,000 accounts (default: unlimited)")
+    r.add_argument("--baseline", default="sms_only", help="strategy values are measured against (default: sms_only)")
+    r.add_argument("--scenario", default=None,
+                   help="scenario whose costs and assumptions apply (default: the data's own, else by currency)")
+    r.add_argument("--seed", type=_nonneg_int, default=0, help="Monte Carlo seed for P(best) (default: 0)")
+    r.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    r.set_defaults(func=_cmd_recommend)
 
     from .build import BuildConfig
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -73,3 +74,39 @@ def test_generate_refuses_to_overwrite_without_the_flag(tmp_path):
     r = run("generate", "--accounts", "50", "--out", str(out), "--quiet")
     assert r.returncode == 2 and "--overwrite" in r.stderr
     assert (out / "mine.txt").read_text() == "keep"
+
+
+@pytest.fixture(scope="module")
+def cn_small(tmp_path_factory):
+    from analysis import synth
+
+    out = tmp_path_factory.mktemp("rec") / "cn"
+    # texts draw complaints too (raised rate), so no allocation has zero complaints
+    synth.generate(scenario="cn_default", accounts=8000, seed=2, out=out,
+                   overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}}})
+    return out
+
+
+def test_recommend_prints_the_policy(cn_small):
+    r = run("recommend", str(cn_small), "--capacity", "300")
+    assert r.returncode == 0, r.stderr
+    for seg in ("M1-low", "M2-high", "M3+-low"):
+        assert seg in r.stdout
+    assert "capacity_hours" in r.stdout and "all phone_only" in r.stdout
+    j = run("recommend", str(cn_small), "--capacity", "300", "--format", "json")
+    rec = json.loads(j.stdout)
+    assert rec["agent_hours"] <= 300 + 1e-6
+    assert {s["segment"] for s in rec["segments"]} == {"M1-low", "M1-high", "M2-low", "M2-high", "M3+-low", "M3+-high"}
+    shares = {}
+    for a in rec["allocation"]:
+        shares[a["segment"]] = shares.get(a["segment"], 0.0) + a["share"]
+    assert all(abs(v - 1) < 1e-6 for v in shares.values())
+
+
+def test_recommend_reports_an_infeasible_budget(cn_small):
+    r = run("recommend", str(cn_small), "--complaint-budget", "0")
+    assert r.returncode == 1
+    assert "infeasible" in r.stderr and "complaint_budget_per_10k" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("recommend", str(cn_small), "--capacity", "lots")
+    assert r.returncode == 2 and "--capacity: expected a number >= 0" in r.stderr
