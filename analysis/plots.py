@@ -21,7 +21,7 @@ import pandas as pd
 
 __all__ = [
     "STYLE", "set_style", "interval_plot", "bar_with_ci", "funnel_plot", "dose_response_plot",
-    "hour_profile", "stacked_share", "sensitivity_plot", "power_curve",
+    "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot", "frontier_plot",
 ]
 
 #: The project style (matplotlib rc parameters).
@@ -242,6 +242,82 @@ def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if hue:
+        ax.legend(title=hue)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at_low", high: str = "value_at_high",
+                 base: str = "base", scale: float = 1.0, xlabel: str, ylabel: str | None = None,
+                 reference: float | None = None, title: str | None = None, ax=None):
+    """One-at-a-time sensitivity: per row a bar from the base value to the value at each end of a range.
+
+    Rows are drawn in the order given, the first at the top (pass them sorted
+    by swing, as :func:`analysis.economics.tornado` returns them).
+
+    Args:
+        data: one row per assumption.
+        label: column naming the rows (the y axis).
+        low, high: columns of the quantity with the assumption at the low and the high end of its range.
+        base: column of the quantity at base assumptions (the bars' common origin; its first value is used).
+        scale: multiply the values for display.
+        xlabel: the quantity's name with its unit.
+        ylabel: defaults to the ``label`` column name.
+        reference: optional extra vertical line (e.g. 0: where the decision flips).
+        title: optional title.
+        ax: axes to draw on.
+    """
+    ax = _axes(ax)
+    labels = data[label].astype(str).tolist()
+    y = np.arange(len(labels))
+    origin = float(data[base].iloc[0]) * scale if len(data) else 0.0
+    for col, name in ((low, "assumption at low end"), (high, "assumption at high end")):
+        ax.barh(y, data[col].to_numpy(float) * scale - origin, left=origin, height=0.6, label=name, alpha=0.85)
+    ax.axvline(origin, color="0.2", lw=1)
+    if reference is not None:
+        ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel or label)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_account", status: str | None = "status",
+                  hue: str | None = None, scale: float = 1.0, current: float | None = None, xlabel: str,
+                  ylabel: str, title: str | None = None, ax=None):
+    """Optimal value against a swept constraint (e.g. :func:`analysis.policy.frontier`), one line per ``hue``.
+
+    Rows whose ``status`` is ``"infeasible"`` are not joined by the line; their
+    limits are marked with crosses on the x axis.
+
+    Args:
+        data: one row per limit.
+        x, y: columns of the limit and the optimal value.
+        status: column of ``optimal`` / ``infeasible`` (None: every row is feasible).
+        hue: optional column splitting the rows into lines.
+        scale: multiply ``y`` for display.
+        current: draw a vertical line at the limit in force.
+        xlabel, ylabel: names with units.
+        title: optional title.
+        ax: axes to draw on.
+    """
+    ax = _axes(ax)
+    bad = data[status] == "infeasible" if status is not None else pd.Series(False, index=data.index)
+    for name, g in _groups(data[~bad], hue):
+        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=None if name is None else str(name))
+    if bad.any():
+        ax.plot(data.loc[bad, x], np.zeros(int(bad.sum())), "x", color="#c03d3e", ms=8, clip_on=False,
+                transform=ax.get_xaxis_transform(), label="infeasible limit")
+    if current is not None:
+        ax.axvline(current, color="0.4", lw=1, ls="--", label="limit in force")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if hue or bad.any() or current is not None:
         ax.legend(title=hue)
     if title:
         ax.set_title(title)

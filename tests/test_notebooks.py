@@ -12,7 +12,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides"}
 EXPECTED = ["01_executive_summary.ipynb", "02_data_tour.ipynb", "03_cost.ipynb", "04_response.ipynb",
-            "05_complaints_compliance.ipynb", "06_experiment_design.ipynb"]
+            "05_complaints_compliance.ipynb", "06_experiment_design.ipynb", "07_cost_benefit.ipynb",
+            "08_channel_policy.ipynb"]
 
 
 def _read(path: Path):

@@ -126,3 +126,34 @@ def test_plots_leave_the_global_style_alone_and_set_style_sets_it():
         assert matplotlib.rcParams["axes.spines.top"] is False
     finally:
         matplotlib.rcParams.update(before)
+
+
+def test_tornado_plot_draws_bars_from_the_base_to_each_end():
+    df = pd.DataFrame({"key": ["agent cost", "sms price"], "base": [2.0, 2.0], "value_at_low": [5.0, 1.5],
+                       "value_at_high": [-1.0, 2.5]})
+    ax = plots.tornado_plot(df, xlabel="net value per account (CNY)", reference=0)
+    _labelled(ax)
+    assert len(ax.patches) == 2 * len(df)
+    ends = [(p.get_x(), p.get_x() + p.get_width()) for p in ax.patches]
+    spans = sorted((round(min(e), 9), round(max(e), 9)) for e in ends)
+    want = sorted((2.0, v) for v in [*df.value_at_low, *df.value_at_high])
+    assert spans == sorted((min(a, b), max(a, b)) for a, b in want)
+    # the largest swing (first row) at the top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["agent cost", "sms price"]
+    assert ax.yaxis_inverted()
+
+
+def test_frontier_plot_joins_feasible_points_and_marks_infeasible_limits():
+    df = pd.DataFrame({"limit": [0.0, 1.0, 2.0, 3.0], "status": ["infeasible", "optimal", "optimal", "optimal"],
+                       "value_per_account": [np.nan, 1.0, 1.5, 1.7]})
+    ax = plots.frontier_plot(df, xlabel="agent hours", ylabel="net value per account (CNY)", current=2.0, scale=10)
+    _labelled(ax)
+    line = ax.lines[0]
+    assert np.allclose(line.get_xdata(), [1, 2, 3]) and np.allclose(line.get_ydata(), [10, 15, 17])
+    crosses = [ln for ln in ax.lines if ln.get_marker() == "x"]
+    assert len(crosses) == 1 and np.allclose(crosses[0].get_xdata(), [0.0])
+    assert any(ln.get_linestyle() == "--" and ln.get_xdata()[0] == 2.0 for ln in ax.lines)
+    fig, ax2 = plt.subplots()
+    assert plots.frontier_plot(df, status=None, xlabel="x", ylabel="y", ax=ax2) is ax2
+    assert plots.tornado_plot(df.assign(key="k", base=0.0, value_at_low=-1.0, value_at_high=1.0),
+                              xlabel="x", ax=ax2) is ax2
