@@ -393,7 +393,7 @@ def policy_from_data(tables, scenario, *, capacity_hours: float | None = None,
 
 
 def recommend(tables, scenario, *, capacity_hours: float | None = None, complaint_budget_per_10k: float | None = None,
-              baseline: str = "sms_only", draws: int = 2000, seed: int = 0,
+              baseline: str = "sms_only", draws: int = 2000, seed: int = 0, unit_costs=None,
               **moment_options) -> tuple[PolicyResult, list[dict]]:
     """The recommendation the CLI prints: optimal policy plus one record per segment.
 
@@ -401,7 +401,8 @@ def recommend(tables, scenario, *, capacity_hours: float | None = None, complain
     ``strata`` or ``discount`` pass through); the probability that the chosen
     strategy is the best of its segment comes from
     :func:`analysis.economics.monte_carlo` (``draws``, ``seed``; unconstrained,
-    sampling and assumption uncertainty).
+    sampling and assumption uncertainty). ``unit_costs`` (a
+    :class:`analysis.costs.UnitCosts`) replaces the scenario's ``[costs]``.
 
     Returns:
         ``(result, records)``: records hold ``segment``, ``accounts``,
@@ -410,11 +411,11 @@ def recommend(tables, scenario, *, capacity_hours: float | None = None, complain
         ``ci_high``, ``prob_best`` and ``current_share`` of that strategy.
     """
     m = economics.cell_moments(tables, scenario, by=("segment",), **moment_options)
-    seg = policy_segments(m, scenario, baseline=baseline)
+    seg = policy_segments(m, scenario, baseline=baseline, unit_costs=unit_costs)
     current = seg[["segment", "strategy"]].assign(share=seg.current_share)
     res = optimise_policy(seg, capacity_hours=capacity_hours, complaint_budget_per_10k=complaint_budget_per_10k,
                           current=current)
-    pb = economics.monte_carlo(m, scenario, baseline=baseline, draws=draws, seed=seed).prob_best
+    pb = economics.monte_carlo(m, scenario, baseline=baseline, draws=draws, seed=seed, unit_costs=unit_costs).prob_best
     pb = pb.set_index(["segment", "strategy"]).prob_best
     info = seg.set_index(["segment", "strategy"])
     records = []

@@ -209,3 +209,15 @@ def test_recommend_from_data(data):
     assert "M2-high" in text and "total value CNY" in text and "capacity_hours" in text
     f = P.frontier(seg, over="complaint_budget", points=5, capacity_hours=3000.0)
     assert f.total_value.is_monotonic_increasing
+
+
+def test_recommend_uses_the_unit_costs_given(tmp_path):
+    """Dearer agents make the optimal policy use fewer agent hours."""
+    from analysis import costs, io, policy, synth
+    from analysis.scenario import load_scenario
+
+    synth.generate(scenario="cn_default", accounts=6000, seed=8, out=tmp_path / "d")
+    ds, sc = io.load(tmp_path / "d"), load_scenario("cn_default")
+    cheap, _ = policy.recommend(ds, sc, draws=200, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=1.0))
+    dear, _ = policy.recommend(ds, sc, draws=200, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=5000.0))
+    assert dear.agent_hours < cheap.agent_hours
