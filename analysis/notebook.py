@@ -70,6 +70,7 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
         seed: the generator's seed.
         accounts: accounts to generate; default the scenario's.
     """
+    pd.set_option("display.float_format", number_format)
     path = Path(data_dir)
     if not path.exists() or not any(path.iterdir()):
         synth.generate(scenario=scenario, seed=seed, accounts=accounts, out=path, overwrite=True)
@@ -82,6 +83,26 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
     truth_file = path / "truth.json"
     truth = json.loads(truth_file.read_text(encoding="utf-8")) if truth_file.is_file() else None
     return Prepared(ds, sc, truth)
+
+
+def number_format(x: float) -> str:
+    """How tables show numbers: thousands separators, digits by magnitude.
+
+    ``18406.0`` shows as ``18,406``, ``254.6`` as ``254.60``, ``0.0913`` as
+    ``0.00128`` as ``0.0013`` and ``0.0000213`` as ``2.13e-05``.
+    """
+    if x is None or not math.isfinite(x):
+        return str(x)
+    a = abs(x)
+    if a == 0:
+        return "0"
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 1:
+        return f"{x:,.2f}"
+    if a >= 0.001:
+        return f"{x:.4f}"
+    return f"{x:.2e}"
 
 
 class _Formatter(string.Formatter):

@@ -76,3 +76,10 @@ def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
         assert images, f"{path.name}: no figure"
     # the source notebooks were not touched
     assert all(c.outputs == [] for p in NOTEBOOKS for c in _read(p).cells if c.cell_type == "code")
+
+
+def test_table_number_format():
+    from analysis.notebook import number_format
+
+    assert [number_format(x) for x in (18406.0, 254.6, 0.0913, 0.00128, 0.0000213, 0.0, -3.5)] == [
+        "18,406", "254.60", "0.0913", "0.0013", "2.13e-05", "0", "-3.50"]
