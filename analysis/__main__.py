@@ -101,6 +101,17 @@ def _scenario_for(ds, name: str | None):
         raise _UserError(str(e)) from None
 
 
+def _dataset_and_scenario(path: Path, scenario: str | None):
+    """The validated dataset at ``path`` and the scenario whose assumptions apply."""
+    try:
+        ds = io.load(path)
+    except io.ContractError as e:
+        raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
+    except (NotADirectoryError, FileNotFoundError, TypeError) as e:
+        raise _UserError(str(e)) from None
+    return ds, _scenario_for(ds, scenario)
+
+
 def _cmd_compare(args) -> int:
     import json
 
@@ -108,13 +119,7 @@ def _cmd_compare(args) -> int:
     from .costs import UnitCosts
 
     path = Path(args.data)
-    try:
-        ds = io.load(path)
-    except io.ContractError as e:
-        raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
-    except (NotADirectoryError, FileNotFoundError, TypeError) as e:
-        raise _UserError(str(e)) from None
-    sc = _scenario_for(ds, args.scenario)
+    ds, sc = _dataset_and_scenario(path, args.scenario)
     try:
         unit_costs = UnitCosts.from_scenario(sc)
         by = tuple(c.strip() for c in args.by.split(",") if c.strip()) if args.by else ()
@@ -151,13 +156,7 @@ def _cmd_recommend(args) -> int:
     from . import policy
 
     path = Path(args.data)
-    try:
-        ds = io.load(path)
-    except io.ContractError as e:
-        raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
-    except (NotADirectoryError, FileNotFoundError, TypeError) as e:
-        raise _UserError(str(e)) from None
-    sc = _scenario_for(ds, args.scenario)
+    ds, sc = _dataset_and_scenario(path, args.scenario)
     if sc.currency != ds.currency:
         raise _UserError(f"scenario {sc.name} is in {sc.currency} but the data is in {ds.currency}; "
                          f"choose a scenario in {ds.currency}")
