@@ -59,6 +59,17 @@ def _yerr(data: pd.DataFrame, value: str, low: str, high: str, scale: float) -> 
     return np.vstack([v - data[low].to_numpy(float) * scale, data[high].to_numpy(float) * scale - v])
 
 
+def _finish(ax, xlabel: str, ylabel: str, *, legend: str | None = None, title: str | None = None):
+    """Label the axes, add the legend (titled ``legend``) and the title; return ``ax``."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(title=legend)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def _groups(data: pd.DataFrame, hue: str | None):
     return [(None, data)] if hue is None else list(data.groupby(hue, sort=False))
 
@@ -130,13 +141,7 @@ def bar_with_ci(data: pd.DataFrame, *, x: str, y: str, low: str | None, high: st
     if reference is not None:
         ax.axhline(reference * scale, color="0.4", lw=1, ls="--")
     ax.set_xticks(range(len(cats)), cats)
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel)
-    if hue:
-        ax.legend(title=hue)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel or x, ylabel, legend=hue, title=title)
 
 
 def funnel_plot(data: pd.DataFrame, *, stage: str = "stage", rate: str = "rate", low: str = "ci_low",
@@ -182,13 +187,7 @@ def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contact
                         label=None if name is None else str(name))
         else:
             ax.plot(g[x], g[y], marker="o", ms=3, label=None if name is None else str(name))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if hue:
-        ax.legend(title=hue)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
 def stacked_share(data: pd.DataFrame, *, x: str, hue: str, value: str, xlabel: str | None = None,
@@ -222,13 +221,7 @@ def sensitivity_plot(data: pd.DataFrame, *, x: str, y: str, low: str | None = No
             ax.plot(g[x], g[y], marker="o", ms=3, label=None if name is None else str(name))
     if baseline_x is not None:
         ax.axvline(baseline_x, color="0.4", lw=1, ls="--")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if hue:
-        ax.legend(title=hue)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
 def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None = None, target: float | None = 0.8,
@@ -239,13 +232,7 @@ def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None
         ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, label=None if name is None else str(name))
     if target is not None:
         ax.axhline(target * scale, color="0.4", lw=1, ls="--")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if hue:
-        ax.legend(title=hue)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
 def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at_low", high: str = "value_at_high",
