@@ -742,6 +742,10 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
         },
         schema=contract.arrow_schema("accounts"),
     )
+    def stamp(events, rows):
+        """UTC timestamps of events (local day and hour) of the accounts at ``rows``."""
+        return pa.array(clock.utc_us(entry[rows], events["day"], events["hour"], tz[rows]), type=pa.timestamp("us", tz="UTC"))
+
     c = ev.get("contacts")
     acc = c["acc"]
     is_sms = c["channel"] == CHANNELS.index("sms")
@@ -753,7 +757,7 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
             "contact_id": contact_id.astype(np.int64),
             "account_id": p.ids[acc].astype(np.int64),
             "channel": _strings(c["channel"], CHANNELS),
-            "contacted_at": pa.array(clock.utc_us(entry[acc], c["day"], c["hour"], tz[acc]), type=pa.timestamp("us", tz="UTC")),
+            "contacted_at": stamp(c, acc),
             "delivered": _opt_bool(c["delivered"], ~is_sms),
             "sms_segments": pa.array(np.full(len(acc), sms_seg, np.int16), type=pa.int16(), mask=~is_sms),
             "connected": _opt_bool(c["connected"], is_sms),
@@ -778,7 +782,7 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
             {
                 "payment_id": ids_for("payments", len(a)),
                 "account_id": p.ids[a].astype(np.int64),
-                "paid_at": pa.array(clock.utc_us(entry[a], pm["day"], pm["hour"], tz[a]), type=pa.timestamp("us", tz="UTC")),
+                "paid_at": stamp(pm, a),
                 "amount": pm["amount"],
             },
             schema=contract.arrow_schema("payments"),
@@ -791,7 +795,7 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
                 "complaint_id": ids_for("complaints", len(a)),
                 "account_id": p.ids[a].astype(np.int64),
                 "contact_id": (first_contact_id + cm["contact_pos"]).astype(np.int64),
-                "complained_at": pa.array(clock.utc_us(entry[a], cm["day"], cm["hour"], tz[a]), type=pa.timestamp("us", tz="UTC")),
+                "complained_at": stamp(cm, a),
                 "channel": _strings(cm["channel"], CHANNELS),
                 "category": cm["category"],
                 "escalated": cm["escalated"].astype(bool),
@@ -805,7 +809,7 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
             {
                 "opt_out_id": ids_for("opt_outs", len(a)),
                 "account_id": p.ids[a].astype(np.int64),
-                "requested_at": pa.array(clock.utc_us(entry[a], oo["day"], oo["hour"], tz[a]), type=pa.timestamp("us", tz="UTC")),
+                "requested_at": stamp(oo, a),
                 "channel": _strings(oo["channel"], CHANNELS),
             },
             schema=contract.arrow_schema("opt_outs"),
