@@ -126,8 +126,8 @@ def _column(name: str, value: Any, allowed: Sequence[str]) -> str:
 def _allowed(tables, exposure: str, horizon_days: int) -> list[str]:
     """Columns cells may be defined by, on the contacts or accounts scale."""
     if exposure == "contacts":
-        names = [*engine._table(tables, "contacts").columns,
-                 *engine._table(tables, "accounts").columns, *_CONTACT_DERIVED]
+        names = [*engine.get_table(tables, "contacts").columns,
+                 *engine.get_table(tables, "accounts").columns, *_CONTACT_DERIVED]
     else:
         names = list(engine.account_outcomes(tables, horizon_days=horizon_days).columns)
     return list(dict.fromkeys(names))
@@ -203,7 +203,7 @@ def complaint_rates(
         ValueError: an unknown ``by`` column, ``per`` <= 0, an unknown
             ``method``, ``confidence`` outside (0, 1) or a bad ``horizon_days``.
     """
-    horizon_days = engine._check_horizon(horizon_days)
+    horizon_days = engine.check_horizon(horizon_days)
     by = _columns("by", by, _allowed(tables, "contacts", horizon_days))
     per, confidence = _positive("per", per), _confidence(confidence)
     method = _choice("method", method, RATE_METHODS)
@@ -247,7 +247,7 @@ def complaints_per_account(
         ValueError: an unknown ``by`` column, ``per`` <= 0, an unknown
             ``method`` or ``confidence`` outside (0, 1).
     """
-    horizon_days = engine._check_horizon(horizon_days)
+    horizon_days = engine.check_horizon(horizon_days)
     by = _columns("by", by, _allowed(tables, "accounts", horizon_days))
     per, confidence = _positive("per", per), _confidence(confidence)
     method = _choice("method", method, (*RATE_METHODS, "t"))
@@ -322,7 +322,7 @@ def rate_ratios(
             ``baseline`` that is not a group (the message lists the groups),
             ``per`` <= 0, an unknown ``method`` or ``confidence`` outside (0, 1).
     """
-    horizon_days = engine._check_horizon(horizon_days)
+    horizon_days = engine.check_horizon(horizon_days)
     exposure = _choice("exposure", exposure, EXPOSURES)
     allowed = _allowed(tables, exposure, horizon_days)
     by = _column("by", by, allowed)
@@ -390,7 +390,7 @@ def non_inferiority(
         ValueError: ``margin`` <= 0, unknown ``exposure`` or ``by`` column, a
             treatment or control that is not a group (the message lists them).
     """
-    horizon_days = engine._check_horizon(horizon_days)
+    horizon_days = engine.check_horizon(horizon_days)
     margin = _positive("margin", margin)
     exposure = _choice("exposure", exposure, EXPOSURES)
     by = _column("by", by, _allowed(tables, exposure, horizon_days))
@@ -449,11 +449,11 @@ class DoseResponse:
 
 def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     """Per contact in the horizon: ``channel``, ``n_window``, ``complaints``."""
-    accounts = engine._table(tables, "accounts")
-    complaints = engine._table(tables, "complaints")
-    windows = engine._windows(accounts, horizon_days, "entry_date", "time_zone")
-    c = engine._in_horizon(
-        engine._table(tables, "contacts").select("contact_id", "account_id", "channel", "contacted_at"),
+    accounts = engine.get_table(tables, "accounts")
+    complaints = engine.get_table(tables, "complaints")
+    windows = engine.horizon_windows(accounts, horizon_days, "entry_date", "time_zone")
+    c = engine.in_horizon(
+        engine.get_table(tables, "contacts").select("contact_id", "account_id", "channel", "contacted_at"),
         "contacted_at", windows)
     # Local calendar day since entry without a per-contact time-zone
     # conversion: whole 24-hour days since the window start, corrected by one
@@ -469,8 +469,8 @@ def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     # position in the account's contact sequence, minus those before the window
     c = c.mutate(n_window=(ibis.row_number().over(order) + 1 - c.count().over(before)).cast("int64"))
     linked = complaints.filter(complaints.contact_id.notnull())
-    k = engine._in_horizon(linked.select("account_id", "contact_id", "complained_at"),
-                           "complained_at", engine._windows(accounts, horizon_days))
+    k = engine.in_horizon(linked.select("account_id", "contact_id", "complained_at"),
+                           "complained_at", engine.horizon_windows(accounts, horizon_days))
     k = k.group_by("contact_id").aggregate(_n=k.count())
     j = c.left_join(k, c.contact_id == k.contact_id)
     return j.select("channel", "n_window", complaints=j._n.fill_null(0))
@@ -482,7 +482,7 @@ def _midnights(accounts: ibis.Table, horizon_days: int) -> ibis.Table:
     g = days.cross_join(ibis.memtable({"_k": np.arange(horizon_days + 1, dtype="int64")}))
 
     def midnight(k):
-        return engine._local_to_utc(g.time_zone, (g.entry_date + k.as_interval("D")).cast("timestamp"))
+        return engine.local_to_utc(g.time_zone, (g.entry_date + k.as_interval("D")).cast("timestamp"))
 
     return g.select("entry_date", "time_zone", "_k", _m0=midnight(g._k), _m1=midnight(g._k + 1))
 
@@ -584,7 +584,7 @@ def dose_response(
     """
     window_days = _whole("window_days", window_days, 1)
     free = None if free is None else _whole("free", free, 0)
-    horizon_days = engine._check_horizon(horizon_days)
+    horizon_days = engine.check_horizon(horizon_days)
     per, confidence = _positive("per", per), _confidence(confidence)
     c = _contact_windows(tables, window_days, horizon_days)
     if not by_channel:
@@ -633,13 +633,13 @@ def category_mix(
     Raises:
         ValueError: an unknown ``by`` column or ``confidence`` outside (0, 1).
     """
-    horizon_days = engine._check_horizon(horizon_days)
-    accounts, complaints = engine._table(tables, "accounts"), engine._table(tables, "complaints")
+    horizon_days = engine.check_horizon(horizon_days)
+    accounts, complaints = engine.get_table(tables, "accounts"), engine.get_table(tables, "complaints")
     allowed = [n for n in dict.fromkeys([*complaints.columns, *accounts.columns]) if n != "category"]
     by = _columns("by", by, allowed)
     confidence = _confidence(confidence)
     extra = [n for n in by if n not in complaints.columns]
-    k = engine._in_horizon(complaints, "complained_at", engine._windows(accounts, horizon_days, *extra))
+    k = engine.in_horizon(complaints, "complained_at", engine.horizon_windows(accounts, horizon_days, *extra))
     counts = k.group_by([*by, "category"]).aggregate(
         complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
     counts = (counts.drop(columns="_esc") if "escalated" in by

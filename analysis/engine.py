@@ -72,6 +72,11 @@ __all__ = [
     "cell_stats",
     "contact_cells",
     "local_time",
+    "get_table",
+    "check_horizon",
+    "horizon_windows",
+    "in_horizon",
+    "local_to_utc",
 ]
 
 #: Channels whose attempts are texts (``delivered``/``sms_segments`` apply).
@@ -649,3 +654,11 @@ def contact_cells(
     df = expr.to_pandas()
     df[list(aggs)] = df[list(aggs)].fillna(0).astype("int64")
     return df.reset_index(drop=True)
+
+
+# Building blocks other engine-side modules (complaints, compliance) reuse.
+get_table = _table
+check_horizon = _check_horizon
+horizon_windows = _windows
+in_horizon = _in_horizon
+local_to_utc = _local_to_utc
