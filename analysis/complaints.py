@@ -108,13 +108,7 @@ def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
 
 def _columns(name: str, value: Any, allowed: Sequence[str]) -> list[str]:
     """Normalise column name(s) and check each is in ``allowed``."""
-    names = [] if value is None else [value] if isinstance(value, str) else list(value)
-    for n in names:
-        if n not in allowed:
-            raise ValueError(f"{name}: unknown column {n!r}; allowed: {', '.join(map(str, allowed))}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{name} names a column twice: {names}")
-    return names
+    return engine.column_names(value, allowed, name)
 
 
 def _column(name: str, value: Any, allowed: Sequence[str]) -> str:

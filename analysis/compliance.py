@@ -48,7 +48,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from analysis import contract, stats
-from analysis.engine import CALL_CHANNELS, local_time
+from analysis.engine import CALL_CHANNELS, column_names, local_time
 from analysis.scenario import RulePack, Scenario, load_rule_pack
 
 __all__ = ["BY_COLUMNS", "check_contacts", "violation_counts", "violations", "violations_and_complaints"]
@@ -307,13 +307,7 @@ def violation_counts(tables, rule_packs) -> dict[str, int]:
 
 def _by_names(by) -> list[str]:
     """Validated ``by`` column names."""
-    names = [] if by is None else [by] if isinstance(by, str) else list(by)
-    for n in names:
-        if n not in BY_COLUMNS:
-            raise ValueError(f"unknown by column {n!r}; allowed: {', '.join(BY_COLUMNS)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"by names a column twice: {names}")
-    return names
+    return column_names(by, BY_COLUMNS)
 
 
 def _scaled(est: stats.Estimate) -> tuple[float, float, float]:

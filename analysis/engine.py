@@ -72,6 +72,7 @@ __all__ = [
     "cell_stats",
     "contact_cells",
     "local_time",
+    "column_names",
     "get_table",
     "check_horizon",
     "horizon_windows",
@@ -243,6 +244,18 @@ def _check_allowed(names: Iterable[str], allowed: Sequence[str], what: str) -> N
             raise ValueError(
                 f"unknown {what} {n!r}; allowed: {', '.join(allowed)}"
             )
+
+
+def column_names(arg: str | Iterable[str] | None, allowed: Sequence[str], what: str = "by") -> list[str]:
+    """Column-name argument ``what`` as a list, each name checked against ``allowed``.
+
+    Raises:
+        ValueError: a name that is not a string, is named twice or is not
+            allowed (the message names ``what`` and lists what is allowed).
+    """
+    names = _names(arg, what)
+    _check_allowed(names, allowed, f"{what} column")
+    return names
 
 
 def _windows(accounts: ibis.Table, horizon_days: int, *extra: str) -> ibis.Table:
@@ -568,10 +581,6 @@ def contact_cells(
         tables: the five contract tables by name (see :func:`account_outcomes`).
         by: grouping column(s); empty (or None) for one overall row.
         horizon_days: outcome window in days (see :func:`account_outcomes`).
-        derived: extra per-account metrics computed in the engine, by name:
-            each a function of the outcomes table returning an Ibis column,
-            e.g. ``{"cost": lambda t: 0.05 * t.sms_segments}``; they may then
-            be named in ``metrics``, ``cross`` and ``by``.
 
     Returns:
         A pandas DataFrame with one row per cell, sorted by the ``by`` columns.
