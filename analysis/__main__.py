@@ -29,24 +29,25 @@ class _UserError(Exception):
     """A mistake the user can fix; its message is the whole report."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+def _number(convert, accepts, ok):
+    """An argparse type: ``convert`` the text, keep it if ``ok``, else say what ``accepts``."""
+
+    def parse(text: str):
+        try:
+            value = convert(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {accepts}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
+_positive_int = _number(int, "a whole number >= 1", lambda v: v >= 1)
+_nonneg_int = _number(int, "a whole number >= 0", lambda v: v >= 0)
+_nonneg_float = _number(float, "a number >= 0", lambda v: v >= 0)
+_confidence = _number(float, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
 def _cmd_generate(args) -> int:
@@ -190,26 +191,6 @@ def _cmd_recommend(args) -> int:
         print(f"{path}: {ds.currency}, assumptions from scenario {sc.name}, values against {args.baseline}\n")
         print(policy.recommend_table(result, records, currency=ds.currency))
     return 0
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
