@@ -95,15 +95,15 @@ def tiny_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def test_notebooks(tmp_path_factory) -> Path:
+def sample_notebooks(tmp_path_factory) -> Path:
     return write_test_notebooks(tmp_path_factory.mktemp("nbs") / "notebooks")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, tiny_data, test_notebooks):
+def built(tmp_path_factory, tiny_data, sample_notebooks):
     """One full build (with PDFs when chromium is available)."""
     out = tmp_path_factory.mktemp("build") / "reports"
-    cfg = BuildConfig(data=tiny_data, out=out, seed=SEED, notebooks=test_notebooks, quiet=True,
+    cfg = BuildConfig(data=tiny_data, out=out, seed=SEED, notebooks=sample_notebooks, quiet=True,
                       sets=["sms_per_segment=0.03", 'note="hello"'])
     return build(cfg)
 
@@ -181,8 +181,8 @@ def _outputs(folder: Path) -> dict:
     return found
 
 
-def test_same_data_same_numbers(built, tmp_path, tiny_data, test_notebooks):
-    again = build(BuildConfig(data=tiny_data, out=tmp_path / "again", seed=SEED, notebooks=test_notebooks,
+def test_same_data_same_numbers(built, tmp_path, tiny_data, sample_notebooks):
+    again = build(BuildConfig(data=tiny_data, out=tmp_path / "again", seed=SEED, notebooks=sample_notebooks,
                               quiet=True, pdf=False, sets=["sms_per_segment=0.03", 'note="hello"']))
     assert _outputs(again.out / "notebooks") == _outputs(built.out / "notebooks")
 
@@ -221,8 +221,8 @@ def test_failing_notebook_fails_the_build_and_keeps_the_reports(built, tmp_path,
         (["--baseline", "carrier_pigeon"], "not a strategy of the data"),
     ],
 )
-def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, test_notebooks, args, expected):
-    argv = ["build", "--data", str(tiny_data), "--seed", str(SEED), "--notebooks", str(test_notebooks),
+def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, sample_notebooks, args, expected):
+    argv = ["build", "--data", str(tiny_data), "--seed", str(SEED), "--notebooks", str(sample_notebooks),
             "--out", str(tmp_path / "reports"), "--no-pdf", *args]
     if args[0] == "--scenario":
         argv[argv.index("--data"):argv.index("--data") + 2] = ["--data", str(tmp_path / "new")]
@@ -232,9 +232,9 @@ def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, test_not
     assert not (tmp_path / "reports").exists()
 
 
-def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path, tiny_data, test_notebooks):
+def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path, tiny_data, sample_notebooks):
     (tmp_path / "precious.txt").write_text("keep me")
     with pytest.raises(UsageError, match="not a reports folder"):
-        build(BuildConfig(data=tiny_data, out=tmp_path, seed=SEED, notebooks=test_notebooks, quiet=True))
+        build(BuildConfig(data=tiny_data, out=tmp_path, seed=SEED, notebooks=sample_notebooks, quiet=True))
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert issubclass(UsageError, BuildError)
