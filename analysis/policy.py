@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -390,6 +390,35 @@ def policy_from_data(tables, scenario, *, capacity_hours: float | None = None,
     current = seg[["segment", "strategy"]].assign(share=seg.current_share)
     return optimise_policy(seg, capacity_hours=capacity_hours, complaint_budget_per_10k=complaint_budget_per_10k,
                            current=current)
+
+
+def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, float | None]]) -> pd.DataFrame:
+    """The optimum solved again for several (capacity hours, complaint budget) pairs.
+
+    Args:
+        segments: the :func:`optimise_policy` frame.
+        cases: name -> ``(capacity_hours, complaint_budget_per_10k)``; None
+            leaves that limit out.
+
+    Returns:
+        One row per case: ``case``, the two limits, ``status`` (``optimal`` or
+        ``infeasible``), ``value_per_account``, ``agent_hours``,
+        ``complaints_per_10k`` and ``note`` (the binding constraints, or why
+        no allocation meets the limits).
+    """
+    rows = []
+    for name, (cap, budget) in cases.items():
+        row = {"case": name, "capacity_hours": cap, "complaint_budget_per_10k": budget}
+        try:
+            r = optimise_policy(segments, capacity_hours=cap, complaint_budget_per_10k=budget)
+        except InfeasiblePolicy as err:
+            rows.append({**row, "status": "infeasible", "note": str(err)})
+            continue
+        binding = list(r.constraints.constraint[r.constraints.binding])
+        rows.append({**row, "status": "optimal", "value_per_account": r.value_per_account,
+                     "agent_hours": r.agent_hours, "complaints_per_10k": r.complaints_per_10k,
+                     "note": (", ".join(binding) + " binding") if binding else "no limit binding"})
+    return pd.DataFrame(rows)
 
 
 def recommend(tables, scenario, *, capacity_hours: float | None = None, complaint_budget_per_10k: float | None = None,

@@ -221,3 +221,22 @@ def test_recommend_uses_the_unit_costs_given(tmp_path):
     cheap, _ = policy.recommend(ds, sc, draws=200, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=1.0))
     dear, _ = policy.recommend(ds, sc, draws=200, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=5000.0))
     assert dear.agent_hours < cheap.agent_hours
+
+
+def test_what_if_reports_optimal_and_infeasible_cases():
+    from analysis import policy
+
+    seg = pd.DataFrame({
+        "segment": ["a", "a", "b", "b"], "accounts": [100, 100, 50, 50],
+        "strategy": ["sms_only", "phone_only"] * 2,
+        "net_value_per_account": [0.0, 10.0, 0.0, 4.0],
+        "agent_hours_per_account": [0.0, 1.0, 0.0, 1.0],
+        "complaints_per_account": [0.001, 0.004, 0.001, 0.004],
+    })
+    out = policy.what_if(seg, {"free": (None, None), "tight": (50.0, None), "impossible": (None, 1.0)}).set_index("case")
+    assert out.loc["free", "note"] == "no limit binding"
+    assert out.loc["free", "value_per_account"] == pytest.approx((100 * 10 + 50 * 4) / 150)
+    assert out.loc["tight", "agent_hours"] == pytest.approx(50.0)
+    assert "capacity_hours" in out.loc["tight", "note"]
+    assert out.loc["impossible", "status"] == "infeasible"
+    assert "complaint_budget_per_10k" in out.loc["impossible", "note"]
