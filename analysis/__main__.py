@@ -14,6 +14,8 @@ clear report and exits non-zero; it never prints a traceback.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,10 +46,43 @@ def _number(convert, accepts, ok):
     return parse
 
 
-_positive_int = _number(int, "a whole number >= 1", lambda v: v >= 1)
-_nonneg_int = _number(int, "a whole number >= 0", lambda v: v >= 0)
-_nonneg_float = _number(float, "a number >= 0", lambda v: v >= 0)
+def _whole(text: str) -> int:
+    """A whole number, also written as 1e6 or 1000000.0."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise ValueError(text) from None
+        return int(value)
+
+
+_positive_int = _number(_whole, "a whole number >= 1", lambda v: v >= 1)
+_nonneg_int = _number(_whole, "a whole number >= 0", lambda v: v >= 0)
+_nonneg_float = _number(float, "a number >= 0", lambda v: math.isfinite(v) and v >= 0)
 _confidence = _number(float, "a number in (0, 1)", lambda v: 0 < v < 1)
+
+
+def _json_safe(value):
+    """``value`` with every NaN or infinite float as None, so the output is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        try:
+            return _json_safe(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    return value
+
+
+def _print_json(obj) -> None:
+    import json
+
+    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False, default=str))
 
 
 def _cmd_generate(args) -> int:
@@ -68,8 +103,11 @@ def _cmd_generate(args) -> int:
             overwrite=args.overwrite,
             progress=None if not args.quiet else False,
         )
-    except (ValueError, FileExistsError) as e:
+    except ValueError as e:
         raise _UserError(str(e)) from None
+    except OSError as e:
+        raise _UserError(f"could not write {e.filename or args.out}: {e.strerror or e}; nothing was written "
+                         f"to {args.out}") from None
     secs = time.perf_counter() - t0
     counts = ", ".join(f"{k} {v:,}" for k, v in res.row_counts.items())
     print(f"wrote {res.path} in {secs:.1f} s: {counts}")
@@ -114,8 +152,6 @@ def _dataset_and_scenario(path: Path, scenario: str | None):
 
 
 def _cmd_compare(args) -> int:
-    import json
-
     from . import compare
     from .costs import UnitCosts
 
@@ -129,7 +165,7 @@ def _cmd_compare(args) -> int:
     except ValueError as e:
         raise _UserError(str(e)) from None
     if args.format == "json":
-        print(json.dumps(records, indent=2))
+        _print_json(records)
     else:
         print(f"{path}: {ds.currency}, unit costs from scenario {sc.name}, baseline {args.baseline}\n")
         print(compare.format_table(records, adjust=args.adjust))
@@ -151,9 +187,6 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_recommend(args) -> int:
-    import json
-    import math
-
     from . import policy
 
     path = Path(args.data)
@@ -171,7 +204,6 @@ def _cmd_recommend(args) -> int:
     except ValueError as e:
         raise _UserError(str(e)) from None
     if args.format == "json":
-        clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
         out = {
             "scenario": sc.name,
             "currency": ds.currency,
@@ -182,11 +214,11 @@ def _cmd_recommend(args) -> int:
             "value_per_account": result.value_per_account,
             "agent_hours": result.agent_hours,
             "complaints_per_10k": result.complaints_per_10k,
-            "segments": [{k: clean(v) for k, v in r.items()} for r in records],
+            "segments": records,
             "allocation": result.allocation.to_dict(orient="records"),
             "comparisons": result.comparisons.to_dict(orient="records"),
         }
-        print(json.dumps(out, indent=2, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+        _print_json(out)
     else:
         print(f"{path}: {ds.currency}, assumptions from scenario {sc.name}, values against {args.baseline}\n")
         print(policy.recommend_table(result, records, currency=ds.currency))
@@ -277,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data", type=Path, default=None,
                    help="dataset folder (default: data/generated/SCENARIO, generated when missing)")
     b.add_argument("--out", type=Path, default=d.out, help="reports folder (default: reports)")
-    b.add_argument("--seed", type=_nonneg_int, default=d.seed, help=f"seed of the data and the notebooks (default: {d.seed})")
+    b.add_argument("--seed", type=_nonneg_int, default=None,
+                   help="seed of the data and the notebooks (default: the data's own, else 1)")
     b.add_argument("--baseline", default=d.baseline, help=f"baseline strategy (default: {d.baseline})")
     b.add_argument("--confidence", type=_confidence, default=d.confidence,
                    help=f"confidence level (default: {d.confidence})")
@@ -302,6 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head or less, which closed early: end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import hashlib
 import html
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -45,7 +46,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVEAL_DIR = ROOT / "node_modules" / "reveal.js"
 NOTEBOOK_NAME = re.compile(r"^\d{2}_[\w.-]+\.ipynb$")
 CORE_PARAMETERS = ("scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides")
-MARKER = "build.json"  # written into every reports folder; only such folders are ever replaced
+MARKER = "build.json"  # the build record in every reports folder (what was built, from what, with which versions)
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
@@ -83,7 +84,8 @@ class BuildConfig:
         scenario: scenario name or TOML path; ``None``: the data's own, else ``cn_default``.
         data: dataset folder; ``None``: ``data/generated/<scenario>`` (``-seed<S>`` for seeds other than 1).
         out: reports folder (replaced as a whole when the build succeeds).
-        seed: data-generation seed, also passed to the notebooks.
+        seed: data-generation seed, also passed to the notebooks; ``None``: the data's own
+            (from its ``manifest.json``), else 1.
         baseline: baseline strategy passed to the notebooks.
         confidence: confidence level passed to the notebooks.
         sets: ``KEY=VALUE`` strings: unit-cost overrides or further notebook parameters.
@@ -96,7 +98,7 @@ class BuildConfig:
     scenario: str | None = None
     data: Path | None = None
     out: Path = ROOT / "reports"
-    seed: int = 1
+    seed: int | None = None
     baseline: str = "sms_only"
     confidence: float = 0.95
     sets: list[str] = field(default_factory=list)
@@ -152,8 +154,8 @@ def parse_sets(pairs: list[str]) -> tuple[dict, dict]:
             raise UsageError(f"--set {key}: use the --{key.replace('_', '-')} option instead")
         value = _parse_value(raw.strip())
         if key in cost_keys:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise UsageError(f"--set {key}: a unit cost must be a number >= 0, got {raw!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise UsageError(f"--set {key}: a unit cost must be a finite number >= 0, got {raw!r}")
             costs[key] = float(value)
         else:
             extra[key] = value
@@ -161,48 +163,79 @@ def parse_sets(pairs: list[str]) -> tuple[dict, dict]:
 
 
 def prepare_data(scenario: str | None, data: Path | None, seed: int, say=print) -> tuple[Path, str, dict | None, bool]:
-    """Find or generate the dataset.
+    """Find the dataset, generating the scenario's synthetic data only when no ``data`` is given.
+
+    With ``data`` the folder must exist and hold a dataset: nothing is ever
+    generated there. Without it, the scenario's data live in the project's
+    ``data/generated/<scenario>`` (``-seed<S>`` for seeds other than 1) and are
+    generated when missing.
 
     Returns:
-        ``(folder, scenario name, manifest or None, generated)``.
+        ``(folder, scenario name or path, manifest or None, generated)``: the
+        scenario is passed on as a path when it is not one of the project's.
 
     Raises:
-        UsageError: unknown scenario, missing user folder, or a generated
-            folder whose manifest contradicts ``--scenario``/``--seed``.
+        UsageError: unknown scenario, a missing or empty ``data`` folder, a
+            file given as ``data``, or a generated folder whose manifest
+            contradicts ``--scenario``/``--seed``.
     """
     from . import synth
-    from .scenario import ScenarioError, load_scenario
+    from .scenario import SCENARIO_DIR, ScenarioError, load_scenario
 
     explicit = data is not None
     if explicit:
-        data = Path(data).resolve()
+        given = Path(data)
+        data = given.expanduser().resolve()
+        if not data.exists():
+            raise UsageError(f"--data {given}: no such folder; pass the folder holding the dataset "
+                             "(nothing is generated there), or leave --data out to use --scenario's synthetic data")
+        if not data.is_dir():
+            raise UsageError(f"--data {given} is a file; pass the folder holding accounts, contacts, payments, "
+                             "complaints and opt_outs")
+        try:
+            empty = not any(data.iterdir())
+        except OSError as e:
+            raise UsageError(f"--data {given} cannot be read ({e.strerror})") from None
+        if empty:
+            raise UsageError(f"--data {given} is empty; pass the folder holding the dataset")
         manifest = _read_manifest(data)
         if manifest is not None and scenario is None:
-            scenario = manifest.get("scenario")
+            own = manifest.get("scenario")
+            scenario = own if isinstance(own, str) else None
     try:
         sc = load_scenario(scenario or "cn_default")
     except ScenarioError as e:
         raise UsageError(str(e)) from None
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"--scenario {scenario!r}: {e}") from None
+    shipped = sc.path.resolve().parent == SCENARIO_DIR.resolve()
+    passed = sc.name if shipped else str(sc.path.resolve())
     if not explicit:
         data = (ROOT / "data" / "generated" / (sc.name if seed == 1 else f"{sc.name}-seed{seed}")).resolve()
     manifest = _read_manifest(data)
     if manifest is not None and manifest.get("scenario") == sc.name and manifest.get("seed") == seed:
-        return data, sc.name, manifest, False
-    if explicit and data.exists() and (manifest is not None or any(data.iterdir())):
+        return data, passed, manifest, False
+    if explicit:
         if manifest is None or "seed" not in manifest:  # a team's own data: used as it is
-            return data, sc.name, manifest, False
+            return data, passed, manifest, False
         raise UsageError(f"{data} holds scenario {manifest.get('scenario')} with seed {manifest.get('seed')}; "
                          f"pass --scenario {manifest.get('scenario')} --seed {manifest.get('seed')}, or another --data")
     say(f"generating {sc.name} (seed {seed}) into {data}")
-    res = synth.generate(scenario=sc, seed=seed, out=data, overwrite=True)
-    return data, sc.name, res.manifest, True
+    try:
+        res = synth.generate(scenario=sc, seed=seed, out=data, overwrite=True)
+    except ValueError as e:  # a folder the tool did not make, or no room for the data
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise BuildError(f"could not write the synthetic data to {data}: {e.strerror or e}") from None
+    return data, passed, res.manifest, True
 
 
 def _read_manifest(folder: Path) -> dict | None:
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def data_hash(folder: Path, manifest: dict | None) -> str:
@@ -212,7 +245,8 @@ def data_hash(folder: Path, manifest: dict | None) -> str:
         for name, digest in sorted(manifest["sha256"].items()):
             h.update(f"{name}:{digest}\n".encode())
         return h.hexdigest()
-    for path in sorted(p for p in Path(folder).iterdir() if p.suffix in (".parquet", ".csv", ".json") and p.is_file()):
+    for path in sorted(p for p in Path(folder).iterdir()
+                       if p.suffix in (".parquet", ".csv", ".json") and p.is_file() and not p.name.startswith(".")):
         h.update(f"{path.name}:".encode())
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -260,16 +294,64 @@ class Renderer:
             # nbconvert validates the notebook after each of its ~12 preprocessors, compiling the
             # JSON schema anew each time (0.7 s per render); papermill validated it on writing.
             exporter._validate_preprocessor = lambda nb, preprocessor: None
+        self._template_scripts: dict[str, set[str]] = {}
 
-    def render(self, nb, kind: str, name: str, folder: Path) -> str:
-        """Render ``nb`` as ``kind`` (manager, analyst or slides): one self-contained HTML string."""
+    def _raw(self, nb, kind: str, name: str, folder: Path) -> str:
         resources = {"metadata": {"name": name, "path": str(folder)}}
         body, _ = getattr(self, kind).from_notebook_node(nb, resources=resources)
-        body = inline_assets(body)
+        return inline_assets(body).replace("\r\n", "\n")
+
+    def template_scripts(self, kind: str) -> set[str]:
+        """The scripts the ``kind`` template itself writes (rendered once from a notebook of plain text)."""
+        if kind not in self._template_scripts:
+            import nbformat
+
+            plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("text")])
+            empty = self._raw(plain, kind, "plain", ROOT)
+            self._template_scripts[kind] = {m.group(2) for m in _INLINE_SCRIPT.finditer(empty)}
+        return self._template_scripts[kind]
+
+    def render(self, nb, kind: str, name: str, folder: Path) -> str:
+        """Render ``nb`` as ``kind`` (manager, analyst or slides): one self-contained HTML string.
+
+        The page carries a Content-Security-Policy that lets only the
+        template's own scripts run (allowed by their SHA-256 hash): no inline
+        event handler, ``javascript:`` link, frame or network request, even if
+        a value from the data were to slip through unescaped.
+        """
+        body = self._raw(nb, kind, name, folder)
         bad = EXTERNAL_REF.search(body)
         if bad:
             raise BuildError(f"{name} ({kind}) would load from the network: {bad.group(0)[:120]!r}")
-        return body
+        return with_csp(body, self.template_scripts(kind))
+
+
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def content_security_policy(scripts=()) -> str:
+    """A policy for an offline report: nothing from the network, no plugins or frames, and only the
+    given inline scripts (by SHA-256 hash); styles and images inline or as ``data:`` URLs."""
+    import base64
+
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+                     for s in scripts})
+    script_src = " ".join(hashes) if hashes else "'none'"
+    return ("default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
+            f"script-src {script_src}; connect-src 'none'; frame-src 'none'; object-src 'none'; "
+            "base-uri 'none'; form-action 'none'")
+
+
+def with_csp(page: str, allowed_scripts: set[str]) -> str:
+    """``page`` with a Content-Security-Policy ``<meta>`` first in its head, allowing the inline
+    scripts of ``page`` whose text is in ``allowed_scripts`` and no other."""
+    present = {m.group(2) for m in _INLINE_SCRIPT.finditer(page)}
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{content_security_policy(present & allowed_scripts)}">'
+    head = _HEAD.search(page)
+    if head is None:
+        raise BuildError("a rendered page has no <head>; cannot attach its Content-Security-Policy")
+    return page[: head.end()] + "\n" + meta + page[head.end():]
 
 
 _LINK_CSS = re.compile(r"""<link\b[^>]*\bhref=["']([^"']+)["'][^>]*>""", re.IGNORECASE)
@@ -408,6 +490,109 @@ def _kernel_and_cells(nb) -> tuple[float, float]:
 
 
 # --------------------------------------------------------------------------
+# Checks made before any notebook runs
+# --------------------------------------------------------------------------
+def _check_out(out: Path, data: Path | None) -> Path:
+    """The reports folder, resolved, once it is known to be safe to replace and writable."""
+    from . import folders
+
+    try:
+        resolved = folders.check_target(out, "reports", data=data)
+    except folders.FolderError as e:
+        raise UsageError(f"--out {e}") from None
+    parent = resolved.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot write in {parent} (permission denied); name a folder you can write")
+    if resolved.exists():  # a read-only or immutable folder cannot be renamed away at the end: find out now
+        probe = resolved.with_name(f".{resolved.name}.rename-probe-{os.getpid()}")
+        try:
+            os.rename(resolved, probe)
+        except OSError as e:
+            raise UsageError(f"--out {out}: the earlier reports cannot be replaced ({e.strerror}); "
+                             "name another folder") from None
+        os.rename(probe, resolved)
+    return resolved
+
+
+def check_extra_parameters(extra: dict, notebooks: list[Path]) -> None:
+    """Every ``--set`` key that is not a unit cost must be a parameter of some notebook, with a value of its type.
+
+    Raises:
+        UsageError: an unknown key (the known ones listed), or a value of the wrong type.
+    """
+    import papermill as pm
+
+    import ast
+
+    known: dict[str, str] = {}
+    for nb_path in notebooks:
+        for name, info in pm.inspect_notebook(str(nb_path)).items():
+            try:  # the type of the default written in the parameters cell
+                kind = type(ast.literal_eval(info.get("default") or "None")).__name__
+            except (ValueError, SyntaxError):
+                kind = "other"
+            known.setdefault(name, kind)
+    for key, value in extra.items():
+        if key not in known:
+            raise UsageError(f"--set {key}: no notebook has a parameter of that name "
+                             f"(known: {', '.join(sorted(set(known) - set(CORE_PARAMETERS))) or 'none'})")
+        kind = known[key]
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind in ("int", "float") and not (numeric and math.isfinite(value) and (kind == "float" or
+                                                                              float(value).is_integer())):
+            raise UsageError(f"--set {key}: expected {'a whole number' if kind == 'int' else 'a finite number'}, "
+                             f"got {value!r}")
+        if kind == "bool" and not isinstance(value, bool):
+            raise UsageError(f"--set {key}: expected true or false, got {value!r}")
+
+
+def check_data(data: Path, scenario: str, baseline: str, cost_overrides: dict) -> None:
+    """Validate the dataset and the options that depend on it, before any notebook runs.
+
+    Raises:
+        BuildError: the data break the contract (every problem listed; exit 1).
+        UsageError: the baseline is not a strategy of the data, the scenario's
+            currency is not the data's, or a unit cost is out of range.
+    """
+    from . import io
+    from .costs import UnitCosts
+    from .scenario import ScenarioError, load_scenario
+
+    try:
+        ds = io.load(data)
+    except io.ContractError as e:
+        raise BuildError(f"{data} does not satisfy the data contract, so no report was built:\n{e}") from None
+    except OSError as e:
+        raise UsageError(f"--data {data} cannot be read ({e.strerror or e})") from None
+    present = sorted(ds["accounts"].select("strategy").distinct().to_pandas()["strategy"].dropna().astype(str))
+    if baseline not in present:
+        raise UsageError(f"--baseline {baseline!r} is not a strategy in the data; choose one of {', '.join(present)}")
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as e:
+        raise UsageError(str(e)) from None
+    if ds.currency and sc.currency != ds.currency:
+        raise UsageError(f"--scenario {sc.name} is in {sc.currency} but the data are in {ds.currency}; "
+                         f"choose a scenario in {ds.currency}")
+    try:
+        UnitCosts.from_scenario(sc, **cost_overrides)
+    except ValueError as e:
+        raise UsageError(f"--set: {e}") from None
+
+
+def synthetic_note(manifest: dict | None) -> str | None:
+    """The first line of every report built on synthetic data, or None for a team's own data."""
+    if not manifest or "seed" not in manifest or "scenario" not in manifest:
+        return None
+    accounts = manifest.get("accounts")
+    size = f", {accounts:,} accounts" if isinstance(accounts, int) else ""
+    return (f"Synthetic data: generated by this tool from scenario {html.escape(str(manifest['scenario']))} "
+            f"(seed {html.escape(str(manifest['seed']))}{size}), not a lender's records.")
+
+
+# --------------------------------------------------------------------------
 # The build
 # --------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> BuildResult:
@@ -419,44 +604,43 @@ def build(cfg: BuildConfig) -> BuildResult:
     say = (lambda *a, **k: None) if cfg.quiet else (lambda *a, **k: print(*a, **k, flush=True))
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    out = Path(cfg.out).resolve()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
-        raise UsageError(f"{out} exists and is not a reports folder from an earlier build; choose another --out")
     if not 0 < cfg.confidence < 1:
         raise UsageError(f"confidence must be in (0, 1), got {cfg.confidence}")
+    out = _check_out(cfg.out, cfg.data)
     cost_overrides, extra = parse_sets(cfg.sets)
     notebooks = find_notebooks(Path(cfg.notebooks).resolve())
+    if extra:
+        check_extra_parameters(extra, notebooks)
 
     t = time.perf_counter()
-    data, scenario, manifest, generated = prepare_data(cfg.scenario, cfg.data, cfg.seed, say)
+    seed = cfg.seed
+    if seed is None:
+        own = (_read_manifest(cfg.data) or {}).get("seed") if cfg.data is not None else None
+        seed = own if isinstance(own, int) and not isinstance(own, bool) and own >= 0 else 1
+    data, scenario, manifest, generated = prepare_data(cfg.scenario, cfg.data, seed, say)
+    out = _check_out(cfg.out, data)
     timings["data generation" if generated else "data check"] = time.perf_counter() - t
-    strategies = (manifest or {}).get("strategies")
-    if strategies and cfg.baseline not in strategies:
-        raise UsageError(f"baseline {cfg.baseline!r} is not a strategy of the data; choose one of {', '.join(strategies)}")
-    parameters = {"scenario": scenario, "data_dir": str(data), "seed": int(cfg.seed), "baseline": cfg.baseline,
+    t = time.perf_counter()
+    check_data(data, scenario, cfg.baseline, cost_overrides)
+    timings["data validation"] = time.perf_counter() - t
+    parameters = {"scenario": scenario, "data_dir": str(data), "seed": int(seed), "baseline": cfg.baseline,
                   "confidence": float(cfg.confidence), "cost_overrides": cost_overrides, **extra}
+    synthetic = synthetic_note(manifest)
 
     t = time.perf_counter()
-    import papermill as pm
-
     renderer = Renderer()
     logging.getLogger("papermill").setLevel(logging.ERROR)
     timings["imports and templates"] = time.perf_counter() - t
-    if extra:
-        known = set()
-        for nb_path in notebooks:
-            known |= set(pm.inspect_notebook(str(nb_path)))
-        unknown = sorted(set(extra) - known)
-        if unknown:
-            raise UsageError(f"--set {unknown[0]}: no notebook has a parameter of that name "
-                             f"(known: {', '.join(sorted(known - set(CORE_PARAMETERS))) or 'none'})")
 
     browser = chromium() if cfg.pdf else None
     pdf_note = None if browser else ("PDF skipped (--no-pdf)" if not cfg.pdf else
                                      "PDF skipped: chromium is not on PATH (apt-get install chromium)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.building-", dir=out.parent))
-    tmp.chmod(0o755)
+    from . import folders
+
+    try:
+        tmp = folders.make_temp(out, "reports")
+    except OSError as e:
+        raise UsageError(f"--out {cfg.out}: cannot write beside it in {out.parent} ({e.strerror})") from None
     saved_env = {k: os.environ.get(k) for k in ("PYTHONHASHSEED", "PYTHONPATH")}
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set orders repeat between builds
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved_env["PYTHONPATH"]]))  # import analysis
@@ -472,6 +656,8 @@ def build(cfg: BuildConfig) -> BuildResult:
             stem = nb_path.stem
             nb, wall = future.result()
             kernel, cells = _kernel_and_cells(nb)
+            if synthetic:
+                nb = with_first_line(nb, synthetic)
             rec = {"execute": wall, "kernel": kernel, "cells": cells}
             for kind, suffix in (("manager", ".html"), ("analyst", ".analyst.html"), ("slides", ".slides.html")):
                 t = time.perf_counter()
@@ -505,16 +691,24 @@ def build(cfg: BuildConfig) -> BuildResult:
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         (tmp / "index.html").write_text(index_html(info, [p.stem for p in notebooks], pdf=browser is not None),
                                         encoding="utf-8")
-        swap_in(tmp, out)
-    except BaseException:
+        folders.replace_with(tmp, out, "reports")
+    except BaseException as exc:
         for future in futures:
             future.cancel()
+        if isinstance(exc, KeyboardInterrupt):
+            say("interrupted: stopping the running notebooks")
+        stop_kernels()  # a running notebook would otherwise finish first (tens of seconds)
         pool.shutdown(wait=True)
         for proc, _ in pdfs:
             proc.kill()
             proc.wait()
             shutil.rmtree(proc.profile, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise BuildError(f"could not write the reports ({exc.strerror or exc}"
+                             f"{': ' + str(exc.filename) if exc.filename else ''}); {out} is unchanged") from None
+        if isinstance(exc, folders.FolderError):
+            raise UsageError(f"--out {exc}") from None
         raise
     finally:
         pool.shutdown(wait=True)
@@ -530,15 +724,44 @@ def build(cfg: BuildConfig) -> BuildResult:
     return BuildResult(out, [p.name for p in notebooks], parameters, timings, per_nb, pdf_note)
 
 
-def swap_in(new: Path, out: Path) -> None:
-    """Replace ``out`` by ``new``: rename the old folder away, rename the new one in, delete the old."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-    os.replace(new, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def with_first_line(nb, line: str):
+    """A copy of ``nb`` whose first Markdown cell opens with ``line`` (already escaped HTML text)."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    note = f'<p class="first-line-note"><strong>{line}</strong></p>\n\n'
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = note + cell.source
+            break
+    return nb
+
+
+def stop_kernels() -> int:
+    """Kill the notebook kernels this process started (Linux: read from /proc); returns how many."""
+    import signal
+
+    me, killed = os.getpid(), 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != me:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+            if b"ipykernel" in cmd:
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return killed
 
 
 def versions() -> dict:
@@ -574,7 +797,9 @@ def index_html(info: dict, stems: list[str], pdf: bool) -> str:
     vers = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
     accounts = f"{info['accounts']:,} accounts, " if info.get("accounts") else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Reports: {e(info['scenario'])}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">
+<title>Reports: {e(info['scenario'])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ text-align: left; padding: .3em .8em; border-bottom: 1px solid #ddd; }}

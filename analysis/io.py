@@ -218,6 +218,7 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
             sources[table.name] = src
     _check_foreign_keys(con, sources, problems)
     currency = _check_accounts(con, sources.get("accounts"), problems)
+    _check_event_dates(con, sources, problems)
     if problems:
         raise ContractError(problems, root)
     n = next(_view_counter)
@@ -531,6 +532,43 @@ def _check_accounts(con, src: _Source | None, problems) -> str:
             problems.append(replace(problem, values=tuple(found)))
         currency = found[0] if found else ""
     return currency
+
+
+#: Event columns that must fall between the account's entry into collection and today.
+_EVENT_DATES = (("payments", "paid_at"), ("contacts", "contacted_at"), ("complaints", "complained_at"))
+
+
+def _check_event_dates(con, sources: dict[str, _Source], problems) -> None:
+    """Payments, contacts and complaints dated before their account's entry date (in the
+    borrower's local time) or after today are contract problems, not silent zeros."""
+    acc = sources.get("accounts")
+    needed = ("account_id", "entry_date", "time_zone")
+    if acc is None or any(c not in acc.typed or c in acc.type_failed for c in needed):
+        return
+    if any(p.table == "accounts" and p.column in needed for p in problems):
+        return  # unknown zones or duplicate ids: the dates cannot be placed
+    for table, column in _EVENT_DATES:
+        src = sources.get(table)
+        if src is None or any(c not in src.typed or c in src.type_failed for c in ("account_id", column)):
+            continue
+        ts = f"s.{_t(column)}"
+        entry = f"a.{_t('entry_date')}"
+        # Local time is UTC-12 to UTC+14: only events near the entry day need the (slow) zone conversion.
+        local_before = (f"CASE WHEN epoch({ts}) >= epoch({entry}) + 50400 THEN false "
+                        f"WHEN epoch({ts}) < epoch({entry}) - 43200 THEN true "
+                        f"ELSE CAST(timezone(a.{_t('time_zone')}, {ts}) AS DATE) < {entry} END")
+        before = (f"EXISTS (SELECT 1 FROM {acc.checked()} AS a WHERE a.{_t('account_id')} = s.{_t('account_id')} "
+                  f"AND {local_before})")
+        future = f"{ts} > now() + INTERVAL 1 DAY"
+        for check, pred, what, accepted in (
+            ("before_entry", before, "are dated before the account entered collection",
+             f"{column} on or after accounts.entry_date (in the account's time_zone)"),
+            ("future", future, "are dated in the future", f"{column} no later than today"),
+        ):
+            count = _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {ts} IS NOT NULL AND {pred}")[0][0]
+            if count:
+                problems.append(_examples(con, src, check, column, f"{ts} IS NOT NULL AND {pred}", _q(column),
+                                          count, what, accepted))
 
 
 def _distinct(con, src: _Source, column: str, limit: int = 1000) -> list:

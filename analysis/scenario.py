@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import math
+import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass
@@ -83,6 +84,22 @@ def _string(choices=None) -> Check:
 
 
 STR = _string()
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+def _name(v, key):
+    """A scenario name: used as a folder name, so letters, digits, ``-`` and ``_`` only."""
+    if not isinstance(v, str) or not _NAME_RE.match(v):
+        return [f"{key} must be a name of 1 to 64 letters, digits, '-' or '_' (it names the data folder), got {v!r}"]
+    return []
+
+
+def _currency(v, key):
+    if not isinstance(v, str) or not _CURRENCY_RE.match(v):
+        return [f"{key} must be an ISO 4217 code of three upper-case letters such as CNY or USD, got {v!r}"]
+    return []
 
 
 def _date(v, key):
@@ -238,10 +255,10 @@ SCHEMA = _record(
     {
         "scenario": _record(
             {
-                "name": STR,
+                "name": _name,
                 "description": STR,
                 "country": STR,
-                "currency": STR,
+                "currency": _currency,
                 "horizon_days": POS_INT,
                 "start_date": _date,
                 "entry_days": POS_INT,
@@ -483,6 +500,10 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot be read ({e.strerror or e})") from None
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -498,7 +519,7 @@ def _deep_merge(base: dict, over: dict) -> dict:
 def resolve_path(name_or_path: str | Path, folder: Path = SCENARIO_DIR) -> Path:
     """A scenario name (``cn_default``) or a path to a TOML file."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
+    if p.suffix == ".toml" or p.is_file():
         if not p.is_file():
             raise ScenarioError(f"scenario file {p} does not exist")
         return p
@@ -514,6 +535,11 @@ def _raw(path: Path, seen: tuple = ()) -> dict:
     parent = raw.get("scenario", {}).get("extends") if isinstance(raw.get("scenario"), dict) else None
     if parent is None:
         return raw
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(f"{path}: scenario.extends must be the name of a scenario (e.g. \"cn_default\") or a "
+                            f"path to a .toml file, got {parent!r}")
+    if not Path(parent).is_absolute() and (path.parent / parent).suffix == ".toml" and (path.parent / parent).is_file():
+        parent = str(path.parent / parent)  # a relative path is read from the extending file's folder
     if parent in seen:
         raise ScenarioError(f"{path}: scenario.extends makes a cycle through {parent!r}")
     base = _raw(resolve_path(parent), seen + (parent,))

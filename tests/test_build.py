@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from analysis import synth
 from analysis.__main__ import main
 from analysis.build import BuildConfig, BuildError, UsageError, build, chromium
+from analysis.folders import OWNER_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 3
@@ -150,7 +151,7 @@ def test_code_hidden_for_managers_shown_for_analysts(built):
 def test_index_links_every_file(built):
     index = (built.out / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"]+)"', index))
-    files = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()} - {"index.html"}
+    files = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()} - {"index.html", OWNER_FILE}
     assert files <= links
     assert all((built.out / link).is_file() for link in links)
     info = json.loads((built.out / "build.json").read_text())
@@ -214,18 +215,18 @@ def test_failing_notebook_fails_the_build_and_keeps_the_reports(built, tmp_path,
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--set", "sms_per_segment=cheap"], "unit cost must be a number"),
+        (["--set", "sms_per_segment=cheap"], "unit cost must be a finite number"),
         (["--set", "seed=4"], "use the --seed option"),
         (["--set", "no_such_parameter=1"], "no notebook has a parameter"),
         (["--scenario", "no_such_scenario"], "no_such_scenario"),
-        (["--baseline", "carrier_pigeon"], "not a strategy of the data"),
+        (["--baseline", "carrier_pigeon"], "not a strategy in the data"),
     ],
 )
 def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, sample_notebooks, args, expected):
     argv = ["build", "--data", str(tiny_data), "--seed", str(SEED), "--notebooks", str(sample_notebooks),
             "--out", str(tmp_path / "reports"), "--no-pdf", *args]
-    if args[0] == "--scenario":
-        argv[argv.index("--data"):argv.index("--data") + 2] = ["--data", str(tmp_path / "new")]
+    if args[0] == "--scenario":  # the scenario's own data: nothing given with --data
+        del argv[argv.index("--data"):argv.index("--data") + 2]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and expected in err and "\n" not in err
@@ -234,7 +235,7 @@ def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, sample_n
 
 def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path, tiny_data, sample_notebooks):
     (tmp_path / "precious.txt").write_text("keep me")
-    with pytest.raises(UsageError, match="not a reports folder"):
+    with pytest.raises(UsageError, match="not made by this tool"):
         build(BuildConfig(data=tiny_data, out=tmp_path, seed=SEED, notebooks=sample_notebooks, quiet=True))
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert issubclass(UsageError, BuildError)

@@ -72,8 +72,11 @@ def test_generate_refuses_to_overwrite_without_the_flag(tmp_path):
     out.mkdir()
     (out / "mine.txt").write_text("keep")
     r = run("generate", "--accounts", "50", "--out", str(out), "--quiet")
-    assert r.returncode == 2 and "--overwrite" in r.stderr
+    assert r.returncode == 2 and "not made by this tool" in r.stderr and "Traceback" not in r.stderr
     assert (out / "mine.txt").read_text() == "keep"
+    r = run("generate", "--accounts", "50", "--out", str(out), "--quiet", "--overwrite")  # not even with the flag
+    assert r.returncode == 2 and "not made by this tool" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
 
 
 @pytest.fixture(scope="module")

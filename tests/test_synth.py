@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis import contract, io, synth
+from analysis.folders import FolderError
 from analysis.scenario import load_scenario
 
 NO_BREACHES = {"rules": {"breach_time_rate": 0.0, "breach_cap_rate": 0.0, "breach_opt_out_rate": 0.0}}
@@ -323,7 +324,7 @@ def test_bad_arguments_are_named(tmp_path):
         synth.generate(accounts=10, seed=-1, out=tmp_path / "x")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="already holds files"):
+    with pytest.raises(FolderError, match="already holds files"):
         synth.generate(accounts=10, out=tmp_path / "full")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
 
@@ -335,7 +336,7 @@ def test_a_failed_run_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "_write_json", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         synth.generate(accounts=200, out=tmp_path / "out")
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # no temporary folder either
 
 
 def test_phone_capacity_limits_the_dials(tmp_path):
