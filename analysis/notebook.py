@@ -3,18 +3,28 @@
 * :func:`prepare` -- the dataset a notebook works on: generated on first use
   when the folder is missing or empty, so a notebook opened in JupyterLab runs
   top to bottom with no edits; loaded and validated otherwise.
-* :func:`sentence` / :func:`say` -- an interpretation sentence built from
-  numbers (never typed by hand), displayed as Markdown.
+* :func:`sentence` / :func:`say` / :func:`bullets` -- interpretation
+  sentences built from numbers (never typed by hand), displayed as Markdown.
+* :func:`escape_markdown` -- a value from the data made inert in Markdown
+  and HTML: names of segments, strategies, products and regions are a team's
+  free text, and nbconvert passes raw HTML in Markdown through to the
+  reports. :func:`sentence` escapes every value it substitutes and returns a
+  :class:`SafeText`; :func:`bullets` escapes every line that is not one.
+* :func:`captured_warnings` -- the warnings raised since :func:`prepare`,
+  which keeps them out of the notebook's outputs.
 * :func:`versions` -- the package versions for a notebook's last cell.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import numbers
 import platform
+import re
 import string
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,8 +34,11 @@ import pandas as pd
 from . import io, synth
 from .scenario import Scenario, load_scenario
 
-__all__ = ["Prepared", "prepare", "sentence", "say", "bullets", "pick", "population", "versions", "PACKAGES",
-           "LIFTS", "CHALLENGER_SHARES", "POWER", "COMPLAINT_MARGIN"]
+__all__ = ["Prepared", "prepare", "sentence", "say", "bullets", "escape_markdown", "SafeText", "capture_warnings",
+           "captured_warnings", "pick", "population", "versions", "PACKAGES", "LIFTS", "CHALLENGER_SHARES", "POWER",
+           "COMPLAINT_MARGIN"]
+
+_log = logging.getLogger(__name__)
 
 # Design assumptions the notebooks present (one place to change them).
 #: Lifts in the paid rate (absolute, as proportions) the next test should detect.
@@ -63,6 +76,11 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
     A folder with files but no ``manifest.json`` is taken to be a team's own
     data and is loaded as it is (never overwritten).
 
+    Also installs :func:`capture_warnings`, so that no warning raised while
+    the notebook runs (matplotlib, pandas, statsmodels, ...) is printed into
+    its outputs and the reports; what matters to the reader is said in a
+    computed sentence instead, and :func:`captured_warnings` lists the rest.
+
     Args:
         data_dir: the dataset folder.
         scenario: scenario name or path used to generate, and for unit costs
@@ -70,6 +88,7 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
         seed: the generator's seed.
         accounts: accounts to generate; default the scenario's.
     """
+    capture_warnings()
     pd.set_option("display.float_format", number_format)
     path = Path(data_dir)
     if not path.exists() or not any(path.iterdir()):
@@ -83,6 +102,91 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
     truth_file = path / "truth.json"
     truth = json.loads(truth_file.read_text(encoding="utf-8")) if truth_file.is_file() else None
     return Prepared(ds, sc, truth)
+
+
+#: Warnings recorded by :func:`capture_warnings` (see :func:`captured_warnings`).
+_CAPTURED: list[str] = []
+
+
+def _record_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` replacement: record and log at DEBUG, print nothing."""
+    text = f"{filename}:{lineno}: {category.__name__}: {message}"
+    _CAPTURED.append(text)
+    _log.debug("warning captured: %s", text)
+
+
+def capture_warnings() -> None:
+    """Keep warnings out of the notebook's outputs: record them instead of printing them.
+
+    Replaces :func:`warnings.showwarning` (which writes to stderr, i.e. into
+    the executed notebook and the reports) with a recorder; the warning
+    filters still decide which warnings are shown, so a warning repeated at
+    the same place is recorded once, and a filter set to ``"error"`` still
+    raises. ``warnings.catch_warnings(record=True)`` keeps working. Called by
+    :func:`prepare`; calling it again changes nothing. Warnings that matter
+    to the reader belong in computed sentences, not in stderr.
+    """
+    warnings.showwarning = _record_warning
+
+
+def captured_warnings() -> list[str]:
+    """The warnings recorded since :func:`capture_warnings`, as ``file:line: Category: message``."""
+    return list(_CAPTURED)
+
+
+class SafeText(str):
+    """Markdown text whose data values are already escaped (by :func:`escape_markdown`).
+
+    :func:`sentence` returns one, and :func:`bullets` passes it through
+    unchanged while escaping any other string. Operations on it (``+``,
+    ``format``, slicing) return a plain ``str``, which counts as unescaped:
+    build a sentence with :func:`sentence` rather than by concatenation.
+    """
+
+    __slots__ = ()
+
+
+# Every ASCII punctuation character that can start Markdown syntax in
+# nbconvert's renderer (mistune with the strikethrough, table, url,
+# task_lists and def_list plugins) or in JupyterLab's: emphasis, code,
+# links, images, headings, lists (``-``, ``+``, ``1.``, ``1)``), tables,
+# strikethrough, autolinks (``https://``) and TeX. A backslash before any
+# ASCII punctuation renders as the character itself (CommonMark), so
+# ``M1-high`` still reads M1-high. ``& < > " '`` become HTML entities
+# (:func:`html.escape`'s), so no raw tag can form, and ``$`` becomes
+# ``&#36;`` so that no ``$`` reaches the Markdown (TeX). One pass over the
+# characters, so the escapes never escape each other.
+_MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!|~^:="
+_ESCAPES = str.maketrans({**{c: "\\" + c for c in _MARKDOWN_PUNCTUATION},
+                          "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "$": "&#36;"})
+
+
+def escape_markdown(value: Any) -> SafeText:
+    r"""``value`` as text that renders literally in Markdown and HTML.
+
+    For names that come from data (segments, strategies, products, regions,
+    rule and assumption keys): no tag, link, image, emphasis, list, heading,
+    table, autolink or TeX can form from them, and the rendered text reads
+    as the original. Runs of whitespace (newlines included, which could
+    start a new Markdown block) become one space. A :class:`SafeText` is
+    returned unchanged: it is escaped already.
+
+    >>> escape_markdown("M1-high")
+    'M1\\-high'
+    >>> escape_markdown('<img src=x onerror="alert(1)">')
+    '&lt;img src\\=x onerror\\=&quot;alert\\(1\\)&quot;&gt;'
+    >>> escape_markdown("[click](javascript:alert(1))")
+    '\\[click\\]\\(javascript\\:alert\\(1\\)\\)'
+
+    Args:
+        value: any value; it is converted with ``str``.
+
+    Returns:
+        The escaped text, as a :class:`SafeText`.
+    """
+    if isinstance(value, SafeText):
+        return value
+    return SafeText(re.sub(r"\s+", " ", str(value)).translate(_ESCAPES))
 
 
 def number_format(x: float) -> str:
@@ -107,10 +211,13 @@ def number_format(x: float) -> str:
 
 class _Formatter(string.Formatter):
     """Format specs for sentences: ``pct``, ``pp``, ``money``, ``int``, ``ratio``, ``n``;
-    a tuple ``(estimate, low, high)`` gets its interval appended."""
+    a tuple ``(estimate, low, high)`` gets its interval appended. Every value
+    that is not a number or a :class:`SafeText` (and the currency code) is
+    passed through :func:`escape_markdown`; numbers are formatted here, into digits, signs,
+    separators and words, and need no escaping."""
 
     def __init__(self, currency: str, confidence: float):
-        self.currency, self.confidence = currency, confidence
+        self.currency, self.confidence = escape_markdown(currency), confidence
 
     def _one(self, x: float, spec: str) -> str:
         if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -127,7 +234,8 @@ class _Formatter(string.Formatter):
             return f"{x:,.0f}"
         if spec == "ratio":
             return f"{x:.2f}"
-        return format(x, spec)
+        text = format(x, spec)
+        return text if isinstance(x, numbers.Real) and not isinstance(x, bool) else escape_markdown(text)
 
     def format_field(self, value: Any, spec: str) -> str:
         if isinstance(value, tuple) and len(value) == 3:
@@ -138,11 +246,13 @@ class _Formatter(string.Formatter):
             return f"{self._one(est, spec)} ({self.confidence:.0%} CI {lo_s} to {hi_s})"
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return self._one(value, spec)
-        return format(value, spec)
+        if isinstance(value, SafeText):  # e.g. a sentence within a sentence: escaped already
+            return format(value, spec)
+        return escape_markdown(format(value, spec))
 
 
-def sentence(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) -> str:
-    """A sentence from a template and numbers.
+def sentence(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) -> SafeText:
+    """A sentence from a template and numbers, safe to display as Markdown.
 
     Format specs: ``pct`` (0.123 -> "12.3%"), ``pp`` (0.012 -> "+1.2
     percentage points"), ``money`` ("CNY 1,234.50", with ``currency``),
@@ -151,10 +261,21 @@ def sentence(fmt: str, *, currency: str = "", confidence: float = 0.95, **number
     ``(estimate, ci_low, ci_high)`` is followed by its interval. A ``$``
     never appears in the result (it would turn into TeX in Markdown).
 
+    The template ``fmt`` is Markdown written by the notebook's author; every
+    value that is not a number (names from the data above all) and the
+    currency are escaped with :func:`escape_markdown`, so they show as
+    written and cannot inject links, tags or formatting; a value that is a
+    :class:`SafeText` already (another sentence) is inserted as it is.
+
     >>> sentence("Paid {p:pct}, cost {c:money}.", currency="CNY", p=(0.3, 0.28, 0.32), c=1.5)
     'Paid 30.0% (95% CI 28.0% to 32.0%), cost CNY 1.50.'
+    >>> sentence("{s} leads.", s="<b>sms</b>")
+    '&lt;b&gt;sms&lt;/b&gt; leads.'
+
+    Returns:
+        The sentence as a :class:`SafeText`.
     """
-    return _Formatter(currency, confidence).format(fmt, **numbers).replace("$", "USD ")
+    return SafeText(_Formatter(currency, confidence).format(fmt, **numbers).replace("$", "USD "))
 
 
 def say(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) -> None:
@@ -186,8 +307,16 @@ def versions() -> pd.DataFrame:
 
 
 def bullets(lines) -> None:
-    """Display sentences (already built from numbers) as a Markdown list."""
-    text = "\n".join(f"- {line}" for line in lines).replace("$", "USD ")
+    """Display sentences as a Markdown list, one item per line.
+
+    A line from :func:`sentence` (a :class:`SafeText`) is shown as it is;
+    any other line (e.g. a string built with an f-string, or
+    :func:`analysis.claims.check_claims`' explanations, which embed names
+    from the data) is escaped with :func:`escape_markdown` first, so it
+    shows literally.
+    """
+    text = "\n".join(f"- {escape_markdown(line)}" for line in lines)  # a SafeText passes unchanged
+    text = text.replace("$", "USD ")
     try:
         from IPython.display import Markdown, display
 

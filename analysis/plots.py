@@ -8,20 +8,31 @@ draws the intervals it is given as error bars, returns the axes, and never
 changes global style. :func:`set_style` is the one place the project style is
 set: call it once per notebook. ``scale`` options only change units (e.g.
 100 to show a proportion in percent); nothing statistical is computed here.
+
+Every text drawn (tick labels, legend entries and titles, axis labels and
+titles) goes through :func:`literal_text`, so names from the data are drawn
+as written: a ``$`` never starts mathtext (which misrenders ``_`` and ``\\``
+and can fail at draw time), and a legend entry starting with ``_`` is not
+dropped. :func:`set_style` also puts a CJK font, when one is installed, in
+the font fallback list, so that Chinese names do not draw as empty boxes.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 
 import matplotlib as mpl
+import matplotlib.font_manager as font_manager
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "STYLE", "set_style", "interval_plot", "bar_with_ci", "funnel_plot", "dose_response_plot",
-    "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot", "frontier_plot",
+    "STYLE", "CJK_FONTS", "set_style", "cjk_font", "literal_text", "interval_plot", "bar_with_ci", "funnel_plot",
+    "dose_response_plot", "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot",
+    "frontier_plot",
 ]
 
 #: The project style (matplotlib rc parameters).
@@ -43,9 +54,89 @@ STYLE: dict = {
 }
 
 
+_log = logging.getLogger(__name__)
+
+#: CJK fonts tried, in order, as the fallback for glyphs the Latin font lacks.
+#: Debian's fonts-noto-cjk installs "Noto Sans CJK SC" in a font collection
+#: (.ttc) of which matplotlib reads the first face only, named "Noto Sans CJK
+#: JP": it covers the same Chinese characters.
+CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK JP",
+    "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans CJK HK", "Source Han Sans", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
+    "Droid Sans Fallback", "Arial Unicode MS",
+)
+#: Font files whose name suggests CJK coverage (to notice a font installed after matplotlib's cache was built).
+_CJK_FILE = re.compile(r"cjk|wqy|wenquanyi|sourcehan|droidsansfallback|yahei|simhei|pingfang|noto\w*(sc|tc)\b",
+                       re.IGNORECASE)
+_rebuilt_font_cache = False
+
+
+def _known_cjk_font() -> str | None:
+    """The first of :data:`CJK_FONTS` that matplotlib's font manager knows, else any font named "... CJK ...",
+    sans-serif first, else None."""
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    other = sorted((n for n in known if "CJK" in n.split()), key=lambda n: ("Sans" not in n, n))
+    return next((name for name in (*CJK_FONTS, *other) if name in known), None)
+
+
+def cjk_font() -> str | None:
+    """The name of an installed CJK font matplotlib can use, else None.
+
+    When none of :data:`CJK_FONTS` is known to matplotlib but a CJK font file
+    is installed (matplotlib's font cache predates it), the cache is rebuilt,
+    once per process (a few seconds), and written back for later processes.
+    """
+    global _rebuilt_font_cache
+    name = _known_cjk_font()
+    if name is not None or _rebuilt_font_cache:
+        return name
+    _rebuilt_font_cache = True
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    new = [f for f in font_manager.findSystemFonts() if f not in known and _CJK_FILE.search(f)]
+    if not new:
+        return None
+    _log.info("rebuilding matplotlib's font cache for %s", ", ".join(new))
+    font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+    # the module-level shortcuts are bound to the instance they were made from
+    font_manager.findfont = font_manager.fontManager.findfont
+    font_manager.get_font_names = font_manager.fontManager.get_font_names
+    return _known_cjk_font()
+
+
 def set_style() -> None:
-    """Apply :data:`STYLE` to matplotlib's rcParams (once per notebook)."""
+    """Apply :data:`STYLE` to matplotlib's rcParams (once per notebook).
+
+    When a CJK font is installed (:func:`cjk_font`), it is appended to
+    ``font.family`` after the current (Latin) fonts: matplotlib draws each
+    glyph from the first font in the list that has it, so Latin text keeps
+    its font and Chinese names draw in the CJK font instead of as empty
+    boxes (with a "Glyph ... missing from font" warning). Without one, the
+    family is left as it is.
+    """
     mpl.rcParams.update(STYLE)
+    cjk = cjk_font()
+    if cjk is not None:
+        family = [f for f in mpl.rcParams["font.family"] if f not in CJK_FONTS]
+        mpl.rcParams["font.family"] = [*family, cjk]
+
+
+def literal_text(text: object) -> str | None:
+    r"""``text`` as matplotlib should draw it: literally, never as mathtext.
+
+    Every ``$`` is escaped as ``\$`` (so no mathtext is parsed: inside it
+    ``_`` and ``\`` are markup and a bad expression fails at draw time; an
+    escaped ``$`` draws as ``$``), and a leading ``_`` gets a zero-width space
+    in front (matplotlib drops legend entries whose label starts with ``_``).
+    None stays None; anything else is converted with ``str``.
+
+    >>> literal_text("$x$_1")
+    '\\$x\\$_1'
+    """
+    if text is None:
+        return None
+    text = str(text).replace("$", r"\$")
+    return "\u200b" + text if text.startswith("_") else text
 
 
 def _axes(ax):
@@ -59,14 +150,19 @@ def _yerr(data: pd.DataFrame, value: str, low: str, high: str, scale: float) -> 
     return np.vstack([v - data[low].to_numpy(float) * scale, data[high].to_numpy(float) * scale - v])
 
 
-def _finish(ax, xlabel: str, ylabel: str, *, legend: str | None = None, title: str | None = None):
-    """Label the axes, add the legend (titled ``legend``) and the title; return ``ax``."""
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if legend:
-        ax.legend(title=legend)
+def _finish(ax, xlabel: str, ylabel: str, *, legend: str | None = None, title: str | None = None,
+            entries: bool = False):
+    """Label the axes, add the legend and the title; return ``ax``.
+
+    The legend is drawn when ``legend`` (its title) is given or ``entries``
+    is true (untitled). Every text goes through :func:`literal_text`.
+    """
+    ax.set_xlabel(literal_text(xlabel))
+    ax.set_ylabel(literal_text(ylabel))
+    if legend or entries:
+        ax.legend(title=literal_text(legend))
     if title:
-        ax.set_title(title)
+        ax.set_title(literal_text(title))
     return ax
 
 
@@ -102,20 +198,20 @@ def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate",
         offset = (j - (len(groups) - 1) / 2) * width if hue else 0.0
         y = np.array([pos[str(v)] for v in g[label]]) + offset
         ax.errorbar(g[estimate].to_numpy(float) * scale, y, xerr=_yerr(g, estimate, low, high, scale),
-                    fmt="o", capsize=3, label=None if name is None else str(name))
+                    fmt="o", capsize=3, label=literal_text(name))
         if truth is not None:
             ax.scatter(g[truth].to_numpy(float) * scale, y, marker="x", color="k", zorder=3,
                        label="truth" if j == 0 else None)
     if reference is not None:
         ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), [literal_text(t) for t in labels])
     ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel or label)
+    ax.set_xlabel(literal_text(xlabel))
+    ax.set_ylabel(literal_text(ylabel or label))
     if hue or truth is not None:
-        ax.legend(title=hue)
+        ax.legend(title=literal_text(hue))
     if title:
-        ax.set_title(title)
+        ax.set_title(literal_text(title))
     return ax
 
 
@@ -134,13 +230,13 @@ def bar_with_ci(data: pd.DataFrame, *, x: str, y: str, low: str | None, high: st
     width = 0.8 / max(len(groups), 1)
     for j, (name, g) in enumerate(groups):
         xs = np.array([pos[str(v)] for v in g[x]]) + (j - (len(groups) - 1) / 2) * width
-        ax.bar(xs, g[y].to_numpy(float) * scale, width=width * 0.95, label=None if name is None else str(name))
+        ax.bar(xs, g[y].to_numpy(float) * scale, width=width * 0.95, label=literal_text(name))
         if low is not None and high is not None:
             ax.errorbar(xs, g[y].to_numpy(float) * scale, yerr=_yerr(g, y, low, high, scale), fmt="none",
                         ecolor="0.2", capsize=3)
     if reference is not None:
         ax.axhline(reference * scale, color="0.4", lw=1, ls="--")
-    ax.set_xticks(range(len(cats)), cats)
+    ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
     return _finish(ax, xlabel or x, ylabel, legend=hue, title=title)
 
 
@@ -160,17 +256,11 @@ def dose_response_plot(data: pd.DataFrame, *, x: str = "n_window", rate: str = "
     ax = _axes(ax)
     for name, g in _groups(data, hue):
         lines = ax.errorbar(g[x], g[rate], yerr=_yerr(g, rate, low, high, 1.0), fmt="o", capsize=2, alpha=0.8,
-                            label=None if name is None else f"{name} (observed)")
+                            label=None if name is None else literal_text(f"{name} (observed)"))
         if fitted is not None and fitted in g:
             ax.plot(g[x], g[fitted], color=lines[0].get_color(), lw=1.5,
-                    label=None if name is None else f"{name} (model)")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if hue:
-        ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+                    label=None if name is None else literal_text(f"{name} (model)"))
+    return _finish(ax, xlabel, ylabel, legend=None, title=title, entries=bool(hue))
 
 
 def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contacts", hue: str | None = "channel",
@@ -184,9 +274,9 @@ def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contact
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
             ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=None if name is None else str(name))
+                        label=literal_text(name))
         else:
-            ax.plot(g[x], g[y], marker="o", ms=3, label=None if name is None else str(name))
+            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name))
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
@@ -198,13 +288,14 @@ def stacked_share(data: pd.DataFrame, *, x: str, hue: str, value: str, xlabel: s
     bottom = np.zeros(len(cats))
     for name, g in data.groupby(hue, sort=False):
         v = g.set_index(g[x].astype(str))[value].reindex(cats).fillna(0.0).to_numpy(float) * scale
-        ax.bar(cats, v, bottom=bottom, label=str(name))
+        ax.bar(range(len(cats)), v, bottom=bottom, label=literal_text(name))
         bottom = bottom + v
-    ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(ylabel)
-    ax.legend(title=hue, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
+    ax.set_xlabel(literal_text(xlabel or x))
+    ax.set_ylabel(literal_text(ylabel))
+    ax.legend(title=literal_text(hue), bbox_to_anchor=(1.01, 1), loc="upper left")
     if title:
-        ax.set_title(title)
+        ax.set_title(literal_text(title))
     return ax
 
 
@@ -216,9 +307,9 @@ def sensitivity_plot(data: pd.DataFrame, *, x: str, y: str, low: str | None = No
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
             ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=None if name is None else str(name))
+                        label=literal_text(name))
         else:
-            ax.plot(g[x], g[y], marker="o", ms=3, label=None if name is None else str(name))
+            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name))
     if baseline_x is not None:
         ax.axvline(baseline_x, color="0.4", lw=1, ls="--")
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
@@ -229,7 +320,7 @@ def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None
     """Power (or any 0-1 measure) against sample size or effect, with a target line."""
     ax = _axes(ax)
     for name, g in _groups(data, hue):
-        ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, label=None if name is None else str(name))
+        ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, label=literal_text(name))
     if target is not None:
         ax.axhline(target * scale, color="0.4", lw=1, ls="--")
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
@@ -264,14 +355,9 @@ def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at
     ax.axvline(origin, color="0.2", lw=1)
     if reference is not None:
         ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [literal_text(t) for t in labels])
     ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel or label)
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel or label, title=title, entries=True)
 
 
 def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_account", status: str | None = "status",
@@ -296,16 +382,10 @@ def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_a
     ax = _axes(ax)
     bad = data[status] == "infeasible" if status is not None else pd.Series(False, index=data.index)
     for name, g in _groups(data[~bad], hue):
-        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=None if name is None else str(name))
+        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=literal_text(name))
     if bad.any():
         ax.plot(data.loc[bad, x], np.zeros(int(bad.sum())), "x", color="#c03d3e", ms=8, clip_on=False,
                 transform=ax.get_xaxis_transform(), label="infeasible limit")
     if current is not None:
         ax.axvline(current, color="0.4", lw=1, ls="--", label="limit in force")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if hue or bad.any() or current is not None:
-        ax.legend(title=hue)
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, xlabel, ylabel, legend=hue, title=title, entries=bool(bad.any()) or current is not None)

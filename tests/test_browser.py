@@ -97,3 +97,35 @@ def test_slides_print_layout(reports, tmp_path):
     dom, console, requests = render(reports / "01_overview.slides.html", tmp_path, "?print-pdf")
     assert dom.count('class="pdf-page"') >= 3, "the print view (?print-pdf) laid out no pages"
     assert not console and not requests
+
+
+def test_a_hostile_value_that_slipped_through_cannot_run(tmp_path):
+    """Defence in depth: even raw HTML from the data in an output is inert under the reports' policy."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from test_build import PARAMETERS
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    hostile = ("<img src=x onerror=\"document.title='pwned-img'\">"
+               "<a id=js href=\"javascript:document.title='pwned-link'\">x</a>"
+               "<svg onload=\"document.title='pwned-svg'\"></svg>"
+               "<script>document.title='pwned-script'</script>"
+               "<iframe srcdoc=\"<script>parent.document.title='pwned-frame'</script>\"></iframe>")
+    cells = [new_markdown_cell("# Hostile", metadata={"slideshow": {"slide_type": "slide"}}),
+             new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+             new_code_cell(f"from IPython.display import HTML, Markdown, display\n"
+                           f"display(Markdown({hostile!r}))\ndisplay(HTML({hostile!r}))")]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbs / "01_hostile.ipynb")
+    data = tmp_path / "data"
+    synth.generate(scenario="cn_default", accounts=300, seed=1, out=data, truth_accounts=100, progress=False)
+    out = build(BuildConfig(data=data, out=tmp_path / "r", notebooks=nbs, pdf=False, quiet=True)).out
+    for name in ("01_hostile.html", "01_hostile.analyst.html", "01_hostile.slides.html"):
+        dom, console, requests = render(out / name, tmp_path)
+        title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)
+        assert "pwned" not in title, f"{name}: a handler ran ({title})"
+        assert any("Content Security Policy" in ln for ln in console), f"{name}: nothing was blocked?"
+        assert not requests

@@ -66,6 +66,10 @@ def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
         nb = _read(out)
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+        # warnings are recorded by nb.prepare, never printed into the reports
+        stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "stream" and o.name == "stderr"]
+        assert not stderr, f"{path.name} printed to stderr: {stderr[0][:500]}"
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1 and str(small_dataset) in injected[0].source
         markdown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import warnings
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.font_manager as font_manager
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -157,3 +162,61 @@ def test_frontier_plot_joins_feasible_points_and_marks_infeasible_limits():
     assert plots.frontier_plot(df, status=None, xlabel="x", ylabel="y", ax=ax2) is ax2
     assert plots.tornado_plot(df.assign(key="k", base=0.0, value_at_low=-1.0, value_at_high=1.0),
                               xlabel="x", ax=ax2) is ax2
+
+
+# --- Chinese names: a CJK font in the fallback list ---------------------------------------------------------------
+
+def _needs_cjk_font() -> str:
+    name = plots.cjk_font()
+    if name is None:
+        pytest.skip("no CJK font installed (Debian: apt-get install fonts-noto-cjk); Chinese names would draw as boxes")
+    return name
+
+
+def _missing_glyph_warnings(label: str) -> list[str]:
+    df = _frame().assign(segment=[label, label, "M2-high", "M2-high"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ax = plots.bar_with_ci(df, x="segment", y="estimate", low="ci_low", high="ci_high", hue="strategy",
+                               ylabel="paid rate (%)", title=label)
+        ax.figure.canvas.draw()
+    return [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def test_set_style_falls_back_to_an_installed_cjk_font_for_chinese_names():
+    name = _needs_cjk_font()
+    before = dict(matplotlib.rcParams)
+    try:
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans"]
+        assert _missing_glyph_warnings("逾期M1-高"), "the check must see a missing glyph without the fallback"
+        matplotlib.rcParams.update(before)
+        plots.set_style()
+        plots.set_style()  # twice changes nothing
+        family = matplotlib.rcParams["font.family"]
+        assert family == [*before["font.family"], name]  # the Latin font(s) first, the CJK font last
+        assert Path(font_manager.findfont(name, fallback_to_default=False)).is_file()
+        assert _missing_glyph_warnings("逾期M1-高") == []
+    finally:
+        matplotlib.rcParams.update(before)
+
+
+def test_cjk_font_rebuilds_a_font_cache_that_predates_the_font(monkeypatch):
+    name = _needs_cjk_font()
+    real = font_manager.fontManager
+    stale = copy.copy(real)
+    stale.ttflist = [f for f in real.ttflist if f.name not in plots.CJK_FONTS and "CJK" not in f.name]
+    rebuilds = []
+
+    def rebuild(*, try_read_cache=True):
+        rebuilds.append(try_read_cache)
+        return real  # what a rebuild finds, without rewriting this machine's cache
+
+    for attr, value in (("fontManager", stale), ("findfont", stale.findfont), ("get_font_names", stale.get_font_names),
+                        ("_load_fontmanager", rebuild)):
+        monkeypatch.setattr(font_manager, attr, value)
+    monkeypatch.setattr(plots, "_rebuilt_font_cache", False)
+    assert plots.cjk_font() == name
+    assert rebuilds == [False]
+    assert font_manager.fontManager is real and font_manager.findfont.__self__ is real
+    monkeypatch.setattr(font_manager, "fontManager", stale)
+    assert plots.cjk_font() is None and rebuilds == [False]  # at most once per process

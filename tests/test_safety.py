@@ -467,3 +467,8 @@ def test_shipped_scenarios_keep_their_names():
 
 def test_build_error_is_a_one_line_user_error():
     assert issubclass(UsageError, BuildError) and UsageError.exit_code == 2 and BuildError.exit_code == 1
+
+
+def test_the_synthetic_note_stays_one_escaped_line():
+    note = build_mod.synthetic_note({"scenario": "x\n\n[click](javascript:alert(1))<img src=x onerror=y>", "seed": 1})
+    assert "\n" not in note and "<img" not in note and "&lt;img" in note
