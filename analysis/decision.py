@@ -1,0 +1,854 @@
+"""The channel decision: one function, :func:`decide`, behind every entry point.
+
+Notebook 01 (executive summary), notebook 08 (channel policy) and
+``python -m analysis recommend`` all call :func:`decide` with the same
+defaults and print its :class:`Decision`. It answers: which strategy for which
+segment, what that gains against the baseline, how sure it is, and whether
+the limits hold.
+
+Method (see ``DECISION.md`` in the design notes):
+
+1. **Estimates that borrow strength.** From the per-cell sufficient
+   statistics (:func:`analysis.economics.cell_moments`):
+
+   * the gain of each strategy over the baseline in a segment, before
+     complaint costs, ``g_i`` (money collected less contact cost, per
+     account; delta-method standard error ``se_i``), is shrunk toward that
+     strategy's mean gain over segments by normal empirical Bayes
+     (DerSimonian and Laird 1986 for ``tau^2``; Efron and Morris 1975):
+     ``post_i = mu + B_i (g_i - mu)``, ``B_i = tau^2 / (tau^2 + se_i^2)``,
+     posterior variance ``B_i se_i^2 + (1 - B_i)^2 var(mu)``;
+   * complaints per account of each (segment, strategy) cell by a
+     Poisson-gamma model with account exposure (Clayton and Kaldor 1987):
+     ``y_i ~ Poisson(e_i r_i)``, ``r_i ~ Gamma(a, b)`` per strategy, ``a``
+     by maximum negative-binomial marginal likelihood with the mean fixed at
+     the strategy's pooled rate, posterior ``Gamma(a + y_i, b + e_i)``;
+   * agent hours per account as observed (thousands of calls per cell make
+     them precise), with their standard error.
+
+   A strategy seen in one segment, or whose segments agree
+   (``tau^2 = 0``, or no over-dispersion), is pooled fully; that is said in
+   :attr:`Decision.pooling`.
+
+2. **Limits that hold with a stated probability.** The agent-hour and
+   complaint limits are chance constraints at ``level``: with the posterior
+   mean ``m`` and variance ``V`` of each cell's usage, an allocation ``x``
+   (shares per cell) must satisfy ``m.(x - x0) + z sqrt((x - x0)' V (x - x0))
+   <= B`` with ``z`` the ``level`` quantile of the normal; ``x0 = 0`` and
+   ``B`` the limit for a number, ``x0`` the current allocation and ``B = 0``
+   for the default "no more than today". That is a second-order cone
+   constraint, solved exactly by Kelley's cutting planes around HiGHS
+   linear programmes. The chosen allocation is then checked on fresh
+   posterior draws: :attr:`Decision.limits` gives the probability that each
+   limit holds.
+
+3. **When to move a segment.** A strategy other than the baseline is open
+   to a segment only when the posterior probability that it gains (after
+   complaint costs) is at least ``level``; otherwise the segment stays and
+   the record says how many accounts a test would need to settle it. If the
+   limits cannot be met that way, every strategy is opened and the segments
+   moved for the limits say so.
+
+The same posterior draws give the probability that each strategy is best
+in its segment and that the chosen policy beats today's allocation and the
+all-baseline one, so no table or headline can disagree with another.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+from scipy import stats as sps
+from scipy.optimize import linprog
+
+from . import economics
+from .costs import UnitCosts
+
+__all__ = [
+    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates",
+    "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence",
+    "truth_cells", "evaluate_truth",
+]
+
+#: Probability at which a move must gain and a limit must hold, unless chosen otherwise.
+DEFAULT_LEVEL = 0.9
+#: The default limit for agent hours and for complaints: no more than the current allocation's.
+DEFAULT_LIMIT = "current"
+_DRAWS = 4000
+_CUTS = 200  # cutting-plane rounds at most (a handful suffice in practice)
+
+
+# --------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limit:
+    """A limit on agent hours or complaints.
+
+    Attributes:
+        kind: ``"current"`` (no more than the current allocation uses),
+            ``"value"`` (no more than ``value``) or ``"none"`` (unlimited).
+        value: the number for ``"value"`` (agent hours over the horizon, or
+            complaints per 10,000 accounts).
+    """
+
+    kind: str
+    value: float | None = None
+
+    def describe(self, unit: str) -> str:
+        if self.kind == "none":
+            return "unlimited"
+        if self.kind == "current":
+            return "no more than the current allocation"
+        return f"at most {self.value:,.2f} {unit}"
+
+
+def parse_limit(value: Any, name: str) -> Limit:
+    """A :class:`Limit` from ``"current"``, ``"none"``/``"unlimited"``/``None`` or a number >= 0.
+
+    Raises:
+        ValueError: naming ``name`` and what is accepted.
+    """
+    if isinstance(value, Limit):
+        return value
+    if value is None:
+        return Limit("none")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "current":
+            return Limit("current")
+        if text in ("none", "unlimited", "inf", "infinity"):
+            return Limit("none")
+        try:
+            value = float(text.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{name} must be 'current', 'unlimited' or a number >= 0, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be 'current', 'unlimited' or a number >= 0, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be 'current', 'unlimited' or a number >= 0, got {value!r}")
+    return Limit("value", float(value))
+
+
+def _check_level(level) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.number)) or not 0.5 < level < 1:
+        raise ValueError(f"level must be a probability in (0.5, 1), e.g. 0.9, got {level!r}")
+    return float(level)
+
+
+# --------------------------------------------------------------------------
+# Partial pooling
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pooled:
+    """Empirical-Bayes posterior of a set of cells of one strategy.
+
+    Attributes:
+        mean: posterior means, one per cell.
+        var: posterior variances.
+        center: the pooled value the cells shrink toward.
+        spread: between-cell spread (``tau^2`` for means; ``1/a`` relative
+            variance for rates); 0 means pooled fully.
+        weight: per cell, the weight of the cell's own estimate (``B_i``), 1 = not pooled.
+        note: how the pooling went, in words.
+        shape, rate: for rates, the gamma posterior's parameters per cell.
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    center: float
+    spread: float
+    weight: np.ndarray
+    note: str
+    shape: np.ndarray | None = None
+    rate: np.ndarray | None = None
+
+
+def pool_means(theta, se) -> Pooled:
+    """Normal empirical-Bayes shrinkage of estimates ``theta`` with standard errors ``se``.
+
+    ``tau^2`` by DerSimonian and Laird (1986); cells with an unknown standard
+    error (NaN or infinite: one account) take the pooled mean with variance
+    ``tau^2 + var(mu)``.
+
+    >>> p = pool_means([1.0, 3.0], [1.0, 1.0])
+    >>> round(p.center, 3), round(p.spread, 3), [round(m, 3) for m in p.mean]
+    (2.0, 0.0, [2.0, 2.0])
+    """
+    theta, se = np.asarray(theta, float), np.asarray(se, float)
+    known = np.isfinite(theta) & np.isfinite(se)
+    if not known.any():
+        raise ValueError("no cell has an estimate with a standard error")
+    s2 = np.maximum(se[known], 1e-12) ** 2
+    w = 1 / s2
+    t = theta[known]
+    mu_fixed = float(np.sum(w * t) / np.sum(w))
+    k = int(known.sum())
+    if k > 1:
+        q = float(np.sum(w * (t - mu_fixed) ** 2))
+        c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+        tau2 = max(0.0, (q - (k - 1)) / c) if c > 0 else 0.0
+    else:
+        tau2 = 0.0
+    ws = 1 / (s2 + tau2)
+    mu = float(np.sum(ws * t) / np.sum(ws))
+    var_mu = float(1 / np.sum(ws))
+    b = np.zeros_like(theta)
+    mean = np.full_like(theta, mu)
+    var = np.full_like(theta, tau2 + var_mu)
+    bk = tau2 / (tau2 + s2)
+    b[known] = bk
+    mean[known] = mu + bk * (t - mu)
+    var[known] = bk * s2 + (1 - bk) ** 2 * var_mu
+    if k == 1:
+        note = "one segment: its own estimate"
+        mean[known], var[known], b[known] = t, s2, 1.0
+    elif tau2 == 0:
+        note = "segments agree (tau^2 = 0): pooled fully"
+    else:
+        note = f"partly pooled (tau = {math.sqrt(tau2):.3g})"
+    return Pooled(mean, var, mu, tau2, b, note)
+
+
+def pool_rates(events, exposure) -> Pooled:
+    """Poisson-gamma empirical Bayes for counts ``events`` over ``exposure`` (Clayton and Kaldor 1987).
+
+    The gamma prior's mean is the pooled rate ``sum y / sum e``; its shape
+    ``a`` maximises the negative-binomial marginal likelihood (``a`` large:
+    no over-dispersion, pooled fully). With no event at all the prior is
+    ``Gamma(0.5, sum e)`` (a Jeffreys-like half event over all exposure), so
+    a cell of 0 complaints reads a small positive rate, not 0.
+
+    >>> p = pool_rates([0, 10], [1000, 1000])
+    >>> 0 < p.mean[0] < p.mean[1] < 0.01
+    True
+    """
+    y, e = np.asarray(events, float), np.asarray(exposure, float)
+    if (e <= 0).any() or (y < 0).any():
+        raise ValueError("pool_rates needs exposure > 0 and events >= 0")
+    total_y, total_e = float(y.sum()), float(e.sum())
+    if total_y == 0:
+        a, b = 0.5, total_e
+        note = "no complaints in any segment: half a complaint spread over all accounts"
+        shape, rate = a + y, b + e
+        return Pooled(shape / rate, shape / rate**2, a / b, 1 / a, e / (b + e), note, shape, rate)
+    if True:  # some complaints: fit the prior
+        mu = total_y / total_e
+
+        def nll(log_a):
+            a_ = math.exp(log_a)
+            b_ = a_ / mu
+            return -float(np.sum(special.gammaln(a_ + y) - special.gammaln(a_) + a_ * np.log(b_ / (b_ + e))
+                                 + y * np.log(e / (b_ + e))))
+
+        # The prior can be no surer than all the strategy's data together (a <= sum y + 1/2): with
+        # no over-dispersion the cells share the pooled rate, and its own uncertainty stays.
+        cap = total_y + 0.5
+        if len(y) == 1:
+            a = cap
+        else:
+            res = optimize.minimize_scalar(nll, bounds=(-6.0, math.log(cap)), method="bounded")
+            a = min(math.exp(res.x), cap)
+        b = a / mu
+        note = ("one segment: the strategy's own rate" if len(y) == 1 else
+                "segments agree: pooled fully" if a >= cap * 0.999 else f"partly pooled (prior shape {a:.3g})")
+    shape, rate = a + y, b + e
+    return Pooled(shape / rate, shape / rate**2, a / b, (1 / a), e / (b + e), note, shape, rate)
+
+
+# --------------------------------------------------------------------------
+# Estimates per (segment, strategy)
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CellEstimates:
+    """Raw and pooled estimates per (segment, strategy), the inputs of the decision.
+
+    Attributes:
+        cells: one row per cell: ``segment``, ``strategy``, ``accounts`` (the
+            arm's), ``population`` (the segment's), ``current_share``,
+            ``gain_raw``/``gain_raw_se`` (money collected less contact cost,
+            per account, against the baseline arm of the segment),
+            ``gain``/``gain_sd`` (pooled), ``complaints_raw`` (per account),
+            ``complaints``/``complaints_sd`` (pooled; gamma ``shape``/``rate``),
+            ``hours``/``hours_se`` (agent hours per account) and
+            ``net_gain`` (pooled gain less the expected complaint cost
+            difference, per account), ``sd`` per account of the gain measure
+            (for sample sizes).
+        pooling: one row per strategy and quantity: ``strategy``,
+            ``quantity`` (gain or complaints), ``center``, ``spread``, ``note``.
+        dropped: segments left out, with the reason.
+        complaint_cost: expected cost of one complaint (handling plus escalation).
+        baseline: the baseline strategy.
+        currency: currency of the money fields.
+    """
+
+    cells: pd.DataFrame
+    pooling: pd.DataFrame
+    dropped: dict
+    complaint_cost: float
+    baseline: str
+    currency: str
+
+
+def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCosts | None = None,
+             horizon_days: int | None = None) -> CellEstimates:
+    """Raw and partially pooled estimates per (segment, strategy) from a dataset or its moments.
+
+    Args:
+        source: the contract tables (an :class:`analysis.io.Dataset`) or a
+            :class:`analysis.economics.CellMoments` by segment.
+        scenario: the scenario (unit costs, complaint costs, horizon).
+        baseline: the strategy gains are measured against.
+        unit_costs: unit costs replacing the scenario's.
+        horizon_days: outcome window; default the scenario's.
+
+    Raises:
+        ValueError: unknown baseline, or no segment with the baseline and another strategy.
+    """
+    m = source if isinstance(source, economics.CellMoments) else economics.cell_moments(
+        source, scenario, by=("segment",), horizon_days=horizon_days)
+    if m.by != ("segment",):
+        raise ValueError(f"the moments must be by segment, got by={m.by!r}")
+    if baseline not in m.strategies():
+        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(m.strategies())}")
+    a = economics.assumptions(scenario, unit_costs)
+    coef = economics._coef(a, "assumed")
+    w = coef["collected"] - coef["contact_cost"]
+    i_c = economics.MEASURES.index("complaints")
+    k_c = float(coef["complaint_cost"][i_c])
+    hours_w = economics._agent_hours_coef(a)
+    cells = m.cells.copy()
+    cells["segment"] = cells["segment"].astype(str)
+    n = cells.accounts.to_numpy(float)
+    v = m.mean @ w
+    var_v = np.einsum("j,cjk,k->c", w, m.cov, w)
+    cells["value_raw"] = v
+    cells["value_se"] = np.where(n >= 2, np.sqrt(var_v), np.nan)
+    cells["sd"] = cells.value_se * np.sqrt(n)
+    cells["complaints_raw"] = m.mean[:, i_c]
+    cells["complaint_count"] = np.rint(m.mean[:, i_c] * n)
+    cells["hours"] = m.mean @ hours_w
+    cells["hours_se"] = np.sqrt(np.maximum(np.einsum("j,cjk,k->c", hours_w, m.cov, hours_w), 0.0))
+    cells["current_share"] = cells.accounts / cells.population
+    has_base = set(cells.segment[cells.strategy == baseline])
+    dropped = {s: f"no {baseline} arm to measure against" for s in sorted(set(cells.segment) - has_base)}
+    cells = cells[cells.segment.isin(has_base)].reset_index(drop=True)
+    if cells.empty:
+        raise ValueError(f"no segment has a {baseline} arm; choose another baseline")
+    base = cells[cells.strategy == baseline].set_index("segment")
+    b_v = base.value_raw.reindex(cells.segment).to_numpy()
+    b_se = base.value_se.reindex(cells.segment).to_numpy()
+    cells["gain_raw"] = cells.value_raw.to_numpy() - b_v
+    cells["gain_raw_se"] = np.sqrt(cells.value_se.to_numpy() ** 2 + b_se**2)
+    cells["gain"], cells["gain_sd"] = 0.0, 0.0
+    cells["complaints"], cells["complaints_sd"] = 0.0, 0.0
+    cells["shape"], cells["rate"] = 0.0, 0.0
+    pooling = []
+    for s, idx in cells.groupby("strategy", sort=True).groups.items():
+        idx = np.asarray(list(idx))
+        r = pool_rates(cells.complaint_count.to_numpy()[idx], cells.accounts.to_numpy(float)[idx])
+        cells.loc[idx, "complaints"], cells.loc[idx, "complaints_sd"] = r.mean, np.sqrt(r.var)
+        cells.loc[idx, "shape"], cells.loc[idx, "rate"] = r.shape, r.rate
+        pooling.append({"strategy": s, "quantity": "complaints per account", "center": r.center,
+                        "spread": r.spread, "note": r.note})
+        if s == baseline:
+            continue
+        g = pool_means(cells.gain_raw.to_numpy()[idx], cells.gain_raw_se.to_numpy()[idx])
+        cells.loc[idx, "gain"], cells.loc[idx, "gain_sd"] = g.mean, np.sqrt(g.var)
+        pooling.append({"strategy": s, "quantity": "gain before complaint costs", "center": g.center,
+                        "spread": g.spread, "note": g.note})
+    base_c = cells[cells.strategy == baseline].set_index("segment").complaints
+    cells["net_gain"] = cells.gain - k_c * (cells.complaints - base_c.reindex(cells.segment).to_numpy())
+    keep = ["segment", "strategy", "accounts", "population", "current_share", "gain_raw", "gain_raw_se", "gain",
+            "gain_sd", "complaints_raw", "complaint_count", "complaints", "complaints_sd", "shape", "rate", "hours",
+            "hours_se", "net_gain", "sd"]
+    return CellEstimates(cells[keep], pd.DataFrame(pooling), dropped, k_c, baseline,
+                         economics._scenario(scenario).currency if unit_costs is None else unit_costs.currency)
+
+
+def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Posterior draws (draws, cells) of the gain after complaint costs, complaints and hours per account."""
+    c = est.cells
+    k = len(c)
+    base = (c.strategy == est.baseline).to_numpy()
+    gain = rng.standard_normal((draws, k)) * c.gain_sd.to_numpy() + c.gain.to_numpy()
+    gain[:, base] = 0.0
+    rate = rng.gamma(c["shape"].to_numpy(), 1.0 / c["rate"].to_numpy(), size=(draws, k))
+    hours = np.maximum(rng.standard_normal((draws, k)) * c.hours_se.to_numpy() + c.hours.to_numpy(), 0.0)
+    seg = pd.factorize(c.segment)[0]
+    base_col = np.array([np.flatnonzero(base & (seg == g))[0] for g in seg])
+    net = gain - est.complaint_cost * (rate - rate[:, base_col])
+    return {"net": net, "complaints": rate, "hours": hours}
+
+
+# --------------------------------------------------------------------------
+# The chance-constrained programme
+# --------------------------------------------------------------------------
+class InfeasibleDecision(ValueError):
+    """No allocation keeps a limit at the chosen level.
+
+    Attributes:
+        constraint: ``capacity_hours`` or ``complaint_budget_per_10k``.
+        least, low, high: the least expected use any allocation reaches, with
+            its interval at the chosen level.
+    """
+
+    def __init__(self, constraint: str, limit: str, least: float, low: float, high: float, level: float):
+        self.constraint, self.least, self.low, self.high = constraint, least, low, high
+        unit = "agent hours" if constraint == "capacity_hours" else "complaints per 10,000 accounts"
+        super().__init__(
+            f"{constraint}={limit} cannot be held with probability {level:g}: the least any allocation reaches is "
+            f"{least:,.2f} {unit} ({level:.0%} interval {low:,.2f} to {high:,.2f}); raise the limit or lower the level")
+
+
+@dataclass
+class _Con:
+    name: str
+    mean: np.ndarray  # per cell, usage of the whole segment on that cell (shares -> units)
+    var: np.ndarray
+    x0: np.ndarray
+    bound: float
+    limit_text: str
+
+
+def _tol(con: _Con) -> float:
+    """How far over its bound a constraint may be and still count as held (solver round-off)."""
+    return 1e-7 * max(1.0, abs(con.bound), float(np.abs(con.mean).sum()))
+
+
+def _f(con: _Con, x, z) -> float:
+    d = x - con.x0
+    return float(con.mean @ d + z * math.sqrt(max(float((con.var * d) @ d), 0.0)))
+
+
+def _solve(value, a_eq, cons: list[_Con], z: float, allowed: np.ndarray):
+    """Maximise ``value . x`` over the allowed cells under the chance constraints (Kelley cutting planes)."""
+    k = len(value)
+    bounds = [(0.0, 1.0 if ok else 0.0) for ok in allowed]
+    cuts_a, cuts_b = [], []
+    for c in cons:  # the mean part alone is a valid first cut (the spread term is >= 0)
+        cuts_a.append(c.mean)
+        cuts_b.append(c.bound + float(c.mean @ c.x0))
+    x = None
+    for _ in range(_CUTS):
+        res = linprog(-value, A_ub=np.array(cuts_a) if cuts_a else None, b_ub=np.array(cuts_b) if cuts_b else None,
+                      A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=bounds, method="highs")
+        if res.status == 2:
+            return None
+        if res.status != 0:  # pragma: no cover - bounded, feasible LPs solve
+            raise RuntimeError(f"linprog failed: {res.message}")
+        x = np.clip(res.x, 0.0, 1.0)
+        worst = [(c, _f(c, x, z)) for c in cons]
+        bad = [(c, fx) for c, fx in worst if fx > c.bound + _tol(c)]
+        if not bad:
+            return x
+        for c, fx in bad:
+            d = x - c.x0
+            sd = math.sqrt(max(float((c.var * d) @ d), 0.0))
+            grad = c.mean + (z * c.var * d / sd if sd > 0 else 0.0)
+            cuts_a.append(grad)
+            cuts_b.append(c.bound - fx + float(grad @ x))
+    return x  # the last iterate; _repair makes it feasible
+
+
+def _repair(x, safe, cons: list[_Con], z: float):
+    """Move ``x`` toward the feasible ``safe`` allocation until every constraint holds (convexity)."""
+    if all(_f(c, x, z) <= c.bound + _tol(c) for c in cons):
+        return x
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        t = (lo + hi) / 2
+        y = (1 - t) * x + t * safe
+        if all(_f(c, y, z) <= c.bound + _tol(c) for c in cons):
+            hi = t
+        else:
+            lo = t
+    return (1 - hi) * x + hi * safe
+
+
+# --------------------------------------------------------------------------
+# The decision
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decision:
+    """The recommended policy and everything said about it.
+
+    Attributes:
+        allocation: one row per (segment, strategy): ``share``, ``accounts``.
+        segments: one row per segment: ``segment``, ``accounts``,
+            ``strategy`` (the strategy it moves to, else the baseline),
+            ``share`` (of that strategy), ``policy`` (every share, in words),
+            ``mixed``, ``moved`` (any share off the baseline), ``moved_share``,
+            ``gain_per_account`` of the segment's allocation with
+            ``gain_ci_low`` / ``gain_ci_high`` (after complaint costs, against
+            all on the baseline, posterior, at the level), ``prob_gain``
+            (that the move gains), ``prob_best`` (that ``strategy`` is the
+            segment's best), ``best_alternative`` and its
+            ``alternative_prob_gain``, ``test_accounts`` (accounts per arm a
+            test would need to settle the best alternative, when the segment
+            stays), ``flag`` (a warning in words, or ""), ``reason`` (why,
+            in words).
+        value: ``total``, ``per_account``, ``ci_low``, ``ci_high`` (per
+            account, at the level), ``prob_beats_current``,
+            ``prob_beats_baseline`` (the all-baseline allocation).
+        limits: one row per limit: ``limit`` (capacity_hours or
+            complaint_budget_per_10k), ``setting`` (in words), ``bound`` (the
+            number the use is held under; for "current", the current
+            allocation's expected use), ``expected`` (the policy's
+            expected use), ``ci_low``/``ci_high``, ``prob_holds``.
+        comparisons: expected total and per-account value, agent hours and
+            complaints per 10,000 accounts of the policy, the current
+            allocation and each single strategy for all, with the
+            probability that the policy beats each.
+        estimates: the :class:`CellEstimates` behind it.
+        params: the parameters (level, baseline, limits, draws, seed).
+        notes: things a reader must know (segments dropped, segments moved for the limits).
+    """
+
+    allocation: pd.DataFrame
+    segments: pd.DataFrame
+    value: dict
+    limits: pd.DataFrame
+    comparisons: pd.DataFrame
+    estimates: CellEstimates
+    params: dict
+    notes: list = field(default_factory=list)
+
+    def shares(self) -> pd.DataFrame:
+        """Shares as a segment x strategy table."""
+        return self.allocation.pivot(index="segment", columns="strategy", values="share").fillna(0.0)
+
+
+def _tests_needed(delta: float, sd_a: float, sd_b: float, level: float, power: float = 0.8) -> float:
+    """Accounts per arm for a one-sided test at ``level`` to find ``delta`` with ``power`` (normal approximation)."""
+    if not (delta > 0 and math.isfinite(sd_a) and math.isfinite(sd_b)):
+        return math.nan
+    z = sps.norm.ppf(level) + sps.norm.ppf(power)
+    return math.ceil(z**2 * (sd_a**2 + sd_b**2) / delta**2)
+
+
+def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any = DEFAULT_LIMIT,
+           complaint_budget_per_10k: Any = DEFAULT_LIMIT, level: float = DEFAULT_LEVEL,
+           unit_costs: UnitCosts | None = None, draws: int = _DRAWS, seed: int = 0,
+           horizon_days: int | None = None) -> Decision:
+    """The recommended strategy per segment, under limits held with probability ``level``.
+
+    Args:
+        source: the contract tables, a :class:`analysis.economics.CellMoments`
+            by segment, or a :class:`CellEstimates` (the what-if reuses it).
+        scenario: the scenario (costs, complaint costs).
+        baseline: the strategy segments stay on unless a move gains with
+            probability ``level``.
+        capacity_hours: agent hours over the horizon: ``"current"`` (default:
+            no more than the current allocation), ``"unlimited"``/None, or a number.
+        complaint_budget_per_10k: complaints per 10,000 accounts, the same way.
+        level: probability in (0.5, 1) with which a move must gain and each limit hold.
+        unit_costs: unit costs replacing the scenario's.
+        draws: posterior draws (>= 500).
+        seed: seed of the draws.
+        horizon_days: outcome window; default the scenario's.
+
+    Raises:
+        InfeasibleDecision: a limit no allocation holds at ``level`` (names it
+            and the least reachable use with its interval).
+        ValueError: a bad parameter, naming it and what is accepted.
+    """
+    level = _check_level(level)
+    cap = parse_limit(capacity_hours, "capacity_hours")
+    bud = parse_limit(complaint_budget_per_10k, "complaint_budget_per_10k")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 500:
+        raise ValueError(f"draws must be a whole number >= 500, got {draws!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    est = source if isinstance(source, CellEstimates) else estimate(
+        source, scenario, baseline=baseline, unit_costs=unit_costs, horizon_days=horizon_days)
+    if est.baseline != baseline:
+        raise ValueError(f"the estimates are against {est.baseline!r}, not baseline {baseline!r}")
+    c = est.cells
+    z = float(sps.norm.ppf(level))
+    rng = np.random.default_rng(int(seed))
+    choose = _draws(est, int(draws), rng)
+    check = _draws(est, int(draws), np.random.default_rng([int(seed), 1]))  # fresh draws to report on
+    seg = pd.factorize(c.segment)[0]
+    nseg = seg.max() + 1
+    n = c.population.to_numpy(float)
+    total = float(c.drop_duplicates("segment").population.sum())
+    a_eq = np.zeros((nseg, len(c)))
+    a_eq[seg, np.arange(len(c))] = 1.0
+    is_base = (c.strategy == baseline).to_numpy()
+    current = c.current_share.to_numpy(float)
+    value = n * c.net_gain.to_numpy() / total
+
+    cons: list[_Con] = []
+    specs = (("capacity_hours", cap, n * c.hours.to_numpy(), (n * c.hours_se.to_numpy()) ** 2),
+             ("complaint_budget_per_10k", bud, 1e4 * n * c.complaints.to_numpy() / total,
+              (1e4 * n * c.complaints_sd.to_numpy() / total) ** 2))
+    for name, lim, mean, var in specs:
+        if lim.kind == "none":
+            continue
+        if lim.kind == "current":
+            cons.append(_Con(name, mean, var, current, 0.0, "current"))
+        else:
+            cons.append(_Con(name, mean, var, np.zeros(len(c)), float(lim.value), f"{lim.value:g}"))
+
+    prob_gain = (choose["net"] > 0).mean(0)
+    screened = is_base | (prob_gain >= level)
+    x = _solve(value, a_eq, cons, z, screened)
+    moved_for_limits = False
+    if x is None:
+        x = _solve(value, a_eq, cons, z, np.ones(len(c), bool))
+        moved_for_limits = x is not None
+    if x is None:
+        _raise_infeasible(cons, c, n, total, z, level, check, a_eq)
+    for safe in (current, _least(cons, a_eq, len(c))):
+        if all(_f(con, safe, z) <= con.bound + _tol(con) for con in cons):
+            x = _repair(x, safe, cons, z)
+            break
+    x = x / (a_eq @ x)[seg]  # exact shares
+    return _describe(est, x, choose, check, cons, specs, seg, n, total, level, current, is_base, prob_gain,
+                     moved_for_limits, dict(level=level, baseline=baseline, capacity_hours=cap,
+                                            complaint_budget_per_10k=bud, draws=int(draws), seed=int(seed)))
+
+
+def _least(cons: list[_Con], a_eq, k: int) -> np.ndarray:
+    """An allocation with the least expected use of the constraints (equal weights of their relative use)."""
+    obj = sum(c.mean / max(abs(c.bound), 1.0) for c in cons) if cons else np.zeros(k)
+    res = linprog(obj, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
+    return np.clip(res.x, 0.0, 1.0)
+
+
+def _raise_infeasible(cons, c, n, total, z, level, check, a_eq):
+    for con in cons:
+        res = linprog(con.mean, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
+        xm = np.clip(res.x, 0.0, 1.0)
+        if _f(con, xm, z) > con.bound + 1e-9:
+            key = "hours" if con.name == "capacity_hours" else "complaints"
+            per = check[key] * (n * (1e4 / total if key == "complaints" else 1.0))
+            use = per @ xm
+            tail = (1 - level) / 2
+            raise InfeasibleDecision(con.name, con.limit_text, float(con.mean @ xm), float(np.quantile(use, tail)),
+                                     float(np.quantile(use, 1 - tail)), level)
+    # jointly infeasible: name the complaint budget (the usual culprit) at its least given the other
+    con = cons[-1]
+    raise InfeasibleDecision(con.name, con.limit_text, float("nan"), float("nan"), float("nan"), level)
+
+
+def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current, is_base, prob_gain,
+              moved_for_limits, params) -> Decision:
+    c = est.cells
+    tail = (1 - level) / 2
+    alloc = c[["segment", "strategy"]].copy()
+    alloc["share"] = np.where(x < 1e-9, 0.0, x)
+    alloc["accounts"] = alloc.share * n
+    net_c = check["net"]
+    # per-segment records
+    binding = [con.name for con in cons if _f(con, x, float(sps.norm.ppf(level))) > con.bound - 1e-6 * max(
+        1.0, abs(con.bound), float(np.abs(con.mean).sum()))]
+    words = {"capacity_hours": "agent-hour", "complaint_budget_per_10k": "complaint"}
+    limit_words = " and ".join(words[b] for b in binding)
+    rows = []
+    notes = [f"segment {s} left out: {why}" for s, why in est.dropped.items()]
+    for g, idx in c.groupby(seg, sort=False).groups.items():
+        idx = np.asarray(list(idx))
+        base_i = idx[is_base[idx]][0]
+        alts = [i for i in idx if i != base_i]
+        moved_share = float(1.0 - x[base_i])
+        moved = moved_share > 1e-6
+        main = max(alts, key=lambda i: x[i]) if moved else base_i
+        best_alt = max(alts, key=lambda i: (prob_gain[i], c.net_gain.iloc[i])) if alts else None
+        wins = np.argmax(net_c[:, idx], axis=1)
+        p_best = np.bincount(wins, minlength=len(idx)) / len(net_c)
+        gain = net_c[:, idx] @ x[idx]  # the segment's allocation against all on the baseline, per account
+        policy = ", ".join(f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
+        rec = {
+            "segment": c.segment.iloc[idx[0]], "accounts": int(round(n[idx[0]])), "strategy": c.strategy.iloc[main],
+            "share": float(x[main]), "policy": policy, "mixed": bool((x[idx] >= 0.005).sum() > 1), "moved": moved,
+            "moved_share": moved_share, "gain_per_account": float(gain.mean()),
+            "gain_ci_low": float(np.quantile(gain, tail)), "gain_ci_high": float(np.quantile(gain, 1 - tail)),
+            "prob_gain": float((gain > 0).mean()) if moved else math.nan,
+            "prob_best": float(p_best[list(idx).index(main)]),
+            "best_alternative": c.strategy.iloc[best_alt] if best_alt is not None else None,
+            "alternative_prob_gain": float(prob_gain[best_alt]) if best_alt is not None else math.nan,
+            "test_accounts": math.nan, "flag": "", "reason": "",
+        }
+        name = c.strategy.iloc[main]
+        if moved and prob_gain[main] >= level:
+            part = "" if moved_share >= 0.995 else f" ({moved_share:.0%} of the segment"
+            part += "" if not part else (f"; the {limit_words} limit leaves no room for more)" if limit_words else ")")
+            rec["reason"] = f"moves to {name}{part}: it gains with probability {prob_gain[main]:.2f} (at least {level:g})"
+        elif moved:
+            rec["reason"] = (f"moved to {name} to keep the {limit_words or 'set'} limits, although it gains with "
+                             f"probability only {prob_gain[main]:.2f}")
+            rec["flag"] = "moved for the limits, not for its gain"
+        elif best_alt is not None and prob_gain[best_alt] >= level and c.net_gain.iloc[best_alt] > 0:
+            rec["reason"] = (f"stays: {c.strategy.iloc[best_alt]} would gain (probability {prob_gain[best_alt]:.2f}), "
+                             f"but the {limit_words or 'set'} limit leaves no room for it")
+        elif best_alt is not None and c.net_gain.iloc[best_alt] > 0:
+            need = _tests_needed(float(c.net_gain.iloc[best_alt]), float(c.sd.iloc[best_alt]),
+                                 float(c.sd.iloc[base_i]), level)
+            rec["test_accounts"] = need
+            rec["reason"] = (f"stays: not enough evidence yet ({c.strategy.iloc[best_alt]} gains with probability "
+                             f"{prob_gain[best_alt]:.2f}, below {level:g})"
+                             + (f"; a test of about {need:,.0f} accounts per arm would settle it"
+                                if math.isfinite(need) else ""))
+        elif best_alt is not None:
+            rec["reason"] = "stays: no other strategy is expected to gain here"
+        else:
+            rec["reason"] = "stays: the baseline is the only strategy here"
+        if moved and rec["prob_best"] < 0.5 and not rec["flag"]:
+            top = idx[int(np.argmax(p_best))]
+            rec["flag"] = (f"{name} is the best here with probability only {rec['prob_best']:.2f}"
+                           + (f" ({c.strategy.iloc[top]}: {p_best.max():.2f}, but it needs more of the "
+                              f"{limit_words} limit)" if limit_words and top != main else ""))
+        rows.append(rec)
+    segments = pd.DataFrame(rows)
+    if moved_for_limits:
+        notes.append("the limits could not be kept by well-evidenced moves alone: some segments are moved for "
+                     "the limits (see the flags)")
+    # value and comparisons
+    def totals(xx, d):
+        return (d["net"] * n) @ xx / total
+
+    v_pol = totals(x, check)
+    v_cur = totals(current, check)
+    value = {"total": float(v_pol.mean() * total), "per_account": float(v_pol.mean()),
+             "ci_low": float(np.quantile(v_pol, tail)), "ci_high": float(np.quantile(v_pol, 1 - tail)),
+             "prob_beats_current": float((v_pol > v_cur + 1e-12).mean()),
+             "prob_beats_baseline": float((v_pol > 1e-12).mean())}
+    comps = [("recommended", x), ("current", current)]
+    for s in sorted(c.strategy.unique()):
+        if (c.strategy == s).sum() == c.segment.nunique():
+            comps.append((f"all {s}", (c.strategy == s).to_numpy(float)))
+    crow = []
+    for name, xx in comps:
+        vv = totals(xx, check)
+        crow.append({"policy": name, "value_per_account": float(vv.mean()), "total_value": float(vv.mean() * total),
+                     "agent_hours": float((n * c.hours.to_numpy()) @ xx),
+                     "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ xx / total),
+                     "prob_recommended_better": math.nan if name == "recommended" else float((v_pol > vv + 1e-12).mean())})
+    comparisons = pd.DataFrame(crow)
+    # limits
+    lrows = []
+    for name, lim, mean, _ in specs:
+        key = "hours" if name == "capacity_hours" else "complaints"
+        scale = n * (1e4 / total if key == "complaints" else 1.0)
+        use = (check[key] * scale) @ x
+        row = {"limit": name, "setting": lim.describe("agent hours" if key == "hours" else "complaints per 10,000 accounts"),
+               "expected": float(mean @ x), "ci_low": float(np.quantile(use, tail)),
+               "ci_high": float(np.quantile(use, 1 - tail))}
+        if lim.kind == "none":
+            row.update(bound=math.inf, prob_holds=1.0)
+        elif lim.kind == "current":
+            cur_use = (check[key] * scale) @ current
+            row.update(bound=float(mean @ current), prob_holds=float((use <= cur_use + 1e-9).mean()))
+        else:
+            row.update(bound=float(lim.value), prob_holds=float((use <= lim.value + 1e-9).mean()))
+        lrows.append(row)
+    limits = pd.DataFrame(lrows, columns=["limit", "setting", "bound", "expected", "ci_low", "ci_high", "prob_holds"])
+    return Decision(alloc, segments, value, limits, comparisons, est, params, notes)
+
+
+# --------------------------------------------------------------------------
+# Words and tables
+# --------------------------------------------------------------------------
+def limits_sentence(decision: Decision) -> str:
+    """The limits in force, in words (printed beside every result)."""
+    p = decision.params
+    parts = []
+    for _, r in decision.limits.iterrows():
+        what = "agent hours" if r.limit == "capacity_hours" else "complaints per 10,000 accounts"
+        if p[r.limit].kind == "none":
+            parts.append(f"{what}: unlimited")
+        elif p[r.limit].kind == "current":
+            parts.append(f"{what}: no more than the current allocation ({r.bound:,.2f})")
+        else:
+            parts.append(f"{what}: at most {r.bound:,.2f}")
+    return (f"Limits: {'; '.join(parts)}; each held with probability at least {p['level']:g}, and a segment "
+            f"moves off {p['baseline']} only when the move gains with probability at least {p['level']:g}.")
+
+
+def decision_table(decision: Decision, *, currency: str = "") -> str:
+    """Plain-text report of a decision (what ``python -m analysis recommend`` prints)."""
+    cur = f" {currency}" if currency else ""
+    lvl = decision.params["level"]
+    lines = [limits_sentence(decision), ""]
+    head = (f"{'segment':<12} {'accounts':>9} {'strategy':<16} {'share':>6} {'gain/acct':>10} "
+            f"{f'{lvl:.0%} interval':>21} {'P(gain)':>8} {'P(best)':>8}")
+    lines.append(head)
+    for _, r in decision.segments.iterrows():
+        ci = f"[{r.gain_ci_low:,.1f}, {r.gain_ci_high:,.1f}]"
+        pg = f"{r.prob_gain:.2f}" if math.isfinite(r.prob_gain) else "-"
+        lines.append(f"{str(r.segment)[:12]:<12} {r.accounts:>9,d} {str(r.strategy) + ('*' if r.mixed else ''):<16} "
+                     f"{r.share:>6.0%} {r.gain_per_account:>10,.2f} {ci:>21} {pg:>8} {r.prob_best:>8.2f}")
+    lines.append("(gain per account of the segment's allocation after contact and complaint costs, against all on "
+                 "the baseline; * split between strategies)")
+    for _, r in decision.segments.iterrows():
+        lines.append(f"  {r.segment}: {r.policy}; {r.reason}" + (f" [{r.flag}]" if r.flag else ""))
+    v = decision.value
+    lines += ["", f"expected gain{cur}: {v['total']:,.0f} in total, {v['per_account']:,.2f} per account "
+                  f"({lvl:.0%} interval {v['ci_low']:,.2f} to {v['ci_high']:,.2f}); beats the current allocation "
+                  f"with probability {v['prob_beats_current']:.2f}, all {decision.params['baseline']} with "
+                  f"probability {v['prob_beats_baseline']:.2f}"]
+    for _, r in decision.limits.iterrows():
+        lines.append(f"  {r.limit}: {r.setting}; expected {r.expected:,.2f} ({lvl:.0%} interval {r.ci_low:,.2f} to "
+                     f"{r.ci_high:,.2f}), holds with probability {r.prob_holds:.2f}")
+    for note in decision.notes:
+        lines.append(f"note: {note}")
+    lines.append("")
+    comp = decision.comparisons.copy()
+    lines.append(comp.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# Scoring against the truth (synthetic data)
+# --------------------------------------------------------------------------
+def truth_cells(truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None,
+                baseline: str = "sms_only") -> pd.DataFrame:
+    """True per-account net value (against the baseline), agent hours and complaints per (segment, strategy).
+
+    Uses the same coefficients as the estimates (:func:`analysis.economics.assumptions`),
+    applied to ``truth.json``'s expected usage, so truth and estimate speak of one net value.
+
+    Returns:
+        ``segment``, ``strategy``, ``net_gain`` (per account, against the
+        baseline), ``hours`` and ``complaints`` per account.
+    """
+    a = economics.assumptions(scenario, unit_costs)
+    coef = economics._coef(a, "assumed")["net_value"]
+    hw = economics._agent_hours_coef(a)
+    rows = []
+    for seg in truth["segments"]:
+        for s, rec in seg["strategies"].items():
+            u, nc = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
+            vec = np.array([rec["collected_per_account"], rec["complaints_per_account"],
+                            rec.get("escalated_per_account", 0.0), u.get("sms_segments", 0.0), nc.get("phone", 0.0),
+                            u.get("phone_connected", 0.0), u.get("phone_talk_seconds", 0.0),
+                            u.get("phone_billed_minutes", 0.0), u.get("ai_voice_billed_minutes", 0.0)])
+            rows.append({"segment": seg["segment"], "strategy": s, "net": float(vec @ coef),
+                         "hours": float(vec @ hw), "complaints": rec["complaints_per_account"]})
+    df = pd.DataFrame(rows)
+    base = df[df.strategy == baseline].set_index("segment").net
+    df["net_gain"] = df.net - base.reindex(df.segment).to_numpy()
+    return df[["segment", "strategy", "net_gain", "hours", "complaints"]]
+
+
+def evaluate_truth(allocation: pd.DataFrame, truth_frame: pd.DataFrame, population: Mapping[str, float]) -> dict:
+    """True value per account, agent hours and complaints per 10,000 accounts of an allocation.
+
+    Args:
+        allocation: ``segment``, ``strategy``, ``share``.
+        truth_frame: from :func:`truth_cells`.
+        population: accounts per segment the allocation applies to.
+    """
+    t = truth_frame.merge(allocation[["segment", "strategy", "share"]], on=["segment", "strategy"], how="inner")
+    n = t.segment.map(population).astype(float)
+    total = float(sum(population[s] for s in t.segment.unique()))
+    acc = n * t.share
+    return {"value_per_account": float((acc * t.net_gain).sum() / total), "agent_hours": float((acc * t.hours).sum()),
+            "complaints_per_10k": float(1e4 * (acc * t.complaints).sum() / total)}

@@ -1,0 +1,209 @@
+"""The one decision function: pooling against published worked examples, the chance-constrained
+programme on cases solved by hand, and the words it prints."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from analysis import decision as D
+
+# --------------------------------------------------------------------------
+# Partial pooling
+# --------------------------------------------------------------------------
+# BCG vaccine trials (Colditz et al. 1994), the worked example of metafor's rma(method = "DL"):
+# tau^2 = 0.3088, estimate -0.7141 (SE 0.1787). Columns: tpos, tneg, cpos, cneg.
+BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619), (33, 5036, 47, 5761),
+       (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892), (29, 7470, 45, 7232),
+       (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338), (27, 16886, 29, 17825)]
+
+
+def _bcg():
+    t = np.array(BCG, float)
+    yi = np.log((t[:, 0] / (t[:, 0] + t[:, 1])) / (t[:, 2] / (t[:, 2] + t[:, 3])))
+    vi = 1 / t[:, 0] - 1 / (t[:, 0] + t[:, 1]) + 1 / t[:, 2] - 1 / (t[:, 2] + t[:, 3])
+    return yi, np.sqrt(vi)
+
+
+def test_dersimonian_laird_matches_the_bcg_worked_example():
+    yi, se = _bcg()
+    p = D.pool_means(yi, se)
+    assert p.spread == pytest.approx(0.3088, abs=5e-4)
+    assert p.center == pytest.approx(-0.7141, abs=5e-4)
+    w = 1 / (se**2 + p.spread)
+    assert math.sqrt(1 / w.sum()) == pytest.approx(0.1787, abs=5e-4)
+    b = p.spread / (p.spread + se**2)
+    assert np.allclose(p.mean, p.center + b * (yi - p.center))
+    assert np.all(np.abs(p.mean - p.center) <= np.abs(yi - p.center) + 1e-12)  # shrunk toward the centre
+
+
+def test_pool_means_pools_fully_when_cells_agree_and_keeps_a_lone_cell():
+    p = D.pool_means([1.0, 1.1, 0.9], [0.5, 0.5, 0.5])
+    assert p.spread == 0 and np.allclose(p.mean, p.center) and "pooled fully" in p.note
+    lone = D.pool_means([5.0], [2.0])
+    assert lone.mean[0] == 5.0 and lone.var[0] == pytest.approx(4.0) and "one segment" in lone.note
+    unknown = D.pool_means([1.0, 3.0, np.nan], [0.1, 0.1, np.nan])  # a cell of one account
+    assert unknown.mean[2] == pytest.approx(unknown.center) and unknown.var[2] > unknown.spread
+
+
+def test_pool_rates_pulls_a_zero_cell_toward_its_strategy():
+    p = D.pool_rates([0, 30, 25, 35], [500, 10_000, 10_000, 10_000])
+    assert 0 < p.mean[0] < 30 / 10_000 * 1.2
+    assert p.mean[0] > 0.5 / 500 * 0.1  # not read as zero
+    assert np.all((p.shape / p.rate) == p.mean)
+    none = D.pool_rates([0, 0], [1000, 3000])
+    assert np.all(none.mean > 0) and "no complaints" in none.note
+
+
+def test_pool_rates_recovers_the_overdispersion_it_was_simulated_with():
+    rng = np.random.default_rng(5)
+    a_true, mu = 4.0, 0.003
+    e = np.full(400, 20_000.0)
+    r = rng.gamma(a_true, mu / a_true, size=e.size)
+    y = rng.poisson(e * r)
+    p = D.pool_rates(y, e)
+    assert 1 / p.spread == pytest.approx(a_true, rel=0.25)
+    assert p.center == pytest.approx(y.sum() / e.sum())
+    # the posterior means predict the true rates better than the raw rates
+    assert np.mean((p.mean - r) ** 2) < np.mean((y / e - r) ** 2)
+
+
+def test_pool_rates_keeps_the_pooled_uncertainty_when_cells_agree():
+    p = D.pool_rates([10, 10, 10], [10_000, 10_000, 10_000])
+    pooled_sd = math.sqrt(30) / 30_000
+    assert math.sqrt(p.var[0]) > 0.5 * pooled_sd  # never surer than all the data together
+
+
+# --------------------------------------------------------------------------
+# The programme on cases solved by hand
+# --------------------------------------------------------------------------
+def estimates(rows, *, baseline="base", complaint_cost=0.0) -> D.CellEstimates:
+    """CellEstimates from rows (segment, strategy, population, share, gain, gain_sd, rate, rate_sd, hours)."""
+    df = pd.DataFrame(rows, columns=["segment", "strategy", "population", "current_share", "gain", "gain_sd",
+                                     "complaints", "complaints_sd", "hours"])
+    df["accounts"] = (df.population * df.current_share).round().astype(int)
+    # a gamma with the given mean and sd
+    sd = df.complaints_sd.where(df.complaints_sd > 0, df.complaints * 1e-6 + 1e-12)
+    df["shape"] = (df.complaints / sd) ** 2
+    df["rate"] = df.complaints / sd**2
+    df["hours_se"] = 0.0
+    df["net_gain"] = df.gain
+    df["sd"] = 10.0
+    for col in ("gain_raw", "gain_raw_se", "complaints_raw", "complaint_count"):
+        df[col] = 0.0
+    return D.CellEstimates(df, pd.DataFrame(), {}, complaint_cost, baseline, "CNY")
+
+
+def two_segments(rate_sd=1e-9, gain_sd=1e-6):
+    return estimates([
+        ("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+        ("A", "call", 1000, 0.5, 10.0, gain_sd, 0.002, rate_sd, 0.5),
+        ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+        ("B", "call", 1000, 0.5, 4.0, gain_sd, 0.002, rate_sd, 0.5),
+    ])
+
+
+def test_unlimited_every_segment_takes_its_best_strategy():
+    d = D.decide(two_segments(), None, baseline="base", capacity_hours=None, complaint_budget_per_10k=None)
+    assert d.shares().loc[["A", "B"], "call"].tolist() == pytest.approx([1.0, 1.0])
+    assert d.value["per_account"] == pytest.approx((1000 * 10 + 1000 * 4) / 2000, rel=1e-3)
+
+
+def test_a_budget_gives_the_calls_to_the_segment_where_they_gain_most():
+    # complaints per 10k accounts = 1e4 * 0.002 * 1000 * (xA + xB) / 2000 = 10 (xA + xB) <= 10
+    d = D.decide(two_segments(), None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10)
+    sh = d.shares()  # (the rates' tiny spread takes a millionth off)
+    assert sh.loc["A", "call"] == pytest.approx(1.0, abs=1e-5) and sh.loc["B", "call"] == pytest.approx(0.0, abs=1e-5)
+    assert d.value["per_account"] == pytest.approx(5.0, rel=1e-3)
+    assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "expected"] == pytest.approx(10.0, rel=1e-4)
+
+
+def test_the_capacity_is_shared_the_same_way():
+    # hours = 1000 * 0.5 * (xA + xB) <= 750: A fully, B half
+    d = D.decide(two_segments(), None, baseline="base", capacity_hours=750, complaint_budget_per_10k=None)
+    sh = d.shares()
+    assert sh.loc["A", "call"] == pytest.approx(1.0, abs=1e-6) and sh.loc["B", "call"] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_an_uncertain_rate_leaves_room_for_its_spread():
+    # one segment, calls at 0.002 +- 0.0004 per account: 10 x + z * 1e4 * 1000 * 0.0004 x / 1000 <= 10
+    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    for level in (0.8, 0.9, 0.95):
+        z = sps.norm.ppf(level)
+        # complaints per 10k: mean 1e4 * 0.002 x = 20 x, sd 1e4 * 0.0004 x = 4 x; budget 10
+        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
+                     draws=20_000)
+        x = d.shares().loc["A", "call"]
+        assert x == pytest.approx(10 / (20 + 4 * z), rel=1e-4)
+        # checked on fresh draws (gamma, not normal): it holds with about the level's probability
+        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] == pytest.approx(level, abs=0.03)
+
+
+def test_a_move_needs_the_chosen_probability_of_gain():
+    # B's call gains 4 +- 4 per account: P(gain > 0) = 0.84, moved at level 0.8, not at 0.9
+    est = two_segments(gain_sd=4.0)
+    moved = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=None, level=0.8)
+    stays = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=None, level=0.9)
+    assert moved.shares().loc["B", "call"] == pytest.approx(1.0)
+    assert stays.shares().loc["B", "call"] == pytest.approx(0.0)
+    rec = stays.segments.set_index("segment").loc["B"]
+    assert not rec.moved and "not enough evidence yet" in rec.reason and "accounts per arm" in rec.reason
+    assert math.isfinite(rec.test_accounts) and rec.test_accounts > 0
+
+
+def test_the_default_keeps_no_more_than_today(tmp_path):
+    d = D.decide(two_segments(rate_sd=0.0002), None, baseline="base")
+    lim = d.limits.set_index("limit")
+    for name in ("capacity_hours", "complaint_budget_per_10k"):
+        assert lim.loc[name, "expected"] <= lim.loc[name, "bound"] + 1e-6
+        assert lim.loc[name, "prob_holds"] >= 0.9 - 0.03
+    assert "no more than the current allocation" in D.limits_sentence(d)
+    # today's split is 50/50 in both segments: the calls move from B to A
+    sh = d.shares()
+    assert sh.loc["A", "call"] > 0.5 > sh.loc["B", "call"]
+
+
+def test_an_impossible_budget_names_the_limit_and_the_least_reachable_value():
+    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 0.001, 0.0001, 0.0),
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    with pytest.raises(D.InfeasibleDecision) as e:
+        D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=5)
+    assert e.value.constraint == "complaint_budget_per_10k"
+    assert e.value.least == pytest.approx(10.0, rel=1e-6)  # all on the baseline: 1e4 * 0.001
+    assert e.value.low < 10 < e.value.high
+    assert "complaint_budget_per_10k=5 cannot be held with probability 0.9" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(level=0.5), "level must be a probability in (0.5, 1)"),
+        (dict(level=1.0), "level must be a probability in (0.5, 1)"),
+        (dict(complaint_budget_per_10k=-1), "complaint_budget_per_10k must be 'current', 'unlimited' or a number >= 0"),
+        (dict(capacity_hours="lots"), "capacity_hours must be 'current', 'unlimited' or a number >= 0"),
+        (dict(capacity_hours=float("nan")), "capacity_hours must be"),
+        (dict(draws=10), "draws must be a whole number >= 500"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        D.decide(two_segments(), None, baseline="base", **kwargs)
+
+
+def test_parse_limit_accepts_words_and_numbers():
+    assert D.parse_limit("current", "x") == D.Limit("current")
+    assert D.parse_limit("unlimited", "x") == D.Limit("none") == D.parse_limit(None, "x")
+    assert D.parse_limit("1_000", "x") == D.Limit("value", 1000.0)
+
+
+def test_the_table_states_the_limits_and_every_segment():
+    d = D.decide(two_segments(), None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10)
+    text = D.decision_table(d, currency="CNY")
+    assert text.startswith("Limits: agent hours: unlimited; complaints per 10,000 accounts: at most 10.00")
+    assert "  A: call 100%; moves to call" in text and "  B: base 100%; stays" in text
+    assert "nan" not in text.lower()
