@@ -61,6 +61,24 @@ _positive_int = _number(_whole, "a whole number >= 1", lambda v: v >= 1)
 _nonneg_int = _number(_whole, "a whole number >= 0", lambda v: v >= 0)
 _nonneg_float = _number(float, "a number >= 0", lambda v: math.isfinite(v) and v >= 0)
 _confidence = _number(float, "a number in (0, 1)", lambda v: 0 < v < 1)
+_level = _number(float, "a probability in (0.5, 1), e.g. 0.9", lambda v: 0.5 < v < 1)
+
+
+def _limit(option: str):
+    """An argparse type for a limit: a number >= 0, 'current' or 'unlimited'."""
+
+    def parse(text: str):
+        if text.strip().lower() in ("current", "unlimited", "none"):
+            return text.strip().lower()
+        try:
+            value = float(text.replace("_", ""))
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"expected a number >= 0, 'current' or 'unlimited', got {text!r}")
+        return value
+
+    return parse
 
 
 def _json_safe(value):
@@ -187,7 +205,8 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_recommend(args) -> int:
-    from . import policy
+    from . import decision
+    from .costs import UnitCosts
 
     path = Path(args.data)
     ds, sc = _dataset_and_scenario(path, args.scenario)
@@ -195,33 +214,19 @@ def _cmd_recommend(args) -> int:
         raise _UserError(f"scenario {sc.name} is in {sc.currency} but the data is in {ds.currency}; "
                          f"choose a scenario in {ds.currency}")
     try:
-        result, records = policy.recommend(ds, sc, capacity_hours=args.capacity,
-                                           complaint_budget_per_10k=args.complaint_budget,
-                                           baseline=args.baseline, seed=args.seed)
-    except policy.InfeasiblePolicy as e:
+        result = decision.decide(ds, sc, baseline=args.baseline, capacity_hours=args.capacity,
+                                 complaint_budget_per_10k=args.complaint_budget, level=args.level, seed=args.seed,
+                                 unit_costs=UnitCosts.from_scenario(sc))
+    except decision.InfeasibleDecision as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID_DATA
     except ValueError as e:
         raise _UserError(str(e)) from None
     if args.format == "json":
-        out = {
-            "scenario": sc.name,
-            "currency": ds.currency,
-            "baseline": args.baseline,
-            "capacity_hours": args.capacity,
-            "complaint_budget_per_10k": args.complaint_budget,
-            "total_value": result.total_value,
-            "value_per_account": result.value_per_account,
-            "agent_hours": result.agent_hours,
-            "complaints_per_10k": result.complaints_per_10k,
-            "segments": records,
-            "allocation": result.allocation.to_dict(orient="records"),
-            "comparisons": result.comparisons.to_dict(orient="records"),
-        }
-        _print_json(out)
+        _print_json({"data": str(path), "scenario": sc.name, "currency": ds.currency, **decision.to_json(result)})
     else:
-        print(f"{path}: {ds.currency}, assumptions from scenario {sc.name}, values against {args.baseline}\n")
-        print(policy.recommend_table(result, records, currency=ds.currency))
+        print(f"{path}: {ds.currency}, assumptions from scenario {sc.name}, gains against {args.baseline}\n")
+        print(decision.decision_table(result, currency=ds.currency))
     return 0
 
 
@@ -279,19 +284,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_compare)
 
     r = sub.add_parser("recommend", help="the best channel mix per segment under capacity and complaint limits",
-                       description="Choose the share of each segment given each strategy to maximise total net "
-                       "value (money collected against the baseline, minus contact and expected complaint cost) "
-                       "within agent capacity and a complaint budget (a linear programme). Prints the policy per "
-                       "segment, its value against the current split, SMS only and phone only, and the constraints.")
+                       description="Choose the share of each segment given each strategy to maximise the "
+                       "expected gain over the baseline (money collected, minus contact and expected complaint "
+                       "cost), from estimates pooled across segments, keeping agent hours and complaints within "
+                       "their limits with probability --level; a segment moves off the baseline only when the "
+                       "move gains with that probability. Prints the policy per segment with its reason, the "
+                       "expected gain with its interval, the probability that each limit holds, and comparisons "
+                       "with the current allocation and each single strategy.")
     r.add_argument("data", help="dataset folder")
-    r.add_argument("--capacity", type=_nonneg_float, default=None, metavar="HOURS",
-                   help="agent hours available over the horizon (default: unlimited)")
-    r.add_argument("--complaint-budget", type=_nonneg_float, default=None, metavar="X",
-                   help="most complaints per 10,000 accounts (default: unlimited)")
-    r.add_argument("--baseline", default="sms_only", help="strategy values are measured against (default: sms_only)")
+    r.add_argument("--capacity", type=_limit("--capacity"), default="current", metavar="HOURS",
+                   help="agent hours over the horizon: a number, 'current' (no more than the current allocation; "
+                        "default) or 'unlimited'")
+    r.add_argument("--complaint-budget", type=_limit("--complaint-budget"), default="current", metavar="X",
+                   help="complaints per 10,000 accounts: a number, 'current' (default) or 'unlimited'")
+    r.add_argument("--level", type=_level, default=0.9,
+                   help="probability with which each limit must hold and a move must gain, in (0.5, 1) "
+                        "(default: 0.9)")
+    r.add_argument("--baseline", default="sms_only",
+                   help="strategy segments stay on unless a move gains (default: sms_only)")
     r.add_argument("--scenario", default=None,
                    help="scenario whose costs and assumptions apply (default: the data's own, else by currency)")
-    r.add_argument("--seed", type=_nonneg_int, default=0, help="Monte Carlo seed for P(best) (default: 0)")
+    r.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the posterior draws (default: 0)")
     r.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     r.set_defaults(func=_cmd_recommend)
 

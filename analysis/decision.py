@@ -71,7 +71,7 @@ from .costs import UnitCosts
 
 __all__ = [
     "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates",
-    "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence",
+    "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence", "to_json",
     "truth_cells", "evaluate_truth",
 ]
 
@@ -803,6 +803,32 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
     comp = decision.comparisons.copy()
     lines.append(comp.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
     return "\n".join(lines)
+
+
+def to_json(decision: Decision) -> dict:
+    """The decision as plain JSON-ready values (what ``recommend --format json`` prints).
+
+    Fields: ``level``, ``baseline``, ``limits_sentence``, ``limits`` (one
+    record per limit), ``value``, ``segments`` (one record per segment),
+    ``allocation``, ``comparisons``, ``pooling``, ``notes``.
+    """
+    p = decision.params
+
+    def limit(lim: Limit):
+        return lim.value if lim.kind == "value" else ("unlimited" if lim.kind == "none" else "current")
+
+    return {
+        "level": p["level"], "baseline": p["baseline"], "capacity_hours": limit(p["capacity_hours"]),
+        "complaint_budget_per_10k": limit(p["complaint_budget_per_10k"]), "draws": p["draws"], "seed": p["seed"],
+        "limits_sentence": limits_sentence(decision),
+        "limits": decision.limits.to_dict(orient="records"),
+        "value": dict(decision.value),
+        "segments": decision.segments.to_dict(orient="records"),
+        "allocation": decision.allocation.to_dict(orient="records"),
+        "comparisons": decision.comparisons.to_dict(orient="records"),
+        "pooling": decision.estimates.pooling.to_dict(orient="records"),
+        "notes": list(decision.notes),
+    }
 
 
 # --------------------------------------------------------------------------

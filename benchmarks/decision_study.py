@@ -1,0 +1,213 @@
+"""Decision study: what would each decision method truly do?
+
+For each scenario and seed a synthetic dataset is generated into a temporary
+folder and loaded; two methods choose a policy from it under the same limits:
+
+* ``plug-in``: the linear programme of :func:`analysis.policy.optimise_policy`
+  on the raw per-cell estimates, taken as exact (the first release's method);
+* ``decide``: :func:`analysis.decision.decide`, with partial pooling, limits
+  held with probability ``--level`` and moves only with that probability of
+  gain.
+
+Each chosen allocation is scored against the truth: the scenario's true
+per-account net value, agent hours and complaints of every (segment,
+strategy) cell, simulated once on ``--truth-accounts`` accounts with common
+random numbers (the truth is a property of the population, not of the
+sample). The true optimum solves the same programme on the truth. Reported
+per scenario, limit and method (DECISION.md, section 5):
+
+* ``breach``: share of seeds whose true complaints per 10,000 accounts exceed
+  the budget (or whose true agent hours exceed the capacity), with a Wilson
+  95% interval; for the default limits ("current") the budget is the current
+  allocation's true use;
+* ``regret``: (V(x*) - V(x)) / (V(x*) - V(baseline)), median and 90th
+  percentile;
+* ``wrong moves``: segments moved off the baseline (more than 0.5% of the
+  segment) whose true gain is <= 0, per seed;
+* ``declined``: seeds where the method found no allocation that keeps the
+  limits (it then keeps everybody on the baseline, which is scored).
+
+Usage::
+
+    python benchmarks/decision_study.py --scenarios cn_default us_default --seeds 50 --accounts 50000 \\
+        --budgets current 10 20 [--level 0.9] [--truth-accounts 400000] [--csv rows.csv]
+    python benchmarks/decision_study.py --smoke     # seconds: one scenario, two seeds, tiny data
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from analysis import decision, economics, io, policy, stats, synth  # noqa: E402
+from analysis.scenario import load_scenario  # noqa: E402
+
+TRUTH_SEED = 12345
+MOVED = 0.005  # a segment counts as moved when more than this share leaves the baseline
+
+
+def true_cells(scenario, truth_accounts: int, baseline: str) -> pd.DataFrame:
+    """True per-account gain over the baseline, hours and complaints per (segment, strategy)."""
+    truth = synth.simulate_truth(scenario, accounts=truth_accounts, seed=TRUTH_SEED)
+    return decision.truth_cells(truth, scenario, baseline=baseline)
+
+
+def _optimum(tc: pd.DataFrame, pop: dict, current: pd.DataFrame, cap, bud):
+    """The true optimum under the same limits ("current" limits: the current allocation's true use)."""
+    seg = tc.assign(accounts=tc.segment.map(pop).astype(float), net_value_per_account=tc.net_gain,
+                    agent_hours_per_account=tc.hours, complaints_per_account=tc.complaints)
+    seg = seg[seg.segment.isin(pop)]
+    now = decision.evaluate_truth(current, tc, pop)
+    limits = {}
+    for key, lim, use in (("capacity_hours", cap, now["agent_hours"]),
+                          ("complaint_budget_per_10k", bud, now["complaints_per_10k"])):
+        limits[key] = None if lim.kind == "none" else use if lim.kind == "current" else lim.value
+    try:
+        res = policy.optimise_policy(seg, **limits)
+        return res.allocation[["segment", "strategy", "share"]], limits
+    except policy.InfeasiblePolicy:
+        return None, limits
+
+
+def _plug_in(m, sc, baseline, cap, bud):
+    seg = policy.policy_segments(m, sc, baseline=baseline)
+    cur = seg.assign(share=seg.current_share)
+    total = float(seg.drop_duplicates("segment").accounts.sum())
+    limits = {}
+    for key, lim, per in (("capacity_hours", cap, seg.agent_hours_per_account),
+                          ("complaint_budget_per_10k", bud, seg.complaints_per_account)):
+        use = float((seg.accounts * seg.current_share * per).sum())
+        use = use if key == "capacity_hours" else 1e4 * use / total
+        limits[key] = None if lim.kind == "none" else use if lim.kind == "current" else lim.value
+    try:
+        return policy.optimise_policy(seg, **limits).allocation[["segment", "strategy", "share"]]
+    except policy.InfeasiblePolicy:
+        return None
+
+
+def _decide(est, sc, baseline, cap, bud, level, seed):
+    try:
+        return decision.decide(est, sc, baseline=baseline, capacity_hours=cap, complaint_budget_per_10k=bud,
+                               level=level, seed=seed).allocation[["segment", "strategy", "share"]]
+    except decision.InfeasibleDecision:
+        return None
+
+
+def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
+    declined = alloc is None
+    if declined:
+        alloc = tc[tc.segment.isin(pop)][["segment", "strategy"]].assign(
+            share=lambda d: (d.strategy == baseline).astype(float))
+    got = decision.evaluate_truth(alloc, tc, pop)
+    now = decision.evaluate_truth(current, tc, pop)
+    breach = False
+    for key, used in (("capacity_hours", got["agent_hours"]), ("complaint_budget_per_10k", got["complaints_per_10k"])):
+        lim = limits[key]
+        if lim is not None and used > lim * (1 + 1e-9) + 1e-9:
+            breach = True
+    t = tc.merge(alloc, on=["segment", "strategy"])
+    moved = t[(t.strategy != baseline)].groupby("segment").share.sum()
+    seg_gain = (t.share * t.net_gain).groupby(t.segment).sum()
+    wrong = int(sum(1 for s, sh in moved.items() if sh > MOVED and seg_gain[s] <= 0))
+    gap = best_value - 0.0
+    regret = (best_value - got["value_per_account"]) / gap if gap > 1e-9 else math.nan
+    return {"declined": declined, "breach": breach, "regret": regret, "wrong_moves": wrong,
+            "value_per_account": got["value_per_account"], "complaints_per_10k": got["complaints_per_10k"],
+            "agent_hours": got["agent_hours"], "current_value": now["value_per_account"]}
+
+
+def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, capacity, work: Path) -> pd.DataFrame:
+    rows = []
+    for name in scenarios:
+        sc = load_scenario(name)
+        t0 = time.perf_counter()
+        tc = true_cells(sc, truth_accounts, baseline)
+        print(f"truth of {name} on {truth_accounts:,} accounts in {time.perf_counter() - t0:.0f} s", flush=True)
+        for seed in tqdm(range(1, seeds + 1), desc=name, unit="seed"):
+            out = work / f"{name}-{seed}"
+            synth.generate(scenario=sc, accounts=accounts, seed=seed, out=out, truth_accounts=1, progress=False)
+            ds = io.load(out)
+            m = economics.cell_moments(ds, sc, by=("segment",))
+            est = decision.estimate(m, sc, baseline=baseline)
+            c = est.cells
+            pop = c.drop_duplicates("segment").set_index("segment").population.astype(float).to_dict()
+            current = c[["segment", "strategy"]].assign(share=c.current_share)
+            for b in budgets:
+                cap = decision.parse_limit(capacity, "capacity")
+                bud = decision.parse_limit(b, "budget")
+                best, limits = _optimum(tc, pop, current, cap, bud)
+                if best is None:
+                    continue
+                best_value = decision.evaluate_truth(best, tc, pop)["value_per_account"]
+                for method, alloc in (("plug-in", _plug_in(m, sc, baseline, cap, bud)),
+                                      ("decide", _decide(est, sc, baseline, cap, bud, level, seed))):
+                    rows.append({"scenario": name, "seed": seed, "budget": str(b), "method": method,
+                                 "optimum_value": best_value,
+                                 **score(alloc, tc, pop, current, limits, best_value, baseline)})
+            shutil.rmtree(out, ignore_errors=True)
+    return pd.DataFrame(rows)
+
+
+def summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (sc, b, method), g in rows.groupby(["scenario", "budget", "method"], sort=False):
+        k, n = int(g.breach.sum()), len(g)
+        ci = stats.proportion_ci(k, n, method="wilson", confidence=0.95)
+        out.append({"scenario": sc, "budget": b, "method": method, "seeds": n,
+                    "breach": k / n, "breach_ci": f"{ci.ci_low:.2f}-{ci.ci_high:.2f}",
+                    "regret_median": float(np.nanmedian(g.regret)), "regret_p90": float(np.nanpercentile(g.regret, 90)),
+                    "wrong_moves_per_seed": float(g.wrong_moves.mean()), "declined": int(g.declined.sum()),
+                    "optimum_value": float(g.optimum_value.mean())})
+    return pd.DataFrame(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scenarios", nargs="+", default=["cn_default", "us_default"])
+    p.add_argument("--seeds", type=int, default=50)
+    p.add_argument("--accounts", type=int, default=50_000)
+    p.add_argument("--budgets", nargs="+", default=["current", "10", "20"],
+                   help="complaint budgets per 10,000 accounts, or 'current' (default: current 10 20)")
+    p.add_argument("--capacity", default="current", help="agent-hour limit: current, unlimited or hours")
+    p.add_argument("--level", type=float, default=0.9)
+    p.add_argument("--truth-accounts", type=int, default=400_000)
+    p.add_argument("--baseline", default="sms_only")
+    p.add_argument("--csv", type=Path, default=None, help="write every (scenario, seed, budget, method) row here")
+    p.add_argument("--smoke", action="store_true", help="a run of seconds on tiny data (used by the tests)")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.scenarios, args.seeds, args.accounts, args.truth_accounts = ["cn_default"], 2, 4000, 4000
+        args.budgets = ["current", "20"]
+    work = Path(tempfile.mkdtemp(prefix="decision-study-"))
+    t0 = time.perf_counter()
+    try:
+        rows = run(args.scenarios, args.seeds, args.accounts, args.budgets, args.level, args.truth_accounts,
+                   args.baseline, args.capacity, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.csv:
+        rows.to_csv(args.csv, index=False)
+    table = summarise(rows)
+    print()
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"\n{len(rows)} scored choices in {time.perf_counter() - t0:.0f} s; reproduce with:")
+    print("  python benchmarks/decision_study.py " + shlex.join(sys.argv[1:] if argv is None else argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
