@@ -194,8 +194,13 @@ def _naive(cells, s, b, is_bool, confidence):
     return e.estimate, e.ci_low, e.ci_high, se, e.pvalue, m1, m2, n1, n2
 
 
-def _paired(cells, s, b, strata, empty_strata):
-    """Stratum-level frame of both arms (n, mean, SS) and the stratum total N_k."""
+def _paired(cells, s, b, strata, empty_strata, dropped=None):
+    """Stratum-level frame of both arms (n, mean, SS) and the stratum total N_k.
+
+    With ``empty_strata="drop"`` the strata left out are appended to ``dropped``
+    (a list) as records: ``strategy``, ``stratum`` (column -> value), ``accounts``
+    (the stratum's, every arm) and ``reason``.
+    """
     key = strata or ["_all"]
     c = cells.assign(_all=0) if not strata else cells
     tot = c.groupby(key, dropna=False)["n"].sum().rename("N")
@@ -214,6 +219,13 @@ def _paired(cells, s, b, strata, empty_strata):
                              "coarsen the strata or pass empty_strata='drop'")
         warnings.warn(f"dropped strata {key} with fewer than 2 accounts in an arm: {which}",
                       UserWarning, stacklevel=5)
+        if dropped is not None:
+            for idx in bad.index:
+                values = idx if isinstance(idx, tuple) else (idx,)
+                reason = ", ".join(f"{arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
+                                   for arm, t in ((s, "s"), (b, "b")) if bad.loc[idx, "n_" + t] < 2)
+                dropped.append({"strategy": s, "stratum": dict(zip(key, values)), "accounts": int(bad.loc[idx, "N"]),
+                                "reason": f"{reason}; an arm needs at least 2"})
         k = k.drop(bad.index)
     for t in ("s", "b"):
         k[f"m_{t}"] = k[f"sy_{t}"] / k[f"n_{t}"].where(k[f"n_{t}"] > 0)
@@ -222,15 +234,19 @@ def _paired(cells, s, b, strata, empty_strata):
     return k
 
 
-def _poststrat(cells, s, b, strata, empty_strata):
-    k = _paired(cells, s, b, strata, empty_strata)
+def _poststrat(cells, s, b, strata, empty_strata, dropped=None):
+    k = _paired(cells, s, b, strata, empty_strata, dropped)
+    if k.empty:  # every stratum dropped: nothing left to estimate from
+        return math.nan, math.nan, math.nan, math.nan, 0, 0
     ms, mb = float((k.w * k.m_s).sum()), float((k.w * k.m_b).sum())
     var = float((k.w**2 * (k.ss_s / (k.n_s - 1) / k.n_s + k.ss_b / (k.n_b - 1) / k.n_b)).sum())
     return ms - mb, math.sqrt(var), ms, mb, k.n_s.sum(), k.n_b.sum()
 
 
-def _ipw_estimated(cells, s, b, strata, empty_strata):
-    k = _paired(cells, s, b, strata, empty_strata)
+def _ipw_estimated(cells, s, b, strata, empty_strata, dropped=None):
+    k = _paired(cells, s, b, strata, empty_strata, dropped)
+    if k.empty:
+        return math.nan, math.nan, math.nan, math.nan, 0, 0
     N = k.N.sum()
     ms, mb = float((k.w * k.m_s).sum()), float((k.w * k.m_b).sum())
     tau_k = k.m_s - k.m_b
@@ -252,22 +268,23 @@ def _ipw_recorded(cells, s, b):
 
 def _effects(cells, *, outcome, baseline, method, strata, is_bool, confidence, arms,
              propensity, empty_strata) -> pd.DataFrame:
-    rows = []
+    rows, dropped = [], []
     for s in arms:
         if method == "naive":
             est, lo, hi, se, p, ms, mb, ns, nb = _naive(cells, s, baseline, is_bool, confidence)
         else:
             if method == "poststrat":
-                est, se, ms, mb, ns, nb = _poststrat(cells, s, baseline, strata, empty_strata)
+                est, se, ms, mb, ns, nb = _poststrat(cells, s, baseline, strata, empty_strata, dropped)
             elif propensity == "recorded":
                 est, se, ms, mb, ns, nb = _ipw_recorded(cells, s, baseline)
             else:
-                est, se, ms, mb, ns, nb = _ipw_estimated(cells, s, baseline, strata, empty_strata)
-            lo, hi, p = _normal(est, se, confidence)
+                est, se, ms, mb, ns, nb = _ipw_estimated(cells, s, baseline, strata, empty_strata, dropped)
+            lo, hi, p = _normal(est, se, confidence) if math.isfinite(se) else (math.nan, math.nan, math.nan)
         rows.append([s, method, outcome, est, lo, hi, se, p, ms, mb, int(ns), int(nb)])
     df = pd.DataFrame(rows, columns=_COLUMNS)
     if method == "ipw":
         df.attrs["propensity"] = propensity
+    df.attrs["dropped_strata"] = dropped
     return df
 
 
@@ -344,7 +361,10 @@ def strategy_effects(
         ``mean_baseline`` (the arm means the estimate contrasts: raw,
         standardised or IPW), ``accounts_strategy``, ``accounts_baseline``.
         For ``naive`` bool outcomes ``se`` is the unpooled Wald standard
-        error while the interval is Newcombe's.
+        error while the interval is Newcombe's. ``attrs["dropped_strata"]``
+        lists the strata ``empty_strata="drop"`` left out (records:
+        ``strategy``, ``stratum``, ``accounts``, ``reason``); when every
+        stratum is dropped the strategy's estimate is NaN.
 
     Raises:
         ValueError: unknown outcome, baseline, strategy, strata column,
@@ -409,7 +429,8 @@ def compare_methods(
     Returns:
         The rows of :func:`strategy_effects` for the three methods, ordered by
         strategy then method (naive, poststrat, ipw); ``attrs["propensity"]``
-        tells whether IPW used recorded or estimated propensities.
+        tells whether IPW used recorded or estimated propensities and
+        ``attrs["dropped_strata"]`` the strata left out (each once).
     """
     if empty_strata not in ("error", "drop"):
         raise ValueError(f"unknown empty_strata {empty_strata!r}; allowed: error, drop")
@@ -418,7 +439,11 @@ def compare_methods(
     prop = _propensity(cells, "auto")
     kw = dict(outcome=outcome, baseline=baseline, strata=strata, is_bool=is_bool,
               confidence=confidence, arms=arms, propensity=prop, empty_strata=empty_strata)
-    df = pd.concat([_effects(cells, method=m, **kw) for m in METHODS], ignore_index=True)
+    parts = [_effects(cells, method=m, **kw) for m in METHODS]
+    dropped = []
+    for part in parts:
+        dropped += [d for d in part.attrs.get("dropped_strata", []) if d not in dropped]
+    df = pd.concat(parts, ignore_index=True)
     order = {m: i for i, m in enumerate(METHODS)}
     df = df.sort_values(["strategy", "method"], key=lambda c: c.map(order) if c.name == "method" else c,
                         kind="stable").reset_index(drop=True)
@@ -430,6 +455,7 @@ def compare_methods(
         df["bias"] = df.estimate - df.truth
         df["covers"] = (df.ci_low <= df.truth) & (df.truth <= df.ci_high)
     df.attrs["propensity"] = prop
+    df.attrs["dropped_strata"] = dropped
     return df
 
 

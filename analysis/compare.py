@@ -22,13 +22,23 @@ adjusted_diff              with ``adjust``: the population-average effect on
                            the paid rate against the baseline, standardised
                            over segments (post-stratification), with
                            ``adjusted_diff_ci_low``/``_high``
+adjusted_note              with ``adjust``: None, or what the adjusted effect
+                           leaves out or why it is not computable (a segment
+                           whose arm has fewer than 2 accounts, a group
+                           without baseline accounts)
 currency                   currency of the money fields
 ========================== ==================================================
+
+A number that does not exist or is not a finite number (a complaint rate
+without contacts, an interval that cannot be computed) is None, never NaN or
+infinity, so the records are valid JSON.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from typing import Sequence
 
 import pandas as pd
@@ -41,11 +51,18 @@ FIELDS = (
     "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "collected_per_account", "cost_per_account",
     "complaints_per_10k_contacts", "complaints_ci_low", "complaints_ci_high",
 )
-ADJUSTED_FIELDS = ("adjusted_diff", "adjusted_diff_ci_low", "adjusted_diff_ci_high")
+ADJUSTED_FIELDS = ("adjusted_diff", "adjusted_diff_ci_low", "adjusted_diff_ci_high", "adjusted_note")
 
 
 def _none(x):
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+    """None for a missing or non-finite number (JSON has neither NaN nor Infinity); numbers as Python types."""
+    if x is None or isinstance(x, (str, bool)):
+        return x
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    if isinstance(x, numbers.Real):
+        return float(x) if math.isfinite(x) else None
+    return x
 
 
 def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequence[str] = (),
@@ -132,12 +149,26 @@ def _currency(tables) -> str | None:
 
 
 def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
-    """Post-stratified effects on the paid rate, per group and strategy."""
+    """Post-stratified effects on the paid rate, per group and strategy.
+
+    A segment where the strategy or the baseline has fewer than 2 accounts is
+    left out of that strategy's adjustment, and ``adjusted_note`` says so; a
+    group without baseline accounts has no adjusted effects (note says why).
+    """
     from . import causal
 
     out = {}
     keys = cells[list(by)].drop_duplicates().itertuples(index=False, name=None) if by else [()]
     for key in keys:
+        key = tuple(key)
+        group = cells
+        for col, val in zip(by, key):
+            group = group[group[col] == val]
+        if not (group.loc[group["strategy"] == baseline, "accounts"] > 0).any():
+            for s in group["strategy"]:
+                out[(key, s)] = {"adjusted_diff": None, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None,
+                                 "adjusted_note": f"not computable: no {baseline} accounts in this group"}
+            continue
         sub = _tables_of(tables)
         if by:
             acc = sub["accounts"]
@@ -146,13 +177,27 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
                 c = acc[col] == val
                 cond = c if cond is None else cond & c
             sub = {**sub, "accounts": acc.filter(cond)}
-        eff = causal.strategy_effects(sub, outcome="paid", baseline=baseline, method="poststrat",
-                                      strata=("segment",), confidence=confidence, horizon_days=horizon_days)
+        with warnings.catch_warnings():  # the dropped segments are reported in adjusted_note instead
+            warnings.filterwarnings("ignore", message="dropped strata", category=UserWarning)
+            eff = causal.strategy_effects(sub, outcome="paid", baseline=baseline, method="poststrat",
+                                          strata=("segment",), confidence=confidence, horizon_days=horizon_days,
+                                          empty_strata="drop")
+        dropped = eff.attrs.get("dropped_strata", [])
         for _, e in eff.iterrows():
-            out[(tuple(key), e["strategy"])] = {
+            gone = [d for d in dropped if d["strategy"] == e["strategy"]]
+            note = None
+            if gone:
+                note = "leaves out " + "; ".join(
+                    f"segment {d['stratum']['segment']} ({d['accounts']} account{'s' if d['accounts'] != 1 else ''}: "
+                    f"{d['reason']})" for d in gone)
+                if not math.isfinite(e["estimate"]):
+                    note = "not computable: every segment left out; " + note.removeprefix("leaves out ")
+            out[(key, e["strategy"])] = {
                 "adjusted_diff": e["estimate"], "adjusted_diff_ci_low": e["ci_low"], "adjusted_diff_ci_high": e["ci_high"],
+                "adjusted_note": note,
             }
-        out[(tuple(key), baseline)] = {"adjusted_diff": 0.0, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None}
+        out[(key, baseline)] = {"adjusted_diff": 0.0, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None,
+                                "adjusted_note": None}
     return out
 
 
@@ -161,41 +206,62 @@ def _tables_of(tables) -> dict:
     return dict(inner if inner is not None else tables)
 
 
-def format_table(records: list[dict], *, adjust: bool = False) -> str:
-    """The records as an aligned text table, one line per strategy (and group)."""
+def format_table(records: list[dict], *, adjust: bool = False, baseline: str | None = None) -> str:
+    """The records as an aligned text table, one line per strategy (and group).
+
+    Args:
+        records: from :func:`headline`.
+        adjust: show the adjusted effects; their notes follow the table.
+        baseline: the baseline strategy; default the one strategy whose
+            records have no difference from the baseline.
+    """
     if not records:
         return "(no accounts)"
+    if baseline is None:
+        plain = {r["strategy"] for r in records} - {r["strategy"] for r in records if r["diff_vs_baseline"] is not None}
+        baseline = next(iter(plain)) if len(plain) == 1 else records[0]["strategy"]
     cur = records[0]["currency"]
     header = ["strategy", "group", "accounts", "paid rate [95% CI]", "vs baseline [95% CI]",
               f"collected/acct {cur}", f"cost/acct {cur}", "complaints/10k contacts [95% CI]"]
     if adjust:
         header.append("adjusted vs baseline [95% CI]")
-    lines = []
+    lines, notes = [], []
     for r in records:
         row = [
             r["strategy"],
             r["group"] or "all",
             f"{r['accounts']:,}",
             f"{100 * r['paid_rate']:.1f}% [{100 * r['paid_rate_ci_low']:.1f}, {100 * r['paid_rate_ci_high']:.1f}]",
-            _pp(r["diff_vs_baseline"], r["diff_ci_low"], r["diff_ci_high"]),
-            f"{r['collected_per_account']:,.2f}",
-            f"{r['cost_per_account']:,.2f}",
-            "n/a" if r["complaints_per_10k_contacts"] is None else
+            _pp(r["diff_vs_baseline"], r["diff_ci_low"], r["diff_ci_high"],
+                missing="baseline" if r["strategy"] == baseline else "no baseline in group"),
+            _money(r["collected_per_account"]),
+            _money(r["cost_per_account"]),
+            "no contacts" if r["complaints_per_10k_contacts"] is None else
             f"{r['complaints_per_10k_contacts']:.2f} [{r['complaints_ci_low']:.2f}, {r['complaints_ci_high']:.2f}]",
         ]
         if adjust:
-            base = r["diff_vs_baseline"] is None and r.get("adjusted_diff_ci_low") is None
-            row.append("baseline" if base else _pp(r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"),
-                                                   r.get("adjusted_diff_ci_high")))
+            row.append("baseline" if r["strategy"] == baseline else _pp(
+                r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"), r.get("adjusted_diff_ci_high"),
+                missing="not computable"))
+            if r.get("adjusted_note"):
+                notes.append(f"{r['strategy']}{' in ' + r['group'] if r['group'] else ''}: adjusted effect "
+                             f"{r['adjusted_note']}")
         lines.append(row)
     widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*x) for x in lines])
+    table = [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*x) for x in lines]
+    return "\n".join(table + ([""] + [f"note: {n}" for n in notes] if notes else []))
 
 
-def _pp(est, lo, hi) -> str:
+def _money(x) -> str:
+    if x is None:
+        return "not computable"
+    return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.3g}"  # no 200-digit numbers from a unit error in the data
+
+
+def _pp(est, lo, hi, missing: str = "baseline") -> str:
     if est is None:
-        return "baseline"
+        return missing
     if lo is None or hi is None:
         return f"{100 * est:+.1f} pp"
     return f"{100 * est:+.1f} pp [{100 * lo:+.1f}, {100 * hi:+.1f}]"

@@ -392,7 +392,8 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
         ``compliant``, and ``rate_ratio`` (violating / compliant) with
         ``ratio_low``/``ratio_high`` and ``pvalue`` (score test,
         ``stats.compare_rates``). Rates are NaN without contacts, the ratio
-        NaN when either group has none.
+        NaN when either group has none; ``note`` says in words why a ratio
+        is not a finite number (None when it is).
 
     Raises:
         ValueError: an unknown pack.
@@ -432,5 +433,19 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
             "contacts_compliant": nc, "complaints_compliant": kc,
             "rate_compliant": rc, "rate_compliant_low": rc_lo, "rate_compliant_high": rc_hi,
             "rate_ratio": ratio[0], "ratio_low": ratio[1], "ratio_high": ratio[2], "pvalue": ratio[3],
+            "note": _link_note(nv, kv, nc, kc),
         })
     return pd.DataFrame(out)
+
+
+def _link_note(nv: int, kv: int, nc: int, kc: int) -> str | None:
+    """Why the violating / compliant complaint rate ratio is not a finite number, in words."""
+    if not nv:
+        return "not computable: no contact broke the rule"
+    if not nc:
+        return "not computable: every contact broke the rule"
+    if kv + kc == 0:
+        return "not computable: no complaint is linked to these contacts"
+    if kc == 0:
+        return f"unbounded: compliant contacts drew no complaint while violating ones drew {kv}"
+    return None

@@ -137,7 +137,8 @@ def _moments(row: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         for j in range(i + 1, k):
             q[i, j] = q[j, i] = row[f"{a}__{USAGE[j]}_sumprod"]
     mean = s / n
-    cov = (q - n * np.outer(mean, mean)) / max(n - 1, 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # amounts beyond float range: inf/NaN, handled by callers
+        cov = (q - n * np.outer(mean, mean)) / max(n - 1, 1)
     return mean, cov
 
 
@@ -158,7 +159,9 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
         ``cost_per_right_party_contact``, ``cost_per_account`` with
         ``cost_per_account_ci_low/high`` (t interval), ``collected_per_account``,
         and ``cost_per_unit_collected`` with its delta-method interval (NaN
-        where nothing was collected or the cell has one account).
+        where nothing was collected; the interval alone is NaN where the cell
+        has one account or money amounts so large that their variance is
+        beyond floating point).
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -168,17 +171,25 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
     for _, r in usage.iterrows():  # one iteration per cell, not per account
         n = r["accounts"]
         mean, cov = _moments(r)
-        # cost is a linear combination of the usage measures: its moments follow
+        # cost is a linear combination of the usage measures: its moments follow (over the measures with a
+        # nonzero unit cost only, so that a variance beyond floating point in another measure stays out)
+        used = np.flatnonzero(a)
         cost_mean = float(a @ mean)
-        cost_sq = (n - 1) * float(a @ cov @ a) + n * cost_mean**2
+        with np.errstate(over="ignore", invalid="ignore"):
+            cost_var = float(a[used] @ cov[np.ix_(used, used)] @ a[used])
+            cost_coll = float((n - 1) * (a[used] @ cov[used, -1]) + n * cost_mean * mean[-1])
+        cost_sq = (n - 1) * cost_var + n * cost_mean * cost_mean if math.isfinite(cost_var) else math.inf
         coll_sq = r["collected_sumsq"]
-        cost_coll = (n - 1) * float(a @ cov[:, -1]) + n * cost_mean * mean[-1]
         per_account = _or_nan(lambda: stats.mean_ci(n * cost_mean, cost_sq, n, confidence=confidence), n >= 2)
+        collected_ok = r["collected_sum"] > 0
         per_unit = _or_nan(
             lambda: stats.ratio_of_means_ci(n * cost_mean, cost_sq, r["collected_sum"], coll_sq, cost_coll, n,
                                             confidence=confidence),
-            n >= 2 and r["collected_sum"] > 0,
+            n >= 2 and collected_ok and math.isfinite(cost_coll)
+            and stats.variance_computable(r["collected_sum"], coll_sq),
         )
+        if collected_ok and math.isnan(per_unit.estimate):  # the ratio is known even without its interval
+            per_unit = stats.Estimate(cost_mean / mean[-1], math.nan, math.nan)
         sums = {m: r[f"{m}_sum"] for m in USAGE + _COUNTS}
         agent_secs = costs.dial_seconds * sums["n_phone"] + costs.wrap_seconds * sums["phone_connected"] + sums["phone_talk_seconds"]
         sms_cost = costs.sms_per_segment * sums["sms_segments"]

@@ -103,7 +103,9 @@ class CellMoments:
         mean: array (cells, measures): per-account means (post-stratified if
             strata were given).
         cov: array (cells, measures, measures): covariance of those means
-            (sample covariance / n; zero for cells of one account).
+            (sample covariance / n; zero for cells of one account; not
+            finite where money amounts are beyond floating point, see
+            :meth:`unsampled`).
         discount_rate: annual rate ``collected`` was discounted at (0: none).
     """
 
@@ -115,6 +117,33 @@ class CellMoments:
 
     def strategies(self) -> list[str]:
         return sorted(self.cells.strategy.unique())
+
+    def unsampled(self) -> pd.DataFrame:
+        """The cells whose covariance is not finite, with the measures responsible.
+
+        A sum of squares beyond floating point (money amounts above about
+        1e154) leaves a cell's covariance unknown: its intervals are NaN and
+        :func:`monte_carlo` cannot sample it.
+
+        Returns:
+            The rows of :attr:`cells` concerned, with ``measures`` (the
+            names of the measures whose variance is not finite).
+        """
+        bad = ~np.isfinite(self.cov)
+        rows = np.flatnonzero(bad.any(axis=(1, 2)))
+        out = self.cells.iloc[rows].copy()
+        out["measures"] = [", ".join(m for j, m in enumerate(MEASURES) if bad[i, j].any()) for i in rows]
+        return out.reset_index(drop=True)
+
+    def uncertainty_note(self) -> str | None:
+        """None, or a sentence naming the cells whose uncertainty is not computable and why."""
+        u = self.unsampled()
+        if u.empty:
+            return None
+        where = "; ".join(" / ".join(str(r[c]) for c in (*self.by, "strategy")) + f" ({r.measures})"
+                          for _, r in u.iterrows())
+        return (f"not computable: the variance of {where} is beyond floating point, because some money amounts "
+                f"exceed about 1e154; check payments.amount for unit errors")
 
 
 def _scenario(scenario) -> Scenario:
@@ -173,8 +202,9 @@ def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), str
         for j in range(i + 1, len(metrics)):
             q[:, i, j] = q[:, j, i] = df[f"{a}__{metrics[j]}_sumprod"]
     mean = s / n[:, None]
-    cov = (q - n[:, None, None] * mean[:, :, None] * mean[:, None, :]) / np.maximum(n - 1, 1)[:, None, None]
-    cov = np.where((n >= 2)[:, None, None], cov / n[:, None, None], 0.0)  # covariance of the means
+    with np.errstate(over="ignore", invalid="ignore"):  # sums beyond floating point: see CellMoments.unsampled
+        cov = (q - n[:, None, None] * mean[:, :, None] * mean[:, None, :]) / np.maximum(n - 1, 1)[:, None, None]
+        cov = np.where((n >= 2)[:, None, None], cov / n[:, None, None], 0.0)  # covariance of the means
     keys = df[["strategy", *by, *strata]].copy()
     keys["accounts"] = n
     if strata:
@@ -387,6 +417,8 @@ class MonteCarloResult:
         prob_best: per cell: ``prob_best``, the share of draws in which the
             strategy has the highest net value of its ``by`` cell.
         seed: the seed; n_draws: the number of draws.
+        note: None, or what the draws leave out (cells drawn at their mean
+            because their covariance is not computable, see ``unsampled``).
     """
 
     draws: pd.DataFrame
@@ -395,6 +427,7 @@ class MonteCarloResult:
     prob_best: pd.DataFrame
     seed: int
     n_draws: int
+    note: str | None = None
 
 
 def _ranges(scenario, a: Mapping[str, float]) -> dict[str, tuple[float, float]]:
@@ -411,7 +444,7 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
                 draws: int = 10_000, seed: int = 0, unit_costs: UnitCosts | None = None,
                 escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
                 sampling: bool = True, assumption_ranges: bool = True,
-                horizon_days: int | None = None) -> MonteCarloResult:
+                horizon_days: int | None = None, unsampled: str = "error") -> MonteCarloResult:
     """Monte Carlo of net value over sampling and assumption uncertainty.
 
     Each draw takes (i) every cell's vector of measure means from a normal
@@ -432,22 +465,38 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
         seed: the seed (whole number >= 0).
         sampling: include sampling uncertainty.
         assumption_ranges: include assumption uncertainty.
+        unsampled: what to do with cells whose covariance is not finite
+            (money amounts beyond floating point, see
+            :meth:`CellMoments.unsampled`): ``"error"`` (a ValueError naming
+            them) or ``"mean"`` (draw them at their mean, without sampling
+            uncertainty, and say so in ``note``).
 
     Returns:
         A :class:`MonteCarloResult`.
+
+    Raises:
+        ValueError: bad arguments, or with ``unsampled="error"`` a cell whose
+            covariance is not computable (the message names it and why).
     """
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 100:
         raise ValueError(f"draws must be a whole number >= 100, got {draws!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if unsampled not in ("error", "mean"):
+        raise ValueError(f"unknown unsampled {unsampled!r}; allowed: error, mean")
     _check_common(baseline, 0.95, escalation)
     m = _moments(tables, scenario, by, strata, discount, horizon_days)
     _check_common(baseline, 0.95, escalation, m)
     base = assumptions(scenario, unit_costs)
     rng = np.random.default_rng(int(seed))
     C = len(m.cells)
+    note = m.uncertainty_note() if sampling else None
+    if note is not None and unsampled == "error":
+        raise ValueError(f"Monte Carlo {note}")
     if sampling:
-        means = np.stack([rng.multivariate_normal(m.mean[c], m.cov[c], size=draws, method="eigh") for c in range(C)], 1)
+        ok = np.isfinite(m.cov).all(axis=(1, 2))
+        means = np.stack([_draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(MEASURES)))
+                          for c in range(C)], 1)
     else:
         means = np.broadcast_to(m.mean, (draws, *m.mean.shape))
     a = {k: np.full(draws, v) for k, v in base.items()}
@@ -470,13 +519,27 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
     long.insert(0, "draw", np.repeat(np.arange(draws), C))
     long["net_value"], long["net_value_vs_baseline"] = v.ravel(), vs.ravel()
     summ = cells.copy()
-    summ["mean"], summ["sd"] = vs.mean(0), vs.std(0, ddof=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # money beyond floating point: an infinite spread
+        summ["mean"], summ["sd"] = vs.mean(0), vs.std(0, ddof=1)
     for p in (5, 50, 95):
         summ[f"p{p:02d}"] = np.percentile(vs, p, axis=0)
     summ["prob_positive"] = np.where(b >= 0, (vs > 0).mean(0), np.nan)
     summ["prob_best"] = best
     adf = pd.DataFrame({"draw": np.arange(draws), **{k: a[k] for k in ranges}})
-    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws))
+    if note is not None:
+        note = "drawn at their means without sampling uncertainty, which is " + note
+    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws),
+                            note)
+
+
+def _draw_means(rng: np.random.Generator, m: CellMoments, c: int, draws: int) -> np.ndarray:
+    """``draws`` vectors of cell ``c``'s measure means from their normal sampling distribution."""
+    try:
+        return rng.multivariate_normal(m.mean[c], m.cov[c], size=draws, method="eigh")
+    except np.linalg.LinAlgError as err:  # a finite but numerically broken covariance
+        cell = " / ".join(str(m.cells.loc[c, k]) for k in (*m.by, "strategy"))
+        raise ValueError(f"Monte Carlo not computable: the covariance of {cell} cannot be decomposed ({err}); "
+                         "check payments.amount for extreme values") from None
 
 
 def _slope_vector(a: Mapping[str, float], key: str, escalation: str) -> tuple[np.ndarray, np.ndarray]:

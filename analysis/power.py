@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 from analysis.stats._result import SampleSize
@@ -34,6 +35,7 @@ from analysis.stats.rates import _alternative, _choice, _number, _positive, _uni
 __all__ = [
     "sample_size_proportions", "power_proportions", "mde_proportions",
     "sample_size_rates", "power_rates", "mde_rates",
+    "lift_designs", "power_curve_proportions", "detectable_lift", "noninferiority_designs",
 ]
 
 RATE_METHODS = ("score", "wald")
@@ -353,3 +355,146 @@ def mde_rates(rate2, n1, *, exposure_per_unit: float = 1.0, power: float = 0.8,
         raise ValueError(f"power={power} is already reached at the null ratio (alpha={alpha})")
     lr = optimize.brentq(f, grid[hit - 1], grid[hit], xtol=1e-14, rtol=1e-14)
     return float(null * math.exp(lr))
+
+
+# ------------------------------------------------------ designs from observed rates
+# The notebooks plan the next test from the rates observed in the data. The data may
+# sit at an edge (nobody paid, everybody paid, no complaints): a design that cannot be
+# computed from them is a row with a ``note`` saying why, never an error.
+
+def _proportion_note(p0: float, lift: float) -> str | None:
+    """Why a lift over an observed baseline proportion cannot be planned, or None."""
+    if p0 <= 0:
+        return ("not computable: no baseline account paid (0.0%), so there is no baseline rate "
+                "to plan the test from")
+    if p0 >= 1:
+        return "not computable: every baseline account paid (100.0%), so no lift is possible"
+    if p0 + lift >= 1:
+        return (f"not computable: a lift of {100 * lift:.1f} percentage points from a baseline of "
+                f"{100 * p0:.1f}% reaches 100%")
+    return None
+
+
+def lift_designs(p0: float, lifts, shares, *, power: float = 0.8, alpha: float = 0.05) -> pd.DataFrame:
+    """Accounts the next test needs to detect each lift over the baseline proportion ``p0``.
+
+    One :func:`sample_size_proportions` per lift and challenger share
+    (challenger = group 1 with ``p0 + lift``, champion = group 2 with ``p0``,
+    ``ratio = (1 - share) / share``). Lifts that cannot be planned from
+    ``p0`` -- a baseline of 0 or 1, or ``p0 + lift`` reaching 1 -- get
+    missing sizes and a ``note`` saying why.
+
+    Args:
+        p0: the observed baseline proportion, in [0, 1].
+        lifts: absolute lifts to detect (each > 0).
+        shares: the challenger's shares of the test's accounts (each in (0, 1)).
+        power: target power.
+        alpha: two-sided significance level.
+
+    Returns:
+        One row per lift and share: ``lift``, ``challenger_share``,
+        ``challenger``, ``champion``, ``total`` (nullable integers),
+        ``power`` (achieved) and ``note`` (None when computed).
+
+    Raises:
+        ValueError: ``p0`` outside [0, 1], a lift <= 0 or a share outside (0, 1).
+    """
+    p0 = _number("p0", p0)
+    if not 0 <= p0 <= 1:
+        raise ValueError(f"p0 must be a proportion in [0, 1], got {p0!r}")
+    rows = []
+    for d in lifts:
+        d = _positive("lift", d)
+        for s in shares:
+            s = _unit("challenger share", s)
+            note = _proportion_note(p0, d)
+            row = {"lift": d, "challenger_share": s, "challenger": None, "champion": None, "total": None,
+                   "power": math.nan, "note": note}
+            if note is None:
+                n = sample_size_proportions(p0 + d, p0, power=power, alpha=alpha, ratio=(1 - s) / s)
+                row.update(challenger=n.n1, champion=n.n2, total=n.total, power=n.power)
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=["lift", "challenger_share", "challenger", "champion", "total", "power", "note"])
+    out[["challenger", "champion", "total"]] = out[["challenger", "champion", "total"]].astype("Int64")
+    return out
+
+
+def power_curve_proportions(p0: float, lifts, totals, *, ratio: float = 1.0, alpha: float = 0.05) -> pd.DataFrame:
+    """Power of the test of ``p0 + lift`` against ``p0`` for each total number of accounts.
+
+    The total is split ``n1 = total / (1 + ratio)`` (challenger) and
+    ``n2 = ratio * n1`` (champion), as :func:`power_proportions` takes it.
+    Lifts that cannot be planned from ``p0`` (see :func:`lift_designs`) are
+    left out and listed in ``attrs["not_computable"]`` (lift -> reason).
+
+    Returns:
+        One row per computable lift and total: ``lift``, ``total``, ``power``.
+    """
+    p0 = _number("p0", p0)
+    rows, skipped = [], {}
+    for d in lifts:
+        note = _proportion_note(p0, _positive("lift", d))
+        if note is not None:
+            skipped[d] = note
+            continue
+        for n in totals:
+            rows.append({"lift": d, "total": n,
+                         "power": power_proportions(p0 + d, p0, _positive("total", n) / (1 + ratio), alpha=alpha,
+                                                    ratio=ratio)})
+    out = pd.DataFrame(rows, columns=["lift", "total", "power"])
+    out.attrs["not_computable"] = skipped
+    return out
+
+
+def detectable_lift(p0: float, n1: float, *, power: float = 0.8, alpha: float = 0.05,
+                    ratio: float = 1.0) -> tuple[float, str | None]:
+    """:func:`mde_proportions` from an observed baseline ``p0``, or why there is none.
+
+    The same lift as ``mde_proportions(p0, n1, ...)`` (group 1 has ``n1``
+    accounts at ``p0``, group 2 ``ratio * n1`` at ``p0 + lift``), with the
+    edges of the data answered in words instead of an error: a baseline of
+    0 or 1, or too few accounts for any lift to reach ``power``.
+
+    Returns:
+        ``(lift, None)``, or ``(nan, note)`` when it cannot be computed.
+    """
+    p0 = _number("p0", p0)
+    if p0 <= 0 or p0 >= 1:
+        return math.nan, _proportion_note(p0, 0.0)
+    n1, power = _positive("n1", n1), _unit("power", power)
+    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
+    if _prop_power(p0, 1 - (1 - p0) * 1e-12, n1, alpha, ratio, "two-sided") < power:
+        return math.nan, (f"not computable: with {n1:,.0f} and {ratio * n1:,.0f} accounts no lift from "
+                          f"{100 * p0:.1f}% reaches {power:.0%} power")
+    return mde_proportions(p0, n1, power=power, alpha=alpha, ratio=ratio), None
+
+
+def noninferiority_designs(rate: float, shares, *, margin: float, power: float = 0.8, alpha: float = 0.05,
+                           exposure_per_unit: float = 1.0) -> pd.DataFrame:
+    """Accounts needed to show rate1 / rate2 < ``margin`` when both groups truly have ``rate``.
+
+    One :func:`sample_size_rates` per challenger share (one-sided at
+    ``alpha``). An observed rate of 0 (no complaints) gives no rate to plan
+    from: the sizes are missing and ``note`` says so.
+
+    Returns:
+        One row per share: ``challenger_share``, ``n1``, ``n2``, ``total``
+        (nullable integers), ``power`` and ``note`` (None when computed).
+    """
+    rate = _number("rate", rate)
+    if rate < 0 or math.isinf(rate):
+        raise ValueError(f"rate must be a finite number >= 0, got {rate!r}")
+    rows = []
+    for s in shares:
+        s = _unit("challenger share", s)
+        row = {"challenger_share": s, "n1": None, "n2": None, "total": None, "power": math.nan, "note": None}
+        if rate == 0:
+            row["note"] = "not computable: no complaints were observed, so there is no complaint rate to plan from"
+        else:
+            n = sample_size_rates(rate, rate, margin=margin, alternative="smaller", power=power, alpha=alpha,
+                                  ratio=(1 - s) / s, exposure_per_unit=exposure_per_unit)
+            row.update(n1=n.n1, n2=n.n2, total=n.total, power=n.power)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["challenger_share", "n1", "n2", "total", "power", "note"])
+    out[["n1", "n2", "total"]] = out[["n1", "n2", "total"]].astype("Int64")
+    return out

@@ -15,6 +15,7 @@ and ends in intervals from :mod:`analysis.stats`:
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import pandas as pd
@@ -102,7 +103,11 @@ def effects(tables, *, baseline: str = "sms_only", by: Sequence[str] = (), outco
         One row per group and non-baseline strategy: the ``by`` columns,
         ``strategy``, ``outcome``, ``accounts``, ``baseline_accounts``,
         ``mean``, ``baseline_mean``, ``estimate`` (strategy minus baseline),
-        ``ci_low``, ``ci_high``, ``pvalue``, ``pvalue_adjusted``.
+        ``ci_low``, ``ci_high``, ``pvalue``, ``pvalue_adjusted``. A money
+        difference where an arm has a single account has no interval (NaN
+        limits and p-value: one account gives no variance). With no
+        other strategy to compare (a single strategy in the data, or no group
+        holding both arms) the frame is empty but has these columns.
 
     Raises:
         ValueError: an unknown outcome, or a baseline absent from the data.
@@ -124,7 +129,9 @@ def effects(tables, *, baseline: str = "sms_only", by: Sequence[str] = (), outco
         b = base.iloc[0]
         for _, r in g[g["strategy"] != baseline].iterrows():
             n1, n2 = int(r["accounts"]), int(b["accounts"])
-            if outcome == "collected":
+            if outcome == "collected" and min(n1, n2) < 2:  # no variance from one account: no interval
+                e = stats.Estimate(r["collected_sum"] / n1 - b["collected_sum"] / n2, math.nan, math.nan)
+            elif outcome == "collected":
                 e = stats.diff_means_ci(r["collected_sum"], r["collected_sumsq"], n1, b["collected_sum"],
                                         b["collected_sumsq"], n2, confidence=confidence)
             else:
@@ -134,10 +141,12 @@ def effects(tables, *, baseline: str = "sms_only", by: Sequence[str] = (), outco
                          "baseline_accounts": n2, "mean": r[f"{outcome}_sum"] / n1,
                          "baseline_mean": b[f"{outcome}_sum"] / n2, "estimate": e.estimate, "ci_low": e.ci_low,
                          "ci_high": e.ci_high, "pvalue": e.pvalue})
-    out = pd.DataFrame(rows)
+    columns = [*by, "strategy", "outcome", "accounts", "baseline_accounts", "mean", "baseline_mean", "estimate",
+               "ci_low", "ci_high", "pvalue"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["pvalue_adjusted"] = out["pvalue"]
     if out.empty:
         return out
-    out["pvalue_adjusted"] = out["pvalue"]
     for _, idx in out.groupby("strategy").groups.items():
         out.loc[idx, "pvalue_adjusted"] = stats.adjust_pvalues(out.loc[idx, "pvalue"].to_numpy(), method=adjust)
     return out

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import compare, costs, io, stats, synth
@@ -29,14 +30,14 @@ def test_json_records_have_the_stable_fields(data):
     r = run("compare", str(data), "--format", "json")
     assert r.returncode == 0, r.stderr
     recs = json.loads(r.stdout)
-    assert [x["strategy"] for x in recs] == ["sms_only", "ai_voice", "phone_only", "sms_then_phone"]
+    assert [x["strategy"] for x in recs] == ["sms_only", "ai_voice", "no_contact", "phone_only", "sms_then_phone"]
     for x in recs:
         assert set(compare.FIELDS) <= set(x)
         assert x["group"] is None
         assert x["paid_rate_ci_low"] <= x["paid_rate"] <= x["paid_rate_ci_high"]
     base = recs[0]
     assert base["diff_vs_baseline"] is None
-    other = recs[2]
+    other = recs[3]  # phone_only
     assert other["diff_vs_baseline"] == pytest.approx(other["paid_rate"] - base["paid_rate"])
     assert other["diff_ci_low"] < other["diff_vs_baseline"] < other["diff_ci_high"]
 
@@ -45,7 +46,12 @@ def test_numbers_match_the_statistics_modules(data):
     ds = io.load(data)
     recs = compare.headline(ds, costs=costs.UnitCosts.from_scenario("cn_default"))
     acc = ds["accounts"].to_pandas()
-    pay = ds["payments"].to_pandas().groupby("account_id")["amount"].sum()
+    pay = ds["payments"].to_pandas().merge(acc[["account_id", "entry_date", "time_zone"]], on="account_id")
+    # payments go on to the long horizon: the headline counts those within 30 days of the local entry midnight
+    start = pd.Series(pd.NaT, index=pay.index, dtype="datetime64[ns, UTC]")
+    for tz, g in pay.groupby("time_zone"):
+        start[g.index] = pd.to_datetime(g["entry_date"]).dt.tz_localize(tz).dt.tz_convert("UTC")
+    pay = pay[pay["paid_at"] < start + pd.Timedelta(days=30)].groupby("account_id")["amount"].sum()
     phone = acc[acc["strategy"] == "phone_only"]
     paid = int(phone["account_id"].isin(pay.index).sum())
     rec = next(r for r in recs if r["strategy"] == "phone_only")
@@ -102,3 +108,56 @@ def test_adjusted_effects_recover_the_truth_on_targeted_data(data):
     assert recs["sms_only"]["adjusted_diff"] == 0.0
     table = run("compare", str(data), "--adjust")
     assert "adjusted vs baseline" in table.stdout
+
+
+@pytest.fixture(scope="module")
+def lonely(tmp_path_factory):
+    """cn_default with segment M3+-low cut to one phone_only account (no sms_only there)."""
+    import pandas as pd
+    from conftest import write_parquet_dataset
+
+    src = tmp_path_factory.mktemp("lonely") / "src"
+    synth.generate(scenario="cn_default", accounts=3000, seed=3, out=src)
+    tables = ("accounts", "contacts", "payments", "complaints", "opt_outs")
+    f = {t: pd.read_parquet(src / f"{t}.parquet") for t in tables}
+    a = f["accounts"]
+    seg = a[a.segment == "M3+-low"]
+    keep = set(a.account_id) - set(seg.account_id) | {seg[seg.strategy == "phone_only"].account_id.iloc[0]}
+    f = {t: d[d.account_id.isin(keep)].reset_index(drop=True) for t, d in f.items()}
+    return write_parquet_dataset(f, src.parent / "lonely")
+
+
+def test_adjust_reports_the_segment_it_leaves_out(lonely):
+    r = run("compare", str(lonely), "--adjust", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    recs = {x["strategy"]: x for x in json.loads(r.stdout)}
+    phone = recs["phone_only"]
+    assert phone["adjusted_diff"] is not None
+    assert phone["adjusted_note"].startswith("leaves out segment M3+-low (1 account: phone_only has 1 account(s)")
+    assert recs["sms_only"]["adjusted_note"] is None
+    table = run("compare", str(lonely), "--adjust")
+    assert table.returncode == 0 and "note: phone_only: adjusted effect leaves out segment M3+-low" in table.stdout
+    assert "Warning" not in table.stderr
+
+
+def test_adjust_by_segment_does_not_call_a_present_baseline_unknown(lonely):
+    r = run("compare", str(lonely), "--adjust", "--by", "segment", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert "unknown baseline" not in r.stderr
+    (one,) = [x for x in json.loads(r.stdout) if x["group"] == "M3+-low"]
+    assert one["strategy"] == "phone_only" and one["adjusted_diff"] is None and one["diff_vs_baseline"] is None
+    assert one["adjusted_note"] == "not computable: no sms_only accounts in this group"
+    table = run("compare", str(lonely), "--adjust", "--by", "segment").stdout
+    assert "no baseline in group" in table and "note: phone_only in M3+-low" in table
+
+
+def test_json_has_no_nan_or_infinity(tmp_path):
+    from conftest import tiny_frames, write_parquet_dataset
+
+    f = tiny_frames()
+    f["payments"].loc[0, "amount"] = 1e300  # sums of squares overflow float64
+    ds = io.load(write_parquet_dataset(f, tmp_path / "tiny"))
+    recs = compare.headline(ds, costs=costs.UnitCosts.from_scenario("cn_default"), adjust=True, by=("segment",))
+    text = json.dumps(recs, allow_nan=False)  # raises on NaN or infinity
+    assert "adjusted_note" in text
+    assert compare._none(float("inf")) is None and compare._none(float("nan")) is None and compare._none(3) == 3

@@ -310,3 +310,13 @@ def test_complaints_are_linked_by_contact(hand):
     cap = res.loc[("us_reg_f", "seven_in_seven")]  # calls only
     assert cap.contacts_violating + cap.contacts_compliant == int(out.channel.isin(["phone", "ai_voice"]).sum())
     assert cap.complaints_violating == 0 and cap.rate_ratio == 0.0
+
+
+def test_link_to_complaints_says_why_a_ratio_is_missing(hand):
+    ds, packs, _, _ = hand
+    res = compliance.violations_and_complaints(ds, packs).set_index(["pack", "rule"])
+    assert res.loc[("cn_gbt_45251_2025", "quiet_hours"), "note"] is None
+    assert compliance._link_note(0, 0, 10, 1) == "not computable: no contact broke the rule"
+    assert compliance._link_note(5, 0, 0, 0) == "not computable: every contact broke the rule"
+    assert compliance._link_note(5, 0, 10, 0) == "not computable: no complaint is linked to these contacts"
+    assert compliance._link_note(5, 2, 10, 0).startswith("unbounded: compliant contacts drew no complaint")

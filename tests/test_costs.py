@@ -66,10 +66,10 @@ def test_changing_a_unit_cost_needs_no_new_data_or_query(generated):
     assert c[2] - c[1] == pytest.approx(c[1] - c[0])  # linear in the unit cost
     sms = sens[sens["strategy"] == "sms_only"].groupby("agent_cost_per_hour")["cost_per_account"].sum()
     assert np.allclose(sms.to_numpy(), sms.iloc[0])  # texts use no agent time
-    # texts: 2 segments of 0.045 CNY per text sent
+    # texts: one segment (a 66-character UCS-2 template) of 0.045 CNY per text sent
     base = costs.cost_summary(usage, uc)
     row = base[base["strategy"] == "sms_only"].iloc[0]
-    assert row["cost_per_attempt"] == pytest.approx(2 * 0.045)
+    assert row["cost_per_attempt"] == pytest.approx(1 * 0.045)
 
 
 def test_phone_costs_far_more_per_account_than_sms(generated):
@@ -101,3 +101,30 @@ def test_sensitivity_rejects_unknown_cost(generated):
     _, usage = generated
     with pytest.raises(ValueError, match="unknown unit cost 'postage'"):
         costs.cost_sensitivity(usage, UC, "postage", [1.0])
+
+
+def test_amounts_beyond_floating_point_variance_leave_only_those_intervals_out(tmp_path):
+    from conftest import tiny_frames, write_parquet_dataset
+
+    f = tiny_frames()
+    f["payments"].loc[f["payments"].account_id == 2, "amount"] *= 1e200  # squares overflow float64
+    ds = io.load(write_parquet_dataset(f, tmp_path / "huge"))
+    usage = costs.usage_stats(ds, by=("strategy",))
+    out = costs.cost_summary(usage, UC).set_index("strategy")
+    phone = out.loc["phone_only"]
+    # contact costs do not involve the money amounts: their interval is still there
+    assert phone.cost_per_account == pytest.approx(1.60) and math.isfinite(phone.cost_per_account_ci_low)
+    assert phone.cost_per_unit_collected == pytest.approx(1.60 / phone.collected_per_account)
+    assert math.isnan(phone.cost_per_unit_collected_ci_low)
+    # with a commission the cost itself carries the overflowing amount: no interval, no error
+    with_commission = costs.cost_summary(usage, UC.replace(commission_rate=0.1)).set_index("strategy")
+    assert math.isnan(with_commission.loc["phone_only", "cost_per_account_ci_low"])
+
+
+def test_nothing_collected_leaves_cost_per_unit_collected_missing(tmp_path):
+    from conftest import tiny_frames, write_parquet_dataset
+
+    f = tiny_frames()
+    f["payments"] = f["payments"].iloc[:0]
+    out = costs.cost_summary(costs.usage_stats(io.load(write_parquet_dataset(f, tmp_path / "unpaid"))), UC)
+    assert out.cost_per_unit_collected.isna().all() and out.cost_per_account.notna().all()

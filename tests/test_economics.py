@@ -36,6 +36,7 @@ def true_net_values(truth: dict, sc) -> pd.DataFrame:
             hours = (c["phone"] * a["costs.dial_seconds"] + u["phone_connected"] * a["costs.wrap_seconds"]
                      + u["phone_talk_seconds"]) / 3600
             cost = (a["costs.sms_per_segment"] * u["sms_segments"] + a["costs.agent_cost_per_hour"] * hours
+                    + a["costs.phone_per_minute"] * u["phone_billed_minutes"]  # the line of a human call
                     + a["costs.ai_voice_per_minute"] * u["ai_voice_billed_minutes"])
             cc = r["complaints_per_account"] * (a["economics.complaint_handling_cost"]
                                                 + a["complaints.escalation_probability"]
@@ -131,7 +132,9 @@ def test_break_even_makes_the_difference_zero(data, unit):
         nv = E.net_value(m, sc, unit_costs=base.replace(**{unit: r.break_even})).set_index(["segment", "strategy"])
         assert nv.loc[(r.segment, "phone_only"), "net_value_vs_baseline"] == pytest.approx(0.0, abs=1e-6)
         checked += 1
-    assert checked >= (3 if unit == "agent_cost_per_hour" else 1)  # SMS dearer only helps phone elsewhere
+    assert checked >= (3 if unit == "agent_cost_per_hour" else 0)  # SMS dearer only helps phone elsewhere
+    if unit == "sms_per_segment":  # a break-even SMS price at or below zero: phone pays at any price of a text
+        assert be[be.break_even <= 0].pays_at_current.all()
     assert (be.pays_at_current == (be.difference_at_current > 0)).all()
     assert (be.break_even_ci_low <= be.break_even).all() and (be.break_even <= be.break_even_ci_high).all()
 
@@ -149,3 +152,33 @@ def test_tornado_one_row_per_key_sorted_by_swing(data):
     one = E.tornado(m, sc, cell={"segment": "M2-high"})
     base = E.net_value(m, sc).set_index(["segment", "strategy"])
     assert one.base.iloc[0] == pytest.approx(base.loc[("M2-high", "phone_only"), "net_value_vs_baseline"])
+
+
+@pytest.fixture
+def overflowing(tmp_path):
+    """The tiny dataset with one payment so large that its square overflows float64."""
+    from conftest import tiny_frames, write_parquet_dataset
+
+    f = tiny_frames()
+    f["payments"].loc[f["payments"].account_id == 2, "amount"] *= 1e200
+    return io.load(write_parquet_dataset(f, tmp_path / "huge"))
+
+
+def test_money_beyond_floating_point_is_named_not_an_eigenvalue_error(overflowing):
+    sc = load_scenario("cn_default")
+    m = E.cell_moments(overflowing, sc, by=())
+    u = m.unsampled()
+    assert list(u.strategy) == ["phone_only"] and u.measures.iloc[0] == "collected"
+    assert m.uncertainty_note().startswith("not computable: the variance of phone_only (collected) is beyond")
+    nv = E.net_value(m, sc, by=()).set_index("strategy")
+    assert nv.loc["phone_only", "net_value_per_account"] > 1e199 and np.isnan(nv.loc["phone_only", "net_value_ci_low"])
+    assert np.isfinite(nv.loc["sms_only", "net_value_ci_low"])
+    with pytest.raises(ValueError, match=r"^Monte Carlo not computable: the variance of phone_only \(collected\)"):
+        E.monte_carlo(m, sc, by=(), draws=200)
+    mc = E.monte_carlo(m, sc, by=(), draws=200, unsampled="mean")
+    assert mc.note.startswith("drawn at their means without sampling uncertainty, which is not computable")
+    assert np.isfinite(mc.summary["mean"]).all() and mc.prob_best.prob_best.sum() == pytest.approx(1.0)
+    by_segment = E.cell_moments(overflowing, sc, by=("segment",))  # one account a cell: no variance to overflow
+    assert E.monte_carlo(by_segment, sc, draws=200).note is None
+    with pytest.raises(ValueError, match="unsampled"):
+        E.monte_carlo(m, sc, by=(), draws=200, unsampled="skip")

@@ -215,3 +215,48 @@ BAD = [
 def test_bad_arguments(func, args, kwargs, error, name):
     with pytest.raises(error, match=name):
         func(*args, **kwargs)
+
+
+# ------------------------------------------------ designs from observed (edge) rates
+
+def test_lift_designs_match_sample_size_and_name_what_cannot_be_planned():
+    from analysis.power import lift_designs
+
+    t = lift_designs(0.3, (0.02, 0.75), (0.5, 0.1), power=0.8, alpha=0.05)
+    ok = t[t.note.isna()]
+    assert len(ok) == 2 and set(ok.lift) == {0.02}
+    s = sample_size_proportions(0.32, 0.3, ratio=9.0)
+    row = ok[ok.challenger_share == 0.1].iloc[0]
+    assert (row.challenger, row.champion, row.total) == (s.n1, s.n2, s.total)
+    gone = t[t.lift == 0.75]
+    assert gone.total.isna().all() and gone.note.str.contains("reaches 100%").all()
+    # everybody paid (the p1 = 1.01 of a 1-point lift), nobody paid
+    assert lift_designs(1.0, (0.01,), (0.5,)).note.iloc[0].startswith("not computable: every baseline account paid")
+    assert "no baseline account paid" in lift_designs(0.0, (0.01,), (0.5,)).note.iloc[0]
+    with pytest.raises(ValueError, match="p0"):
+        lift_designs(1.2, (0.01,), (0.5,))
+
+
+def test_power_curve_and_detectable_lift_at_the_edges():
+    from analysis.power import detectable_lift, power_curve_proportions
+
+    c = power_curve_proportions(0.985, (0.01, 0.02), (1000, 4000), ratio=3.0)
+    assert set(c.lift) == {0.01} and list(c.attrs["not_computable"]) == [0.02]
+    assert c.power.iloc[0] == pytest.approx(power_proportions(0.995, 0.985, 250, ratio=3.0))
+    d, note = detectable_lift(0.4, 200, ratio=3.0)
+    assert note is None and d == pytest.approx(mde_proportions(0.4, 200, ratio=3.0))
+    for p0, words in ((0.0, "no baseline account paid"), (1.0, "every baseline account paid")):
+        d, note = detectable_lift(p0, 500)
+        assert math.isnan(d) and words in note
+    d, note = detectable_lift(0.5, 3, power=0.99)
+    assert math.isnan(d) and "no lift" in note
+
+
+def test_noninferiority_designs_without_complaints():
+    from analysis.power import noninferiority_designs
+
+    t = noninferiority_designs(0.002, (0.5, 0.2), margin=1.5)
+    s = sample_size_rates(0.002, 0.002, margin=1.5, alternative="smaller", ratio=4.0)
+    assert t.total.iloc[1] == s.total and t.note.isna().all()
+    z = noninferiority_designs(0.0, (0.5,), margin=1.5)
+    assert z.total.isna().all() and "no complaints" in z.note.iloc[0]

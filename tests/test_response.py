@@ -77,3 +77,29 @@ def test_bad_arguments(large):
         response.effects(ds, baseline="letters")
     with pytest.raises(ValueError, match="outcome must be one of"):
         response.effects(ds, outcome="happiness")
+
+
+def _frames_where(keep):
+    from conftest import tiny_frames
+
+    f = tiny_frames()
+    ids = set(f["accounts"].account_id[keep(f["accounts"])])
+    return {t: d[d.account_id.isin(ids)].reset_index(drop=True) for t, d in f.items()}
+
+
+def test_effects_with_a_single_strategy_is_an_empty_frame_with_columns(tmp_path):
+    from conftest import write_parquet_dataset
+
+    ds = io.load(write_parquet_dataset(_frames_where(lambda a: a.strategy == "sms_only"), tmp_path / "one"))
+    for by in ((), ("segment",)):
+        eff = response.effects(ds, baseline="sms_only", by=by)
+        assert eff.empty and {*by, "strategy", "estimate", "ci_low", "pvalue_adjusted"} <= set(eff.columns)
+
+
+def test_money_effect_with_one_account_in_an_arm_has_no_interval(tiny_dir):
+    # tiny: sms_then_phone has one account; money collected needs two per arm for a variance
+    eff = response.effects(io.load(tiny_dir), baseline="sms_only", outcome="collected").set_index("strategy")
+    one = eff.loc["sms_then_phone"]
+    assert one.estimate == pytest.approx(0.0 - 1000.0 / 2)
+    assert math.isnan(one.ci_low) and math.isnan(one.pvalue) and math.isnan(one.pvalue_adjusted)
+    assert not math.isnan(eff.loc["phone_only", "ci_low"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from analysis.stats.means import diff_means_ci, mean_ci, ratio_means_ci, ratio_of_means_ci
+from analysis.stats.means import diff_means_ci, mean_ci, ratio_means_ci, ratio_of_means_ci, variance_computable
 
 
 def printed(value: float, decimals: int):
@@ -218,3 +218,41 @@ BAD = [
 def test_bad_arguments(func, args, kwargs, exc, pattern):
     with pytest.raises(exc, match=pattern):
         func(*args, **kwargs)
+
+
+def test_sums_beyond_floating_point_give_no_interval_instead_of_an_error():
+    # one value of 1e200 among ordinary ones: its square overflows float64, so the engine's
+    # sum of squares is inf; the mean is still known, its interval is not computable
+    total, total_sq, n = 1e200 + 30.0, math.inf, 4
+    r = mean_ci(total, total_sq, n)
+    assert r.estimate == pytest.approx(total / n)
+    assert math.isnan(r.ci_low) and math.isnan(r.ci_high) and math.isnan(r.pvalue)
+    d = diff_means_ci(total, total_sq, n, *sums([1.0, 2.0, 3.0]))
+    assert d.estimate == pytest.approx(total / n - 2.0) and math.isnan(d.ci_low) and d.method == "welch"
+    q = ratio_of_means_ci(6.0, 14.0, total, total_sq, 50.0, n)
+    assert q.estimate == pytest.approx(1.5 / (total / n)) and math.isnan(q.ci_high)
+    assert math.isnan(ratio_means_ci(total, total_sq, n, 9.0, 30.0, 3).ci_low)
+    # the square of the sum overflows although the sum of squares was given finite
+    assert not variance_computable(1e160, 1e300) and variance_computable(10.0, 50.0)
+    assert math.isnan(mean_ci(1e160, 1e300, 3).ci_low)
+    with pytest.raises(ValueError, match="total_sq.*nan"):  # NaN is a caller's mistake, not an overflow
+        mean_ci(10.0, math.nan, 3)
+
+
+def test_huge_but_finite_variances_keep_welch_degrees_of_freedom():
+    # the Satterthwaite formula squares the variances of the means; 1e300 would overflow
+    big = diff_means_ci(*sums([1e150, 2e150, 4e150]), *sums([1e150, 3e150, 3e150]))
+    small = diff_means_ci(*sums([1.0, 2.0, 4.0]), *sums([1.0, 3.0, 3.0]))
+    assert big.pvalue == pytest.approx(small.pvalue, rel=1e-9)
+    assert big.ci_low == pytest.approx(1e150 * small.ci_low, rel=1e-9)
+
+
+def test_ratio_of_perfectly_correlated_sums_tolerates_rounding():
+    # y = 10 x exactly (e.g. a commission on money collected): rounding in large sums may put the
+    # implied correlation a hair above 1; that is not an inconsistency
+    x = np.array([3e12, 1.0, 2.0, 5.0, 7e11])
+    y = 10 * x
+    tx, qx, n = sums(x)
+    ty, qy, _ = sums(y)
+    r = ratio_of_means_ci(tx, qx, ty, qy, float((x * y).sum()) * (1 + 1e-13), n)
+    assert r.estimate == pytest.approx(0.1) and r.ci_low == pytest.approx(0.1) and r.ci_high == pytest.approx(0.1)

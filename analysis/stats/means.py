@@ -5,24 +5,54 @@ cross-products for paired measurements) because callers hold only per-cell sums.
 recovered as (sum_sq - sum^2/n)/(n - 1). That subtraction loses precision when the mean is large
 against the spread (about 16 - 2*log10(mean/sd) significant digits remain); centre or rescale the
 data (e.g. money in thousands) before summing if that matters.
+
+A sum of squares beyond the floating-point range (``inf``: values above about 1e154, whose squares
+overflow a float64) leaves the variance unknown. It is accepted, and the functions return the
+estimate with NaN limits, statistic and p-value (the interval is not computable), never an error;
+:func:`variance_computable` tells a caller beforehand.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 from scipy import stats
 
 from ._result import Estimate
 from .proportions import _confidence, _count, _method, _real
 
 
+def _sum_sq(value, name: str) -> float:
+    """A sum of squares: finite, or ``+inf`` when it overflowed (variance unknown)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == math.inf:
+        return math.inf
+    return _real(value, name)
+
+
+def variance_computable(total, total_sq) -> bool:
+    """Whether a variance can be recovered from these sums in floating point.
+
+    False when the sum of squares (or the square of the sum) is beyond the
+    float64 range, i.e. some values exceed about 1e154: the functions of
+    this module then return NaN limits.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(total_sq) and np.isfinite(np.float64(total) * np.float64(total)))
+
+
 def _moments(total, total_sq, n, names=("total", "total_sq", "n")) -> tuple[float, float, int]:
-    """Mean and sample variance (n - 1 denominator) from a sum and a sum of squares."""
-    total, total_sq, n = _real(total, names[0]), _real(total_sq, names[1]), _count(n, names[2])
+    """Mean and sample variance (n - 1 denominator) from a sum and a sum of squares.
+
+    The variance is NaN when it is beyond floating point (see the module docstring).
+    """
+    total, total_sq, n = _real(total, names[0]), _sum_sq(total_sq, names[1]), _count(n, names[2])
     if n < 2:
         raise ValueError(f"{names[2]} must be at least 2 to estimate a variance, got {n}")
     mean = total / n
+    if not variance_computable(total, total_sq):
+        return mean, math.nan, n
     ss = total_sq - total * mean
     if ss < -1e-9 * max(abs(total_sq), 1.0):
         raise ValueError(
@@ -46,6 +76,20 @@ def _tcrit(confidence: float, df: float) -> float:
     return float(stats.t.isf((1.0 - confidence) / 2.0, df))
 
 
+def _satterthwaite(a1: float, a2: float, n1: int, n2: int) -> float:
+    """Welch-Satterthwaite degrees of freedom of ``a1 + a2`` (scale-free: no overflow)."""
+    s = a1 + a2
+    if not s > 0:
+        return n1 + n2 - 2
+    r1, r2 = a1 / s, a2 / s
+    return 1.0 / (r1 * r1 / (n1 - 1) + r2 * r2 / (n2 - 1))
+
+
+def _unknown(estimate: float, method: str, confidence: float, null: float) -> Estimate:
+    """The estimate with its interval and test not computable (variance beyond floating point)."""
+    return Estimate(estimate, math.nan, math.nan, math.nan, math.nan, method, confidence, null)
+
+
 def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
     """Student t interval for a mean, with the one-sample t test of mean = 0 (Student 1908).
 
@@ -64,6 +108,8 @@ def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
     """
     confidence = _confidence(confidence)
     mean, var, n = _moments(total, total_sq, n)
+    if math.isnan(var):
+        return _unknown(mean, "t", confidence, 0.0)
     se = math.sqrt(var / n)
     half = _tcrit(confidence, n - 1) * se
     t, p = _t_test(mean, se, 0.0, n - 1)
@@ -98,14 +144,16 @@ def diff_means_ci(
         raise TypeError(f"equal_var must be True or False, got {equal_var!r}")
     m1, v1, n1 = _moments(total1, total_sq1, n1, ("total1", "total_sq1", "n1"))
     m2, v2, n2 = _moments(total2, total_sq2, n2, ("total2", "total_sq2", "n2"))
+    est = m1 - m2
+    if math.isnan(v1) or math.isnan(v2):
+        return _unknown(est, "pooled" if equal_var else "welch", confidence, 0.0)
     if equal_var:
         df = n1 + n2 - 2
         se = math.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / df * (1 / n1 + 1 / n2))
     else:
         a1, a2 = v1 / n1, v2 / n2
         se = math.sqrt(a1 + a2)
-        df = (a1 + a2) ** 2 / (a1**2 / (n1 - 1) + a2**2 / (n2 - 1)) if se > 0 else n1 + n2 - 2
-    est = m1 - m2
+        df = _satterthwaite(a1, a2, n1, n2)
     half = _tcrit(confidence, df) * se
     t, p = _t_test(est, se, 0.0, df)
     method = "pooled" if equal_var else "welch"
@@ -145,15 +193,26 @@ def ratio_of_means_ci(
     method = _method(method, ("delta", "fieller"))
     mx, vx, n = _moments(total_x, total_sq_x, n, ("total_x", "total_sq_x", "n"))
     my, vy, _ = _moments(total_y, total_sq_y, n, ("total_y", "total_sq_y", "n"))
-    total_xy = _real(total_xy, "total_xy")
     if my == 0:
         raise ValueError(f"total_y must not be 0 (got {total_y!r}): the ratio is undefined")
+    if math.isnan(vx) or math.isnan(vy):  # beyond floating point: total_xy may have overflowed too
+        if isinstance(total_xy, numbers.Real) and not isinstance(total_xy, bool) and math.isinf(total_xy):
+            return _unknown(mx / my, method, confidence, math.nan)
+        _real(total_xy, "total_xy")
+        return _unknown(mx / my, method, confidence, math.nan)
+    total_xy = _real(total_xy, "total_xy")
     cxy = (total_xy - total_x * total_y / n) / (n - 1)
-    if cxy * cxy > vx * vy * (1 + 1e-9) + 1e-12:
+    if not math.isfinite(cxy):
+        return _unknown(mx / my, method, confidence, math.nan)
+    bound = math.sqrt(vx) * math.sqrt(vy)
+    # rounding in the sums (the subtraction above cancels digits) may push |cxy| a little past the bound
+    slack = 1e-9 * (bound + (abs(total_xy) + abs(total_x * total_y / n)) / (n - 1)) + 1e-6
+    if abs(cxy) > bound + slack:
         raise ValueError(
             f"total_xy ({total_xy!r}) is inconsistent with the sums of squares: it implies a "
             "correlation outside [-1, 1]"
         )
+    cxy = max(-bound, min(bound, cxy))
     ratio = mx / my
     t = _tcrit(confidence, n - 1)
     if method == "delta":
@@ -202,9 +261,11 @@ def ratio_means_ci(
     for name, mean in (("total1", m1), ("total2", m2)):
         if mean <= 0:
             raise ValueError(f"{name} must be positive for a log ratio of means, got mean {mean!r}")
-    a1, a2 = v1 / (n1 * m1 * m1), v2 / (n2 * m2 * m2)
+    if math.isnan(v1) or math.isnan(v2):
+        return _unknown(m1 / m2, method, confidence, 1.0)
+    a1, a2 = v1 / n1 / m1 / m1, v2 / n2 / m2 / m2
     se = math.sqrt(a1 + a2)
-    df = (a1 + a2) ** 2 / (a1**2 / (n1 - 1) + a2**2 / (n2 - 1)) if se > 0 else n1 + n2 - 2
+    df = _satterthwaite(a1, a2, n1, n2)
     log_r = math.log(m1 / m2)
     half = _tcrit(confidence, df) * se
     t, p = _t_test(log_r, se, 0.0, df)
@@ -212,4 +273,4 @@ def ratio_means_ci(
     return Estimate(m1 / m2, low, high, t, p, method, confidence, 1.0)
 
 
-__all__ = ["mean_ci", "diff_means_ci", "ratio_of_means_ci", "ratio_means_ci"]
+__all__ = ["mean_ci", "diff_means_ci", "ratio_of_means_ci", "ratio_means_ci", "variance_computable"]
