@@ -29,7 +29,9 @@ CHANNELS: tuple[str, ...] = ("sms", "phone", "ai_voice")
 
 #: Strategy (experiment arm) names every dataset may use without declaring
 #: them. A dataset may declare more in its ``manifest.json`` (key
-#: ``"strategies"``).
+#: ``"strategies"``). ``no_contact`` is a holdout arm: its accounts get no
+#: contact at all, so it has no contact rows, and rates per contact
+#: (complaints per 10,000 contacts, cost per attempt) are undefined for it.
 STRATEGIES: tuple[str, ...] = (
     "sms_only",
     "phone_only",

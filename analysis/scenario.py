@@ -1,9 +1,10 @@
 """Scenario files: the assumptions of one synthetic world, checked on load.
 
 A scenario (TOML, in ``data/scenarios/``) holds the population mix, the
-channels and strategies, the effect sizes, the complaint model, the
-assignment design, the unit costs and the contact-rule packs (TOML, in
-``data/rules/``). :func:`load_scenario` reads one, resolves ``extends`` (a
+channels and strategies (a strategy without steps, such as the
+``no_contact`` holdout, makes no contact), the effect sizes, the complaint
+model, the second outcome horizon and its loss rates, the assignment design,
+the unit costs and the contact-rule packs (TOML, in ``data/rules/``). :func:`load_scenario` reads one, resolves ``extends`` (a
 scenario may start from another and override keys), checks every key against
 the schema below and returns a :class:`Scenario`. Every problem of a file is
 reported at once, each naming its key, e.g.::
@@ -32,12 +33,40 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "rules"
 
 BALANCE_BANDS = ("low", "high")
+#: SMS encodings and the characters one text holds: (single message, each part of a long one).
+#: A long text is sent in parts whose concatenation header takes 7 GSM-7 or 3 UCS-2 characters.
+SMS_ENCODINGS: dict[str, tuple[int, int]] = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
+#: Where an account stands at the long horizon when it has not cured: its entry
+#: bucket (paid part, held its bucket) or the next one (paid nothing, rolled);
+#: an account that rolls out of M3+ reaches charge-off.
+LOSS_STAGES: tuple[str, ...] = (*DPD_BUCKETS, "charge_off")
+#: The strategy name of a no-contact holdout (an arm with no contact steps).
+NO_CONTACT = "no_contact"
 RULE_KINDS = ("quiet_hours", "daily_cap", "rolling_cap", "quiet_after_conversation", "opt_out")
 CAP_COUNTS = ("attempts", "connected", "unanswered")
 
 
 class ScenarioError(ValueError):
     """A scenario or rule-pack file that does not satisfy the schema."""
+
+
+def sms_segments(chars: int, encoding: str) -> int:
+    """Billed segments of a text of ``chars`` characters in ``encoding``.
+
+    A text that fits one message (160 GSM-7 or 70 UCS-2 characters, the
+    CALIBRATION.md row "SMS segment") is one segment; a longer one is sent in
+    parts of 153 GSM-7 or 67 UCS-2 characters, each billed as a segment.
+
+    Example:
+        >>> sms_segments(70, "UCS-2"), sms_segments(71, "UCS-2"), sms_segments(150, "GSM-7")
+        (1, 2, 1)
+    """
+    if encoding not in SMS_ENCODINGS:
+        raise ValueError(f"encoding must be one of {', '.join(SMS_ENCODINGS)}, got {encoding!r}")
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 1:
+        raise ValueError(f"chars must be a whole number >= 1, got {chars!r}")
+    single, part = SMS_ENCODINGS[encoding]
+    return 1 if chars <= single else -(-chars // part)
 
 
 # --------------------------------------------------------------------------
@@ -164,7 +193,8 @@ def _mapping(keys: tuple | None, item: Check, *, sums_to_one=False, required=Tru
 def _list_of(item: Check, *, min_len=1) -> Check:
     def check(v, key):
         if not isinstance(v, list) or len(v) < min_len:
-            return [f"{key} must be a list of at least {min_len} item(s), got {v!r}"]
+            what = "a list" if min_len == 0 else f"a list of at least {min_len} item(s)"
+            return [f"{key} must be {what}, got {v!r}"]
         errs = []
         for i, x in enumerate(v):
             errs += item(x, f"{key}[{i}]")
@@ -305,7 +335,7 @@ SCHEMA = _record(
                     {
                         "delivery_rate": PROB,
                         "message_chars": POS_INT,
-                        "chars_per_segment": POS_INT,
+                        "encoding": _string(tuple(SMS_ENCODINGS)),
                         "send_hour": _pair(HOUR),
                         "opt_out_rate": PROB,
                         "promise_rate": PROB,
@@ -329,6 +359,13 @@ SCHEMA = _record(
                 ),
             }
         ),
+        "long_horizon": _record(
+            {
+                "days": POS_INT,
+                "hazard_multiplier": NONNEG,
+                "loss_rate": _mapping(LOSS_STAGES, PROB),
+            }
+        ),
         "rules": _record(
             {
                 "packs": _list_of(STR),
@@ -340,7 +377,7 @@ SCHEMA = _record(
         "strategies": _mapping(
             None,
             _record(
-                {"label": STR, "steps": _list_of(_STEP)},
+                {"label": STR, "steps": _list_of(_STEP, min_len=0)},
                 {"promise_pause_days": DAY},
             ),
         ),
@@ -443,8 +480,25 @@ class Scenario:
         return self.settings["scenario"]["horizon_days"]
 
     @property
+    def long_horizon_days(self) -> int:
+        """Days from entry to the second outcome horizon (cure, roll, expected loss)."""
+        return self.settings["long_horizon"]["days"]
+
+    @property
     def strategies(self) -> tuple[str, ...]:
         return tuple(self.settings["strategies"])
+
+    def loss_rates(self) -> dict[str, float]:
+        """Share of the remaining balance expected to be lost, by stage at the long horizon.
+
+        Keys are :data:`LOSS_STAGES`: the days-past-due buckets and ``charge_off``.
+        """
+        return {k: float(self.settings["long_horizon"]["loss_rate"][k]) for k in LOSS_STAGES}
+
+    def sms_segments(self) -> int:
+        """Billed segments of one text: the template length in its encoding (see :func:`sms_segments`)."""
+        sms = self.settings["channels"]["sms"]
+        return sms_segments(sms["message_chars"], sms["encoding"])
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -581,6 +635,11 @@ def _cross_checks(s: dict) -> list[str]:
                 errs.append(f"{key}.last_day must be < scenario.horizon_days ({h}), got {step['last_day']}")
             if step["channel"] not in channels_defined:
                 errs.append(f"{key}.channel {step['channel']!r} has no [channels.{step['channel']}] table")
+    if NO_CONTACT in strategies and strategies[NO_CONTACT]["steps"]:
+        errs.append(f"strategies.{NO_CONTACT}.steps must be empty (a no-contact holdout makes no contact), "
+                    f"got {len(strategies[NO_CONTACT]['steps'])} step(s)")
+    if s["long_horizon"]["days"] < h:
+        errs.append(f"long_horizon.days must be >= scenario.horizon_days ({h}), got {s['long_horizon']['days']}")
     splits = [("assignment.split", s["assignment"]["split"])]
     splits += [(f"assignment.rules[{i}].split", r["split"]) for i, r in enumerate(s["assignment"].get("rules", []))]
     for key, split in splits:

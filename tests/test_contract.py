@@ -54,3 +54,8 @@ def test_dpd_bucket_boundaries():
 def test_unknown_dtype_is_rejected():
     with pytest.raises(ValueError, match="unknown dtype 'decimal'"):
         contract.Column("x", "decimal", "a column")
+
+
+def test_no_contact_holdout_is_a_standard_strategy():
+    assert "no_contact" in contract.STRATEGIES
+    assert "`no_contact`" in contract.data_dictionary_markdown()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.scenario import SCENARIO_DIR, ScenarioError, load_rule_pack, load_scenario
+from analysis.scenario import SCENARIO_DIR, ScenarioError, load_rule_pack, load_scenario, sms_segments
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "data" / "CALIBRATION.md"
 
@@ -77,6 +77,14 @@ BAD = {
     "unknown_rule_pack": ({"rules": {"packs": ["no_such_pack"]}}, "unknown rule pack 'no_such_pack'"),
     "targeted_without_rules": ({"assignment": {"design": "targeted"}}, "assignment.rules is missing"),
     "bool_is_not_a_number": ({"effects": {"decay": True}}, "effects.decay must be a probability"),
+    "no_contact_with_steps": ({"strategies": {"no_contact": {"steps": [{"channel": "sms", "first_day": 0, "last_day": 5, "every_days": 1, "per_day": 1}]}}}, "strategies.no_contact.steps must be empty (a no-contact holdout makes no contact), got 1 step(s)"),
+    "steps_not_a_list": ({"strategies": {"no_contact": {"steps": "none"}}}, "strategies.no_contact.steps must be a list, got 'none'"),
+    "unknown_encoding": ({"channels": {"sms": {"encoding": "UTF-8"}}}, "channels.sms.encoding must be one of GSM-7, UCS-2, got 'UTF-8'"),
+    "old_segment_key": ({"channels": {"sms": {"chars_per_segment": 70}}}, "channels.sms.chars_per_segment is not a known key; allowed:"),
+    "long_horizon_too_short": ({"long_horizon": {"days": 20}}, "long_horizon.days must be >= scenario.horizon_days (30), got 20"),
+    "unknown_loss_stage": ({"long_horizon": {"loss_rate": {"M4": 0.9}}}, "long_horizon.loss_rate.M4 is not a known key; allowed: M1, M2, M3+, charge_off"),
+    "loss_rate_above_one": ({"long_horizon": {"loss_rate": {"M1": 1.2}}}, "long_horizon.loss_rate.M1 must be a probability in [0, 1], got 1.2"),
+    "negative_phone_minute": ({"costs": {"phone_per_minute": -0.1}}, "costs.phone_per_minute must be a number >= 0"),
 }
 
 
@@ -143,3 +151,59 @@ def test_rule_pack_needs_the_fields_of_its_kind(tmp_path):
     )
     with pytest.raises(ScenarioError, match=r"rule\[0\]\.max is missing"):
         load_rule_pack(pack)
+
+
+@pytest.mark.parametrize("chars, encoding, segments", [
+    (1, "UCS-2", 1), (66, "UCS-2", 1), (70, "UCS-2", 1), (71, "UCS-2", 2), (134, "UCS-2", 2), (135, "UCS-2", 3),
+    (160, "GSM-7", 1), (161, "GSM-7", 2), (306, "GSM-7", 2), (307, "GSM-7", 3),
+])
+def test_sms_segments_follow_the_encoding(chars, encoding, segments):
+    """One text holds 70 UCS-2 or 160 GSM-7 characters; a longer one goes in parts of 67 or 153."""
+    assert sms_segments(chars, encoding) == segments
+
+
+def test_sms_segments_name_bad_arguments():
+    with pytest.raises(ValueError, match="encoding must be one of GSM-7, UCS-2, got 'ascii'"):
+        sms_segments(10, "ascii")
+    with pytest.raises(ValueError, match="chars must be a whole number >= 1, got 0"):
+        sms_segments(0, "UCS-2")
+
+
+@pytest.mark.parametrize("name, segments, per_text", [("cn_default", 1, 0.045), ("us_default", 1, 0.0133)])
+def test_shipped_texts_are_one_segment(name, segments, per_text):
+    sc = load_scenario(name)
+    assert sc.sms_segments() == segments
+    assert sc.sms_segments() * sc["costs"]["sms_per_segment"] == pytest.approx(per_text)
+    assert sc["costs"]["phone_per_minute"] > 0  # human calls pay for their line too
+
+
+@pytest.mark.parametrize("name", ["cn_default", "us_default", "cn_targeted"])
+def test_shipped_scenarios_hold_out_five_percent_without_contact(name):
+    sc = load_scenario(name)
+    assert "no_contact" in sc.strategies and sc["strategies"]["no_contact"]["steps"] == []
+    splits = [sc["assignment"]["split"]] + [r["split"] for r in sc["assignment"].get("rules", [])]
+    assert all(split["no_contact"] == pytest.approx(0.05) for split in splits)
+    assert sc.long_horizon_days == 90
+    assert set(sc.loss_rates()) == {"M1", "M2", "M3+", "charge_off"}
+
+
+_NOTE = re.compile(r"CAL:|ASSUMPTION")
+_UNNOTED_SECTIONS = ("scenario", "population.regions", "strategies.", "rules")
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIO_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_default_cites_a_source_or_says_assumption(path):
+    """A value line carries a CAL: or ASSUMPTION note, inline or in the comment block right above its group."""
+    section, block, bare = "", [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section, block = stripped.strip("[]"), []
+        elif not stripped:
+            block = []
+        elif stripped.startswith("#"):
+            block.append(stripped)
+        elif "=" in stripped and not section.startswith(_UNNOTED_SECTIONS):
+            if not _NOTE.search(line) and not any(_NOTE.search(b) for b in block):
+                bare.append(f"[{section}] {stripped}")
+    assert not bare, f"{path.name}: defaults without a CAL: or ASSUMPTION note: {bare}"

@@ -6,6 +6,8 @@ files, independently of the engine layer.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -94,7 +96,8 @@ def test_accounts_are_realistic(cn):
     means = a.groupby("dpd_bucket")["risk_score"].mean()
     assert means["M1"] < means["M2"] < means["M3+"]
     shares = a["strategy"].value_counts(normalize=True)
-    assert shares["sms_only"] == pytest.approx(0.70, abs=0.03)
+    assert shares["sms_only"] == pytest.approx(0.65, abs=0.03)
+    assert shares["no_contact"] == pytest.approx(0.05, abs=0.015)  # the no-contact holdout
     assert (a["assignment"] == "randomised").all()
 
 
@@ -104,7 +107,7 @@ def test_channel_fields_are_null_where_they_do_not_apply(cn):
     sms = c["channel"] == "sms"
     assert c.loc[sms, ["connected", "right_party", "talk_seconds"]].isna().all().all()
     assert c.loc[~sms, ["delivered", "sms_segments"]].isna().all().all()
-    assert c.loc[sms, "sms_segments"].eq(2).all()  # 90 Chinese characters, 70 per segment
+    assert c.loc[sms, "sms_segments"].eq(1).all()  # 66 Chinese characters fit one 70-character UCS-2 text
     calls = c[~sms]
     assert (calls["right_party"] <= calls["connected"]).all()
     assert (calls.loc[~calls["connected"].astype(bool), "talk_seconds"] == 0).all()
@@ -119,6 +122,9 @@ def test_strategies_use_their_channels(cn):
     assert by["phone_only"] == {"phone"}
     assert by["sms_then_phone"] == {"sms", "phone"}
     assert by["ai_voice"] == {"ai_voice", "sms"}
+    assert "no_contact" not in by  # the holdout is never contacted
+    holdout = t["accounts"].loc[t["accounts"]["strategy"] == "no_contact", "account_id"]
+    assert len(holdout) > 0 and not t["contacts"]["account_id"].isin(holdout).any()
     stp = df[df["strategy"] == "sms_then_phone"]
     assert stp.loc[stp["channel"] == "phone", "day"].min() >= 7
     assert df["day"].between(0, 29).all()
@@ -246,28 +252,79 @@ def test_same_seed_same_files_other_seed_other_data(tmp_path):
 def test_truth_has_the_documented_shape(cn):
     res, _ = cn
     truth = json.loads((res.path / "truth.json").read_text())
-    assert truth["horizon_days"] == 30
-    assert set(truth["strategies"]) == {"sms_only", "phone_only", "sms_then_phone", "ai_voice"}
+    assert truth["horizon_days"] == 30 and truth["long_horizon_days"] == 90
+    assert set(truth["strategies"]) == {"sms_only", "phone_only", "sms_then_phone", "ai_voice", "no_contact"}
     for outcomes in truth["strategies"].values():
         assert {"paid_rate", "cure_rate", "collected_per_account", "complaints_per_account", "contacts_per_account"} <= set(outcomes)
         assert set(outcomes["contacts_per_account"]) == set(contract.CHANNELS)
         assert 0 <= outcomes["cure_rate"] <= outcomes["paid_rate"] <= 1
+        long = outcomes["long_horizon"]
+        # every account is cured, still delinquent or rolled at the long horizon
+        assert long["cure_rate"] + long["delinquent_rate"] + long["roll_rate"] == pytest.approx(1.0)
+        assert long["paid_rate"] >= outcomes["paid_rate"] and long["cure_rate"] >= outcomes["cure_rate"]
+        assert long["collected_per_account"] >= outcomes["collected_per_account"]
+        assert 0 <= long["expected_loss_per_account"] <= long["remaining_per_account"]
+        assert set(long["mc_standard_error"]) == set(long) - {"mc_standard_error"}
     assert sum(s["share"] for s in truth["segments"]) == pytest.approx(1.0)
+    assert all("no_contact" in s["strategies"] for s in truth["segments"])
     assert truth["strategies"]["sms_only"]["contacts_per_account"]["phone"] == 0
+    none = truth["strategies"]["no_contact"]
+    assert sum(none["contacts_per_account"].values()) == 0 and none["complaints_per_account"] == 0
+    assert none["complaints_per_10k_contacts"] is None  # undefined without contacts: null, never NaN
+    assert truth["strategies"]["phone_only"]["complaints_per_10k_contacts"] > 0
     assert "common random numbers" in truth["method"]
+    assert truth["parameters"]["long_horizon"]["days"] == 90
 
 
-def test_no_channel_is_best_everywhere():
-    """The default world's effects differ by segment: the best arm changes."""
+def test_truth_holds_no_contact_even_when_no_account_is_held_out():
+    sc = load_scenario("us_default")
+    settings = copy.deepcopy(sc.settings)
+    del settings["strategies"]["no_contact"]
+    settings["assignment"]["split"] = {"sms_only": 0.8, "phone_only": 0.1, "sms_then_phone": 0.1}
+    truth = synth.simulate_truth(dataclasses.replace(sc, settings=settings), accounts=3000, seed=2)
+    assert set(truth["strategies"]) == {"sms_only", "phone_only", "sms_then_phone", "no_contact"}
+    with_holdout = synth.simulate_truth(sc, accounts=3000, seed=2)
+    # the same accounts and random numbers: the counterfactual does not depend on who was held out
+    assert truth["strategies"]["no_contact"] == with_holdout["strategies"]["no_contact"]
+
+
+def test_the_value_of_a_call_differs_by_segment():
+    """A human conversation pays everywhere on the paid rate, but by very different amounts.
+
+    What it gains over texts, per account and per agent hour, varies several-fold
+    across segments, so under an agent-hour limit the best mix differs by segment.
+    """
     truth = synth.simulate_truth("us_default", accounts=20_000, seed=3)
-    best = {s["segment"]: max(s["strategies"], key=lambda k: s["strategies"][k]["paid_rate"]) for s in truth["segments"]}
-    assert len(set(best.values())) >= 2, best
+    costs = load_scenario("us_default")["costs"]
+    gain, per_hour = {}, {}
+    for s in truth["segments"]:
+        ph, sms = s["strategies"]["phone_only"], s["strategies"]["sms_only"]
+        gain[s["segment"]] = ph["paid_rate"] - sms["paid_rate"]
+        hours = (costs["dial_seconds"] * ph["contacts_per_account"]["phone"] + costs["wrap_seconds"]
+                 * ph["usage_per_account"]["phone_connected"] + ph["usage_per_account"]["phone_talk_seconds"]) / 3600
+        per_hour[s["segment"]] = (ph["collected_per_account"] - sms["collected_per_account"]) / hours
+    assert min(gain.values()) > 0
+    assert max(gain.values()) > 3 * min(gain.values()), gain
+    assert max(per_hour.values()) > 5 * min(per_hour.values()), per_hour
 
 
-def _observed(t):
+def _paid_within(t, days):
+    """Payments made within ``days`` 24-hour days of the local midnight of the account's entry date."""
+    a = t["accounts"][["account_id", "entry_date", "time_zone"]]
+    starts = []
+    for tz, g in a.groupby("time_zone"):
+        start = pd.to_datetime(g["entry_date"]).dt.tz_localize(tz).dt.tz_convert("UTC")
+        starts.append(pd.Series(start.to_numpy(), index=g["account_id"].to_numpy()))
+    start = pd.concat(starts)
+    pm = t["payments"]
+    s = pm["account_id"].map(start)
+    return pm[(pm["paid_at"] >= s) & (pm["paid_at"] < s + pd.Timedelta(days=days))]
+
+
+def _observed(t, days=30):
     """Per-strategy observed outcomes and standard errors, in pandas."""
     a = t["accounts"].set_index("account_id")
-    paid = t["payments"].groupby("account_id")["amount"].sum().reindex(a.index, fill_value=0.0)
+    paid = _paid_within(t, days).groupby("account_id")["amount"].sum().reindex(a.index, fill_value=0.0)
     per = pd.DataFrame({"strategy": a["strategy"], "paid_rate": (paid > 0).astype(float),
                         "cure_rate": (paid >= a["balance_due"] - 0.005).astype(float),
                         "collected_per_account": paid})
@@ -296,6 +353,20 @@ def test_observed_arms_agree_with_truth(large):
         for ch, v in outcomes["contacts_per_account"].items():
             tol = 4 * se.loc[strategy, f"contacts.{ch}"] + 0.05 * v + 1e-9
             assert abs(mean.loc[strategy, f"contacts.{ch}"] - v) < tol, (strategy, ch)
+
+
+def test_payments_run_to_the_long_horizon_and_agree_with_truth(large):
+    """Payments go on after day 30 (contacts do not) up to day 90; the observed 90-day arms match truth."""
+    truth, t = large
+    all_paid = _paid_within(t, 1000)
+    assert len(_paid_within(t, 90)) == len(all_paid)  # nothing after the long horizon
+    assert len(_paid_within(t, 90)) > 1.2 * len(_paid_within(t, 30))  # and plenty after day 30
+    mean, se = _observed(t, days=90)
+    for strategy, outcomes in truth["strategies"].items():
+        long = outcomes["long_horizon"]
+        for metric in ("paid_rate", "cure_rate", "collected_per_account"):
+            tol = 4 * math.hypot(se.loc[strategy, metric], long["mc_standard_error"][metric])
+            assert abs(mean.loc[strategy, metric] - long[metric]) < tol, (strategy, metric)
 
 
 def test_targeted_assignment_confounds_the_naive_comparison(tmp_path):
