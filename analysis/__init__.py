@@ -4,6 +4,8 @@ Modules:
     contract    -- the five tables of the data contract, declared once
     scenario    -- scenario and rule-pack files, checked on load
     synth       -- seeded synthetic collection data with known truth
+    calibration -- a world's implied effects against the published ranges
+    folders     -- the output folders the tool owns (the only ones it replaces)
     io          -- load and validate a dataset folder into Ibis tables
     engine      -- per-account outcomes and per-cell sufficient statistics, in the engine
     stats       -- intervals and tests on counts and sums (proportions, rates, means, strata)
@@ -14,11 +16,13 @@ Modules:
     compliance  -- contact logs checked against rule packs, in the engine
     causal      -- naive, post-stratified and inverse-probability-weighted effects
     economics   -- net value with intervals, Monte Carlo, break-even, tornado
-    policy      -- the best channel mix under capacity and complaint budgets (HiGHS)
+    decision    -- the one decision: pooled estimates, limits held with a stated probability
+    policy      -- the channel-mix linear programme on point estimates (HiGHS)
     compare     -- the headline comparison of strategies
     claims      -- the common claims for SMS-only collection, checked against the data
     plots       -- plotting functions (presentation only)
     notebook    -- small helpers the notebooks share
+    tables      -- tables as the reports show them (missing values in words)
     build       -- execute the notebooks and render HTML reports and slides
 """
 

@@ -5,6 +5,7 @@ Commands:
     validate   check a dataset folder against the data contract
     compare    the headline comparison of strategies: response, cost, complaints
     recommend  the best channel mix per segment under capacity and complaint limits
+    calibrate  a scenario's implied true effects against the published ranges
     build      execute the notebooks and write offline reports, slides and PDFs
 
 A user mistake (bad path, bad value, bad scenario, invalid data) prints one
@@ -230,6 +231,28 @@ def _cmd_recommend(args) -> int:
     return 0
 
 
+def _cmd_calibrate(args) -> int:
+    from . import calibration
+
+    try:
+        sc = load_scenario(args.scenario)
+    except ScenarioError as e:
+        raise _UserError(str(e)) from None
+    t0 = time.perf_counter()
+    try:
+        truth = synth.simulate_truth(sc, accounts=args.accounts, seed=args.seed)
+        table = calibration.check(truth, sc)
+    except ValueError as e:
+        raise _UserError(str(e)) from None
+    if args.format == "json":
+        _print_json(table.to_dict(orient="records"))
+    else:
+        print(f"scenario {sc.name}: true effects from {args.accounts:,} accounts simulated under every strategy "
+              f"(seed {args.seed}, {time.perf_counter() - t0:.1f} s), against data/CALIBRATION.md\n")
+        print(calibration.format_table(table))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m analysis",
@@ -307,6 +330,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the posterior draws (default: 0)")
     r.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     r.set_defaults(func=_cmd_recommend)
+
+    k = sub.add_parser("calibrate", help="a scenario's implied true effects against the published ranges",
+                       description="Simulate the truth of a scenario (every strategy and the no-contact "
+                       "counterfactual, with common random numbers) and print each effect it implies (a text "
+                       "against no contact, a human conversation per borrower reached, AI voice against human, "
+                       "complaints per contact, the price of a text) beside its published range, its source in "
+                       "data/CALIBRATION.md and IN or OUT. A world outside a range is allowed: it is flagged.")
+    k.add_argument("--scenario", default="cn_default",
+                   help="scenario name in data/scenarios or a .toml path (default: cn_default)")
+    k.add_argument("--accounts", type=_positive_int, default=40_000,
+                   help="accounts simulated under every strategy (default: 40000, a few seconds)")
+    k.add_argument("--seed", type=_nonneg_int, default=1, help="random seed (default: 1)")
+    k.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    k.set_defaults(func=_cmd_calibrate)
 
     from .build import BuildConfig
 

@@ -213,14 +213,15 @@ def prepare_data(scenario: str | None, data: Path | None, seed: int, say=print) 
     if not explicit:
         data = (ROOT / "data" / "generated" / (sc.name if seed == 1 else f"{sc.name}-seed{seed}")).resolve()
     manifest = _read_manifest(data)
-    if manifest is not None and manifest.get("scenario") == sc.name and manifest.get("seed") == seed:
-        return data, passed, manifest, False
+    same = manifest is not None and manifest.get("scenario") == sc.name and manifest.get("seed") == seed
+    if same and (explicit or manifest.get("scenario_sha256") == synth.scenario_sha256(sc)):
+        return data, passed, manifest, False  # generated data are reused only while the scenario is unchanged
     if explicit:
         if manifest is None or "seed" not in manifest:  # a team's own data: used as it is
             return data, passed, manifest, False
         raise UsageError(f"{data} holds scenario {manifest.get('scenario')} with seed {manifest.get('seed')}; "
                          f"pass --scenario {manifest.get('scenario')} --seed {manifest.get('seed')}, or another --data")
-    say(f"generating {sc.name} (seed {seed}) into {data}")
+    say(f"generating {sc.name} (seed {seed}) into {data}" + (" (its scenario changed)" if same else ""))
     try:
         res = synth.generate(scenario=sc, seed=seed, out=data, overwrite=True)
     except ValueError as e:  # a folder the tool did not make, or no room for the data

@@ -8,7 +8,7 @@ hand.
 Every comparison is oriented so that the claim predicts a value above the
 null: *call strategy minus SMS-only* (differences, null 0) or *call strategy
 over SMS-only* (ratios, null 1). "Call strategies" are all strategies other
-than the baseline (human phone and AI voice alike).
+than the baseline and a ``no_contact`` holdout (human phone and AI voice alike).
 
 =====  =============================================  ==========================================
 claim  statement                                      measures (per call strategy)
@@ -37,10 +37,12 @@ Verdict of one measured row (:func:`direction_verdict`), with interval
 * ``"not supported"`` -- the whole interval lies below the null (the data
   point the other way);
 * ``"inconclusive"`` -- the interval contains the null;
-* ``"depends on segment"`` (claim 4 only) -- the per-segment effects,
-  classified as significantly positive, significantly negative or neither
-  by Holm-adjusted p-values at level ``1 - confidence``, do not all fall in
-  the same class (:func:`segment_verdict`).
+* ``"depends on segment"`` (claim 4 only) -- Cochran's Q test of one
+  common effect across the segments (Cochran 1954) rejects at level
+  ``1 - confidence`` after Holm adjustment over claim 4's rows
+  (:func:`segment_verdict`); otherwise the overall interval decides. Segments
+  that are significant and segments that are not are no evidence of a
+  difference by themselves.
 
 Verdict of a claim (:func:`claim_verdicts`), from its rows: ``"depends on
 segment"`` if any row depends on segment; ``"supported"`` if every row is
@@ -80,12 +82,13 @@ NOT_SUPPORTED = "not supported"
 INCONCLUSIVE = "inconclusive"
 DEPENDS = "depends on segment"
 PARTLY = "partly supported"
+NO_CONTACT = "no_contact"
 #: Every verdict and what it means.
 VERDICTS: dict[str, str] = {
     SUPPORTED: "the whole interval lies on the side the claim predicts",
     NOT_SUPPORTED: "the whole interval lies on the other side (or, claim 5, no segment gains)",
     INCONCLUSIVE: "the interval contains no difference: the data cannot tell",
-    DEPENDS: "segments disagree in sign or significance after Holm adjustment",
+    DEPENDS: "the effect differs between segments (Cochran's Q rejects one common effect after Holm adjustment)",
     PARTLY: "some comparisons support the claim, others do not",
 }
 #: Claim number -> statement.
@@ -97,7 +100,7 @@ CLAIMS: dict[int, str] = {
     5: "Data-driven targeting improves on SMS-only",
 }
 _METRICS = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
-_COLUMNS = ["claim", "statement", "measure", "strategy", "estimate", "ci_low", "ci_high", "null",
+_COLUMNS = ["claim", "claims", "statement", "measure", "strategy", "estimate", "ci_low", "ci_high", "null",
             "verdict", "explanation"]
 
 
@@ -176,17 +179,26 @@ def segment_classes(estimates: Sequence[float], pvalues_adjusted: Sequence[float
             for e, p in zip(estimates, pvalues_adjusted)]
 
 
-def segment_verdict(overall_low: float, overall_high: float, estimates: Sequence[float],
-                    pvalues_adjusted: Sequence[float], *, alpha: float = 0.05, null: float = 0.0) -> str:
-    """Claim-4 rule: ``"depends on segment"`` when the segment classes differ,
-    else the :func:`direction_verdict` of the overall interval.
+def segment_verdict(overall_low: float, overall_high: float, heterogeneity_pvalue_adjusted: float, *,
+                    alpha: float = 0.05, null: float = 0.0) -> str:
+    """Claim-4 rule: ``"depends on segment"`` only when Cochran's Q rejects a common effect across
+    segments (its p-value Holm-adjusted over the claim's rows, below ``alpha``); otherwise the
+    :func:`direction_verdict` of the overall interval stands.
 
-    >>> segment_verdict(0.01, 0.05, [0.1, -0.1], [0.001, 0.002])
-    'depends on segment'
+    A mix of significant and non-significant segments is not evidence that the
+    effect differs by segment (a smaller segment is simply less precise); a
+    rejected homogeneity test is.
+
+    >>> segment_verdict(0.01, 0.05, 0.001), segment_verdict(0.01, 0.05, 0.4)
+    ('depends on segment', 'supported')
     """
-    if len(set(segment_classes(estimates, pvalues_adjusted, alpha))) > 1:
+    if heterogeneity_pvalue_adjusted < alpha:
         return DEPENDS
     return direction_verdict(overall_low, overall_high, null)
+
+
+def _claim_numbers(text) -> list[int]:
+    return [int(x) for x in str(text).split(",") if x.strip()]
 
 
 def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -197,7 +209,10 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         measured rows), ``supported`` (how many of them are supported).
     """
     out = []
-    for claim, g in rows.groupby("claim", sort=True):
+    served = rows.assign(_claims=rows["claims"].map(_claim_numbers) if "claims" in rows else rows["claim"].map(
+        lambda c: [c])).explode("_claims")
+    for claim, g in served.groupby("_claims", sort=True):
+        claim = int(claim)
         v = list(g["verdict"])
         if DEPENDS in v:
             verdict = DEPENDS
@@ -209,7 +224,7 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
             verdict = NOT_SUPPORTED
         else:
             verdict = PARTLY
-        out.append({"claim": claim, "statement": CLAIMS.get(claim, g["statement"].iloc[0]), "verdict": verdict,
+        out.append({"claim": claim, "statement": CLAIMS.get(claim, str(g["statement"].iloc[0])), "verdict": verdict,
                     "rows": len(v), "supported": v.count(SUPPORTED)})
     return pd.DataFrame(out)
 
@@ -222,10 +237,17 @@ _NAN = stats.Estimate(math.nan, math.nan, math.nan)
 
 
 def _with_net(cells: pd.DataFrame) -> pd.DataFrame:
-    """Add ``net_sum``/``net_sumsq`` for net = collected - cost."""
+    """Add ``net_sum``/``net_sumsq`` for net = collected - cost.
+
+    A sum of squares beyond floating point (``inf``: money amounts above about
+    1e154) makes ``net_sumsq`` ``inf`` too: its variance is not computable.
+    """
     c = cells.copy()
     c["net_sum"] = c["collected_sum"] - c["cost_sum"]
-    c["net_sumsq"] = c["collected_sumsq"] - 2 * c["collected__cost_sumprod"] + c["cost_sumsq"]
+    with np.errstate(invalid="ignore", over="ignore"):
+        sq = c["collected_sumsq"] - 2 * c["collected__cost_sumprod"] + c["cost_sumsq"]
+    finite = np.isfinite(c[["collected_sumsq", "cost_sumsq", "collected__cost_sumprod"]]).all(axis=1)
+    c["net_sumsq"] = sq.where(finite, np.inf)
     return c
 
 
@@ -276,17 +298,51 @@ def _diff_independent(a: stats.Estimate, b: stats.Estimate, confidence: float) -
 
 
 def _ci(e: stats.Estimate, fmt: str, confidence: float) -> str:
-    return f"{confidence:.0%} CI {fmt.format(e.ci_low)} to {fmt.format(e.ci_high)}"
+    """``95% CI a to b``; an infinite limit reads "unbounded", missing limits "interval not computable"."""
+    if math.isnan(e.ci_low) or math.isnan(e.ci_high):
+        return "interval not computable"
+
+    def limit(x):
+        return fmt.format(x) if math.isfinite(x) else ("unbounded" if x > 0 else "-unbounded")
+
+    return f"{confidence:.0%} CI {limit(e.ci_low)} to {limit(e.ci_high)}"
+
+
+def _why_no_mean(r, b, m: str, strategy: str, baseline: str) -> str:
+    """Why a difference of per-account means of ``m`` between two arms is not computable."""
+    small = [name for name, x in ((strategy, r), (baseline, b)) if x["accounts"] < 2]
+    if small:
+        return f"{' and '.join(small)} {'has' if len(small) == 1 else 'have'} fewer than 2 accounts"
+    return "money amounts too large for a variance in floating point"
+
+
+def _why_no_unit_cost(r, b, strategy: str, baseline: str) -> str:
+    """Why cost per unit collected cannot be compared between two arms."""
+    none = [name for name, x in ((strategy, r), (baseline, b)) if x["collected_sum"] <= 0]
+    if none:
+        return f"nothing was collected under {' or '.join(none)}"
+    return _why_no_mean(r, b, "collected", strategy, baseline)
 
 
 def _money(x: float, currency: str) -> str:
     return f"{currency} {x:,.2f}"
 
 
-def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation) -> dict:
-    return {"claim": claim, "statement": CLAIMS[claim], "measure": measure, "strategy": strategy,
+def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation, also=()) -> dict:
+    served = (claim, *also)
+    statement = "; ".join(CLAIMS[c] for c in served)
+    return {"claim": claim, "claims": ", ".join(str(c) for c in served), "statement": statement,
+            "measure": measure, "strategy": strategy,
             "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "null": null,
             "verdict": verdict, "explanation": explanation}
+
+
+def _per_1000(count, accounts) -> str:
+    return f"{1000 * float(count) / float(accounts):,.2f}" if accounts else "no"
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _more_less(x: float, more: str = "more", less: str = "less") -> str:
@@ -324,7 +380,8 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
     b = _row(pooled, baseline)
     cur, alpha = data.currency, 1 - confidence
     rows = []
-    others = [s for s in strategies if s != baseline]
+    # the claims compare texts with calls: a no-contact holdout is neither (it is the lift's reference elsewhere)
+    others = [s for s in strategies if s not in (baseline, NO_CONTACT)]
     for s in others:
         r = _row(pooled, s)
         # 1: cost
@@ -332,44 +389,65 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
         rows.append(_record(1, f"cost per account, strategy minus {baseline} ({cur})", s, e, 0.0,
                             direction_verdict(e.ci_low, e.ci_high),
                             f"{s} costs {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than "
-                            f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})."))
+                            f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})." if not math.isnan(e.estimate) else
+                            f"Cost per account of {s} against {baseline}: not computable: "
+                            f"{_why_no_mean(r, b, 'cost', s, baseline)}."))
         e = _diff_independent(_unit_cost(r, confidence), _unit_cost(b, confidence), confidence)
         rows.append(_record(1, f"cost per unit collected, strategy minus {baseline} ({cur} per {cur})", s, e, 0.0,
                             direction_verdict(e.ci_low, e.ci_high),
                             f"{s} spends {abs(e.estimate):.4f} {_more_less(e.estimate)} per {cur} collected than "
-                            f"{baseline} ({_ci(e, '{:.4f}', confidence)})."))
+                            f"{baseline} ({_ci(e, '{:.4f}', confidence)})." if not math.isnan(e.estimate) else
+                            f"Cost per {cur} collected of {s} against {baseline}: not computable: "
+                            f"{_why_no_unit_cost(r, b, s, baseline)}."))
         # 2 and 3: complaints per account
         e = _rate_ratio(r["complaints_sum"], r["accounts"], b["complaints_sum"], b["accounts"], confidence)
-        text = (f"{s} draws {e.estimate:.2f} times the complaints per account of {baseline} "
-                f"({_ci(e, '{:.2f}', confidence)}; {int(r['complaints_sum'])} vs {int(b['complaints_sum'])} "
-                f"complaints)." if not math.isnan(e.estimate) else
-                f"Neither {s} nor {baseline} drew a complaint: no ratio can be estimated.")
-        for claim in (2, 3):
-            rows.append(_record(claim, f"complaints per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                                direction_verdict(e.ci_low, e.ci_high, 1.0), text))
+        rates = (f"{_per_1000(r['complaints_sum'], r['accounts'])} complaints per 1,000 {s} accounts "
+                 f"({int(r['complaints_sum']):,} in {int(r['accounts']):,}) against "
+                 f"{_per_1000(b['complaints_sum'], b['accounts'])} under {baseline} "
+                 f"({int(b['complaints_sum']):,} in {int(b['accounts']):,})")
+        if math.isnan(e.estimate):
+            text = f"Neither {s} nor {baseline} drew a complaint: no ratio can be estimated."
+        elif math.isinf(e.estimate):
+            text = f"{rates}: the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)."
+        else:
+            text = f"{rates}: ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})."
+        # one measure serves claims 2 (complaint risk) and 3 (stress): one row for both
+        rows.append(_record(2, f"complaints per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
+                            direction_verdict(e.ci_low, e.ci_high, 1.0), f"Complaints (claims 2 and 3): {text}",
+                            also=(3,)))
         if data.violations is not None:
             v = data.violations.set_index("strategy")["violations"]
             e = _rate_ratio(v.get(s, 0), r["accounts"], v.get(baseline, 0), b["accounts"], confidence)
+            if math.isnan(e.estimate):
+                text = f"Neither {s} nor {baseline} broke a rule."
+            elif math.isinf(e.estimate):
+                text = (f"{s} broke contact rules in {int(v.get(s, 0))} contact(s) and {baseline} in none: the ratio "
+                        f"per account is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence).")
+            else:
+                text = (f"{_per_1000(v.get(s, 0), r['accounts'])} contacts breaking a rule per 1,000 {s} accounts "
+                        f"({int(v.get(s, 0)):,} in {int(r['accounts']):,}) against "
+                        f"{_per_1000(v.get(baseline, 0), b['accounts'])} under {baseline} "
+                        f"({int(v.get(baseline, 0)):,} in {int(b['accounts']):,}): ratio {e.estimate:.2f} "
+                        f"({_ci(e, '{:.2f}', confidence)}).")
             rows.append(_record(2, f"rule violations per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                                direction_verdict(e.ci_low, e.ci_high, 1.0),
-                                f"{s} breaks contact rules {e.estimate:.2f} times as often per account as "
-                                f"{baseline} ({_ci(e, '{:.2f}', confidence)}; {int(v.get(s, 0))} vs "
-                                f"{int(v.get(baseline, 0))} violating contacts)." if not math.isnan(e.estimate)
-                                else f"Neither {s} nor {baseline} broke a rule."))
+                                direction_verdict(e.ci_low, e.ci_high, 1.0), text))
         # 3: opt-outs
         e = stats.ratio_proportions_ci(int(round(r["opted_out_sum"])), int(r["accounts"]),
                                        int(round(b["opted_out_sum"])), int(b["accounts"]), confidence=confidence)
+        rates = (f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
+                 f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}")
+        ratio = ("no ratio can be estimated" if math.isnan(e.estimate) else
+                 f"the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)"
+                 if math.isinf(e.estimate) else f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})")
         rows.append(_record(3, f"opt-outs per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                            direction_verdict(e.ci_low, e.ci_high, 1.0),
-                            f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
-                            f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}: "
-                            f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})."))
+                            direction_verdict(e.ci_low, e.ci_high, 1.0), f"{rates}: {ratio}."))
         # 4: response, overall and by segment
         for outcome, label in (("paid", f"paid rate, strategy minus {baseline} (proportion)"),
                                ("collected", f"collected per account, strategy minus {baseline} ({cur})")):
             e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, "collected", confidence)
             seg = _segment_effects(cells, data.segment, s, baseline, outcome, confidence)
-            verdict = segment_verdict(e.ci_low, e.ci_high, seg["estimate"], seg["pvalue_adjusted"], alpha=alpha)
+            z = float(sps.norm.isf(alpha / 2))
+            het = stats.cochran_q(seg["estimate"], (seg["ci_high"] - seg["ci_low"]) / (2 * z))
             classes = segment_classes(seg["estimate"], seg["pvalue_adjusted"], alpha)
             groups = {k: [g for g, c in zip(seg[data.segment], classes) if c == k] for k in "+-0"}
             if outcome == "paid":
@@ -380,11 +458,35 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
                 unit = ""
                 head = f"{s} collects {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than"
                 ci = _ci(e, cur + " {:,.0f}", confidence)
+            unit = unit if ci.startswith(f"{confidence:.0%} CI") else ""
             tail = (f"; after Holm, better in {len(groups['+'])}, worse in {len(groups['-'])} and not "
                     f"distinguishable in {len(groups['0'])} of {len(classes)} segments"
                     + (f" (better: {', '.join(groups['+'])})" if groups["+"] else "")
                     + (f" (worse: {', '.join(groups['-'])})" if groups["-"] else ""))
-            rows.append(_record(4, label, s, e, 0.0, verdict, f"{head} {baseline} ({ci}{unit}){tail}."))
+            if math.isnan(e.estimate):
+                text = (f"Money collected per account of {s} against {baseline}: not computable: "
+                        f"{_why_no_mean(r, b, 'collected', s, baseline)}.")
+            else:
+                text = f"{head} {baseline} ({ci}{unit}){tail}."
+            rec4 = _record(4, label, s, e, 0.0, None, text)
+            rec4["_het"] = het
+            rows.append(rec4)
+    # claim 4's "depends on segment": Cochran's Q per row, Holm-adjusted over the claim's rows
+    four = [row for row in rows if row["claim"] == 4]
+    pvals = np.array([row["_het"].pvalue for row in four], float)
+    adjusted = (stats.adjust_pvalues(np.where(np.isfinite(pvals), pvals, 1.0), method="holm")
+                if len(four) else pvals)
+    for row, p_adj in zip(four, adjusted):
+        het = row.pop("_het")
+        row["verdict"] = segment_verdict(row["ci_low"], row["ci_high"], float(p_adj), alpha=alpha)
+        if het.k >= 2 and math.isfinite(het.statistic):
+            row["explanation"] = row["explanation"].rstrip(".") + (
+                f"; the segments {'differ' if p_adj < alpha else 'do not differ detectably'} (Cochran's Q = "
+                f"{het.statistic:.1f} on {het.df} df, Holm-adjusted p = {_p(p_adj)}, I-squared = {het.i2:.0%})"
+                + ("" if p_adj < alpha else ", so the overall result stands") + ".")
+        else:
+            row["explanation"] = row["explanation"].rstrip(".") + (
+                "; fewer than two segments can be compared, so the overall result stands.")
     # 5: targeting
     rec = recommendation_by_segment(data, baseline=baseline, confidence=confidence)
     gain = targeting_gain(rec, confidence=confidence)
@@ -486,15 +588,20 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only",
     seg, cur, alpha = data.segment, data.currency, 1 - confidence
     rows = []
     for g, sub in eff.groupby(seg, sort=True):
-        best = sub.loc[sub["estimate"].idxmax()]
+        known = sub[sub["estimate"].notna()]
+        best = known.loc[known["estimate"].idxmax()] if len(known) else None
         ok = sub[(sub["estimate"] > 0) & (sub["pvalue_adjusted"] < alpha)]
-        base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"]}
+        base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"] if best is not None else None}
         if ok.empty:
+            if best is None:
+                evidence = (f"No strategy's net value can be compared with {baseline} here: an arm has fewer than "
+                            f"2 accounts, so {baseline} stays.")
+            else:
+                ci = _ci(stats.Estimate(best["estimate"], best["ci_low"], best["ci_high"]), "{:,.2f}", confidence)
+                evidence = (f"No strategy beats {baseline} significantly; the best estimate, {best['strategy']}, "
+                            f"changes net value by {_money(best['estimate'], cur)} per account ({ci}).")
             rows.append({**base, "recommended": baseline, "net_gain": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-                         "pvalue_adjusted": math.nan,
-                         "evidence": (f"No strategy beats {baseline} significantly; the best estimate, "
-                                      f"{best['strategy']}, changes net value by {_money(best['estimate'], cur)} per "
-                                      f"account ({confidence:.0%} CI {best['ci_low']:,.2f} to {best['ci_high']:,.2f}).")})
+                         "pvalue_adjusted": math.nan, "evidence": evidence})
             continue
         r = ok.loc[ok["estimate"].idxmax()]
         rows.append({**base, "recommended": r["strategy"], "net_gain": r["estimate"], "ci_low": r["ci_low"],

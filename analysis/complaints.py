@@ -174,8 +174,9 @@ def complaint_rates(
     """Complaints per ``per`` contact attempts, by cell.
 
     Complaints are linked to the attempt that prompted them by ``contact_id``
-    (complaints without one are not counted) and counted when received inside
-    the account's horizon; the attempts inside the horizon are the exposure.
+    (complaints without one are not counted); the attempts inside the
+    account's horizon are the exposure, and every complaint they caused
+    counts, wherever it was received (as in ``truth.json``).
 
     Args:
         tables: the contract tables (``analysis.io.load(path)`` or its ``.tables``).
@@ -289,7 +290,10 @@ def rate_ratios(
     The baseline row is kept as the reference: ``ratio``, ``ci_low`` and
     ``ci_high`` are exactly 1 (by definition, not an estimate) and the
     p-values are NaN (no test; not counted in the Holm family). In a segment
-    without the baseline group the ratios are NaN.
+    without the baseline group the ratios are NaN. Complaints are rare, so
+    a ratio may not be finite: with no complaints in either group it is NaN,
+    with none in the baseline group it is ``inf`` (the lower limit still
+    says something); ``note`` says so in words.
 
     Args:
         tables: the contract tables.
@@ -309,7 +313,8 @@ def rate_ratios(
         One row per (segment,) group: the ``within`` columns, ``by``,
         ``complaints``, the exposure (``contacts`` or ``accounts``), ``rate``
         (per ``per``), ``ratio``, ``ci_low``, ``ci_high``, ``pvalue``,
-        ``pvalue_adjusted``.
+        ``pvalue_adjusted`` and ``note`` (None, or why the ratio is not a
+        finite number).
 
     Raises:
         ValueError: unknown ``exposure``, ``by`` or ``within`` column, a
@@ -346,7 +351,22 @@ def rate_ratios(
     out[["ratio", "ci_low", "ci_high", "pvalue"]] = pd.DataFrame(
         [compare(r) for r in df.to_dict("records")], index=out.index, dtype="float64")
     out["pvalue_adjusted"] = adjust_pvalues(out.pvalue.to_numpy(), method="holm")
+    out["note"] = [_ratio_note(r[by], baseline, r["complaints"], r["_count"], r["_exposure"])
+                   for r in df.to_dict("records")]
     return out
+
+
+def _ratio_note(group, baseline, count, base_count, base_exposure) -> str | None:
+    """Why a complaint rate ratio is not a finite number, in words (None when it is)."""
+    if group == baseline:
+        return None
+    if pd.isna(base_exposure):
+        return f"not computable: no {baseline} accounts in this segment"
+    if base_count == 0 and count == 0:
+        return f"not computable: neither {group} nor {baseline} drew a complaint"
+    if base_count == 0:
+        return f"unbounded: {baseline} drew no complaint while {group} drew {int(count)}"
+    return None
 
 
 def non_inferiority(
@@ -430,6 +450,9 @@ class DoseResponse:
             extra-Poisson variation and intervals that are too narrow.
         window_days: the window length used.
         free: the contacts that carry no extra risk (None: plain ``n_window``).
+        note: None when the trend was estimated, else why it was not (no
+            complaint linked to a contact: the numbers are NaN; too few
+            complaints: an estimate or limit is not finite).
     """
 
     rate_ratio_per_contact: Estimate
@@ -439,6 +462,7 @@ class DoseResponse:
     dispersion: float
     window_days: int
     free: int | None
+    note: str | None = None
 
 
 def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
@@ -462,10 +486,9 @@ def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     before = ibis.window(group_by="account_id", order_by="_day", range=(None, -window_days))
     # position in the account's contact sequence, minus those before the window
     c = c.mutate(n_window=(ibis.row_number().over(order) + 1 - c.count().over(before)).cast("int64"))
+    # the contacts are in the horizon: every complaint they caused counts, wherever it was received
     linked = complaints.filter(complaints.contact_id.notnull())
-    k = engine.in_horizon(linked.select("account_id", "contact_id", "complained_at"),
-                           "complained_at", engine.horizon_windows(accounts, horizon_days))
-    k = k.group_by("contact_id").aggregate(_n=k.count())
+    k = linked.group_by("contact_id").aggregate(_n=linked.count())
     j = c.left_join(k, c.contact_id == k.contact_id)
     return j.select("channel", "n_window", complaints=j._n.fill_null(0))
 
@@ -496,7 +519,8 @@ def _fit(table: pd.DataFrame, free: int | None, confidence: float):
                    confidence=confidence, null=1.0)
     ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])
     if table.complaints.sum() == 0 or x.nunique() < 2:
-        note = "not fitted: no complaints linked to contacts, or no variation in the regressor"
+        note = ("not computable: no complaint is linked to a contact" if table.complaints.sum() == 0 else
+                "not computable: every contact had the same number of recent contacts")
         return nan, ratios, note, math.nan, np.full(len(table), np.nan)
     design = pd.DataFrame({"const": 1.0}, index=table.index)
     for ch in channels[1:]:
@@ -591,7 +615,11 @@ def dose_response(
     table = _add_rate(table.reset_index(drop=True), "complaints", "contacts", per, "exact", confidence)
     slope, ratios, summary, dispersion, mu = _fit(table, free, confidence)
     table["fitted_rate"] = mu / table.contacts * per
-    return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free)
+    note = summary if summary.startswith("not computable") else None
+    if note is None and not np.isfinite([slope.estimate, slope.ci_low, slope.ci_high]).all():
+        note = (f"not computable: {int(table.complaints.sum())} complaint(s) linked to contacts are too few "
+                "to bound the trend")
+    return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free, note)
 
 
 # --------------------------------------------------------------------------
@@ -633,7 +661,8 @@ def category_mix(
     by = _columns("by", by, allowed)
     confidence = _confidence(confidence)
     extra = [n for n in by if n not in complaints.columns]
-    k = engine.in_horizon(complaints, "complained_at", engine.horizon_windows(accounts, horizon_days, *extra))
+    k = engine.counted_complaints(complaints, engine.get_table(tables, "contacts"),
+                                  engine.horizon_windows(accounts, horizon_days, *extra), *extra)
     counts = k.group_by([*by, "category"]).aggregate(
         complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
     counts = (counts.drop(columns="_esc") if "escalated" in by

@@ -70,8 +70,9 @@ from . import economics
 from .costs import UnitCosts
 
 __all__ = [
-    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates",
+    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates", "log_linear_rates",
     "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence", "to_json",
+    "current_use", "what_if", "frontier",
     "truth_cells", "evaluate_truth",
 ]
 
@@ -215,14 +216,20 @@ def pool_means(theta, se) -> Pooled:
     return Pooled(mean, var, mu, tau2, b, note)
 
 
-def pool_rates(events, exposure) -> Pooled:
+def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = None) -> Pooled:
     """Poisson-gamma empirical Bayes for counts ``events`` over ``exposure`` (Clayton and Kaldor 1987).
 
-    The gamma prior's mean is the pooled rate ``sum y / sum e``; its shape
-    ``a`` maximises the negative-binomial marginal likelihood (``a`` large:
-    no over-dispersion, pooled fully). With no event at all the prior is
-    ``Gamma(0.5, sum e)`` (a Jeffreys-like half event over all exposure), so
-    a cell of 0 complaints reads a small positive rate, not 0.
+    Cell ``i`` has ``y_i ~ Poisson(e_i r_i)`` with ``r_i ~ Gamma(a, a / m_i)``:
+    the prior mean ``m_i`` is ``prior_mean`` (e.g. a log-linear model's fit,
+    see :func:`log_linear_rates`), else the pooled rate ``sum y / sum e``; the
+    shape ``a`` maximises the negative-binomial marginal likelihood. The
+    posterior is ``Gamma(a + y_i, a / m_i + e_i)``. ``max_weight`` caps ``a``
+    at that many events (the prior then weighs no more than a cell with that
+    many complaints); by default ``a`` is capped at the mean count per cell
+    plus one half, since a handful of events per cell cannot show that
+    cells share a rate. With no event at all the prior is ``Gamma(0.5, sum e)``
+    (half an event spread over all exposure), so a cell of 0 complaints reads
+    a small positive rate, not 0.
 
     >>> p = pool_rates([0, 10], [1000, 1000])
     >>> 0 < p.mean[0] < p.mean[1] < 0.01
@@ -233,32 +240,56 @@ def pool_rates(events, exposure) -> Pooled:
         raise ValueError("pool_rates needs exposure > 0 and events >= 0")
     total_y, total_e = float(y.sum()), float(e.sum())
     if total_y == 0:
-        a, b = 0.5, total_e
-        note = "no complaints in any segment: half a complaint spread over all accounts"
-        shape, rate = a + y, b + e
-        return Pooled(shape / rate, shape / rate**2, a / b, 1 / a, e / (b + e), note, shape, rate)
-    if True:  # some complaints: fit the prior
-        mu = total_y / total_e
+        a = 0.5
+        m = np.full_like(e, 0.5 / total_e)
+        note = "no complaints in any cell: half a complaint spread over all accounts"
+    else:
+        m = np.full_like(e, total_y / total_e) if prior_mean is None else np.maximum(np.asarray(prior_mean, float),
+                                                                                     0.5 / total_e)
+        cap = (total_y / len(y) + 0.5) if max_weight is None else max(float(max_weight), 0.5)
 
         def nll(log_a):
             a_ = math.exp(log_a)
-            b_ = a_ / mu
+            b_ = a_ / m
             return -float(np.sum(special.gammaln(a_ + y) - special.gammaln(a_) + a_ * np.log(b_ / (b_ + e))
                                  + y * np.log(e / (b_ + e))))
 
-        # The prior can be no surer than all the strategy's data together (a <= sum y + 1/2): with
-        # no over-dispersion the cells share the pooled rate, and its own uncertainty stays.
-        cap = total_y + 0.5
         if len(y) == 1:
             a = cap
         else:
             res = optimize.minimize_scalar(nll, bounds=(-6.0, math.log(cap)), method="bounded")
             a = min(math.exp(res.x), cap)
-        b = a / mu
-        note = ("one segment: the strategy's own rate" if len(y) == 1 else
-                "segments agree: pooled fully" if a >= cap * 0.999 else f"partly pooled (prior shape {a:.3g})")
+        note = ("one cell: its own rate" if len(y) == 1 else
+                "cells agree with the prior: pooled as far as the cap allows" if a >= cap * 0.999
+                else f"partly pooled (prior shape {a:.3g})")
+    b = a / m
     shape, rate = a + y, b + e
-    return Pooled(shape / rate, shape / rate**2, a / b, (1 / a), e / (b + e), note, shape, rate)
+    return Pooled(shape / rate, shape / rate**2, float(np.average(m, weights=e)), 1 / a, e / (b + e), note,
+                  shape, rate)
+
+
+def log_linear_rates(events, exposure, rows, cols, iterations: int = 200) -> np.ndarray:
+    """Fitted rates of the Poisson log-linear model ``log r = row effect + column effect``.
+
+    Maximum likelihood by iterative proportional fitting (the fitted counts
+    match the observed totals of every row and column; Bishop, Fienberg and
+    Holland 1975): used as the prior means of :func:`pool_rates`, so that a
+    segment whose accounts complain more under every channel keeps that when
+    its cells are pooled.
+    """
+    y, e = np.asarray(events, float), np.asarray(exposure, float)
+    r_i, c_i = pd.factorize(pd.Series(rows))[0], pd.factorize(pd.Series(cols))[0]
+    R, C = np.ones(r_i.max() + 1), np.ones(c_i.max() + 1)
+    ysum_r = np.bincount(r_i, y, len(R))
+    ysum_c = np.bincount(c_i, y, len(C))
+    for _ in range(iterations):
+        R_new = ysum_r / np.maximum(np.bincount(r_i, e * C[c_i], len(R)), 1e-300)
+        C_new = ysum_c / np.maximum(np.bincount(c_i, e * R_new[r_i], len(C)), 1e-300)
+        done = np.allclose(R_new, R, rtol=1e-10, atol=0) and np.allclose(C_new, C, rtol=1e-10, atol=0)
+        R, C = R_new, C_new
+        if done:
+            break
+    return R[r_i] * C[c_i]
 
 
 # --------------------------------------------------------------------------
@@ -274,7 +305,7 @@ class CellEstimates:
             ``gain_raw``/``gain_raw_se`` (money collected less contact cost,
             per account, against the baseline arm of the segment),
             ``gain``/``gain_sd`` (pooled), ``complaints_raw`` (per account),
-            ``complaints``/``complaints_sd`` (pooled; gamma ``shape``/``rate``),
+            ``complaints``/``complaints_sd`` (posterior mean and sd of the two-stage model),
             ``hours``/``hours_se`` (agent hours per account) and
             ``net_gain`` (pooled gain less the expected complaint cost
             difference, per account), ``sd`` per account of the gain measure
@@ -285,6 +316,9 @@ class CellEstimates:
         complaint_cost: expected cost of one complaint (handling plus escalation).
         baseline: the baseline strategy.
         currency: currency of the money fields.
+        complaint_model: the fitted two-stage complaint model (see :func:`estimate`).
+        complaints_cov: posterior covariance of the cells' complaints per account (cells sharing a
+            strategy share its overall rate, so they are correlated).
     """
 
     cells: pd.DataFrame
@@ -293,6 +327,55 @@ class CellEstimates:
     complaint_cost: float
     baseline: str
     currency: str
+    complaint_model: dict | None = None
+    complaints_cov: np.ndarray | None = None
+
+
+_MOMENT_DRAWS = 4000
+#: Measures that show a strategy contacts anybody (a strategy with none draws no complaint).
+_CONTACT_MEASURES = ("sms_segments", "n_phone", "phone_connected", "ai_voice_billed_minutes")
+
+
+def _complaint_model(y, e, segments, strategies, silent=None) -> dict:
+    """Two-stage Poisson-gamma model of complaints per account per (segment, strategy) cell.
+
+    Stage 1: each strategy's overall rate ``lambda_s`` has the posterior
+    ``Gamma(sum y_s + 1/2, sum e_s)`` (Jeffreys), so a strategy with few
+    complaints carries that uncertainty into every one of its cells. Stage 2:
+    a cell's rate is ``Gamma(a, a / (lambda_s rr_g))`` a priori, ``rr_g``
+    the segment's relative risk over all strategies (indirectly standardised,
+    with one pseudo-complaint), and the cell's own count updates it to
+    ``Gamma(a + y_i, a / (lambda_s rr_g) + e_i)``. The shape ``a`` is
+    :func:`pool_rates`' (maximum marginal likelihood, capped at the mean
+    count per cell plus one half). Cells of ``silent`` strategies (which
+    contact nobody, such as a no-contact holdout) have a rate of exactly 0.
+    """
+    y, e = np.asarray(y, float), np.asarray(e, float)
+    seg = pd.factorize(pd.Series(segments))[0]
+    st, names = pd.factorize(pd.Series(strategies))
+    ys, es = np.bincount(st, y), np.bincount(st, e)
+    lam_hat = (ys + 0.5) / es
+    expected = e * lam_hat[st]
+    rr_seg = (np.bincount(seg, y) + 1.0) / (np.bincount(seg, expected) + 1.0)
+    rr = rr_seg[seg]
+    rr = rr / (np.bincount(st, e * rr) / es)[st]  # exposure-weighted mean 1 within each strategy
+    pooled = pool_rates(y, e, lam_hat[st] * rr)
+    a = 1.0 / pooled.spread
+    return {"y": y, "e": e, "strategy": st, "rr": rr, "shape_s": ys + 0.5, "rate_s": es, "a": a,
+            "center": float(y.sum() / e.sum()), "strategies": list(names),
+            "note": f"two-stage: each strategy's overall rate (uncertain), a segment factor, then the cell's own "
+                    f"count ({pooled.note})",
+            "silent": np.zeros(len(y), bool) if silent is None else np.asarray(silent, bool)}
+
+
+def _complaint_draws(model: dict, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Joint posterior draws (draws, cells) of complaints per account under :func:`_complaint_model`."""
+    lam = rng.gamma(model["shape_s"], 1.0 / model["rate_s"], size=(draws, len(model["shape_s"])))
+    m = lam[:, model["strategy"]] * model["rr"]
+    a = model["a"]
+    out = rng.gamma(a + model["y"], 1.0, size=m.shape) / (a / m + model["e"])
+    out[:, model["silent"]] = 0.0  # no contact, no complaint
+    return out
 
 
 def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCosts | None = None,
@@ -327,6 +410,9 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
     n = cells.accounts.to_numpy(float)
     v = m.mean @ w
     var_v = np.einsum("j,cjk,k->c", w, m.cov, w)
+    bad = ~np.isfinite(v) | ((n >= 2) & ~np.isfinite(var_v))
+    v, var_v = np.where(bad, 0.0, v), np.where(bad, 0.0, var_v)
+    cells["contact_use"] = np.abs(m.mean[:, [economics.MEASURES.index(k) for k in _CONTACT_MEASURES]]).sum(axis=1)
     cells["value_raw"] = v
     cells["value_se"] = np.where(n >= 2, np.sqrt(var_v), np.nan)
     cells["sd"] = cells.value_se * np.sqrt(n)
@@ -337,38 +423,51 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
     cells["current_share"] = cells.accounts / cells.population
     has_base = set(cells.segment[cells.strategy == baseline])
     dropped = {s: f"no {baseline} arm to measure against" for s in sorted(set(cells.segment) - has_base)}
-    cells = cells[cells.segment.isin(has_base)].reset_index(drop=True)
+    overflow = sorted(set(cells.segment[bad]) - set(dropped))
+    dropped.update({s: "its money figures are beyond floating point (amounts near 1e150 or more; check the data's "
+                       "amounts and currency)" for s in overflow})
+    cells = cells[~cells.segment.isin(list(dropped))].reset_index(drop=True)
     if cells.empty:
-        raise ValueError(f"no segment has a {baseline} arm; choose another baseline")
+        why = "; ".join(f"{s}: {r}" for s, r in dropped.items())
+        raise ValueError(f"cannot decide: no segment can be judged ({why})")
     base = cells[cells.strategy == baseline].set_index("segment")
     b_v = base.value_raw.reindex(cells.segment).to_numpy()
     b_se = base.value_se.reindex(cells.segment).to_numpy()
     cells["gain_raw"] = cells.value_raw.to_numpy() - b_v
     cells["gain_raw_se"] = np.sqrt(cells.value_se.to_numpy() ** 2 + b_se**2)
-    cells["gain"], cells["gain_sd"] = 0.0, 0.0
-    cells["complaints"], cells["complaints_sd"] = 0.0, 0.0
-    cells["shape"], cells["rate"] = 0.0, 0.0
+    cells["gain"], cells["gain_sd"], cells["judged"] = 0.0, 0.0, True
     pooling = []
+    contact_use = cells.contact_use + cells.complaint_count
+    silent = contact_use.groupby(cells.strategy).transform("sum").to_numpy() == 0  # e.g. a no-contact holdout
+    model = _complaint_model(cells.complaint_count.to_numpy(float), cells.accounts.to_numpy(float),
+                             cells.segment.to_numpy(), cells.strategy.to_numpy(), silent)
+    sample = _complaint_draws(model, _MOMENT_DRAWS, np.random.default_rng(20250228))
+    cells["complaints"], cells["complaints_sd"] = sample.mean(0), sample.std(0, ddof=1)
+    complaints_cov = np.cov(sample, rowvar=False).reshape(len(cells), len(cells))
+    pooling.append({"strategy": "all", "quantity": "complaints per account", "center": model["center"],
+                    "spread": 1 / model["a"], "note": model["note"]})
     for s, idx in cells.groupby("strategy", sort=True).groups.items():
         idx = np.asarray(list(idx))
-        r = pool_rates(cells.complaint_count.to_numpy()[idx], cells.accounts.to_numpy(float)[idx])
-        cells.loc[idx, "complaints"], cells.loc[idx, "complaints_sd"] = r.mean, np.sqrt(r.var)
-        cells.loc[idx, "shape"], cells.loc[idx, "rate"] = r.shape, r.rate
-        pooling.append({"strategy": s, "quantity": "complaints per account", "center": r.center,
-                        "spread": r.spread, "note": r.note})
         if s == baseline:
             continue
-        g = pool_means(cells.gain_raw.to_numpy()[idx], cells.gain_raw_se.to_numpy()[idx])
+        theta, se = cells.gain_raw.to_numpy()[idx], cells.gain_raw_se.to_numpy()[idx]
+        if not (np.isfinite(theta) & np.isfinite(se)).any():  # single accounts only: nothing to judge a move by
+            cells.loc[idx, "gain"], cells.loc[idx, "gain_sd"], cells.loc[idx, "judged"] = 0.0, 0.0, False
+            pooling.append({"strategy": s, "quantity": "gain before complaint costs", "center": math.nan,
+                            "spread": math.nan, "note": "no cell with two accounts: not judged, never moved to"})
+            continue
+        g = pool_means(theta, se)
         cells.loc[idx, "gain"], cells.loc[idx, "gain_sd"] = g.mean, np.sqrt(g.var)
         pooling.append({"strategy": s, "quantity": "gain before complaint costs", "center": g.center,
                         "spread": g.spread, "note": g.note})
     base_c = cells[cells.strategy == baseline].set_index("segment").complaints
     cells["net_gain"] = cells.gain - k_c * (cells.complaints - base_c.reindex(cells.segment).to_numpy())
     keep = ["segment", "strategy", "accounts", "population", "current_share", "gain_raw", "gain_raw_se", "gain",
-            "gain_sd", "complaints_raw", "complaint_count", "complaints", "complaints_sd", "shape", "rate", "hours",
-            "hours_se", "net_gain", "sd"]
+            "gain_sd", "complaints_raw", "complaint_count", "complaints", "complaints_sd", "hours",
+            "hours_se", "net_gain", "sd", "judged"]
     return CellEstimates(cells[keep], pd.DataFrame(pooling), dropped, k_c, baseline,
-                         economics._scenario(scenario).currency if unit_costs is None else unit_costs.currency)
+                         economics._scenario(scenario).currency if unit_costs is None else unit_costs.currency,
+                         model, complaints_cov)
 
 
 def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -378,7 +477,8 @@ def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str
     base = (c.strategy == est.baseline).to_numpy()
     gain = rng.standard_normal((draws, k)) * c.gain_sd.to_numpy() + c.gain.to_numpy()
     gain[:, base] = 0.0
-    rate = rng.gamma(c["shape"].to_numpy(), 1.0 / c["rate"].to_numpy(), size=(draws, k))
+    rate = _complaint_draws(est.complaint_model, draws, rng) if est.complaint_model is not None else np.maximum(
+        rng.standard_normal((draws, k)) * c.complaints_sd.to_numpy() + c.complaints.to_numpy(), 0.0)
     hours = np.maximum(rng.standard_normal((draws, k)) * c.hours_se.to_numpy() + c.hours.to_numpy(), 0.0)
     seg = pd.factorize(c.segment)[0]
     base_col = np.array([np.flatnonzero(base & (seg == g))[0] for g in seg])
@@ -410,7 +510,7 @@ class InfeasibleDecision(ValueError):
 class _Con:
     name: str
     mean: np.ndarray  # per cell, usage of the whole segment on that cell (shares -> units)
-    var: np.ndarray
+    var: np.ndarray  # covariance matrix of those usages (cells x cells)
     x0: np.ndarray
     bound: float
     limit_text: str
@@ -423,12 +523,11 @@ def _tol(con: _Con) -> float:
 
 def _f(con: _Con, x, z) -> float:
     d = x - con.x0
-    return float(con.mean @ d + z * math.sqrt(max(float((con.var * d) @ d), 0.0)))
+    return float(con.mean @ d + z * math.sqrt(max(float(d @ con.var @ d), 0.0)))
 
 
 def _solve(value, a_eq, cons: list[_Con], z: float, allowed: np.ndarray):
     """Maximise ``value . x`` over the allowed cells under the chance constraints (Kelley cutting planes)."""
-    k = len(value)
     bounds = [(0.0, 1.0 if ok else 0.0) for ok in allowed]
     cuts_a, cuts_b = [], []
     for c in cons:  # the mean part alone is a valid first cut (the spread term is >= 0)
@@ -449,8 +548,8 @@ def _solve(value, a_eq, cons: list[_Con], z: float, allowed: np.ndarray):
             return x
         for c, fx in bad:
             d = x - c.x0
-            sd = math.sqrt(max(float((c.var * d) @ d), 0.0))
-            grad = c.mean + (z * c.var * d / sd if sd > 0 else 0.0)
+            sd = math.sqrt(max(float(d @ c.var @ d), 0.0))
+            grad = c.mean + (z * (c.var @ d) / sd if sd > 0 else 0.0)
             cuts_a.append(grad)
             cuts_b.append(c.bound - fx + float(grad @ x))
     return x  # the last iterate; _repair makes it feasible
@@ -585,9 +684,10 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
     value = n * c.net_gain.to_numpy() / total
 
     cons: list[_Con] = []
-    specs = (("capacity_hours", cap, n * c.hours.to_numpy(), (n * c.hours_se.to_numpy()) ** 2),
-             ("complaint_budget_per_10k", bud, 1e4 * n * c.complaints.to_numpy() / total,
-              (1e4 * n * c.complaints_sd.to_numpy() / total) ** 2))
+    scale = 1e4 * n / total
+    ccov = est.complaints_cov if est.complaints_cov is not None else np.diag(c.complaints_sd.to_numpy() ** 2)
+    specs = (("capacity_hours", cap, n * c.hours.to_numpy(), np.diag((n * c.hours_se.to_numpy()) ** 2)),
+             ("complaint_budget_per_10k", bud, scale * c.complaints.to_numpy(), scale[:, None] * ccov * scale[None, :]))
     for name, lim, mean, var in specs:
         if lim.kind == "none":
             continue
@@ -597,7 +697,8 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
             cons.append(_Con(name, mean, var, np.zeros(len(c)), float(lim.value), f"{lim.value:g}"))
 
     prob_gain = (choose["net"] > 0).mean(0)
-    screened = is_base | (prob_gain >= level)
+    judged = c["judged"].to_numpy(bool) if "judged" in c else np.ones(len(c), bool)
+    screened = is_base | ((prob_gain >= level) & judged)
     x = _solve(value, a_eq, cons, z, screened)
     moved_for_limits = False
     if x is None:
@@ -803,6 +904,86 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
     comp = decision.comparisons.copy()
     lines.append(comp.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
     return "\n".join(lines)
+
+
+def current_use(est: CellEstimates) -> dict:
+    """Expected agent hours and complaints per 10,000 accounts of the current allocation."""
+    c = est.cells
+    n, total = c.population.to_numpy(float), float(c.drop_duplicates("segment").population.sum())
+    x = c.current_share.to_numpy(float)
+    return {"agent_hours": float((n * c.hours.to_numpy()) @ x),
+            "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ x / total)}
+
+
+def what_if(est: CellEstimates, scenario, cases: Mapping[str, tuple[Any, Any]], **options) -> pd.DataFrame:
+    """:func:`decide` again for several limits, from the same estimates (no new query).
+
+    Args:
+        est: the estimates (:func:`estimate`).
+        scenario: the scenario.
+        cases: name -> ``(capacity_hours, complaint_budget_per_10k)``, each a
+            number, ``"current"`` or ``"unlimited"``.
+        options: passed to :func:`decide` (``baseline``, ``level``, ``seed``, ...).
+
+    Returns:
+        One row per case: ``case``, ``capacity_hours``, ``complaint_budget_per_10k``
+        (in words), ``status`` (``decided`` or ``infeasible``),
+        ``value_per_account`` with ``ci_low``/``ci_high``, ``agent_hours``,
+        ``complaints_per_10k`` (expected), ``segments_moved`` and ``note``
+        (the reason when infeasible).
+    """
+    rows = []
+    for name, (cap, bud) in cases.items():
+        c_lim, b_lim = parse_limit(cap, "capacity_hours"), parse_limit(bud, "complaint_budget_per_10k")
+        row = {"case": name, "capacity_hours": c_lim.describe("agent hours"),
+               "complaint_budget_per_10k": b_lim.describe("complaints per 10,000 accounts")}
+        try:
+            d = decide(est, scenario, capacity_hours=c_lim, complaint_budget_per_10k=b_lim, **options)
+        except InfeasibleDecision as err:
+            rows.append({**row, "status": "infeasible", "note": str(err)})
+            continue
+        lim = d.limits.set_index("limit")
+        rows.append({**row, "status": "decided", "value_per_account": d.value["per_account"],
+                     "ci_low": d.value["ci_low"], "ci_high": d.value["ci_high"],
+                     "agent_hours": float(lim.loc["capacity_hours", "expected"]),
+                     "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
+                     "segments_moved": int(d.segments.moved.sum()), "note": ""})
+    return pd.DataFrame(rows)
+
+
+def frontier(est: CellEstimates, scenario, *, over: str, points, **options) -> pd.DataFrame:
+    """The decision's expected value as one limit is swept (the other as given in ``options``).
+
+    Args:
+        est: the estimates.
+        scenario: the scenario.
+        over: ``"complaint_budget"`` or ``"capacity"``.
+        points: the limits to try (complaints per 10,000 accounts, or agent hours).
+        options: passed to :func:`decide` (the other limit, ``level``, ...).
+
+    Returns:
+        One row per limit: ``limit``, ``status`` (``optimal`` or
+        ``infeasible``), ``value_per_account`` with ``ci_low``/``ci_high``,
+        ``agent_hours``, ``complaints_per_10k``, ``prob_holds`` (of the swept limit).
+    """
+    if over not in ("complaint_budget", "capacity"):
+        raise ValueError(f"over must be complaint_budget or capacity, got {over!r}")
+    key = "complaint_budget_per_10k" if over == "complaint_budget" else "capacity_hours"
+    rows = []
+    for v in points:
+        try:
+            d = decide(est, scenario, **{**options, key: float(v)})
+        except InfeasibleDecision:
+            rows.append({"limit": float(v), "status": "infeasible"})
+            continue
+        lim = d.limits.set_index("limit")
+        rows.append({"limit": float(v), "status": "optimal", "value_per_account": d.value["per_account"],
+                     "ci_low": d.value["ci_low"], "ci_high": d.value["ci_high"],
+                     "agent_hours": float(lim.loc["capacity_hours", "expected"]),
+                     "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
+                     "prob_holds": float(lim.loc[key, "prob_holds"])})
+    return pd.DataFrame(rows, columns=["limit", "status", "value_per_account", "ci_low", "ci_high", "agent_hours",
+                                       "complaints_per_10k", "prob_holds"])
 
 
 def to_json(decision: Decision) -> dict:

@@ -43,11 +43,33 @@ Columns of :func:`account_outcomes` (after every ``accounts`` column):
   (``phone_talk_seconds``, ``ai_voice_talk_seconds``).
 * ``<call>_billed_minutes`` -- int: minutes billed when every started minute
   of a call is charged (``phone_billed_minutes``, ``ai_voice_billed_minutes``).
-* ``complaints`` -- int: complaints received in the horizon.
+* ``complaints`` -- int: complaints caused by the horizon's contacts (linked
+  by ``contact_id``, counted wherever they were received, as in
+  ``truth.json``), plus complaints without a contact received in the horizon.
 * ``complaints_escalated`` -- int: of which escalated to a regulator.
 * ``opted_out`` -- bool: at least one stop-contact request in the horizon.
 
 Counts are 0, never null, for accounts without events.
+
+A second, longer horizon (``long_horizon_days``, e.g. 90) adds where each
+account stands then, from its payments in ``[window start, + long_horizon_days
+* 24 h)``; the 30-day columns above do not change:
+
+* ``long_paid`` -- bool: at least one positive payment by the long horizon.
+* ``long_collected`` -- float64: total paid by the long horizon.
+* ``long_cured`` -- bool: ``long_collected >= balance_due - 0.005``.
+* ``long_delinquent`` -- bool: paid part but not all (the account holds its
+  days-past-due bucket).
+* ``long_rolled`` -- bool: paid nothing (the account rolled to the next
+  bucket: M1 to M2, M2 to M3+, M3+ to charge-off).
+* ``long_remaining`` -- float64: ``balance_due - long_collected``, at least 0
+  (0 for a cured account).
+* ``long_expected_loss`` -- float64, with ``loss_rates`` only:
+  ``long_remaining`` times the loss rate of the stage reached (the entry
+  bucket for ``long_delinquent``, the next stage for ``long_rolled``).
+
+Exactly one of ``long_cured``, ``long_delinquent`` and ``long_rolled`` is
+true for every account.
 """
 
 from __future__ import annotations
@@ -61,10 +83,13 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from analysis import contract
+from analysis.scenario import LOSS_STAGES
 
 __all__ = [
     "DEFAULT_METRICS",
     "OUTCOME_COLUMNS",
+    "LONG_OUTCOME_COLUMNS",
+    "LONG_METRICS",
     "TEXT_CHANNELS",
     "CALL_CHANNELS",
     "CONTACT_CELL_COLUMNS",
@@ -77,6 +102,7 @@ __all__ = [
     "check_horizon",
     "horizon_windows",
     "in_horizon",
+    "counted_complaints",
     "local_to_utc",
 ]
 
@@ -114,7 +140,7 @@ def _outcome_columns() -> dict[str, str]:
         cols[f"{ch}_right_party"] = f"{ch} calls that reached the borrower"
         cols[f"{ch}_talk_seconds"] = f"{ch} conversation seconds"
         cols[f"{ch}_billed_minutes"] = f"{ch} minutes billed per started minute of each call"
-    cols["complaints"] = "complaints received in the horizon"
+    cols["complaints"] = "complaints caused by the horizon's contacts (or received in it when not linked to one)"
     cols["complaints_escalated"] = "complaints escalated to a regulator"
     cols["opted_out"] = "any stop-contact request in the horizon"
     return cols
@@ -123,6 +149,21 @@ def _outcome_columns() -> dict[str, str]:
 #: Outcome columns :func:`account_outcomes` adds to the account columns, with
 #: their one-line meanings.
 OUTCOME_COLUMNS: dict[str, str] = _outcome_columns()
+
+#: Long-horizon columns :func:`account_outcomes` adds with ``long_horizon_days``
+#: (``long_expected_loss`` only when ``loss_rates`` are given too).
+LONG_OUTCOME_COLUMNS: dict[str, str] = {
+    "long_paid": "any positive payment by the long horizon",
+    "long_collected": "total amount paid by the long horizon",
+    "long_cured": f"total paid by the long horizon >= balance_due - {_CURE_TOLERANCE}",
+    "long_delinquent": "paid part but not all by the long horizon (holds its bucket)",
+    "long_rolled": "paid nothing by the long horizon (rolled to the next bucket; charge-off from M3+)",
+    "long_remaining": "balance_due minus the amount paid by the long horizon, at least 0",
+    "long_expected_loss": "long_remaining times the loss rate of the stage reached",
+}
+
+#: Long-horizon metrics :func:`cell_stats` adds to the defaults when a long horizon is asked for.
+LONG_METRICS: tuple[str, ...] = tuple(LONG_OUTCOME_COLUMNS)
 
 #: Metrics :func:`cell_stats` summarises when none are named.
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -212,7 +253,7 @@ def _table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
         raise ValueError(f"tables has no table {name!r}") from None
 
 
-def _check_horizon(horizon_days: Any) -> int:
+def _check_horizon(horizon_days: Any, name: str = "horizon_days") -> int:
     """Validate ``horizon_days`` (a positive integer) and return it as int."""
     if (
         isinstance(horizon_days, bool)
@@ -220,7 +261,7 @@ def _check_horizon(horizon_days: Any) -> int:
         or horizon_days <= 0
     ):
         raise ValueError(
-            f"horizon_days must be a positive integer, got {horizon_days!r}"
+            f"{name} must be a positive integer, got {horizon_days!r}"
         )
     return int(horizon_days)
 
@@ -338,13 +379,84 @@ def _payment_aggregates(payments: ibis.Table, windows: ibis.Table) -> ibis.Table
     )
 
 
-def _complaint_aggregates(complaints: ibis.Table, windows: ibis.Table) -> ibis.Table:
-    """Per-account complaint counts in the horizon."""
-    k = _in_horizon(
-        complaints.select("account_id", "complained_at", "escalated"),
-        "complained_at",
-        windows,
+def _check_loss_rates(loss_rates: Mapping[str, Any] | None) -> dict[str, float] | None:
+    """Validate ``loss_rates`` (a rate in [0, 1] for every stage of LOSS_STAGES)."""
+    if loss_rates is None:
+        return None
+    if not isinstance(loss_rates, Mapping):
+        raise ValueError(f"loss_rates must be a mapping of {', '.join(LOSS_STAGES)} to rates, got {loss_rates!r}")
+    unknown = [k for k in loss_rates if k not in LOSS_STAGES]
+    missing = [k for k in LOSS_STAGES if k not in loss_rates]
+    if unknown or missing:
+        raise ValueError(f"loss_rates must name exactly the stages {', '.join(LOSS_STAGES)}; "
+                         f"unknown: {', '.join(map(str, unknown)) or 'none'}, missing: {', '.join(missing) or 'none'}")
+    out = {}
+    for k in LOSS_STAGES:
+        v = loss_rates[k]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= 1:
+            raise ValueError(f"loss_rates[{k!r}] must be a rate in [0, 1], got {v!r}")
+        out[k] = float(v)
+    return out
+
+
+def _long_columns(accounts: ibis.Table, payments: ibis.Table, long_horizon_days: int,
+                  loss_rates: dict[str, float] | None) -> tuple[ibis.Table, dict[str, Any]]:
+    """Per-account payments by the long horizon, and the column expressions built on them."""
+    windows = _windows(accounts, long_horizon_days)
+    p = _in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
+    agg = p.group_by("account_id").aggregate(
+        _long_collected=p.amount.sum(), _long_paid_n=p.count(where=p.amount > 0)
     )
+
+    def columns(joined_agg: ibis.Table) -> dict[str, ibis.Value]:
+        collected = joined_agg._long_collected.fill_null(0.0).cast("float64")
+        paid = joined_agg._long_paid_n.fill_null(0).cast("int64") > 0
+        cured = collected >= accounts.balance_due - _CURE_TOLERANCE
+        remaining = ibis.greatest(accounts.balance_due - collected, 0.0)
+        cols: dict[str, ibis.Value] = {
+            "long_paid": paid,
+            "long_collected": collected,
+            "long_cured": cured,
+            "long_delinquent": paid & ~cured,
+            "long_rolled": ~paid & ~cured,
+            "long_remaining": ibis.ifelse(cured, 0.0, remaining),
+        }
+        if loss_rates is not None:
+            bucket = accounts.dpd_bucket
+            held = ibis.cases(*((bucket == b, loss_rates[b]) for b in contract.DPD_BUCKETS), else_=0.0)
+            rolled = ibis.cases(*((bucket == b, loss_rates[LOSS_STAGES[i + 1]])
+                                  for i, b in enumerate(contract.DPD_BUCKETS)), else_=0.0)
+            rate = ibis.ifelse(cols["long_rolled"], rolled, ibis.ifelse(cols["long_delinquent"], held, 0.0))
+            cols["long_expected_loss"] = cols["long_remaining"] * rate
+        return cols
+
+    return agg, columns
+
+
+def _counted_complaints(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table,
+                        *extra: str) -> ibis.Table:
+    """The complaints that count for the horizon, with the window's ``extra`` account columns.
+
+    A complaint linked to a contact (``contact_id``) counts when that contact
+    falls inside the account's horizon, wherever the complaint itself was
+    received: the contact caused it, and the contact is counted (as in
+    ``truth.json``). A complaint with no contact counts when it was received
+    inside the horizon.
+    """
+    cols = list(complaints.columns)
+    linked = complaints.filter(complaints.contact_id.notnull())
+    c = contacts.select("contact_id", _caused_at=contacts.contacted_at)
+    linked = linked.join(c, "contact_id").join(windows, "account_id")
+    linked = linked.filter(linked._caused_at >= linked._start, linked._caused_at < linked._end)
+    loose = complaints.filter(complaints.contact_id.isnull()).join(windows, "account_id")
+    loose = loose.filter(loose.complained_at >= loose._start, loose.complained_at < loose._end)
+    keep = [*cols, *[e for e in extra if e not in cols]]
+    return linked.select(*keep).union(loose.select(*keep))
+
+
+def _complaint_aggregates(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table) -> ibis.Table:
+    """Per-account counts of the complaints that count for the horizon (:func:`_counted_complaints`)."""
+    k = _counted_complaints(complaints, contacts, windows)
     return k.group_by("account_id").aggregate(
         complaints=k.count(), complaints_escalated=k.count(where=k.escalated)
     )
@@ -364,7 +476,11 @@ def _opt_out_aggregates(opt_outs: ibis.Table, windows: ibis.Table) -> ibis.Table
 
 
 def account_outcomes(
-    tables: Mapping[str, ibis.Table], *, horizon_days: int = 30
+    tables: Mapping[str, ibis.Table],
+    *,
+    horizon_days: int = 30,
+    long_horizon_days: int | None = None,
+    loss_rates: Mapping[str, float] | None = None,
 ) -> ibis.Table:
     """One row per account: its columns plus its outcomes within the horizon.
 
@@ -375,23 +491,37 @@ def account_outcomes(
             itself. Timestamps must be time-zone aware (UTC).
         horizon_days: length of the outcome window in days (24-hour days)
             from the local midnight of ``entry_date``.
+        long_horizon_days: a second, longer window (e.g. 90, a scenario's
+            ``long_horizon.days``) for the columns of
+            :data:`LONG_OUTCOME_COLUMNS`; None adds none of them.
+        loss_rates: share of the remaining balance expected to be lost, by
+            stage reached (``M1``, ``M2``, ``M3+``, ``charge_off``; a
+            scenario's :meth:`~analysis.scenario.Scenario.loss_rates`), for
+            ``long_expected_loss``; None leaves that column out.
 
     Returns:
         A lazy Ibis table: every ``accounts`` column followed by the columns
-        of :data:`OUTCOME_COLUMNS` (see the module docstring). Nothing is
-        computed until it is executed.
+        of :data:`OUTCOME_COLUMNS` (see the module docstring), then, with
+        ``long_horizon_days``, those of :data:`LONG_OUTCOME_COLUMNS`. Nothing
+        is computed until it is executed.
 
     Raises:
-        ValueError: ``horizon_days`` is not a positive integer, or a table is
-            missing.
+        ValueError: ``horizon_days`` or ``long_horizon_days`` is not a
+            positive integer, ``loss_rates`` without ``long_horizon_days`` or
+            not a rate in [0, 1] for each stage, or a table is missing.
     """
     horizon_days = _check_horizon(horizon_days)
+    if long_horizon_days is not None:
+        long_horizon_days = _check_horizon(long_horizon_days, "long_horizon_days")
+    loss_rates = _check_loss_rates(loss_rates)
+    if loss_rates is not None and long_horizon_days is None:
+        raise ValueError("loss_rates apply at the long horizon: give long_horizon_days too")
     accounts = _table(tables, "accounts")
     windows = _windows(accounts, horizon_days)
 
     c = _contact_aggregates(_table(tables, "contacts"), windows)
     p = _payment_aggregates(_table(tables, "payments"), windows)
-    k = _complaint_aggregates(_table(tables, "complaints"), windows)
+    k = _complaint_aggregates(_table(tables, "complaints"), _table(tables, "contacts"), windows)
     o = _opt_out_aggregates(_table(tables, "opt_outs"), windows)
 
     j = (
@@ -400,6 +530,11 @@ def account_outcomes(
         .left_join(k, accounts.account_id == k.account_id)
         .left_join(o, accounts.account_id == o.account_id)
     )
+    long_cols: dict[str, ibis.Value] = {}
+    if long_horizon_days is not None:
+        lp, make_long = _long_columns(accounts, _table(tables, "payments"), long_horizon_days, loss_rates)
+        j = j.left_join(lp, accounts.account_id == lp.account_id)
+        long_cols = make_long(lp)
 
     def count(col: ibis.Value) -> ibis.Value:
         return col.fill_null(0).cast("int64")
@@ -433,6 +568,7 @@ def account_outcomes(
     out["complaints_escalated"] = count(k.complaints_escalated)
     out["opted_out"] = count(o._opt_out_n) > 0
     assert list(out) == list(OUTCOME_COLUMNS)
+    out.update(long_cols)
 
     return j.select(*(accounts[n] for n in accounts.columns), **out)
 
@@ -454,10 +590,13 @@ def _cell_stats_expr(
     cross: Sequence[tuple[str, str]] | None,
     horizon_days: int,
     derived: Mapping[str, Any] | None = None,
+    long_horizon_days: int | None = None,
+    loss_rates: Mapping[str, float] | None = None,
 ) -> ibis.Table:
     """The lazy expression behind :func:`cell_stats` (arguments validated)."""
     horizon_days = _check_horizon(horizon_days)
-    outcomes = account_outcomes(tables, horizon_days=horizon_days)
+    outcomes = account_outcomes(tables, horizon_days=horizon_days, long_horizon_days=long_horizon_days,
+                                loss_rates=loss_rates)
     if derived:
         clash = [k for k in derived if k in outcomes.columns]
         if clash:
@@ -467,7 +606,9 @@ def _cell_stats_expr(
     by_names = _names(by, "by")
     _check_allowed(by_names, list(schema.names), "by column")
     allowed_metrics = _metric_columns(schema)
-    metric_names = _names(DEFAULT_METRICS if metrics is None else metrics, "metrics")
+    if metrics is None:
+        metrics = DEFAULT_METRICS + tuple(m for m in LONG_METRICS if m in schema.names)
+    metric_names = _names(metrics, "metrics")
     _check_allowed(metric_names, allowed_metrics, "metric")
     pairs: list[tuple[str, str]] = []
     for pair in cross or ():
@@ -506,6 +647,8 @@ def cell_stats(
     cross: Sequence[tuple[str, str]] | None = None,
     horizon_days: int = 30,
     derived: Mapping[str, Any] | None = None,
+    long_horizon_days: int | None = None,
+    loss_rates: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Per-cell sufficient statistics of account outcomes.
 
@@ -522,13 +665,19 @@ def cell_stats(
         by: account-outcome column(s) defining the cells, e.g.
             ``("strategy", "segment")``; empty (or None) for one overall row.
         metrics: numeric or boolean account-outcome columns to summarise;
-            :data:`DEFAULT_METRICS` when None.
+            :data:`DEFAULT_METRICS` (and the long-horizon ones, with
+            ``long_horizon_days``) when None.
         cross: pairs of metrics whose product sums are wanted.
         horizon_days: outcome window in days (see :func:`account_outcomes`).
         derived: extra per-account metrics computed in the engine, by name:
             each a function of the outcomes table returning an Ibis column,
             e.g. ``{"cost": lambda t: 0.05 * t.sms_segments}``; they may then
             be named in ``metrics``, ``cross`` and ``by``.
+        long_horizon_days: a second horizon (see :func:`account_outcomes`);
+            its columns (:data:`LONG_METRICS`) may then be named in
+            ``metrics`` and are summarised by default.
+        loss_rates: loss rate by stage for ``long_expected_loss`` (see
+            :func:`account_outcomes`).
 
     Returns:
         A pandas DataFrame with one row per cell, sorted by the ``by``
@@ -540,7 +689,8 @@ def cell_stats(
             positive integer.
     """
     expr = _cell_stats_expr(
-        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days, derived=derived
+        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days, derived=derived,
+        long_horizon_days=long_horizon_days, loss_rates=loss_rates,
     )
     df = expr.to_pandas()
     stat_cols = list(expr.columns[expr.columns.index("accounts") + 1 :])
@@ -574,7 +724,8 @@ def contact_cells(
     * ``promise`` -- attempts carrying a promise to pay;
     * ``sms_segments_sum`` -- billed text segments;
     * ``complaints`` -- complaints linked to these attempts by ``contact_id``
-      and received inside the account's horizon;
+      (the attempts are inside the horizon; the complaints count wherever
+      they were received);
     * ``complaints_escalated`` -- of which escalated.
 
     Args:
@@ -618,13 +769,8 @@ def contact_cells(
     if derived:
         c = c.mutate(**derived)
 
-    k = _in_horizon(
-        complaints.filter(complaints.contact_id.notnull()).select(
-            "account_id", "contact_id", "complained_at", "escalated"
-        ),
-        "complained_at",
-        _windows(accounts, horizon_days),
-    )
+    # the contacts are in the horizon: every complaint they caused counts, wherever it was received
+    k = complaints.filter(complaints.contact_id.notnull()).select("contact_id", "escalated")
     per_contact = k.group_by("contact_id").aggregate(
         _complaints=k.count(), _escalated=k.count(where=k.escalated)
     )
@@ -670,4 +816,5 @@ get_table = _table
 check_horizon = _check_horizon
 horizon_windows = _windows
 in_horizon = _in_horizon
+counted_complaints = _counted_complaints
 local_to_utc = _local_to_utc

@@ -1,4 +1,11 @@
-"""Channel policy: which share of each segment gets which strategy.
+"""Channel policy as a linear programme on point estimates (the plug-in programme).
+
+This module solves the programme below with each cell's figures taken as
+exact. The recommendation every entry point prints comes from
+:func:`analysis.decision.decide`, which feeds pooled estimates into the same
+kind of programme and holds the limits with a stated probability; the plug-in
+form here remains for exact inputs (the truth, a team's own planning figures)
+and as the comparison in ``benchmarks/decision_study.py``.
 
 The decision variables are the shares ``x[g, s] >= 0`` of segment ``g`` given
 strategy ``s`` (``sum_s x[g, s] = 1``). With ``N_g`` accounts in segment ``g``
@@ -35,7 +42,6 @@ strategies in the data are assumed to be rule-compliant as designed.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -47,7 +53,7 @@ from . import economics
 
 __all__ = [
     "REQUIRED", "InfeasiblePolicy", "PolicyResult", "optimise_policy", "evaluate_allocation", "frontier",
-    "policy_segments", "policy_from_data", "recommend", "recommend_table",
+    "policy_segments", "policy_from_data", "what_if",
 ]
 
 #: Columns :func:`optimise_policy` needs.
@@ -357,8 +363,9 @@ def policy_segments(tables, scenario, *, baseline: str = "sms_only", by: Sequenc
     ``strata`` for targeted data, ``unit_costs``, ``discount``); ``accounts``
     is the segment's number of accounts (every arm); ``current_share`` is the
     observed split. Cells with several ``by`` columns are named by joining
-    their values with ``/``. Segments without a baseline arm are dropped with
-    a warning.
+    their values with ``/``. Segments without a baseline arm have no value
+    against the baseline and are dropped; ``attrs["dropped"]`` lists them
+    (records: ``segment``, ``accounts``, ``reason``) for the caller to report.
     """
     nv = economics.net_value(tables, scenario, baseline=baseline, by=by, **net_value_options)
     by = list(economics._names(by, "by"))
@@ -372,10 +379,11 @@ def policy_segments(tables, scenario, *, baseline: str = "sms_only", by: Sequenc
         "current_share": nv.accounts / nv.population,
     })
     bad = out.segment[out.net_value_per_account.isna()].unique()
-    if len(bad):
-        warnings.warn(f"segments without a {baseline} arm dropped: {', '.join(bad)}", UserWarning, stacklevel=2)
-        out = out[~out.segment.isin(bad)]
+    dropped = [{"segment": g, "accounts": int(out.accounts[out.segment == g].iloc[0]),
+                "reason": f"no {baseline} accounts in this segment, so no value against the baseline"} for g in bad]
+    out = out[~out.segment.isin(bad)]
     out.attrs.update(nv.attrs)
+    out.attrs["dropped"] = dropped
     return out.reset_index(drop=True)
 
 
@@ -419,72 +427,3 @@ def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, floa
                      "agent_hours": r.agent_hours, "complaints_per_10k": r.complaints_per_10k,
                      "note": (", ".join(binding) + " binding") if binding else "no limit binding"})
     return pd.DataFrame(rows)
-
-
-def recommend(tables, scenario, *, capacity_hours: float | None = None, complaint_budget_per_10k: float | None = None,
-              baseline: str = "sms_only", draws: int = 2000, seed: int = 0, unit_costs=None,
-              **moment_options) -> tuple[PolicyResult, list[dict]]:
-    """The recommendation the CLI prints: optimal policy plus one record per segment.
-
-    One engine query (:func:`analysis.economics.cell_moments`, options such as
-    ``strata`` or ``discount`` pass through); the probability that the chosen
-    strategy is the best of its segment comes from
-    :func:`analysis.economics.monte_carlo` (``draws``, ``seed``; unconstrained,
-    sampling and assumption uncertainty). ``unit_costs`` (a
-    :class:`analysis.costs.UnitCosts`) replaces the scenario's ``[costs]``.
-
-    Returns:
-        ``(result, records)``: records hold ``segment``, ``accounts``,
-        ``strategy`` (the largest share), ``share``, ``mixed`` (split between
-        strategies), ``net_value_vs_baseline`` per account with ``ci_low`` /
-        ``ci_high``, ``prob_best`` and ``current_share`` of that strategy.
-    """
-    m = economics.cell_moments(tables, scenario, by=("segment",), **moment_options)
-    seg = policy_segments(m, scenario, baseline=baseline, unit_costs=unit_costs)
-    current = seg[["segment", "strategy"]].assign(share=seg.current_share)
-    res = optimise_policy(seg, capacity_hours=capacity_hours, complaint_budget_per_10k=complaint_budget_per_10k,
-                          current=current)
-    pb = economics.monte_carlo(m, scenario, baseline=baseline, draws=draws, seed=seed, unit_costs=unit_costs).prob_best
-    pb = pb.set_index(["segment", "strategy"]).prob_best
-    info = seg.set_index(["segment", "strategy"])
-    records = []
-    for g, a in res.allocation.groupby("segment", sort=False):
-        top = a.loc[a.share.idxmax()]
-        i = info.loc[(g, top.strategy)]
-        records.append({"segment": g, "accounts": int(a.accounts.sum().round()), "strategy": top.strategy,
-                        "share": float(top.share), "mixed": bool((a.share > 1e-6).sum() > 1),
-                        "net_value_vs_baseline": float(i.net_value_per_account), "ci_low": float(i.net_value_ci_low),
-                        "ci_high": float(i.net_value_ci_high), "prob_best": float(pb.get((g, top.strategy), math.nan)),
-                        "current_share": float(i.current_share)})
-    return res, records
-
-
-def recommend_table(result: PolicyResult, records: list[dict] | None = None, *, currency: str = "") -> str:
-    """Plain-text report of a policy: per-segment choice, totals, constraints, comparisons."""
-    cur = f" {currency}" if currency else ""
-    lines = []
-    if records:
-        lines.append(f"{'segment':<10} {'accounts':>9} {'strategy':<16} {'share':>6} {'value/acct':>11} "
-                     f"{'95% CI':>21} {'P(best)':>8}")
-        for r in records:
-            ci = f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
-            lines.append(f"{r['segment']:<10} {r['accounts']:>9,d} {r['strategy'] + ('*' if r['mixed'] else ''):<16} "
-                         f"{r['share']:>6.0%} {r['net_value_vs_baseline']:>11.1f} {ci:>21} {r['prob_best']:>8.2f}")
-        lines.append("(* segment split between strategies; value per account is against the baseline; P(best):\n"
-                     " share of Monte Carlo draws in which the strategy is the segment's best, ignoring constraints)")
-        lines.append("")
-    t = result.to_frame()
-    share_cols = [c for c in t.columns if c.startswith("share:")]
-    show = t[["segment", "accounts", *share_cols, "value"]].rename(columns=lambda c: c.removeprefix("share:"))
-    lines.append(show.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
-    lines.append("")
-    lines.append(f"total value{cur}: {result.total_value:,.0f} ({result.value_per_account:,.2f} per account); "
-                 f"agent hours {result.agent_hours:,.0f}; complaints {result.complaints_per_10k:.2f} per 10,000 accounts")
-    for _, c in result.constraints.iterrows():
-        if math.isfinite(c.limit):
-            lines.append(f"  {c.constraint}: limit {c.limit:,.2f}, used {c.used:,.2f}"
-                         f"{', binding, worth ' + format(c.dual, ',.2f') + cur + ' per unit' if c.binding else ''}")
-    lines.append("")
-    comp = result.comparisons.rename(columns={"gain_of_optimal": "optimal gains"})
-    lines.append(comp.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    return "\n".join(lines)

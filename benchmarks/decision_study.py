@@ -85,7 +85,6 @@ def _optimum(tc: pd.DataFrame, pop: dict, current: pd.DataFrame, cap, bud):
 
 def _plug_in(m, sc, baseline, cap, bud):
     seg = policy.policy_segments(m, sc, baseline=baseline)
-    cur = seg.assign(share=seg.current_share)
     total = float(seg.drop_duplicates("segment").accounts.sum())
     limits = {}
     for key, lim, per in (("capacity_hours", cap, seg.agent_hours_per_account),
@@ -114,18 +113,19 @@ def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
             share=lambda d: (d.strategy == baseline).astype(float))
     got = decision.evaluate_truth(alloc, tc, pop)
     now = decision.evaluate_truth(current, tc, pop)
-    breach = False
+    over = {}
     for key, used in (("capacity_hours", got["agent_hours"]), ("complaint_budget_per_10k", got["complaints_per_10k"])):
         lim = limits[key]
-        if lim is not None and used > lim * (1 + 1e-9) + 1e-9:
-            breach = True
+        over[key] = lim is not None and used > lim * (1 + 1e-9) + 1e-9
+    breach = any(over.values())
     t = tc.merge(alloc, on=["segment", "strategy"])
     moved = t[(t.strategy != baseline)].groupby("segment").share.sum()
     seg_gain = (t.share * t.net_gain).groupby(t.segment).sum()
     wrong = int(sum(1 for s, sh in moved.items() if sh > MOVED and seg_gain[s] <= 0))
     gap = best_value - 0.0
     regret = (best_value - got["value_per_account"]) / gap if gap > 1e-9 else math.nan
-    return {"declined": declined, "breach": breach, "regret": regret, "wrong_moves": wrong,
+    return {"declined": declined, "breach": breach, "breach_hours": over["capacity_hours"],
+            "breach_complaints": over["complaint_budget_per_10k"], "regret": regret, "wrong_moves": wrong,
             "value_per_account": got["value_per_account"], "complaints_per_10k": got["complaints_per_10k"],
             "agent_hours": got["agent_hours"], "current_value": now["value_per_account"]}
 
@@ -169,6 +169,7 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
         ci = stats.proportion_ci(k, n, method="wilson", confidence=0.95)
         out.append({"scenario": sc, "budget": b, "method": method, "seeds": n,
                     "breach": k / n, "breach_ci": f"{ci.ci_low:.2f}-{ci.ci_high:.2f}",
+                    "of_which_hours": float(g.breach_hours.mean()), "of_which_complaints": float(g.breach_complaints.mean()),
                     "regret_median": float(np.nanmedian(g.regret)), "regret_p90": float(np.nanpercentile(g.regret, 90)),
                     "wrong_moves_per_seed": float(g.wrong_moves.mean()), "declined": int(g.declined.sum()),
                     "optimum_value": float(g.optimum_value.mean())})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -52,14 +53,47 @@ def test_direction_verdict(low, high, null, expected):
     assert claims.direction_verdict(low, high, null) == expected
 
 
-@pytest.mark.parametrize("estimates, pvalues, expected", [
-    ([0.1, 0.2], [0.001, 0.01], SUPPORTED),           # segments agree: the overall interval decides
-    ([0.1, 0.2], [0.001, 0.5], DEPENDS),              # one significant, one not
-    ([0.1, -0.2], [0.001, 0.001], DEPENDS),           # opposite signs
-    ([0.1, -0.2], [0.5, 0.5], SUPPORTED),             # neither significant: agree on "0"
+@pytest.mark.parametrize("overall, p_adjusted, expected", [
+    ((0.01, 0.05), 0.001, DEPENDS),        # Cochran's Q rejects one common effect
+    ((0.01, 0.05), 0.40, SUPPORTED),       # no evidence the segments differ: the overall interval decides
+    ((-0.01, 0.05), 0.40, INCONCLUSIVE),
+    ((-0.05, -0.01), 0.20, NOT_SUPPORTED),
 ])
-def test_segment_verdict(estimates, pvalues, expected):
-    assert claims.segment_verdict(0.01, 0.05, estimates, pvalues, alpha=0.05) == expected
+def test_segment_verdict(overall, p_adjusted, expected):
+    assert claims.segment_verdict(*overall, p_adjusted, alpha=0.05) == expected
+
+
+def _effect_world(gains, n=3000, seed=0):
+    """Six segments of ``n`` accounts per arm; phone collects ``gains[i]`` more than SMS in segment i."""
+    rows = []
+    for i, g in enumerate(gains):
+        rows.append(_cell(f"S{i}", "sms_only", n, paid=0.3, collected=400.0, cost=1.0, sd=300.0, seed=10 * i))
+        rows.append(_cell(f"S{i}", "phone_only", n, paid=0.3, collected=400.0 + g, cost=15.0, sd=300.0,
+                          seed=10 * i + 1))
+    return rows
+
+
+def _collected_row(rows):
+    out = claims.check_claims(_data(rows))
+    return out[(out.claim == 4) & out.measure.str.startswith("collected")].iloc[0]
+
+
+def test_a_common_effect_that_only_some_segments_show_is_not_heterogeneity():
+    # the same true gain of 12 everywhere; with a standard error of about 7.7 per segment three segments reach
+    # significance after Holm and three do not: that is sampling, not a difference between segments
+    rows = _effect_world([12.0] * 6)
+    cells = claims._with_net(_data(rows).cells)
+    seg = claims._segment_effects(cells, "segment", "phone_only", "sms_only", "collected", 0.95)
+    assert sorted(claims.segment_classes(seg.estimate, seg.pvalue_adjusted, 0.05)) == ["+", "+", "+", "0", "0", "0"]
+    row = _collected_row(rows)
+    assert row.verdict == SUPPORTED, row.explanation
+    assert "do not differ detectably" in row.explanation and "Cochran's Q" in row.explanation
+
+
+def test_a_real_difference_between_segments_is_heterogeneity():
+    row = _collected_row(_effect_world([0.0, 0.0, 0.0, 80.0, 80.0, 80.0]))
+    assert row.verdict == DEPENDS, row.explanation
+    assert "the segments differ" in row.explanation
 
 
 @pytest.mark.parametrize("verdicts, expected", [
@@ -93,7 +127,9 @@ def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0):
 def test_check_claims_on_constructed_world():
     viol = pd.DataFrame({"strategy": ["sms_only", "phone_only"], "violations": [10, 200]})
     out = claims.check_claims(_data(_world(), viol))
-    assert list(out.columns[:4]) == ["claim", "statement", "measure", "strategy"]
+    assert list(out.columns[:5]) == ["claim", "claims", "statement", "measure", "strategy"]
+    complaints = out[out.measure.str.startswith("complaints")]
+    assert complaints.claims.tolist() == ["2, 3"]  # one measure, one row, for both claims it serves
     by = {(r.claim, r.measure.split(",")[0]): r for r in out.itertuples()}
     assert by[(1, "cost per account")].verdict == SUPPORTED
     assert by[(1, "cost per account")].estimate == pytest.approx(14.0, abs=0.1)
@@ -177,6 +213,7 @@ def _true_net(truth, costs) -> pd.DataFrame:
             agent_seconds = (costs.dial_seconds * r["contacts_per_account"]["phone"]
                              + costs.wrap_seconds * u["phone_connected"] + u["phone_talk_seconds"])
             cost = (costs.sms_per_segment * u["sms_segments"] + costs.agent_cost_per_hour * agent_seconds / 3600
+                    + costs.phone_per_minute * u["phone_billed_minutes"]  # the line of a human call
                     + costs.ai_voice_per_minute * u["ai_voice_billed_minutes"])
             rows.append({"segment": seg["segment"], "strategy": s, "net": r["collected_per_account"] - cost})
     return pd.DataFrame(rows).pivot(index="segment", columns="strategy", values="net")
@@ -205,3 +242,50 @@ def test_recommendation_agrees_with_truth_where_the_truth_is_clear(generated):
             assert r.recommended != "sms_only", seg
             assert true_gain[r.recommended] > 0
     assert clear >= 1
+
+
+# --------------------------------------------------------------------------- edges of the data
+
+def _readable(text: str) -> bool:
+    """No NaN, inf or None in a sentence for managers ("none" as a word is fine)."""
+    return re.search(r"\b(nan|inf|infinity)\b", text, re.IGNORECASE) is None and "None" not in text
+
+
+def test_explanations_say_what_is_not_computable_in_words():
+    rows = [
+        # nobody paid anywhere; sms_only has no complaints and no opt-outs, phone_only some
+        _cell("A", "sms_only", 300, paid=0.0, collected=0.0, cost=1.0, sd=0.0),
+        _cell("A", "phone_only", 300, paid=0.0, collected=0.0, cost=15.0, complaints=2, opted_out=3, sd=0.0),
+        # one account: no variance
+        _cell("A", "ai_voice", 1, paid=0.0, collected=0.0, cost=2.0, sd=0.0),
+    ]
+    out = claims.check_claims(_data(rows, pd.DataFrame({"strategy": ["phone_only", "sms_only", "ai_voice"],
+                                                        "violations": [4, 0, 0]})))
+    for text in out.explanation:
+        assert _readable(text), text
+    phone = out[out.strategy == "phone_only"].set_index("measure").explanation
+    assert any("Cost per CNY collected of phone_only against sms_only: not computable: nothing was collected under "
+               "phone_only or sms_only." == t for t in phone)
+    assert any(t.startswith("Complaints (claims 2 and 3): 6.67 complaints per 1,000 phone_only accounts (2 in 300) "
+                            "against 0.00 under sms_only (0 in 300): the ratio is unbounded, at least") for t in phone)
+    assert any("asked to stop contact against 0.0 under sms_only: the ratio is unbounded" in t for t in phone)
+    assert any(t.startswith("phone_only broke contact rules in 4 contact(s) and sms_only in none") for t in phone)
+    ai = out[out.strategy == "ai_voice"].explanation
+    assert any(t == "Cost per account of ai_voice against sms_only: not computable: ai_voice has fewer than 2 "
+                    "accounts." for t in ai)
+    rec = claims.recommendation_by_segment(_data(rows))
+    assert _readable(rec.evidence.iloc[0]) and rec.recommended.iloc[0] == "sms_only"
+
+
+def test_money_beyond_floating_point_leaves_intervals_out_but_not_the_claims():
+    a = _cell("A", "sms_only", 50, paid=0.3, collected=100.0, cost=1.0)
+    b = _cell("A", "phone_only", 50, paid=0.4, collected=100.0, cost=15.0)
+    b["collected_sum"] += 1e200
+    b["collected_sumsq"] = math.inf  # what the engine returns when a square overflows
+    b["collected__cost_sumprod"] += 15.0 * 1e200
+    out = claims.check_claims(_data([a, b]))
+    collected = out[out.measure.str.startswith("collected per account")].iloc[0]
+    assert math.isnan(collected.ci_low) and collected.estimate > 1e197
+    assert "interval not computable" in collected.explanation and _readable(collected.explanation)
+    unit = out[out.measure.str.startswith("cost per unit collected")].iloc[0]
+    assert math.isnan(unit.ci_low) and _readable(unit.explanation)

@@ -85,9 +85,12 @@ def cn_small(tmp_path_factory):
     from analysis import synth
 
     out = tmp_path_factory.mktemp("rec") / "cn"
-    # texts draw complaints too (raised rate), so no allocation has zero complaints
+    # texts draw complaints too (raised rate) and nobody is held out uncontacted, so no allocation has zero
+    # complaints
     synth.generate(scenario="cn_default", accounts=8000, seed=2, out=out,
-                   overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}}})
+                   overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}},
+                              "assignment": {"split": {"sms_only": 0.7, "phone_only": 0.1, "sms_then_phone": 0.1,
+                                                       "ai_voice": 0.1}}})
     return out
 
 

@@ -239,6 +239,9 @@ def test_complaints_per_account_agrees_with_truth(known, method):
     assert set(df.strategy) == set(truth["strategies"])
     for row in df.itertuples():
         expected = truth["strategies"][row.strategy]["complaints_per_account"]
+        if row.strategy == "no_contact":  # the holdout is never contacted: no complaint, in the data and the truth
+            assert row.complaints == 0 and expected == 0
+            continue
         assert row.ci_low < expected < row.ci_high, row.strategy
     assert df.complaints.sum() == ds["complaints"].count().execute()
     assert (df.escalated <= df.complaints).all()
@@ -275,9 +278,12 @@ def test_rate_ratios(known, exposure):
     assert (base.ratio, base.ci_low, base.ci_high) == (1.0, 1.0, 1.0) and math.isnan(base.pvalue)
     others = df[df.strategy != "sms_only"]
     np.testing.assert_allclose(others.ratio, others.rate / base.rate)
-    assert (others.ci_low > 1).all()  # every challenger complains more than SMS only
+    calls = others[others.strategy != "no_contact"]  # the holdout makes no contact, so draws no complaint
+    assert (calls.ci_low > 1).all()  # every challenger complains more than SMS only
     seg = complaints.rate_ratios(ds, exposure=exposure, within="dpd_bucket")
-    assert len(seg) == 12 and seg.pvalue.isna().sum() == 3
+    arms = df.strategy.nunique()  # per contact the holdout has no rate; per account it has (zero)
+    assert arms == (5 if exposure == "accounts" else 4)
+    assert len(seg) == 3 * arms and seg.pvalue.isna().sum() == 3
     np.testing.assert_allclose(seg.pvalue_adjusted, adjust_pvalues(seg.pvalue.to_numpy()))
     assert (seg.pvalue_adjusted.dropna() >= seg.pvalue.dropna()).all()
 
@@ -324,3 +330,38 @@ def test_bad_arguments(default_ds, func, kwargs, param):
 def test_unknown_baseline_lists_groups(default_ds):
     with pytest.raises(ValueError, match="groups present: 'ai_voice', 'phone_only'"):
         complaints.rate_ratios(default_ds, baseline="letters")
+
+
+# --------------------------------------------------------------------------
+# Edges: no complaints, none in the baseline
+# --------------------------------------------------------------------------
+
+
+def _tiny(tmp_path, name, edit):
+    f = tiny_frames()
+    edit(f)
+    return io.load(write_parquet_dataset(f, tmp_path / name))
+
+
+def test_without_any_complaint_every_measure_says_why(tmp_path):
+    ds = _tiny(tmp_path, "none", lambda f: f.update(complaints=f["complaints"].iloc[:0]))
+    overall = complaints.complaint_rates(ds, by=())
+    assert overall.complaints.iloc[0] == 0 and overall.rate.iloc[0] == 0
+    assert overall.ci_high.iloc[0] > 0  # the upper bound the reports quote
+    r = complaints.rate_ratios(ds, exposure="accounts").set_index("strategy")
+    assert math.isnan(r.loc["phone_only", "ratio"])
+    assert r.loc["phone_only", "note"] == "not computable: neither phone_only nor sms_only drew a complaint"
+    assert r.loc["sms_only", "note"] is None
+    dose = complaints.dose_response(ds)
+    assert dose.note == "not computable: no complaint is linked to a contact"
+    assert math.isnan(dose.rate_ratio_per_contact.estimate)
+    mix = complaints.category_mix(ds, by=())
+    assert mix.empty and {"category", "complaints", "share"} <= set(mix.columns)
+
+
+def test_ratio_to_a_baseline_without_complaints_is_unbounded_in_words(tmp_path):
+    # the tiny dataset's one complaint is on phone_only; sms_only has none
+    ds = _tiny(tmp_path, "one", lambda f: None)
+    r = complaints.rate_ratios(ds, exposure="accounts").set_index("strategy")
+    assert r.loc["phone_only", "ratio"] == math.inf and r.loc["phone_only", "ci_low"] > 0
+    assert r.loc["phone_only", "note"] == "unbounded: sms_only drew no complaint while phone_only drew 1"

@@ -207,3 +207,16 @@ def test_the_table_states_the_limits_and_every_segment():
     assert text.startswith("Limits: agent hours: unlimited; complaints per 10,000 accounts: at most 10.00")
     assert "  A: call 100%; moves to call" in text and "  B: base 100%; stays" in text
     assert "nan" not in text.lower()
+
+
+def test_what_if_and_frontier_reuse_the_estimates():
+    est = two_segments()
+    cases = {"in force": (None, 10), "double budget": (None, 20), "impossible": (None, -0.0)}
+    w = D.what_if(est, None, cases, baseline="base")
+    assert list(w.status) == ["decided", "decided", "infeasible"]
+    assert w.value_per_account.tolist()[:2] == pytest.approx([5.0, 7.0], abs=1e-3)
+    assert "cannot be held" in w.note.iloc[2]
+    f = D.frontier(est, None, over="complaint_budget", points=[0, 5, 10, 20], baseline="base", capacity_hours=None)
+    assert list(f.status) == ["infeasible", "optimal", "optimal", "optimal"]
+    assert f.value_per_account.tolist()[1:] == pytest.approx([2.5, 5.0, 7.0], abs=1e-3)
+    assert D.current_use(est) == pytest.approx({"agent_hours": 500.0, "complaints_per_10k": 10.0}, rel=1e-6)

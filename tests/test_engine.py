@@ -407,7 +407,13 @@ def _reference_outcomes(frames: dict[str, pd.DataFrame], horizon_days: int) -> p
     pay = per_account(p, collected=p.amount, n_paid=(p.amount > 0).astype(int))
     pos = p[p.amount > 0]
     first = (pos.paid_at - pos._start).groupby(pos.account_id).min().reindex(ids)
-    k = _in_window(frames["complaints"], "complained_at", win)
+    # a complaint counts when the contact that caused it is in the window (wherever it was received);
+    # one without a contact counts when it was received in the window
+    allk = frames["complaints"]
+    caused = allk.merge(frames["contacts"][["contact_id", "contacted_at"]], on="contact_id", how="left")
+    linked = _in_window(caused[caused.contact_id.notna()], "contacted_at", win)
+    loose = _in_window(allk[allk.contact_id.isna()], "complained_at", win)
+    k = pd.concat([linked[loose.columns.intersection(linked.columns)], loose], ignore_index=True)
     comp = per_account(k, complaints=1, complaints_escalated=k.escalated.astype(int))
     o = _in_window(frames["opt_outs"], "requested_at", win)
     opt = per_account(o, n=1)
@@ -637,7 +643,7 @@ def _reconcile(tables) -> None:
     assert cc.connected.sum() == out.calls_connected.sum()
     # every account with a promise has at least one promising contact
     assert cc.promise.sum() >= out.promise.sum()
-    # linked complaints are a subset of the account's complaints
+    # linked complaints are a subset of the account's complaints (both count a contact's complaints wherever received)
     assert cc.complaints.sum() <= out.complaints.sum()
     assert cc.complaints_escalated.sum() <= out.complaints_escalated.sum()
     by_segment = engine.contact_cells(tables, by=("strategy", "segment"))
@@ -671,3 +677,101 @@ def test_derived_metrics_are_computed_in_the_engine(tiny_dir):
     assert row.phone_billed_minutes_sum == 6
     with pytest.raises(ValueError, match="clash"):
         engine.cell_stats(t, derived={"collected": lambda o: o.collected})
+
+
+# --------------------------------------------------------------------------
+# (e) the long horizon: cured, still delinquent, rolled, expected loss
+# --------------------------------------------------------------------------
+
+LOSS = {"M1": 0.1, "M2": 0.4, "M3+": 0.7, "charge_off": 0.9}
+
+
+def test_tiny_long_horizon(tiny_tables):
+    out = _outcomes_df(tiny_tables, long_horizon_days=90, loss_rates=LOSS).set_index("account_id")
+    assert list(out.columns[-len(engine.LONG_OUTCOME_COLUMNS):]) == list(engine.LONG_OUTCOME_COLUMNS)
+    # account 3 pays its 8000 on local day 49: not paid at 30 days, cured by 90
+    a3 = out.loc[3]
+    assert not a3.paid and a3.long_paid and a3.long_cured and a3.long_collected == 8000.0
+    assert a3.long_remaining == 0 and a3.long_expected_loss == 0
+    # accounts 1 and 2 were cured within 30 days already
+    assert out.loc[1].long_cured and out.loc[2].long_cured and out.loc[2].long_collected == 500.0
+    # account 4 (M3+, 300 due) and account 5 (M1, 2500 due) paid nothing: rolled to charge-off and to M2
+    assert out.loc[4].long_rolled and out.loc[4].long_expected_loss == pytest.approx(300 * 0.9)
+    assert out.loc[5].long_rolled and out.loc[5].long_expected_loss == pytest.approx(2500 * 0.4)
+    assert not out.long_delinquent.any()
+    states = out[["long_cured", "long_delinquent", "long_rolled"]].sum(axis=1)
+    assert (states == 1).all()  # exactly one state per account
+
+
+def test_long_horizon_leaves_the_30_day_outcomes_alone(tiny_tables):
+    plain = _outcomes_df(tiny_tables)
+    both = _outcomes_df(tiny_tables, long_horizon_days=90, loss_rates=LOSS)
+    pd.testing.assert_frame_equal(both[plain.columns], plain)
+    no_loss = _outcomes_df(tiny_tables, long_horizon_days=90)
+    assert "long_expected_loss" not in no_loss.columns and "long_cured" in no_loss.columns
+
+
+def test_tiny_partial_payer_is_still_delinquent(tmp_path):
+    frames = tiny_frames()
+    frames["payments"].loc[3, "amount"] = 3000.0  # account 3 pays part of its 8000 (M2) on day 49
+    t = _tables(write_parquet_dataset(frames, tmp_path / "partial"))
+    a3 = _outcomes_df(t, long_horizon_days=90, loss_rates=LOSS).set_index("account_id").loc[3]
+    assert a3.long_delinquent and not a3.long_cured and not a3.long_rolled
+    assert a3.long_remaining == 5000.0 and a3.long_expected_loss == pytest.approx(5000 * 0.4)
+
+
+def test_long_horizon_cell_stats(tiny_tables):
+    cs = engine.cell_stats(tiny_tables, by=("strategy",), long_horizon_days=90, loss_rates=LOSS)
+    for m in engine.LONG_METRICS:
+        assert f"{m}_sum" in cs.columns, m
+    row = cs.set_index("strategy").loc["sms_only"]  # accounts 1 (cured) and 4 (rolled from M3+)
+    assert row.long_rolled_sum == 1 and row.long_expected_loss_sum == pytest.approx(270.0)
+    short = engine.cell_stats(tiny_tables, by=("strategy",))
+    assert not any(c.startswith("long_") for c in short.columns)
+
+
+def _reference_long(frames, long_days, rates):
+    """The long-horizon columns, the slow and obvious way, in pandas."""
+    acc = frames["accounts"].set_index("account_id")
+    p = _in_window(frames["payments"], "paid_at", _windows_pd(frames["accounts"], long_days))
+    collected = p.groupby("account_id").amount.sum().reindex(acc.index, fill_value=0.0)
+    paid = (p[p.amount > 0].groupby("account_id").size().reindex(acc.index, fill_value=0)) > 0
+    cured = collected >= acc.balance_due - 0.005
+    rolled = ~paid & ~cured
+    held = paid & ~cured
+    remaining = np.where(cured, 0.0, np.maximum(acc.balance_due - collected, 0.0))
+    nxt = {"M1": "M2", "M2": "M3+", "M3+": "charge_off"}
+    rate = np.where(rolled, acc.dpd_bucket.map(lambda b: rates[nxt[b]]),
+                    np.where(held, acc.dpd_bucket.map(rates), 0.0))
+    return pd.DataFrame({"long_paid": paid, "long_collected": collected, "long_cured": cured,
+                         "long_delinquent": held, "long_rolled": rolled, "long_remaining": remaining,
+                         "long_expected_loss": remaining * rate}).reset_index()
+
+
+@pytest.mark.slow
+def test_long_outcomes_match_pandas_reference(random_data):
+    frames, folder = random_data
+    # the random events straddle day 30 (and 7): a 7-day headline with a 30-day long horizon
+    got = _outcomes_df(_tables(folder), horizon_days=7, long_horizon_days=30, loss_rates=LOSS)
+    want = _reference_long(frames, 30, LOSS).sort_values("account_id").reset_index(drop=True)
+    for col in engine.LONG_OUTCOME_COLUMNS:
+        _assert_column_equal(got[col], want[col], col)
+    for col in ("long_cured", "long_delinquent", "long_rolled"):
+        assert 0 < want[col].sum() < len(want), col
+    assert (got.long_collected >= got.collected).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"long_horizon_days": 0}, "long_horizon_days must be a positive integer"),
+    ({"long_horizon_days": 90.0}, "long_horizon_days must be a positive integer"),
+    ({"loss_rates": LOSS}, "give long_horizon_days too"),
+    ({"long_horizon_days": 90, "loss_rates": {"M1": 0.1}}, "missing: M2, M3\\+, charge_off"),
+    ({"long_horizon_days": 90, "loss_rates": {**LOSS, "M4": 0.9}}, "unknown: M4"),
+    ({"long_horizon_days": 90, "loss_rates": {**LOSS, "M1": 1.5}}, "loss_rates\\['M1'\\] must be a rate in \\[0, 1\\]"),
+    ({"long_horizon_days": 90, "loss_rates": [0.1]}, "loss_rates must be a mapping"),
+])
+def test_bad_long_horizon_arguments(tiny_tables, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        engine.account_outcomes(tiny_tables, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        engine.cell_stats(tiny_tables, **kwargs)

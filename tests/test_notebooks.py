@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from analysis.__main__ import main
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides"}
+#: The decision's parameters, in the notebooks that decide (01, 08) with the defaults of ``recommend``.
+DECISION = {"capacity_hours", "complaint_budget_per_10k", "level"}
+DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb"}
 EXPECTED = ["01_executive_summary.ipynb", "02_data_tour.ipynb", "03_cost.ipynb", "04_response.ipynb",
             "05_complaints_compliance.ipynb", "06_experiment_design.ipynb", "07_cost_benefit.ipynb",
             "08_channel_policy.ipynb"]
@@ -33,7 +41,7 @@ def test_committed_clean_with_one_parameters_cell(path):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].cell_type == "code"
     names = {line.split("=")[0].strip() for line in tagged[0].source.splitlines() if "=" in line}
-    assert names == PARAMETERS
+    assert names == (PARAMETERS | DECISION if path.name in DECIDING else PARAMETERS)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert "Question" in nb.cells[0].source
     assert nb.cells[-1].cell_type == "code" and "nb.versions()" in nb.cells[-1].source
@@ -59,6 +67,7 @@ def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
     # the kernel imports `analysis` from the project root, as the build does
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline figures
+    decided = {}
     for path in NOTEBOOKS:
         out = tmp_path / path.name
         pm.execute_notebook(str(path), str(out), parameters={"data_dir": str(small_dataset), "seed": 1},
@@ -78,8 +87,25 @@ def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
         assert not any("$" in o["data"]["text/markdown"] for o in markdown)
         images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
         assert images, f"{path.name}: no figure"
+        if path.name in DECIDING:
+            decided[path.name] = _allocation(nb)
     # the source notebooks were not touched
     assert all(c.outputs == [] for p in NOTEBOOKS for c in _read(p).cells if c.cell_type == "code")
+    # one decision: notebooks 01 and 08 and `recommend` give the same allocation on the same data
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["recommend", str(small_dataset), "--format", "json"]) == 0
+    cli = {(a["segment"], a["strategy"]): round(a["share"], 6) for a in json.loads(out.getvalue())["allocation"]}
+    assert decided["01_executive_summary.ipynb"] == decided["08_channel_policy.ipynb"] == cli
+    assert any(v > 0 for (s, k), v in cli.items() if k != "sms_only"), "nothing moved: a weak check"
+
+
+def _allocation(nb) -> dict:
+    """The allocation a deciding notebook printed for the audit trail (its remove-cell output)."""
+    cells = [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", []) and c.cell_type == "code"]
+    assert len(cells) == 1
+    rows = json.loads("".join(o.text for o in cells[0].outputs if o.output_type == "stream"))
+    return {(r["segment"], r["strategy"]): round(r["share"], 6) for r in rows}
 
 
 def test_table_number_format():

@@ -264,3 +264,31 @@ BAD = [
 def test_bad_arguments(func, args, kwargs, error, name):
     with pytest.raises(error, match=name):
         func(*args, **kwargs)
+
+
+def test_cochran_q_matches_the_bcg_worked_example():
+    """metafor's dat.bcg (log risk ratios): Q(df = 12) = 152.2330, I^2 (DerSimonian-Laird) = 92.12%."""
+    import numpy as np
+
+    from analysis.stats import cochran_q
+
+    t = np.array([(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619),
+                  (33, 5036, 47, 5761), (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892),
+                  (29, 7470, 45, 7232), (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338),
+                  (27, 16886, 29, 17825)], float)
+    yi = np.log((t[:, 0] / (t[:, 0] + t[:, 1])) / (t[:, 2] / (t[:, 2] + t[:, 3])))
+    vi = 1 / t[:, 0] - 1 / (t[:, 0] + t[:, 1]) + 1 / t[:, 2] - 1 / (t[:, 2] + t[:, 3])
+    r = cochran_q(yi, np.sqrt(vi))
+    assert r.statistic == pytest.approx(152.2330, abs=1e-3)
+    assert r.df == 12 and r.pvalue < 1e-20
+    assert r.i2 == pytest.approx(0.9212, abs=5e-4)
+    assert r.pooled == pytest.approx(-0.4303, abs=5e-4)  # the fixed-effect estimate of metafor's rma(method = "FE")
+
+
+def test_cochran_q_leaves_out_estimates_without_a_standard_error():
+    from analysis.stats import cochran_q
+
+    r = cochran_q([1.0, 2.0, float("nan"), 5.0], [0.5, 0.5, 0.5, 0.0])
+    assert r.k == 2 and r.df == 1 and r.statistic == pytest.approx(2.0)
+    one = cochran_q([1.0], [0.1])
+    assert one.k == 1 and math.isnan(one.pvalue)

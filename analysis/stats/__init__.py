@@ -4,7 +4,7 @@ Modules:
     proportions -- one and two binomial proportions: Wilson, Newcombe, Miettinen-Nurminen, ...
     rates       -- one and two Poisson rates with exposure (Gu et al. 2008), non-inferiority
     means       -- means, differences and ratios of means from sufficient statistics
-    strata      -- stratified 2x2 tables: Mantel-Haenszel, Breslow-Day
+    strata      -- stratified 2x2 tables: Mantel-Haenszel, Breslow-Day; Cochran's Q across strata
     multiple    -- multiple-testing control (Holm, Benjamini-Hochberg)
 
 Every function takes numbers (counts, sums, sums of squares, exposure) and
@@ -14,11 +14,11 @@ into a table.
 """
 
 from ._result import Estimate, SampleSize, to_frame
-from .means import diff_means_ci, mean_ci, ratio_means_ci, ratio_of_means_ci
+from .means import diff_means_ci, mean_ci, ratio_means_ci, ratio_of_means_ci, variance_computable
 from .multiple import adjust_pvalues
 from .proportions import diff_proportions_ci, odds_ratio_ci, proportion_ci, ratio_proportions_ci
 from .rates import compare_rates, rate_ci
-from .strata import CMHResult, cmh, mh_risk_difference, mh_risk_ratio
+from .strata import CMHResult, Heterogeneity, cmh, cochran_q, mh_risk_difference, mh_risk_ratio
 
 __all__ = [
     "Estimate",
@@ -34,9 +34,12 @@ __all__ = [
     "diff_means_ci",
     "ratio_of_means_ci",
     "ratio_means_ci",
+    "variance_computable",
     "cmh",
     "CMHResult",
     "mh_risk_difference",
     "mh_risk_ratio",
+    "Heterogeneity",
+    "cochran_q",
     "adjust_pvalues",
 ]

@@ -26,7 +26,7 @@ from scipy import optimize, stats
 from analysis.stats._result import Estimate
 from analysis.stats.rates import _unit
 
-__all__ = ["CMHResult", "cmh", "mh_risk_difference", "mh_risk_ratio"]
+__all__ = ["CMHResult", "cmh", "mh_risk_difference", "mh_risk_ratio", "Heterogeneity", "cochran_q"]
 
 
 @dataclass(frozen=True)
@@ -263,3 +263,48 @@ def mh_risk_ratio(tables, *, confidence: float = 0.95) -> Estimate:
     low, high = _log_interval(est, se, confidence)
     return Estimate(float(est), low, high, stat, _z_pvalue(stat), method="mh-rr-greenland-robins",
                     confidence=confidence, null=1.0)
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q test that several estimates share one true value.
+
+    Attributes:
+        statistic: Q = sum w_i (theta_i - theta_w)^2, w_i = 1 / se_i^2.
+        df: number of estimates used minus one.
+        pvalue: upper tail of chi-square with ``df`` degrees of freedom (NaN with fewer than two).
+        i2: I^2 = max(0, (Q - df) / Q), the share of the spread beyond chance.
+        pooled: the inverse-variance weighted mean theta_w.
+        k: number of estimates used (finite, with a positive standard error).
+    """
+
+    statistic: float
+    df: int
+    pvalue: float
+    i2: float
+    pooled: float
+    k: int
+
+
+def cochran_q(estimates, standard_errors) -> Heterogeneity:
+    """Cochran's (1954) Q test of homogeneity, with Higgins and Thompson's (2002) I^2.
+
+    Estimates with a missing, infinite or zero standard error are left out.
+
+    >>> r = cochran_q([0.1, 0.1, 0.1], [0.05, 0.05, 0.05])
+    >>> r.statistic, r.df, r.pvalue
+    (0.0, 2, 1.0)
+    """
+    t = np.asarray(estimates, float)
+    se = np.asarray(standard_errors, float)
+    ok = np.isfinite(t) & np.isfinite(se) & (se > 0)
+    t, se = t[ok], se[ok]
+    k = int(len(t))
+    if k < 2:
+        return Heterogeneity(math.nan, max(k - 1, 0), math.nan, math.nan, float(t[0]) if k else math.nan, k)
+    w = 1 / se**2
+    pooled = float(np.sum(w * t) / np.sum(w))
+    q = float(np.sum(w * (t - pooled) ** 2))
+    df = k - 1
+    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
+    return Heterogeneity(q, df, float(stats.chi2.sf(q, df)), i2, pooled, k)
