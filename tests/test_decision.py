@@ -129,19 +129,39 @@ def test_the_capacity_is_shared_the_same_way():
     assert sh.loc["A", "call"] == pytest.approx(1.0, abs=1e-6) and sh.loc["B", "call"] == pytest.approx(0.5, abs=1e-6)
 
 
-def test_an_uncertain_rate_leaves_room_for_its_spread():
-    # one segment, calls at 0.002 +- 0.0004 per account: 10 x + z * 1e4 * 1000 * 0.0004 x / 1000 <= 10
+def test_uncertain_agent_hours_leave_room_for_their_spread():
+    # one segment, calls need 0.5 +- 0.1 agent hours per account: 1000 * (0.5 x + z * 0.1 x) <= 400
     est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 1e-9, 0.5)])
+    est.cells.loc[1, "hours_se"] = 0.1
     for level in (0.8, 0.9, 0.95):
         z = sps.norm.ppf(level)
-        # complaints per 10k: mean 1e4 * 0.002 x = 20 x, sd 1e4 * 0.0004 x = 4 x; budget 10
-        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
+        d = D.decide(est, None, baseline="base", capacity_hours=400, complaint_budget_per_10k=None, level=level,
                      draws=20_000)
         x = d.shares().loc["A", "call"]
-        assert x == pytest.approx(10 / (20 + 4 * z), rel=1e-4)
-        # checked on fresh draws (gamma, not normal): it holds with about the level's probability
-        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] == pytest.approx(level, abs=0.03)
+        assert x == pytest.approx(0.4 / (0.5 + 0.1 * z), rel=1e-4)
+        # checked on fresh draws: it holds with about the level's probability
+        assert d.limits.set_index("limit").loc["capacity_hours", "prob_holds"] == pytest.approx(level, abs=0.02)
+
+
+def test_an_uncertain_complaint_rate_is_held_in_every_scenario_draw():
+    # calls draw 0.002 +- 0.0004 complaints per account; 10 per 10,000 accounts allowed
+    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    for level in (0.8, 0.9):
+        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level)
+        x = d.shares().loc["A", "call"]
+        # the scenario approach: the largest of S draws of 20 x (per 10k) stays within 10
+        s = D.scenario_draws(level, 2)
+        draws = D._draws(est, max(4000, s), np.random.default_rng(0))["complaints"][:s, 1]
+        assert x == pytest.approx(10 / (1e4 * draws.max()), rel=1e-6)
+        assert x < 10 / (20 + 4 * sps.norm.ppf(level))  # more careful than a Gaussian bound at the level
+        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] >= level
+
+
+def test_scenario_draws_follow_calafiore_and_campi():
+    assert D.scenario_draws(0.9, 30) == math.ceil(20 * (math.log(20) + 30))
+    assert D.scenario_draws(0.95, 30) > D.scenario_draws(0.9, 30)
 
 
 def test_a_move_needs_the_chosen_probability_of_gain():
