@@ -19,16 +19,17 @@ Method (see ``DECISION.md`` in the design notes):
      ``post_i = mu + B_i (g_i - mu)``, ``B_i = tau^2 / (tau^2 + se_i^2)``,
      posterior variance ``B_i se_i^2 + (1 - B_i)^2 var(mu)``;
    * complaints per account of each (segment, strategy) cell by a
-     Poisson-gamma model with account exposure (Clayton and Kaldor 1987):
-     ``y_i ~ Poisson(e_i r_i)``, ``r_i ~ Gamma(a, b)`` per strategy, ``a``
-     by maximum negative-binomial marginal likelihood with the mean fixed at
-     the strategy's pooled rate, posterior ``Gamma(a + y_i, b + e_i)``;
+     three-level Poisson-gamma model with account exposure (Clayton and
+     Kaldor 1987; see ``_complaint_model``): each strategy's overall rate
+     and each segment's relative risk, both uncertain, then the cell's own
+     count, ``y_i ~ Poisson(e_i r_i)``, ``r_i ~ Gamma(a, a / (lambda_s
+     phi_g))``, ``a`` by maximum negative-binomial marginal likelihood
+     (:func:`pool_rates`);
    * agent hours per account as observed (thousands of calls per cell make
      them precise), with their standard error.
 
-   A strategy seen in one segment, or whose segments agree
-   (``tau^2 = 0``, or no over-dispersion), is pooled fully; that is said in
-   :attr:`Decision.pooling`.
+   A strategy seen in one segment, or whose segments agree (``tau^2 = 0``),
+   is pooled fully; that is said in :attr:`CellEstimates.pooling`.
 
 2. **Limits that hold with a stated probability.** The complaint limit must
    hold in every one of ``S`` posterior draws (the scenario approach,
@@ -74,7 +75,7 @@ from . import economics
 from .costs import UnitCosts
 
 __all__ = [
-    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates", "log_linear_rates",
+    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates",
     "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence", "to_json",
     "current_use", "what_if", "frontier", "scenario_draws",
     "truth_cells", "evaluate_truth",
@@ -181,9 +182,12 @@ def pool_means(theta, se) -> Pooled:
     error (NaN or infinite: one account) take the pooled mean with variance
     ``tau^2 + var(mu)``.
 
-    >>> p = pool_means([1.0, 3.0], [1.0, 1.0])
-    >>> round(p.center, 3), round(p.spread, 3), [round(m, 3) for m in p.mean]
-    (2.0, 0.0, [2.0, 2.0])
+    >>> p = pool_means([1.0, 1.2], [1.0, 1.0])  # they agree: pooled fully
+    >>> round(p.center, 3), round(p.spread, 3), [round(float(m), 3) for m in p.mean]
+    (1.1, 0.0, [1.1, 1.1])
+    >>> p = pool_means([1.0, 3.0], [1.0, 1.0])  # Q = 2 on 1 df: tau^2 = 1, each halfway to the centre
+    >>> round(p.spread, 3), [round(float(m), 3) for m in p.mean]
+    (1.0, [1.5, 2.5])
     """
     theta, se = np.asarray(theta, float), np.asarray(se, float)
     known = np.isfinite(theta) & np.isfinite(se)
@@ -224,8 +228,8 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
     """Poisson-gamma empirical Bayes for counts ``events`` over ``exposure`` (Clayton and Kaldor 1987).
 
     Cell ``i`` has ``y_i ~ Poisson(e_i r_i)`` with ``r_i ~ Gamma(a, a / m_i)``:
-    the prior mean ``m_i`` is ``prior_mean`` (e.g. a log-linear model's fit,
-    see :func:`log_linear_rates`), else the pooled rate ``sum y / sum e``; the
+    the prior mean ``m_i`` is ``prior_mean`` (e.g. a strategy's rate times a
+    segment's relative risk), else the pooled rate ``sum y / sum e``; the
     shape ``a`` maximises the negative-binomial marginal likelihood. The
     posterior is ``Gamma(a + y_i, a / m_i + e_i)``. ``max_weight`` caps ``a``
     at that many events (the prior then weighs no more than a cell with that
@@ -236,7 +240,7 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
     a small positive rate, not 0.
 
     >>> p = pool_rates([0, 10], [1000, 1000])
-    >>> 0 < p.mean[0] < p.mean[1] < 0.01
+    >>> bool(0 < p.mean[0] < p.mean[1] < 0.01)
     True
     """
     y, e = np.asarray(events, float), np.asarray(exposure, float)
@@ -270,30 +274,6 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
     shape, rate = a + y, b + e
     return Pooled(shape / rate, shape / rate**2, float(np.average(m, weights=e)), 1 / a, e / (b + e), note,
                   shape, rate)
-
-
-def log_linear_rates(events, exposure, rows, cols, iterations: int = 200) -> np.ndarray:
-    """Fitted rates of the Poisson log-linear model ``log r = row effect + column effect``.
-
-    Maximum likelihood by iterative proportional fitting (the fitted counts
-    match the observed totals of every row and column; Bishop, Fienberg and
-    Holland 1975): used as the prior means of :func:`pool_rates`, so that a
-    segment whose accounts complain more under every channel keeps that when
-    its cells are pooled.
-    """
-    y, e = np.asarray(events, float), np.asarray(exposure, float)
-    r_i, c_i = pd.factorize(pd.Series(rows))[0], pd.factorize(pd.Series(cols))[0]
-    R, C = np.ones(r_i.max() + 1), np.ones(c_i.max() + 1)
-    ysum_r = np.bincount(r_i, y, len(R))
-    ysum_c = np.bincount(c_i, y, len(C))
-    for _ in range(iterations):
-        R_new = ysum_r / np.maximum(np.bincount(r_i, e * C[c_i], len(R)), 1e-300)
-        C_new = ysum_c / np.maximum(np.bincount(c_i, e * R_new[r_i], len(C)), 1e-300)
-        done = np.allclose(R_new, R, rtol=1e-10, atol=0) and np.allclose(C_new, C, rtol=1e-10, atol=0)
-        R, C = R_new, C_new
-        if done:
-            break
-    return R[r_i] * C[c_i]
 
 
 # --------------------------------------------------------------------------

@@ -292,7 +292,7 @@ def cochran_q(estimates, standard_errors) -> Heterogeneity:
     Estimates with a missing, infinite or zero standard error are left out.
 
     >>> r = cochran_q([0.1, 0.1, 0.1], [0.05, 0.05, 0.05])
-    >>> r.statistic, r.df, r.pvalue
+    >>> round(r.statistic, 12), r.df, round(r.pvalue, 12)
     (0.0, 2, 1.0)
     """
     t = np.asarray(estimates, float)
