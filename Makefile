@@ -40,7 +40,7 @@ validate: data ## validate the dataset and print its summary
 	$(BIN)/python -m analysis validate $(DATA)
 
 test: setup ## run all tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py

@@ -2,12 +2,26 @@
 
 Every number in it is chosen so that per-account outcomes can be worked out
 by hand (see the comments), which the engine tests rely on.
+
+Also the session-wide synthetic datasets (``synthetic``) and the one build of
+the two test notebooks (``sample_build``) that several test files share, so
+that each is made once per run (see the section at the end).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
 import json
+import os
+import pickle
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 import pandas as pd
 import pyarrow as pa
@@ -128,3 +142,124 @@ def tiny_manifest_dir(tiny_dir) -> Path:
         json.dumps({"strategies": ["letter_only"]}), encoding="utf-8"
     )
     return tiny_dir
+
+
+# --------------------------------------------------------------------------
+# Shared synthetic datasets and report builds (session-scoped, read-only)
+# --------------------------------------------------------------------------
+# Several test files need the same generated dataset (same scenario, size,
+# seed and overrides) or the same build of the two test notebooks. Each is
+# made once per run here and handed out as a path that tests must only read:
+# a test that needs to change a dataset copies it (or its frames) first.
+#
+# With pytest-xdist (``-n 2``) every worker has its own session, so the
+# folders live in the run's temporary folder that all workers share, and a
+# lock makes the first worker that needs one make it while the others wait
+# and then reuse it.
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file under ``folder`` (to see whether a test wrote there)."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _shared_folder(tmp_path_factory, name: str) -> Path:
+    """``shared/<name>`` in this run's temporary folder: the same path in every xdist worker of the run."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's basetemp is a subfolder of the run's
+        base = base.parent
+    (base / "shared").mkdir(exist_ok=True)
+    return base / "shared" / name
+
+
+@contextlib.contextmanager
+def _one_at_a_time(folder: Path):
+    """Hold an exclusive lock for ``folder`` (a ``.lock`` file beside it) until the block ends."""
+    with open(folder.with_name(folder.name + ".lock"), "a") as fh:
+        if fcntl is not None:  # (no fcntl on Windows: there a run without xdist needs no lock)
+            fcntl.flock(fh, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory):
+    """``synthetic(scenario, accounts=..., seed=..., ...)``: ``analysis.synth.generate`` once per distinct dataset.
+
+    Takes the arguments of ``generate`` except ``out``, ``progress`` and ``overwrite`` and returns its
+    ``GenerateResult`` (``.path``, ``.truth``, ``.row_counts``, ``.manifest``). The same arguments in any test
+    file give the same folder, generated on first use. ``truth_accounts`` counts only up to ``accounts`` (the
+    generator's own rule), so ``truth_accounts=60_000`` and the default name the same dataset of 60,000 accounts.
+
+    The folder is shared: never write into it. At the end of the session every dataset handed out is checked
+    to be exactly as it was.
+    """
+    from analysis import synth
+
+    default_truth = inspect.signature(synth.generate).parameters["truth_accounts"].default
+    made: dict[tuple, tuple] = {}
+
+    def get(scenario: str = "cn_default", *, accounts: int, seed: int = 0, truth_accounts: int | None = None,
+            overrides: dict | None = None, chunk_size: int | None = None):
+        truth = min(default_truth if truth_accounts is None else truth_accounts, accounts)
+        key = (scenario, accounts, seed, truth, json.dumps(overrides, sort_keys=True), chunk_size)
+        if key not in made:
+            digest = hashlib.sha256(repr(key).encode()).hexdigest()[:12]
+            out = _shared_folder(tmp_path_factory, f"{scenario}-{accounts}-s{seed}-{digest}")
+            with _one_at_a_time(out):
+                if (out / "manifest.json").is_file():  # made by another xdist worker (generate writes it last)
+                    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+                    res = synth.GenerateResult(out, manifest["row_counts"],
+                                               json.loads((out / "truth.json").read_text(encoding="utf-8")), manifest)
+                else:
+                    extra = {} if chunk_size is None else {"chunk_size": chunk_size}
+                    res = synth.generate(scenario=scenario, accounts=accounts, seed=seed, truth_accounts=truth,
+                                         overrides=overrides, out=out, progress=False, **extra)
+            made[key] = (res, _files(res.path))
+        return made[key][0]
+
+    yield get
+    changed = [str(res.path) for res, files in made.values() if _files(res.path) != files]
+    assert not changed, f"a test wrote into a shared dataset (copy it first): {changed}"
+
+
+#: The seed of the data (and the build) shared by the report-build tests.
+BUILD_SEED = 3
+
+
+@pytest.fixture(scope="session")
+def build_data(synthetic) -> Path:
+    """2,000 synthetic accounts (cn_default, seed 3): the data of the report-build tests (build, browser, safety)."""
+    return synthetic("cn_default", accounts=2_000, seed=BUILD_SEED, truth_accounts=500).path
+
+
+@pytest.fixture(scope="session")
+def sample_notebooks(tmp_path_factory) -> Path:
+    """The two small report notebooks of ``test_build`` (written once per session, read by every build test)."""
+    from test_build import write_test_notebooks  # tests/ is on sys.path, as for the test modules' own imports
+
+    return write_test_notebooks(tmp_path_factory.mktemp("nbs") / "notebooks")
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory, build_data, sample_notebooks):
+    """One full build of the test notebooks on ``build_data`` (with PDFs when chromium is available).
+
+    Checked in ``test_build``; ``test_browser`` renders its pages and ``test_safety`` reads or copies it,
+    instead of each making its own build of the same notebooks. Read-only: copy it before changing it.
+    Returns the ``BuildResult`` (pickled beside the reports for the other xdist workers).
+    """
+    from analysis.build import BuildConfig, build
+
+    folder = _shared_folder(tmp_path_factory, "sample-build")
+    with _one_at_a_time(folder):
+        if (folder / "result.pickle").is_file():  # built by another xdist worker
+            res = pickle.loads((folder / "result.pickle").read_bytes())
+        else:
+            cfg = BuildConfig(data=build_data, out=folder / "reports", seed=BUILD_SEED, notebooks=sample_notebooks,
+                              quiet=True, sets=["sms_per_segment=0.03", 'note="hello"'])
+            res = build(cfg)
+            (folder / "result.pickle").write_bytes(pickle.dumps(res))
+    files = _files(res.out)
+    yield res
+    assert _files(res.out) == files, "a test wrote into the shared build (copy it first)"

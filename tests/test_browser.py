@@ -17,7 +17,6 @@ import pytest
 
 from analysis import synth
 from analysis.build import BuildConfig, build, chromium
-from test_build import write_test_notebooks
 
 BROWSER = chromium()
 pytestmark = pytest.mark.skipif(
@@ -53,15 +52,11 @@ def render(page: Path, work: Path, query: str = "") -> tuple[str, list[str], lis
     return proc.stdout, console, requests
 
 
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> Path:
-    """A build of the two test notebooks on 2,000 synthetic accounts (no PDF)."""
-    base = tmp_path_factory.mktemp("browser")
-    data = base / "data"
-    synth.generate(scenario="cn_default", accounts=2_000, seed=1, out=data, truth_accounts=500, progress=False)
-    cfg = BuildConfig(data=data, out=base / "reports", notebooks=write_test_notebooks(base / "notebooks"),
-                      pdf=False, quiet=True)
-    return build(cfg).out
+@pytest.fixture
+def reports(sample_build) -> Path:
+    """A build of the two test notebooks on 2,000 synthetic accounts: the build test_build checks (conftest.py),
+    shared and read-only (the browser's profile and net logs go to each test's own tmp_path)."""
+    return sample_build.out
 
 
 def test_harness_sees_network_requests_and_script_errors(tmp_path):

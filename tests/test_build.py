@@ -17,13 +17,13 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis import synth
 from analysis.__main__ import main
 from analysis.build import BuildConfig, BuildError, UsageError, build, chromium
 from analysis.folders import OWNER_FILE
+from conftest import BUILD_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = 3
+SEED = BUILD_SEED  # the seed of the shared build (conftest.py)
 
 PARAMETERS = """scenario = "cn_default"
 data_dir = ""
@@ -87,26 +87,19 @@ def write_test_notebooks(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
-    """2,000 synthetic accounts (scenario cn_default, seed 3)."""
-    out = tmp_path_factory.mktemp("data") / "tiny"
-    synth.generate(scenario="cn_default", accounts=2_000, seed=SEED, out=out, truth_accounts=500, progress=False)
-    return out
+# The data, the notebooks written by ``write_test_notebooks`` (``sample_notebooks``) and the one full build
+# checked here are session fixtures of conftest.py, shared with test_browser and test_safety.
+@pytest.fixture
+def tiny_data(build_data) -> Path:
+    """2,000 synthetic accounts (scenario cn_default, seed 3); shared, read-only."""
+    return build_data
 
 
-@pytest.fixture(scope="module")
-def sample_notebooks(tmp_path_factory) -> Path:
-    return write_test_notebooks(tmp_path_factory.mktemp("nbs") / "notebooks")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, tiny_data, sample_notebooks):
-    """One full build (with PDFs when chromium is available)."""
-    out = tmp_path_factory.mktemp("build") / "reports"
-    cfg = BuildConfig(data=tiny_data, out=out, seed=SEED, notebooks=sample_notebooks, quiet=True,
-                      sets=["sms_per_segment=0.03", 'note="hello"'])
-    return build(cfg)
+@pytest.fixture
+def built(sample_build):
+    """One full build (with PDFs when chromium is available), ``sets`` sms_per_segment=0.03 and note="hello";
+    shared, read-only."""
+    return sample_build
 
 
 STEMS = ("01_overview", "02_costs")

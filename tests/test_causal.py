@@ -21,16 +21,14 @@ Z95 = 1.959963984540054
 
 
 @pytest.fixture(scope="module")
-def randomised(tmp_path_factory):
-    r = synth.generate(scenario="cn_default", accounts=40_000, seed=3, truth_accounts=40_000,
-                       out=tmp_path_factory.mktemp("causal") / "cn_default", progress=False)
+def randomised(synthetic):
+    r = synthetic("cn_default", accounts=40_000, seed=3, truth_accounts=40_000)  # conftest.py; read-only
     return io.load(r.path), r.truth
 
 
 @pytest.fixture(scope="module")
-def targeted(tmp_path_factory):
-    r = synth.generate(scenario="cn_targeted", accounts=40_000, seed=1, truth_accounts=40_000,
-                       out=tmp_path_factory.mktemp("causal") / "cn_targeted", progress=False)
+def targeted(synthetic):
+    r = synthetic("cn_targeted", accounts=40_000, seed=1, truth_accounts=40_000)  # conftest.py; read-only
     return io.load(r.path), r.truth
 
 

@@ -182,15 +182,14 @@ def test_unknown_baseline_is_named():
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
+def generated(synthetic):
     import json
 
-    from analysis import io, synth
+    from analysis import io
     from analysis.costs import UnitCosts
     from analysis.scenario import load_scenario
 
-    out = tmp_path_factory.mktemp("claims") / "cn"
-    synth.generate(scenario="cn_default", accounts=60_000, seed=3, out=out, truth_accounts=60_000)
+    out = synthetic("cn_default", accounts=60_000, seed=3, truth_accounts=60_000).path  # conftest.py; read-only
     sc = load_scenario("cn_default")
     costs = UnitCosts.from_scenario(sc)
     data = claims.claim_data(io.load(out), costs=costs, rule_packs=sc)

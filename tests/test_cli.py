@@ -81,17 +81,13 @@ def test_generate_refuses_to_overwrite_without_the_flag(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def cn_small(tmp_path_factory):
-    from analysis import synth
-
-    out = tmp_path_factory.mktemp("rec") / "cn"
+def cn_small(synthetic):
     # texts draw complaints too (raised rate) and nobody is held out uncontacted, so no allocation has zero
-    # complaints
-    synth.generate(scenario="cn_default", accounts=8000, seed=2, out=out,
-                   overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}},
-                              "assignment": {"split": {"sms_only": 0.7, "phone_only": 0.1, "sms_then_phone": 0.1,
-                                                       "ai_voice": 0.1}}})
-    return out
+    # complaints (generated once by conftest.py; read-only)
+    return synthetic("cn_default", accounts=8000, seed=2,
+                     overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}},
+                                "assignment": {"split": {"sms_only": 0.7, "phone_only": 0.1, "sms_then_phone": 0.1,
+                                                         "ai_voice": 0.1}}}).path
 
 
 def test_recommend_prints_the_policy(cn_small):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import compare, costs, io, stats, synth
+from analysis import compare, costs, io, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,10 +20,9 @@ def run(*args):
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cmp") / "cn"
-    synth.generate(scenario="cn_targeted", accounts=20_000, seed=5, out=out)
-    return out
+def data(synthetic):
+    # shared with test_synth's targeted-assignment test (conftest.py); read-only
+    return synthetic("cn_targeted", accounts=20_000, seed=5).path
 
 
 def test_json_records_have_the_stable_fields(data):
@@ -111,20 +110,21 @@ def test_adjusted_effects_recover_the_truth_on_targeted_data(data):
 
 
 @pytest.fixture(scope="module")
-def lonely(tmp_path_factory):
+def lonely(tmp_path_factory, synthetic):
     """cn_default with segment M3+-low cut to one phone_only account (no sms_only there)."""
     import pandas as pd
     from conftest import write_parquet_dataset
 
-    src = tmp_path_factory.mktemp("lonely") / "src"
-    synth.generate(scenario="cn_default", accounts=3000, seed=3, out=src)
+    # the base dataset of test_edge_data, shared (conftest.py) and only read here; its tables do not depend on
+    # truth_accounts, which only sizes truth.json (not used here)
+    src = synthetic("cn_default", accounts=3000, seed=3, truth_accounts=500).path
     tables = ("accounts", "contacts", "payments", "complaints", "opt_outs")
     f = {t: pd.read_parquet(src / f"{t}.parquet") for t in tables}
     a = f["accounts"]
     seg = a[a.segment == "M3+-low"]
     keep = set(a.account_id) - set(seg.account_id) | {seg[seg.strategy == "phone_only"].account_id.iloc[0]}
     f = {t: d[d.account_id.isin(keep)].reset_index(drop=True) for t, d in f.items()}
-    return write_parquet_dataset(f, src.parent / "lonely")
+    return write_parquet_dataset(f, tmp_path_factory.mktemp("lonely") / "lonely")
 
 
 def test_adjust_reports_the_segment_it_leaves_out(lonely):

@@ -13,7 +13,6 @@ import pytest
 
 from analysis import complaints, contract, io
 from analysis.stats import adjust_pvalues
-from analysis.synth import generate
 from conftest import tiny_frames, write_parquet_dataset
 
 #: Known truth: complaint hazard per contact = per_contact[channel] *
@@ -36,9 +35,8 @@ ALL_COMPLAINTS = 32
 
 
 @pytest.fixture(scope="module")
-def default_path(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cmp") / "cn_default"
-    return generate(accounts=30_000, seed=0, out=out, truth_accounts=1, progress=False).path
+def default_path(synthetic):
+    return synthetic(accounts=30_000, seed=0, truth_accounts=1).path  # conftest.py; read-only
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +45,9 @@ def default_ds(default_path):
 
 
 @pytest.fixture(scope="module")
-def known(tmp_path_factory):
+def known(synthetic):
     """(dataset, truth.json) of the known-truth scenario, truth on every account."""
-    out = tmp_path_factory.mktemp("cmp") / "known"
-    res = generate(accounts=30_000, seed=4, out=out, truth_accounts=30_000, overrides=KNOWN,
-                   progress=False)
+    res = synthetic(accounts=30_000, seed=4, truth_accounts=30_000, overrides=KNOWN)  # conftest.py; read-only
     return io.load(res.path), res.truth
 
 

@@ -12,7 +12,6 @@ from conftest import tiny_frames, write_parquet_dataset
 
 from analysis import compliance, io
 from analysis.scenario import RULE_KINDS, RulePack, load_rule_pack, load_scenario
-from analysis.synth import generate
 
 NO_BREACH = {"rules": {"breach_time_rate": 0.0, "breach_cap_rate": 0.0, "breach_opt_out_rate": 0.0}}
 # The default complaint rates give ~2 complaints in 8,000 accounts; raise them
@@ -25,10 +24,8 @@ ALL_PACKS = ["cn_gbt_45251_2025", "cn_cba_2026", "us_reg_f"]
 # --------------------------------------------------------------------------
 # Generated data: the checks find exactly the breaches the generator injected
 # --------------------------------------------------------------------------
-def _generated(tmp_path_factory, name, scenario, seed, overrides=None):
-    out = tmp_path_factory.mktemp(name) / "data"
-    generate(scenario=scenario, accounts=8_000, seed=seed, out=out, truth_accounts=1, progress=False,
-             overrides=overrides)
+def _generated(synthetic, scenario, seed, overrides=None):
+    out = synthetic(scenario, accounts=8_000, seed=seed, truth_accounts=1, overrides=overrides).path  # read-only
     ds = io.load(out)
     truth = json.loads((out / "truth.json").read_text())
     packs = json.loads((out / "manifest.json").read_text())["rule_packs"]
@@ -36,23 +33,23 @@ def _generated(tmp_path_factory, name, scenario, seed, overrides=None):
 
 
 @pytest.fixture(scope="module")
-def cn(tmp_path_factory):
-    return _generated(tmp_path_factory, "cn", "cn_default", 3, MORE_COMPLAINTS)
+def cn(synthetic):
+    return _generated(synthetic, "cn_default", 3, MORE_COMPLAINTS)
 
 
 @pytest.fixture(scope="module")
-def us(tmp_path_factory):
-    return _generated(tmp_path_factory, "us", "us_default", 4)
+def us(synthetic):
+    return _generated(synthetic, "us_default", 4)
 
 
 @pytest.fixture(scope="module")
-def cn_clean(tmp_path_factory):
-    return _generated(tmp_path_factory, "cn_clean", "cn_default", 3, NO_BREACH)
+def cn_clean(synthetic):
+    return _generated(synthetic, "cn_default", 3, NO_BREACH)
 
 
 @pytest.fixture(scope="module")
-def us_clean(tmp_path_factory):
-    return _generated(tmp_path_factory, "us_clean", "us_default", 4, NO_BREACH)
+def us_clean(synthetic):
+    return _generated(synthetic, "us_default", 4, NO_BREACH)
 
 
 def test_counts_equal_the_generators_truth(cn, us):

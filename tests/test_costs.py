@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import costs, engine, io, stats, synth
+from analysis import costs, engine, io, stats
 
 UC = costs.UnitCosts(currency="CNY", sms_per_segment=0.05, agent_cost_per_hour=36.0, dial_seconds=20.0,
                      wrap_seconds=30.0, ai_voice_per_minute=0.2, phone_per_minute=0.0)
@@ -31,10 +31,8 @@ def test_tiny_dataset_costs_by_hand(tiny_dir):
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("costs") / "cn"
-    synth.generate(scenario="cn_default", accounts=5000, seed=2, out=out)
-    ds = io.load(out)
+def generated(synthetic):
+    ds = io.load(synthetic("cn_default", accounts=5000, seed=2).path)  # conftest.py; read-only
     return ds, costs.usage_stats(ds, by=("strategy", "segment"))
 
 

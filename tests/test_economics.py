@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import economics as E
-from analysis import engine, io, stats, synth
+from analysis import engine, io, stats
 from analysis.costs import UnitCosts
 from analysis.scenario import load_scenario
 
@@ -18,9 +18,9 @@ EQUAL = {"assignment": {"design": "randomised",
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("econ") / "cn"
-    synth.generate(scenario="cn_default", accounts=60_000, truth_accounts=60_000, seed=1, out=out, overrides=EQUAL)
+def data(synthetic):
+    # the same dataset as test_policy's, generated once (conftest.py); read-only
+    out = synthetic("cn_default", accounts=60_000, truth_accounts=60_000, seed=1, overrides=EQUAL).path
     ds = io.load(out)
     sc = load_scenario("cn_default")
     return ds, sc, E.cell_moments(ds, sc), json.loads((out / "truth.json").read_text())

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import contract, io, synth
+from analysis import contract, io
 from analysis.build import BuildConfig, build
 from conftest import write_parquet_dataset
 
@@ -109,9 +109,9 @@ def huge_amount(frames: dict, factor: float, rng: random.Random, segment: str | 
 # Fixtures and checks
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def base_frames(tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("edge") / "base"
-    synth.generate(scenario="cn_default", accounts=3000, seed=3, out=out, truth_accounts=500)
+def base_frames(synthetic) -> dict:
+    # shared with test_compare (conftest.py): only read here, the edits work on these frames
+    out = synthetic("cn_default", accounts=3000, seed=3, truth_accounts=500).path
     return {t: pd.read_parquet(out / f"{t}.parquet") for t in TABLES}
 
 

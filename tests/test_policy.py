@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io, synth
+from analysis import io
 from analysis import policy as P
 from analysis.scenario import load_scenario
 
@@ -169,9 +169,9 @@ def test_frontier_is_monotone_and_ends_at_the_unconstrained_optimum():
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    out = tmp_path_factory.mktemp("policy") / "cn"
-    synth.generate(scenario="cn_default", accounts=60_000, truth_accounts=60_000, seed=1, out=out, overrides=EQUAL)
+def data(synthetic):
+    # the same dataset as test_economics's, generated once (conftest.py); read-only
+    out = synthetic("cn_default", accounts=60_000, truth_accounts=60_000, seed=1, overrides=EQUAL).path
     ds, sc = io.load(out), load_scenario("cn_default")
     seg = P.policy_segments(ds, sc)
     truth = true_net_values(json.loads((out / "truth.json").read_text()), sc)
@@ -219,13 +219,12 @@ def test_decide_on_data_keeps_its_limits_and_lists_every_segment(data):
     assert "M2-high" in text and "expected gain CNY" in text and "capacity_hours" in text
 
 
-def test_decide_uses_the_unit_costs_given(tmp_path):
+def test_decide_uses_the_unit_costs_given(synthetic):
     """Dearer agents make the decision use fewer agent hours."""
-    from analysis import costs, decision, io, synth
+    from analysis import costs, decision
     from analysis.scenario import load_scenario
 
-    synth.generate(scenario="cn_default", accounts=6000, seed=8, out=tmp_path / "d")
-    ds, sc = io.load(tmp_path / "d"), load_scenario("cn_default")
+    ds, sc = io.load(synthetic("cn_default", accounts=6000, seed=8).path), load_scenario("cn_default")
     kw = dict(capacity_hours=None, complaint_budget_per_10k=None, level=0.8)
     cheap = decision.decide(ds, sc, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=1.0), **kw)
     dear = decision.decide(ds, sc, unit_costs=costs.UnitCosts.from_scenario(sc, agent_cost_per_hour=5000.0), **kw)

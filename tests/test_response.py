@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analysis import io, response, stats, synth
+from analysis import io, response, stats
 
 
 def test_tiny_funnel_by_hand(tiny_dir):
@@ -25,10 +25,9 @@ def test_tiny_funnel_by_hand(tiny_dir):
 
 
 @pytest.fixture(scope="module")
-def large(tmp_path_factory):
-    out = tmp_path_factory.mktemp("resp") / "cn"
-    res = synth.generate(scenario="cn_default", accounts=40_000, seed=31, out=out, truth_accounts=40_000)
-    return io.load(out), res.truth
+def large(synthetic):
+    res = synthetic("cn_default", accounts=40_000, seed=31, truth_accounts=40_000)  # conftest.py; read-only
+    return io.load(res.path), res.truth
 
 
 def test_funnel_is_monotone(large):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from analysis.__main__ import main
 from analysis.build import BuildConfig, BuildError, UsageError, build
 from analysis.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 from conftest import tiny_frames, write_parquet_dataset
-from test_build import PARAMETERS, write_test_notebooks
+from test_build import PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,16 +42,24 @@ def snapshot(folder: Path) -> dict:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("safety") / "data"
-    synth.generate(scenario="cn_default", accounts=1_500, seed=2, out=out, truth_accounts=300, progress=False)
+# The dataset, the two test notebooks and one build of them are shared with test_build (conftest.py):
+# read-only here; a test that changes a build works on a copy of it.
+@pytest.fixture
+def data(build_data) -> Path:
+    """A small synthetic dataset (cn_default, 2,000 accounts)."""
+    return build_data
+
+
+@pytest.fixture
+def notebooks(sample_notebooks) -> Path:
+    return sample_notebooks
+
+
+def earlier_build(sample_build, out: Path) -> Path:
+    """Reports made by an earlier build at ``out``: a copy of the shared build (owner file included)."""
+    shutil.copytree(sample_build.out, out)
+    assert folders.owner(out)["kind"] == "reports"
     return out
-
-
-@pytest.fixture(scope="module")
-def notebooks(tmp_path_factory) -> Path:
-    return write_test_notebooks(tmp_path_factory.mktemp("safety-nbs") / "notebooks")
 
 
 def scenario_file(folder: Path, body: str, name: str = "mine") -> Path:
@@ -117,10 +126,9 @@ def test_build_out_never_replaces_a_folder_with_files_it_did_not_write(tmp_path,
     assert snapshot(out) == before
 
 
-def test_build_out_may_not_hold_the_data(tmp_path, data, notebooks):
-    outer = tmp_path / "R"
+def test_build_out_may_not_hold_the_data(tmp_path, sample_build, notebooks):
+    outer = earlier_build(sample_build, tmp_path / "R")
     inner = outer / "data"
-    build(BuildConfig(data=data, out=outer, notebooks=notebooks, pdf=False, quiet=True))
     synth.generate(accounts=1_000, seed=2, out=inner, truth_accounts=200, progress=False)
     with pytest.raises(UsageError, match="holds the dataset being read"):
         build(BuildConfig(data=inner, out=outer, notebooks=notebooks, pdf=False, quiet=True))
@@ -207,8 +215,8 @@ def test_invalid_data_stop_the_build_before_any_notebook(tmp_path, notebooks, ca
     assert not (tmp_path / "r").exists()
 
 
-def test_every_report_on_synthetic_data_says_so_first(tmp_path, data, notebooks):
-    out = build(BuildConfig(data=data, out=tmp_path / "r", notebooks=notebooks, pdf=False, quiet=True)).out
+def test_every_report_on_synthetic_data_says_so_first(sample_build):
+    out = sample_build.out
     for page in out.glob("*.html"):
         if page.name == "index.html":
             continue
@@ -246,8 +254,6 @@ def test_build_with_a_scenario_file_path(tmp_path, notebooks, monkeypatch):
         assert "0.0123" in json.dumps([c.get("outputs", []) for c in executed.cells])
         assert folders.owner(generated)["kind"] == "dataset"
     finally:
-        import shutil
-
         shutil.rmtree(generated, ignore_errors=True)
 
 
@@ -356,9 +362,9 @@ def test_a_full_disk_in_generate_is_one_line_and_leaves_nothing(tmp_path, monkey
     assert sorted(tmp_path.iterdir()) == []
 
 
-def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebooks, monkeypatch, capsys):
-    out = tmp_path / "r"
-    build(BuildConfig(data=data, out=out, notebooks=notebooks, pdf=False, quiet=True))
+def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebooks, sample_build, monkeypatch,
+                                                        capsys):
+    out = earlier_build(sample_build, tmp_path / "r")
     before = snapshot(out)
 
     def full(*args, **kwargs):
@@ -372,9 +378,9 @@ def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebook
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
-def test_an_out_folder_that_cannot_be_renamed_is_refused_before_the_build(tmp_path, data, notebooks, monkeypatch):
-    out = tmp_path / "r"
-    build(BuildConfig(data=data, out=out, notebooks=notebooks, pdf=False, quiet=True))
+def test_an_out_folder_that_cannot_be_renamed_is_refused_before_the_build(tmp_path, data, notebooks, sample_build,
+                                                                         monkeypatch):
+    out = earlier_build(sample_build, tmp_path / "r")
     real = os.rename
 
     def immutable(src, dst, *a, **k):
@@ -403,7 +409,7 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
                              "--out", str(tmp_path / "r"), "--no-pdf"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(1200):
+        for _ in range(3000):  # up to 5 minutes: validation and a kernel start are slow on a loaded machine
             if (nbs / "started").exists() or proc.poll() is not None:
                 break
             time.sleep(0.1)
@@ -434,8 +440,8 @@ def test_the_policy_allows_only_the_templates_scripts():
     assert out.index("Content-Security-Policy") < out.index("<title>")
 
 
-def test_every_page_of_a_build_carries_the_policy(tmp_path, data, notebooks):
-    out = build(BuildConfig(data=data, out=tmp_path / "r", notebooks=notebooks, pdf=False, quiet=True)).out
+def test_every_page_of_a_build_carries_the_policy(sample_build):
+    out = sample_build.out
     pages = sorted(out.glob("*.html"))
     assert len(pages) == 7
     for page in pages:

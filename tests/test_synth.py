@@ -43,25 +43,21 @@ def _local(contacts: pd.DataFrame, accounts: pd.DataFrame, col="contacted_at") -
     return df
 
 
+# Datasets come from the session's ``synthetic`` factory (conftest.py): generated once, read-only.
 @pytest.fixture(scope="module")
-def cn(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gen") / "cn"
-    res = synth.generate(scenario="cn_default", accounts=6000, seed=7, out=out, chunk_size=2500)
-    return res, _read(out)
-
-
-@pytest.fixture(scope="module")
-def cn_clean(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gen") / "cn_clean"
-    synth.generate(scenario="cn_default", accounts=6000, seed=8, out=out, overrides=NO_BREACHES)
-    return _read(out)
+def cn(synthetic):
+    res = synthetic("cn_default", accounts=6000, seed=7, chunk_size=2500)
+    return res, _read(res.path)
 
 
 @pytest.fixture(scope="module")
-def us_clean(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gen") / "us_clean"
-    synth.generate(scenario="us_default", accounts=6000, seed=9, out=out, overrides=NO_BREACHES)
-    return _read(out)
+def cn_clean(synthetic):
+    return _read(synthetic("cn_default", accounts=6000, seed=8, overrides=NO_BREACHES).path)
+
+
+@pytest.fixture(scope="module")
+def us_clean(synthetic):
+    return _read(synthetic("us_default", accounts=6000, seed=9, overrides=NO_BREACHES).path)
 
 
 def test_files_follow_the_contract(cn):
@@ -336,10 +332,9 @@ def _observed(t, days=30):
 
 
 @pytest.fixture(scope="module")
-def large(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gen") / "large"
-    res = synth.generate(scenario="cn_default", accounts=60_000, seed=21, out=out, truth_accounts=60_000)
-    t = {k: v for k, v in _read(out).items() if k in ("accounts", "payments", "contacts")}
+def large(synthetic):
+    res = synthetic("cn_default", accounts=60_000, seed=21, truth_accounts=60_000)
+    t = {k: v for k, v in _read(res.path).items() if k in ("accounts", "payments", "contacts")}
     return res.truth, t
 
 
@@ -369,8 +364,9 @@ def test_payments_run_to_the_long_horizon_and_agree_with_truth(large):
             assert abs(mean.loc[strategy, metric] - long[metric]) < tol, (strategy, metric)
 
 
-def test_targeted_assignment_confounds_the_naive_comparison(tmp_path):
-    res = synth.generate(scenario="cn_targeted", accounts=30_000, seed=5, out=tmp_path / "t", truth_accounts=30_000)
+def test_targeted_assignment_confounds_the_naive_comparison(synthetic):
+    # test_compare's dataset (conftest.py), truth on every account; the confounding is about 10 noise units
+    res = synthetic("cn_targeted", accounts=20_000, seed=5, truth_accounts=20_000)
     t = _read(res.path)
     a = t["accounts"]
     assert (a["assignment"] == "targeted").all()
