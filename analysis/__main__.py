@@ -179,14 +179,18 @@ def _cmd_compare(args) -> int:
     try:
         unit_costs = UnitCosts.from_scenario(sc)
         by = tuple(c.strip() for c in args.by.split(",") if c.strip()) if args.by else ()
+        long = dict(horizon="long", long_horizon_days=sc.long_horizon_days,
+                    loss_rates=sc.loss_rates()) if args.horizon == "long" else {}
         records = compare.headline(ds, costs=unit_costs, baseline=args.baseline, by=by, adjust=args.adjust,
-                                   confidence=args.confidence)
+                                   confidence=args.confidence, **long)
     except ValueError as e:
         raise _UserError(str(e)) from None
     if args.format == "json":
         _print_json(records)
     else:
-        print(f"{path}: {ds.currency}, unit costs from scenario {sc.name}, baseline {args.baseline}\n")
+        when = (f", outcomes by day {sc.long_horizon_days} (loss rates from scenario {sc.name})"
+                if args.horizon == "long" else "")
+        print(f"{path}: {ds.currency}, unit costs from scenario {sc.name}, baseline {args.baseline}{when}\n")
         print(compare.format_table(records, adjust=args.adjust))
     return 0
 
@@ -196,7 +200,7 @@ def _cmd_build(args) -> int:
 
     cfg = BuildConfig(scenario=args.scenario, data=args.data, out=args.out, seed=args.seed, baseline=args.baseline,
                       confidence=args.confidence, sets=args.set, notebooks=args.notebooks, pdf=not args.no_pdf,
-                      jobs=args.jobs)
+                      jobs=args.jobs, cache=not args.no_cache)
     try:
         build(cfg)
     except BuildError as e:
@@ -217,7 +221,7 @@ def _cmd_recommend(args) -> int:
     try:
         result = decision.decide(ds, sc, baseline=args.baseline, capacity_hours=args.capacity,
                                  complaint_budget_per_10k=args.complaint_budget, level=args.level, seed=args.seed,
-                                 unit_costs=UnitCosts.from_scenario(sc))
+                                 unit_costs=UnitCosts.from_scenario(sc), horizon=args.horizon)
     except decision.InfeasibleDecision as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_INVALID_DATA
@@ -304,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--scenario", default=None,
                    help="scenario whose unit costs apply (default: the data's own, else by currency)")
     c.add_argument("--confidence", type=_confidence, default=0.95, help="confidence level (default: 0.95)")
+    c.add_argument("--horizon", choices=("short", "long"), default="short",
+                   help="short: outcomes within the 30-day horizon (default); long: outcomes by the scenario's "
+                        "long horizon (90 days by default), adding the shares cured, still delinquent and rolled "
+                        "and the expected loss per account")
     c.set_defaults(func=_cmd_compare)
 
     r = sub.add_parser("recommend", help="the best channel mix per segment under capacity and complaint limits",
@@ -327,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="strategy segments stay on unless a move gains (default: sms_only)")
     r.add_argument("--scenario", default=None,
                    help="scenario whose costs and assumptions apply (default: the data's own, else by currency)")
+    r.add_argument("--horizon", choices=("short", "long"), default="short",
+                   help="short: gains on cash collected within the 30-day horizon (default); long: on the losses "
+                        "avoided by the scenario's long horizon (90 days by default)")
     r.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the posterior draws (default: 0)")
     r.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
     r.set_defaults(func=_cmd_recommend)
@@ -353,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "per notebook: a report with code hidden (NN_name.html), one with code "
                        "(NN_name.analyst.html), reveal.js slides (NN_name.slides.html), their PDF when chromium "
                        "is on PATH (NN_name.slides.pdf) and the executed notebook (notebooks/); plus index.html. "
-                       "Every file works offline. The previous --out folder is replaced only if the build succeeds.")
+                       "Every file works offline. The previous --out folder is replaced only if the build succeeds. "
+                       "A notebook is executed again only when something it depends on changed; otherwise it and "
+                       "its reports are reused from the previous --out folder (see --no-cache).")
     b.add_argument("--scenario", default=None,
                    help="scenario name or .toml path (default: the data's own, else cn_default)")
     b.add_argument("--data", type=Path, default=None,
@@ -370,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-pdf", action="store_true", help="do not print the slides to PDF")
     b.add_argument("--jobs", type=_positive_int, default=d.jobs,
                    help=f"notebooks executed at the same time (default: {d.jobs})")
+    b.add_argument("--no-cache", action="store_true",
+                   help="execute every notebook. Without it a notebook is reused from the previous --out folder "
+                        "(made by this tool) when its key matches: a SHA-256 over the notebook file, the parameters "
+                        "it declares and receives, the analysis package's code and templates, the data files, the "
+                        "scenario and its rule packs, and the Python and library versions; its reports and PDF are "
+                        "reused too when nbconvert, reveal.js and chromium are unchanged")
     b.set_defaults(func=_cmd_build)
     return p
 

@@ -6,8 +6,11 @@
    when missing, reuses it when its ``manifest.json`` matches scenario and
    seed);
 2. executes ``notebooks/NN_*.ipynb`` in file-name order with papermill,
-   passing the parameters (``scenario``, ``data_dir``, ``seed``, ``baseline``,
-   ``confidence``, ``cost_overrides`` and any other ``--set`` keys);
+   passing each notebook the parameters (``scenario``, ``data_dir``, ``seed``,
+   ``baseline``, ``confidence``, ``cost_overrides`` and any other ``--set``
+   keys) that its ``parameters`` cell declares; a notebook whose inputs have
+   not changed since the previous build into the same folder is not executed
+   again (see "The cache" below);
 3. renders per notebook a manager report (code hidden), an analyst report
    (with code), reveal.js slides and, when ``chromium`` is on PATH, a PDF of
    the slides; every file is self-contained (images embedded, scripts and
@@ -17,6 +20,22 @@
 
 Everything is written into a temporary folder beside the output folder, which
 replaces the previous reports only once the whole build succeeded.
+
+The cache: the previous reports folder is the cache. ``build.json`` records
+per notebook a key (:func:`notebook_key`: a SHA-256 over the notebook file's
+bytes and folder, the parameters injected into it as canonical JSON, every
+file of the ``analysis`` package and its templates, the data files' content,
+the scenario with its rule packs, and the Python and library versions), the
+keys of its rendered reports and PDF, and the SHA-256 of each file written.
+A notebook whose key matches is copied from the previous folder instead of
+executed, and so are its reports when their keys match too; anything that
+does not match (a changed input, a missing, edited or unreadable file, a
+folder without the tool's owner file) is executed and rendered again. Only
+the current notebooks' entries are kept, so the cache never outgrows the
+reports. When every notebook is reused and the previous build validated the
+same data bytes with the same code and options (``validated``), the data are
+not validated again. ``BuildConfig(cache=False)`` (``--no-cache``) executes
+and validates everything.
 """
 
 from __future__ import annotations
@@ -93,6 +112,8 @@ class BuildConfig:
         pdf: print the slides to PDF when ``chromium`` is available.
         jobs: notebooks executed at the same time (each in its own kernel).
         quiet: print nothing but errors.
+        cache: reuse a notebook (and its reports) from the previous reports at ``out`` when nothing it
+            depends on changed (see the module docstring); False executes every notebook.
     """
 
     scenario: str | None = None
@@ -106,11 +127,16 @@ class BuildConfig:
     pdf: bool = True
     jobs: int = 2
     quiet: bool = False
+    cache: bool = True
 
 
 @dataclass
 class BuildResult:
-    """What a build did and where the time went (seconds per phase)."""
+    """What a build did and where the time went (seconds per phase).
+
+    ``executed`` and ``reused`` name the notebooks run by this build and those
+    taken from the cache (the previous reports); together they are ``notebooks``.
+    """
 
     out: Path
     notebooks: list[str]
@@ -118,6 +144,8 @@ class BuildResult:
     timings: dict = field(default_factory=dict)
     per_notebook: dict = field(default_factory=dict)
     pdf_note: str | None = None
+    executed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -517,19 +545,46 @@ def _check_out(out: Path, data: Path | None) -> Path:
     return resolved
 
 
-def check_extra_parameters(extra: dict, notebooks: list[Path]) -> None:
+def declared_parameters(notebooks: list[Path]) -> dict[Path, dict | None]:
+    """The parameters each notebook's ``parameters`` cell declares, as papermill reads them (name -> info).
+
+    None for a notebook without such a cell, or one papermill cannot read (its
+    execution then fails with the notebook named): it is given every parameter.
+    """
+    import papermill as pm
+
+    found: dict[Path, dict | None] = {}
+    for nb_path in notebooks:
+        try:
+            found[nb_path] = pm.inspect_notebook(str(nb_path)) or None
+        except Exception:  # noqa: BLE001 - reported by execute(), with the notebook's name
+            found[nb_path] = None
+    return found
+
+
+def parameters_for(parameters: dict, declared: dict | None) -> dict:
+    """The parameters injected into one notebook: those its ``parameters`` cell declares (all for one without)."""
+    if not declared:
+        return dict(parameters)
+    return {k: v for k, v in parameters.items() if k in declared}
+
+
+def check_extra_parameters(extra: dict, notebooks: list[Path], declared: dict | None = None) -> None:
     """Every ``--set`` key that is not a unit cost must be a parameter of some notebook, with a value of its type.
+
+    Args:
+        declared: :func:`declared_parameters` of ``notebooks``, when already known.
 
     Raises:
         UsageError: an unknown key (the known ones listed), or a value of the wrong type.
     """
-    import papermill as pm
-
     import ast
 
+    if declared is None:
+        declared = declared_parameters(notebooks)
     known: dict[str, str] = {}
     for nb_path in notebooks:
-        for name, info in pm.inspect_notebook(str(nb_path)).items():
+        for name, info in (declared.get(nb_path) or {}).items():
             try:  # the type of the default written in the parameters cell
                 kind = type(ast.literal_eval(info.get("default") or "None")).__name__
             except (ValueError, SyntaxError):
@@ -547,6 +602,30 @@ def check_extra_parameters(extra: dict, notebooks: list[Path]) -> None:
                              f"got {value!r}")
         if kind == "bool" and not isinstance(value, bool):
             raise UsageError(f"--set {key}: expected true or false, got {value!r}")
+        check = _VALUE_CHECKS.get(key)
+        if check is not None:
+            try:
+                check(value)
+            except ValueError as e:
+                raise UsageError(f"--set {key}: {e}") from None
+
+
+def _check_decision_value(key: str):
+    """A check of one decision parameter's value (raises ValueError naming what is accepted)."""
+    def check(value):
+        from . import decision, economics
+
+        if key == "level":
+            decision._check_level(value)
+        elif key == "horizon":
+            economics._check_horizon(value)
+        else:
+            decision.parse_limit(value, key)
+    return check
+
+
+#: Notebook parameters whose values are checked before any notebook runs.
+_VALUE_CHECKS = {k: _check_decision_value(k) for k in ("level", "horizon", "capacity_hours", "complaint_budget_per_10k")}
 
 
 def check_data(data: Path, scenario: str, baseline: str, cost_overrides: dict) -> None:
@@ -597,6 +676,217 @@ def synthetic_note(manifest: dict | None) -> str | None:
 
 
 # --------------------------------------------------------------------------
+# The cache: the previous reports folder (see the module docstring)
+# --------------------------------------------------------------------------
+#: The field of ``build.json`` that holds the cache entries (per notebook: keys and file hashes).
+CACHE_FIELD = "cache"
+#: Libraries whose version can change what an executed notebook holds (besides Python's).
+_EXECUTION_PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "ibis-framework", "scipy", "statsmodels",
+                       "matplotlib", "ipython", "ipykernel", "jupyter_client", "nbclient", "nbformat", "papermill")
+#: Libraries whose version can change the rendered reports.
+_RENDER_PACKAGES = ("nbconvert", "nbformat", "jinja2", "mistune", "pygments", "bleach", "markupsafe", "tinycss2",
+                    "beautifulsoup4", "jupyterlab_pygments", "traitlets")
+#: The rendered reports of a notebook: (kind, file suffix).
+_REPORTS = (("manager", ".html"), ("analyst", ".analyst.html"), ("slides", ".slides.html"))
+#: Data files a notebook reads (tables, manifest.json, truth.json), in the dataset folder or its table subfolders.
+_DATA_SUFFIXES = (".parquet", ".csv", ".json")
+
+
+def _digest(obj) -> str:
+    """SHA-256 of ``obj`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files_hash(root: Path, files) -> str:
+    """SHA-256 over ``files`` (paths under ``root``): each one's path relative to ``root`` and content, in sorted path order."""
+    h = hashlib.sha256()
+    for rel, path in sorted((p.relative_to(root).as_posix(), p) for p in files):
+        h.update(f"{rel}\0{_file_sha256(path)}\n".encode())
+    return h.hexdigest()
+
+
+def code_hash() -> str:
+    """SHA-256 over the package code: every ``analysis/**/*.py`` file and every template file, by content."""
+    package = Path(__file__).resolve().parent
+    return _files_hash(package, (p for p in package.rglob("*") if p.is_file()
+                                 and "__pycache__" not in p.relative_to(package).parts
+                                 and (p.suffix == ".py" or TEMPLATES in p.parents)))
+
+
+def data_content_hash(folder: Path) -> str:
+    """SHA-256 over the content of a dataset's files (tables, also in subfolders, ``manifest.json``, ``truth.json``).
+
+    Unlike :func:`data_hash` it reads every byte rather than trusting the
+    manifest's hashes, so data edited in place are seen (about 0.1 s per 30 MB).
+    """
+    folder = Path(folder)
+    return _files_hash(folder, (p for p in folder.rglob("*") if p.suffix in _DATA_SUFFIXES and p.is_file()
+                                and not any(part.startswith(".") for part in p.relative_to(folder).parts)))
+
+
+def _scenario_digest(name) -> str | None:
+    """SHA-256 over a scenario's settings (``extends`` resolved) and its rule packs' rules; None if it does not load."""
+    from .scenario import load_scenario
+
+    try:
+        sc = load_scenario(name)
+    except (ValueError, OSError, TypeError):
+        return None
+    return _digest({"settings": sc.settings,
+                    "rule_packs": [[p.name, p.title, p.source, list(p.rules)] for p in sc.rule_packs]})
+
+
+def _package_versions(names) -> dict:
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def cache_inputs(data: Path, scenario: str, manifest: dict | None) -> dict:
+    """What every notebook's key shares: the package code, the data, the scenario and the versions.
+
+    The scenario counts twice when the data's manifest names another one:
+    the notebooks take their assumptions from the data's own scenario when
+    it loads (``analysis.notebook.prepare``), else from ``scenario``.
+    """
+    own = (manifest or {}).get("scenario")
+    names = sorted({str(scenario), *([own] if isinstance(own, str) else [])})
+    try:
+        content = data_content_hash(data)
+    except OSError:  # unreadable: matches no earlier build (and the data check says what is wrong)
+        content = "unreadable " + os.urandom(16).hex()
+    return {
+        "format": 1,
+        "code": code_hash(),
+        "data": content,
+        "scenarios": {name: _scenario_digest(name) for name in names},
+        "python": sys.version,
+        "packages": _package_versions(_EXECUTION_PACKAGES),
+        "pythonpath": os.environ.get("PYTHONPATH", ""),  # the kernels import with it (ROOT is put first)
+    }
+
+
+def notebook_key(nb_path: Path, parameters: dict, shared: dict) -> str:
+    """The cache key of one notebook: a SHA-256 over everything that can change what its execution holds.
+
+    That is the notebook file's bytes, the folder its kernel runs in, the
+    parameters injected into it (only those it declares, as canonical JSON),
+    and ``shared`` (:func:`cache_inputs`: package code, data, scenario, Python
+    and library versions). Nothing else goes in, so a change to a parameter
+    re-runs only the notebooks that declare it.
+    """
+    return _digest({"notebook": _file_sha256(nb_path), "folder": str(nb_path.parent), "parameters": parameters,
+                    "shared": _digest(shared)})
+
+
+def render_inputs() -> dict:
+    """What the rendered reports depend on besides the executed notebook: nbconvert and its kin, reveal.js."""
+    try:
+        reveal = hashlib.sha256((REVEAL_DIR / "package.json").read_bytes()).hexdigest()
+    except OSError:
+        reveal = None
+    return {"packages": _package_versions(_RENDER_PACKAGES), "reveal.js": reveal}
+
+
+def render_key(key: str, synthetic: str | None, inputs: dict) -> str:
+    """The cache key of a notebook's HTML reports and slides: its notebook key, the first line, ``inputs``."""
+    return _digest({"notebook": key, "first line": synthetic, "render": inputs})
+
+
+def chromium_identity(browser: str) -> str:
+    """Which Chromium prints the PDFs: its ``--version`` and the executable's path, size and time."""
+    try:
+        said = subprocess.run([browser, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        said = ""
+    real = os.path.realpath(browser)
+    try:
+        st = os.stat(real)
+        return f"{said}|{real}|{st.st_size}|{st.st_mtime_ns}"
+    except OSError:
+        return f"{said}|{real}"
+
+
+class PreviousReports:
+    """The previous reports folder read as a cache; nothing is trusted that does not check out.
+
+    Entries are read only from a folder that carries the tool's owner file
+    for reports and lists ``build.json``; a file is used only when it is a
+    regular file (no symbolic link) whose SHA-256 is the one recorded.
+    """
+
+    def __init__(self, folder: Path | None):
+        from . import folders
+
+        self.folder, self.entries, self._owned, self.validated = folder, {}, set(), None
+        if folder is None or not Path(folder).is_dir() or Path(folder).is_symlink():
+            return
+        rec = folders.owner(folder)
+        if rec is None or rec["kind"] != "reports" or MARKER not in rec["entries"]:
+            return
+        marker = Path(folder) / MARKER
+        try:
+            info = json.loads(marker.read_text(encoding="utf-8")) if not marker.is_symlink() else None
+        except (OSError, ValueError):
+            return
+        entries = info.get(CACHE_FIELD) if isinstance(info, dict) else None
+        if isinstance(entries, dict):
+            self.entries = {k: v for k, v in entries.items() if isinstance(v, dict)}
+            self._owned = {e for e in rec["entries"] if isinstance(e, str)}
+            self.validated = info.get("validated") if isinstance(info.get("validated"), str) else None
+
+    def entry(self, name: str, field_name: str, key: str | None) -> dict | None:
+        """The entry of notebook ``name`` if its ``field_name`` is ``key``."""
+        entry = self.entries.get(name)
+        return entry if entry is not None and key is not None and entry.get(field_name) == key else None
+
+    def read(self, entry: dict | None, rel: str) -> bytes | None:
+        """The bytes of ``rel`` (a path inside the folder) if they are what ``entry`` recorded, else None."""
+        files = entry.get("files") if entry else None
+        digest = files.get(rel) if isinstance(files, dict) else None
+        if not isinstance(digest, str) or rel.split("/", 1)[0] not in self._owned:
+            return None
+        path = Path(self.folder) / rel
+        here = Path(self.folder)
+        for part in Path(rel).parts:  # no link anywhere on the way, no .. out of the folder
+            here = here / part
+            if part in ("", ".", "..") or here.is_symlink():
+                return None
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        return raw if hashlib.sha256(raw).hexdigest() == digest else None
+
+    def notebook(self, name: str, key: str):
+        """``(entry, bytes, notebook)`` of the executed notebook ``name`` if its key is ``key`` and it reads; else None."""
+        import nbformat
+
+        entry = self.entry(name, "key", key)
+        raw = self.read(entry, f"notebooks/{name}")
+        if raw is None:
+            return None
+        try:
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        except Exception:  # noqa: BLE001 - anything unreadable is executed again
+            return None
+        return entry, raw, nb
+
+
+# --------------------------------------------------------------------------
 # The build
 # --------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> BuildResult:
@@ -613,8 +903,10 @@ def build(cfg: BuildConfig) -> BuildResult:
     out = _check_out(cfg.out, cfg.data)
     cost_overrides, extra = parse_sets(cfg.sets)
     notebooks = find_notebooks(Path(cfg.notebooks).resolve())
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    declared = declared_parameters(notebooks)
     if extra:
-        check_extra_parameters(extra, notebooks)
+        check_extra_parameters(extra, notebooks, declared)
 
     t = time.perf_counter()
     seed = cfg.seed
@@ -624,21 +916,39 @@ def build(cfg: BuildConfig) -> BuildResult:
     data, scenario, manifest, generated = prepare_data(cfg.scenario, cfg.data, seed, say)
     out = _check_out(cfg.out, data)
     timings["data generation" if generated else "data check"] = time.perf_counter() - t
-    t = time.perf_counter()
-    check_data(data, scenario, cfg.baseline, cost_overrides)
-    timings["data validation"] = time.perf_counter() - t
     parameters = {"scenario": scenario, "data_dir": str(data), "seed": int(seed), "baseline": cfg.baseline,
                   "confidence": float(cfg.confidence), "cost_overrides": cost_overrides, **extra}
     synthetic = synthetic_note(manifest)
-
-    t = time.perf_counter()
-    renderer = Renderer()
-    logging.getLogger("papermill").setLevel(logging.ERROR)
-    timings["imports and templates"] = time.perf_counter() - t
-
     browser = chromium() if cfg.pdf else None
     pdf_note = None if browser else ("PDF skipped (--no-pdf)" if not cfg.pdf else
                                      "PDF skipped: chromium is not on PATH (apt-get install chromium)")
+
+    # The cache: each notebook's key, and what the previous reports at `out` hold under the same keys.
+    t = time.perf_counter()
+    injected = {p: parameters_for(parameters, declared[p]) for p in notebooks}
+    shared = cache_inputs(data, scenario, manifest)
+    keys = {p: notebook_key(p, injected[p], shared) for p in notebooks}
+    rendering = render_inputs()
+    render_keys = {p: render_key(keys[p], synthetic, rendering) for p in notebooks}
+    printer = chromium_identity(browser) if browser else None
+    pdf_keys = {p: _digest({"render": render_keys[p], "chromium": printer}) if browser else None for p in notebooks}
+    previous = PreviousReports(out if cfg.cache else None)
+    reuse = {p: hit for p in notebooks if (hit := previous.notebook(p.name, keys[p])) is not None}
+    # the same data bytes, code, scenario and options that a build validated (recorded in build.json)
+    validated = _digest({"shared": shared, "scenario": scenario, "baseline": cfg.baseline,
+                         "cost_overrides": cost_overrides})
+    timings["cache check"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if len(reuse) < len(notebooks) or previous.validated != validated:
+        check_data(data, scenario, cfg.baseline, cost_overrides)
+        timings["data validation"] = time.perf_counter() - t
+    else:  # no notebook runs, and the build that made them validated exactly these bytes with this code
+        timings["data validation (done by the previous build)"] = 0.0
+
+    t = time.perf_counter()
+    renderer = Renderer()
+    timings["imports and templates"] = time.perf_counter() - t
     from . import folders
 
     try:
@@ -651,28 +961,56 @@ def build(cfg: BuildConfig) -> BuildResult:
     pdfs: list[tuple[subprocess.Popen, Path]] = []
     per_nb: dict[str, dict] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, cfg.jobs), thread_name_prefix="notebook")
-    futures = []
+    futures = {}
     try:
         (tmp / "notebooks").mkdir()
+        for nb_path, (_, raw, _) in reuse.items():  # the bytes whose hash was checked, not a second read
+            (tmp / "notebooks" / nb_path.name).write_bytes(raw)
         # Kernels run cfg.jobs notebooks at a time; this thread renders them in order meanwhile.
-        futures = [pool.submit(_timed, execute, p, tmp / "notebooks" / p.name, parameters) for p in notebooks]
-        for i, (nb_path, future) in enumerate(zip(notebooks, futures), 1):
+        futures = {p: pool.submit(_timed, execute, p, tmp / "notebooks" / p.name, injected[p])
+                   for p in notebooks if p not in reuse}
+        for i, nb_path in enumerate(notebooks, 1):
             stem = nb_path.stem
-            nb, wall = future.result()
-            kernel, cells = _kernel_and_cells(nb)
-            if synthetic:
-                nb = with_first_line(nb, synthetic)
-            rec = {"execute": wall, "kernel": kernel, "cells": cells}
-            for kind, suffix in (("manager", ".html"), ("analyst", ".analyst.html"), ("slides", ".slides.html")):
-                t = time.perf_counter()
-                (tmp / f"{stem}{suffix}").write_text(renderer.render(nb, kind, stem, nb_path.parent), encoding="utf-8")
-                rec["render " + ("slides" if kind == "slides" else "html")] = (
-                    rec.get("render " + ("slides" if kind == "slides" else "html"), 0.0) + time.perf_counter() - t)
+            if nb_path in reuse:
+                entry, _, nb = reuse[nb_path]
+                wall = kernel = cells = 0.0
+            else:
+                entry = None
+                nb, wall = futures[nb_path].result()
+                kernel, cells = _kernel_and_cells(nb)
+            rec = {"execute": wall, "kernel": kernel, "cells": cells, "render html": 0.0, "render slides": 0.0,
+                   "reused": nb_path in reuse}
+            # The reports of a reused notebook are reused too when their own key matches, else rendered.
+            same = entry is not None and previous.entry(nb_path.name, "render_key", render_keys[nb_path]) is entry
+            pages = [previous.read(entry, stem + suffix) for _, suffix in _REPORTS] if same else [None]
+            rec["reports reused"] = all(page is not None for page in pages)
+            if rec["reports reused"]:
+                for (_, suffix), page in zip(_REPORTS, pages):
+                    (tmp / f"{stem}{suffix}").write_bytes(page)
+            else:
+                shown = with_first_line(nb, synthetic) if synthetic else nb
+                for kind, suffix in _REPORTS:
+                    t = time.perf_counter()
+                    (tmp / f"{stem}{suffix}").write_text(renderer.render(shown, kind, stem, nb_path.parent),
+                                                         encoding="utf-8")
+                    rec["render slides" if kind == "slides" else "render html"] += time.perf_counter() - t
             if browser:
-                pdfs.append((start_pdf(browser, tmp / f"{stem}.slides.html", tmp / f"{stem}.slides.pdf"), tmp / f"{stem}.slides.pdf"))
+                pdf = tmp / f"{stem}.slides.pdf"
+                old = (previous.read(previous.entry(nb_path.name, "pdf_key", pdf_keys[nb_path]), pdf.name)
+                       if rec["reports reused"] else None)
+                if old is not None:
+                    pdf.write_bytes(old)
+                    rec["pdf"] = 0.0
+                else:
+                    pdfs.append((start_pdf(browser, tmp / f"{stem}.slides.html", pdf), pdf))
             per_nb[nb_path.name] = rec
-            say(f"[{i}/{len(notebooks)}] {nb_path.name}: executed in {wall:.1f} s (kernel start {kernel:.1f} s), "
-                f"rendered in {rec['render html'] + rec['render slides']:.1f} s")
+            rendered = f"rendered in {rec['render html'] + rec['render slides']:.1f} s"
+            if nb_path in reuse:
+                say(f"[{i}/{len(notebooks)}] {nb_path.name}: reused from the cache"
+                    + ("" if rec["reports reused"] else f", {rendered}"))
+            else:
+                say(f"[{i}/{len(notebooks)}] {nb_path.name}: executed in {wall:.1f} s (kernel start {kernel:.1f} s), "
+                    + rendered)
         t = time.perf_counter()
         for proc, pdf in pdfs:
             per_nb[pdf.name.replace(".slides.pdf", ".ipynb")]["pdf"] = finish_pdf(proc, pdf)
@@ -691,13 +1029,20 @@ def build(cfg: BuildConfig) -> BuildResult:
             "versions": versions(),
             "build_seconds": round(time.perf_counter() - t_start, 1),
             "pdf": pdf_note or "printed with headless Chromium",
+            "validated": validated,  # the data, code and options checked before this build's notebooks ran
+            # what the next build may reuse: per notebook its keys and the SHA-256 of every file written for it
+            CACHE_FIELD: {p.name: {"key": keys[p], "render_key": render_keys[p], "pdf_key": pdf_keys[p],
+                                   "files": {rel: _file_sha256(tmp / rel) for rel in
+                                             [f"notebooks/{p.name}", *(p.stem + s for _, s in _REPORTS),
+                                              *([f"{p.stem}.slides.pdf"] if browser else [])]}}
+                          for p in notebooks},
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         (tmp / "index.html").write_text(index_html(info, [p.stem for p in notebooks], pdf=browser is not None),
                                         encoding="utf-8")
         folders.replace_with(tmp, out, "reports")
     except BaseException as exc:
-        for future in futures:
+        for future in futures.values():
             future.cancel()
         if isinstance(exc, KeyboardInterrupt):
             say("interrupted: stopping the running notebooks")
@@ -724,8 +1069,11 @@ def build(cfg: BuildConfig) -> BuildResult:
     timings["total"] = time.perf_counter() - t_start
     if pdf_note:
         say(pdf_note)
-    say(f"wrote {out}/index.html ({len(notebooks)} notebooks) in {timings['total']:.1f} s")
-    return BuildResult(out, [p.name for p in notebooks], parameters, timings, per_nb, pdf_note)
+    executed = [p.name for p in notebooks if p not in reuse]
+    reused = [p.name for p in notebooks if p in reuse]
+    say(f"wrote {out}/index.html ({len(notebooks)} notebooks: {len(executed)} executed, {len(reused)} reused from "
+        f"the cache{'' if cfg.cache else ', --no-cache'}) in {timings['total']:.1f} s")
+    return BuildResult(out, [p.name for p in notebooks], parameters, timings, per_nb, pdf_note, executed, reused)
 
 
 def with_first_line(nb, line: str):

@@ -1,16 +1,20 @@
-"""Where the time of a full report build goes.
+"""Where the time of a full report build goes, and what a rebuild with nothing changed costs.
 
-Runs ``python -m analysis build`` in this process on freshly generated data
-(so data generation is timed too) and prints the time of each phase: data
-generation, imports and templates, kernel starts, cell execution per
-notebook, HTML and slide rendering, PDF printing, and the wall time.
+Generates the scenario's data (timed), then runs ``python -m analysis build``
+twice in this process: a first build that executes every notebook (as with
+``--no-cache``), and a rebuild with nothing changed that reuses them from the
+cache (the first build's reports). Prints the time of each phase of the first
+build: imports and templates, kernel starts, cell execution per notebook, HTML
+and slide rendering, PDF printing, and the wall time; then both wall times.
 Notebooks run two at a time while the main thread renders, so the phases add
 up to more than the wall time.
 
     python benchmarks/bench_build.py                     # default scenario, fresh data, PDFs
     python benchmarks/bench_build.py --reuse-data --jobs 1
+    python benchmarks/bench_build.py --smoke             # seconds: 2,000 accounts, two notebooks, no PDF
 
-Target: the default scenario's whole build in under 90 s on 2 cores.
+Target: the default scenario's whole build in under 90 s on 2 cores; the
+rebuild in a few seconds.
 """
 
 from __future__ import annotations
@@ -27,45 +31,83 @@ T0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analysis import synth  # noqa: E402
 from analysis.build import BuildConfig, build, chromium  # noqa: E402
 
+#: --smoke: the smallest run that shows both figures (tiny data, two of the report notebooks, no PDF).
+SMOKE_ACCOUNTS = 2_000
+SMOKE_NOTEBOOKS = ("03_cost.ipynb", "06_experiment_design.ipynb")
 
-def main() -> int:
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="cn_default")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "build"))
+    ap.add_argument("--out", default=None,
+                    help="working folder (default: benchmarks/out/build, or benchmarks/out/smoke with --smoke)")
     ap.add_argument("--reuse-data", action="store_true", help="keep the data of an earlier run (no generation)")
     ap.add_argument("--jobs", type=int, default=BuildConfig.jobs)
     ap.add_argument("--no-pdf", action="store_true")
-    args = ap.parse_args()
+    ap.add_argument("--smoke", action="store_true",
+                    help=f"{SMOKE_ACCOUNTS:,} accounts, notebooks {' and '.join(SMOKE_NOTEBOOKS)}, no PDF: seconds")
+    args = ap.parse_args(argv)
 
-    out = Path(args.out)
+    out = Path(args.out or ROOT / "benchmarks" / "out" / ("smoke" if args.smoke else "build")).resolve()
     data = out / "data" / args.scenario
-    if not args.reuse_data:
-        shutil.rmtree(data, ignore_errors=True)
-    res = build(BuildConfig(scenario=args.scenario, data=data, out=out / "reports", seed=1, jobs=args.jobs,
-                            pdf=not args.no_pdf))
+    pdf = not (args.no_pdf or args.smoke)
+    t = time.perf_counter()
+    reused = args.reuse_data and (data / "manifest.json").is_file()
+    if not reused:
+        extra = dict(accounts=SMOKE_ACCOUNTS, truth_accounts=500) if args.smoke else {}
+        synth.generate(scenario=args.scenario, seed=1, out=data, overwrite=True, progress=False, **extra)
+    generation = time.perf_counter() - t
+    notebooks = ROOT / "notebooks"
+    if args.smoke:  # the build takes a folder of notebooks: one holding copies of the chosen two
+        if ROOT not in out.parents:  # a notebook finds the project from its folder (its kernel's working folder)
+            ap.error(f"--smoke: --out must be inside the project ({ROOT}), e.g. under benchmarks/out/")
+        notebooks = out / "notebooks"
+        shutil.rmtree(notebooks, ignore_errors=True)
+        notebooks.mkdir(parents=True)
+        for name in SMOKE_NOTEBOOKS:
+            shutil.copyfile(ROOT / "notebooks" / name, notebooks / name)
+    cfg = dict(scenario=args.scenario, data=data, out=out / "reports", seed=1, jobs=args.jobs, pdf=pdf,
+               notebooks=notebooks, quiet=args.smoke)
+
+    t = time.perf_counter()
+    first = build(BuildConfig(**cfg, cache=False))  # a first build: every notebook executed
+    first_wall = time.perf_counter() - t
+    t = time.perf_counter()
+    again = build(BuildConfig(**cfg))  # nothing changed: every notebook from the cache
+    again_wall = time.perf_counter() - t
     wall = time.perf_counter() - T0
 
-    t = res.timings
-    print(f"\nreport build benchmark, scenario {args.scenario}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {args.jobs} notebook(s) at a time, "
-          f"PDF {'on' if chromium() and not args.no_pdf else 'off'}")
-    rows = [(k, v) for k, v in t.items() if k != "total"]
-    rows += [("build() wall time", t["total"]), ("whole run wall time", wall)]
-    for name, secs in rows:
-        print(f"  {name:<44} {secs:7.1f} s")
-    print(f"\n  {'notebook':<34} {'execute':>8} {'kernel':>7} {'cells':>7} {'html':>6} {'slides':>7} {'pdf':>6}")
-    for name, r in res.per_notebook.items():
-        print(f"  {name:<34} {r['execute']:8.1f} {r['kernel']:7.1f} {r['cells']:7.1f} {r['render html']:6.1f} "
+    t = first.timings
+    print(f"\nreport build benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.jobs} notebook(s) at a time, "
+          f"PDF {'on' if chromium() and pdf else 'off'}")
+    print(f"  {'data generation' + (' (reused)' if reused else ''):<44} {generation:7.1f} s")
+    print("  first build (every notebook executed):")
+    for name, secs in [(k, v) for k, v in t.items() if k != "total"] + [("build() wall time", t["total"])]:
+        print(f"    {name:<42} {secs:7.1f} s")
+    print(f"\n    {'notebook':<32} {'execute':>8} {'kernel':>7} {'cells':>7} {'html':>6} {'slides':>7} {'pdf':>6}")
+    for name, r in first.per_notebook.items():
+        print(f"    {name:<32} {r['execute']:8.1f} {r['kernel']:7.1f} {r['cells']:7.1f} {r['render html']:6.1f} "
               f"{r['render slides']:7.1f} {r.get('pdf', 0.0):6.1f}")
-    print("\n  'kernel' is kernel start plus papermill overhead (notebook time minus its cells' time);")
-    print("  'execute' is the wall time of the notebook in its worker thread.")
-    print(f"\nreproduce: {sys.executable} benchmarks/bench_build.py"
-          f"{' --reuse-data' if args.reuse_data else ''}{' --no-pdf' if args.no_pdf else ''} --jobs {args.jobs}")
-    print(f"same build: {sys.executable} -m analysis build --scenario {args.scenario} --data {data} "
-          f"--out {out / 'reports'} --jobs {args.jobs}{' --no-pdf' if args.no_pdf else ''}")
-    return 0
+    print("\n    'kernel' is kernel start plus papermill overhead (notebook time minus its cells' time);")
+    print("    'execute' is the wall time of the notebook in its worker thread.")
+    print(f"\n  first build: {len(first.executed)} notebooks executed{'':<17} {first_wall:7.1f} s")
+    print(f"  rebuild, nothing changed: {len(again.executed)} executed, {len(again.reused)} reused "
+          f"{'':<4} {again_wall:7.1f} s")
+    print(f"  whole run wall time{'':<32} {wall:7.1f} s")
+    if again.executed:
+        print(f"  warning: the rebuild executed {', '.join(again.executed)}")
+    flags = (f"{' --reuse-data' if args.reuse_data else ''}{' --smoke' if args.smoke else ''}"
+             f"{' --no-pdf' if args.no_pdf else ''}{' --out ' + str(out) if args.out else ''}")
+    print(f"\nreproduce: {sys.executable} benchmarks/bench_build.py{flags} --jobs {args.jobs}")
+    same = (f"{sys.executable} -m analysis build --scenario {args.scenario} --data {data} --out {out / 'reports'} "
+            f"--jobs {args.jobs}{'' if pdf else ' --no-pdf'}"
+            f"{' --notebooks ' + str(notebooks) if args.smoke else ''}")
+    print(f"same builds: {same} --no-cache, then {same}")
+    return 0 if not again.executed else 1
 
 
 if __name__ == "__main__":
