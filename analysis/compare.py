@@ -1,7 +1,16 @@
 """The headline comparison of strategies: response, cost and complaints.
 
 :func:`headline` gives, per strategy (and per group of accounts when asked),
-the numbers a collections manager asks for first, each with its interval:
+the numbers a collections manager asks for first, each with its interval,
+on one of two horizons: ``horizon="short"`` (the default) counts contacts,
+payments and complaints within ``horizon_days`` (30); ``horizon="long"``
+counts them within ``long_horizon_days`` (a scenario's
+``long_horizon_days``, 90 by default) and adds where the accounts stand
+then, with the expected loss at the ``loss_rates`` given (a scenario's
+:meth:`~analysis.scenario.Scenario.loss_rates`). The unit costs and loss
+rates are passed in, not a scenario, so that the caller decides where the
+assumptions come from (the command line takes them from the data's own
+scenario).
 
 ========================== ==================================================
 field                      meaning
@@ -9,8 +18,9 @@ field                      meaning
 strategy                   the collection strategy (experiment arm)
 group                      the group's value(s) with ``by``, else None
 accounts                   accounts in the strategy (and group)
-paid_rate                  share that paid anything within the horizon,
-                           with ``paid_rate_ci_low``/``_high`` (Wilson)
+paid_rate                  share that paid anything within the horizon
+                           (the long one with ``horizon="long"``), with
+                           ``paid_rate_ci_low``/``_high`` (Wilson)
 diff_vs_baseline           paid rate minus the baseline strategy's, with
                            ``diff_ci_low``/``_high`` (Newcombe); None for the
                            baseline itself
@@ -26,8 +36,26 @@ adjusted_note              with ``adjust``: None, or what the adjusted effect
                            leaves out or why it is not computable (a segment
                            whose arm has fewer than 2 accounts, a group
                            without baseline accounts)
+cured_rate                 with ``horizon="long"``: share that paid the
+                           overdue balance in full by the long horizon, with
+                           ``cured_rate_ci_low``/``_high`` (Wilson)
+delinquent_rate            with ``horizon="long"``: share that paid part
+                           (still delinquent in its bucket), with
+                           ``delinquent_rate_ci_low``/``_high`` (Wilson)
+rolled_rate                with ``horizon="long"``: share that paid nothing
+                           (rolled to the next bucket, or charge-off from
+                           M3+), with ``rolled_rate_ci_low``/``_high``
+                           (Wilson); cured + delinquent + rolled = 1
+expected_loss_per_account  with ``horizon="long"``: balance still owed at
+                           the long horizon times the loss rate of the
+                           stage reached, per account, in ``currency``
 currency                   currency of the money fields
 ========================== ==================================================
+
+With ``horizon="long"`` every rate and money field (``paid_rate``,
+``diff_vs_baseline``, ``collected_per_account``, ``cost_per_account``,
+``complaints_per_10k_contacts``, ``adjusted_diff``) is at the long horizon,
+and the long fields come after the short ones, before ``currency``.
 
 A number that does not exist or is not a finite number (a complaint rate
 without contacts, an interval that cannot be computed) is None, never NaN or
@@ -39,7 +67,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -52,6 +80,15 @@ FIELDS = (
     "complaints_per_10k_contacts", "complaints_ci_low", "complaints_ci_high",
 )
 ADJUSTED_FIELDS = ("adjusted_diff", "adjusted_diff_ci_low", "adjusted_diff_ci_high", "adjusted_note")
+#: Fields added with ``horizon="long"`` (where the accounts stand at the long horizon).
+LONG_FIELDS = (
+    "cured_rate", "cured_rate_ci_low", "cured_rate_ci_high", "delinquent_rate", "delinquent_rate_ci_low",
+    "delinquent_rate_ci_high", "rolled_rate", "rolled_rate_ci_low", "rolled_rate_ci_high", "expected_loss_per_account",
+)
+#: The horizons :func:`headline` takes.
+HORIZONS = ("short", "long")
+# long-horizon rate fields and the engine column each counts
+_STANDING = {"cured_rate": "long_cured", "delinquent_rate": "long_delinquent", "rolled_rate": "long_rolled"}
 
 
 def _none(x):
@@ -66,7 +103,8 @@ def _none(x):
 
 
 def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequence[str] = (),
-             adjust: bool = False, confidence: float = 0.95, horizon_days: int = 30) -> list[dict]:
+             adjust: bool = False, confidence: float = 0.95, horizon_days: int = 30, horizon: str = "short",
+             long_horizon_days: int | None = None, loss_rates: Mapping[str, float] | None = None) -> list[dict]:
     """Per strategy (and group): response, difference from baseline, cost, complaints.
 
     Args:
@@ -76,18 +114,39 @@ def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequen
         by: account columns to group by (e.g. ``("segment",)``).
         adjust: add the post-stratified (by segment) effect against baseline.
         confidence: confidence level of every interval.
-        horizon_days: outcome window in days.
+        horizon_days: outcome window in days (``horizon="short"``).
+        horizon: ``"short"`` (outcomes within ``horizon_days``) or ``"long"``
+            (outcomes within ``long_horizon_days``, plus the fields of
+            :data:`LONG_FIELDS`).
+        long_horizon_days: the long window in days, for ``horizon="long"``
+            (e.g. a scenario's ``long_horizon_days``).
+        loss_rates: loss rate by stage reached, for ``horizon="long"`` (e.g.
+            a scenario's ``loss_rates()``).
 
     Returns:
         A list of records (dicts) with the fields of the module docstring.
 
     Raises:
-        ValueError: the baseline is not a strategy of the data, or the unit
-            costs are in another currency than the data.
+        ValueError: the baseline is not a strategy of the data, the unit
+            costs are in another currency than the data, a ``horizon`` other
+            than "short" or "long", or ``horizon="long"`` without
+            ``long_horizon_days`` and ``loss_rates``.
     """
+    if not isinstance(horizon, str) or horizon not in HORIZONS:
+        raise ValueError(f"horizon must be one of {', '.join(repr(h) for h in HORIZONS)}, got {horizon!r}")
+    long = horizon == "long"
+    metrics = ["paid", "collected", "complaints", "n_contacts", "cost"]
+    long_kw = {}
+    if long:
+        if long_horizon_days is None or loss_rates is None:
+            raise ValueError("horizon='long' needs long_horizon_days and loss_rates (e.g. a scenario's "
+                             "long_horizon_days and loss_rates())")
+        horizon_days = long_horizon_days  # every count at the long window
+        long_kw = dict(long_horizon_days=long_horizon_days, loss_rates=loss_rates)
+        metrics += [*_STANDING.values(), "long_expected_loss"]
     by = tuple(by)
-    cells = engine.cell_stats(tables, by=(*by, "strategy"), metrics=["paid", "collected", "complaints", "n_contacts", "cost"],
-                              derived=account_cost_expression(costs), horizon_days=horizon_days)
+    cells = engine.cell_stats(tables, by=(*by, "strategy"), metrics=metrics,
+                              derived=account_cost_expression(costs), horizon_days=horizon_days, **long_kw)
     strategies = sorted(cells["strategy"].unique())
     if baseline not in strategies:
         raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
@@ -131,6 +190,11 @@ def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequen
             if adjust:
                 a = adjusted.get((key, r["strategy"]))
                 rec.update({f: _none(a.get(f)) if a else None for f in ADJUSTED_FIELDS})
+            if long:
+                for field, col in _STANDING.items():
+                    p = stats.proportion_ci(int(r[f"{col}_sum"]), n, confidence=confidence)
+                    rec.update({field: p.estimate, f"{field}_ci_low": p.ci_low, f"{field}_ci_high": p.ci_high})
+                rec["expected_loss_per_account"] = r["long_expected_loss_sum"] / n
             rec["currency"] = currency or costs.currency
             records.append({k: _none(v) for k, v in rec.items()})
     return records
@@ -209,6 +273,9 @@ def _tables_of(tables) -> dict:
 def format_table(records: list[dict], *, adjust: bool = False, baseline: str | None = None) -> str:
     """The records as an aligned text table, one line per strategy (and group).
 
+    Records of ``horizon="long"`` (they hold ``cured_rate``) add the shares
+    cured, still delinquent and rolled and the expected loss per account.
+
     Args:
         records: from :func:`headline`.
         adjust: show the adjusted effects; their notes follow the table.
@@ -225,6 +292,9 @@ def format_table(records: list[dict], *, adjust: bool = False, baseline: str | N
               f"collected/acct {cur}", f"cost/acct {cur}", "complaints/10k contacts [95% CI]"]
     if adjust:
         header.append("adjusted vs baseline [95% CI]")
+    long = "cured_rate" in records[0]
+    if long:
+        header += ["cured / delinquent / rolled", f"expected loss/acct {cur}"]
     lines, notes = [], []
     for r in records:
         row = [
@@ -246,6 +316,8 @@ def format_table(records: list[dict], *, adjust: bool = False, baseline: str | N
             if r.get("adjusted_note"):
                 notes.append(f"{r['strategy']}{' in ' + r['group'] if r['group'] else ''}: adjusted effect "
                              f"{r['adjusted_note']}")
+        if long:
+            row += [" / ".join(f"{100 * r[f]:.1f}%" for f in _STANDING), _money(r["expected_loss_per_account"])]
         lines.append(row)
     widths = [max(len(h), *(len(x[i]) for x in lines)) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))

@@ -9,6 +9,30 @@ Net value of one account (money in the scenario's currency, over the horizon)::
           - phone_per_minute * phone_billed_minutes - ai_voice_per_minute * ai_voice_billed_minutes
           - expected complaint cost
 
+That is the *short* basis (``horizon="short"``, the default): cash collected
+within the scenario's ``horizon_days`` (30 by default). The *long* basis
+(``horizon="long"``) counts everything -- contacts, costs, complaints and
+payments -- over the scenario's ``long_horizon_days`` (90 by default) and
+weighs the money on the losses it avoids::
+
+    value = - expected_loss - commission_rate * collected
+            - contact costs (as above) - expected complaint cost
+
+where ``expected_loss`` is the engine's ``long_expected_loss`` (the balance
+still owed at the long horizon times the scenario's loss rate of the stage
+the account reached: its bucket if it paid part, the next one if it paid
+nothing; :meth:`analysis.scenario.Scenario.loss_rates`) and ``collected`` is
+the money paid within the long window. It is the lender's position up to the
+balance owed, which is the same in expectation across randomised arms, so a
+difference against the baseline reads as *losses avoided minus extra cost*.
+With every loss rate 1 the expected loss is the balance still owed, so the
+long value is the short formula at the long window (``(1 - commission_rate)
+* collected - costs``) minus the mean balance due: differences between arms
+are the short formula's differences, net of the arms' difference in mean
+balance due (zero in expectation; exactly so up to overpayments and the
+0.005 cure tolerance). Discounting, when asked, applies to ``collected``
+only.
+
 Expected complaint cost. Escalations to a regulator are rare (about one
 account in 10,000 to 100,000), so observed escalation counts per cell are
 mostly 0, 1 or 2 and would make the estimate noisy. By default
@@ -26,9 +50,10 @@ first payment day: an approximation that slightly favours slow payers).
 
 Computation (one engine query): :func:`cell_moments` asks
 :func:`analysis.engine.cell_stats` for the sums, sums of squares and all
-cross-products of the nine per-account measures of :data:`MEASURES` per
-``(strategy, *by)`` cell. Net value is a linear combination ``a . m`` of the
-measures' means ``m``, so its standard error is ``sqrt(a' C a)`` with ``C``
+cross-products of the nine per-account measures of :data:`MEASURES` (on the
+long basis the ten of :data:`LONG_MEASURES`: ``expected_loss`` appended, so
+the first nine keep their places) per ``(strategy, *by)`` cell. Net value is
+a linear combination ``a . m`` of the measures' means ``m``, so its standard error is ``sqrt(a' C a)`` with ``C``
 the covariance of the means (delta method, exact for a linear combination);
 the difference between two arms adds their variances (the arms are disjoint
 samples of accounts). Every other function here takes the resulting
@@ -60,11 +85,11 @@ from scipy import stats as sps
 
 from . import engine
 from .costs import UnitCosts
-from .scenario import Scenario, load_scenario
+from .scenario import LOSS_STAGES, Scenario, load_scenario
 
 __all__ = [
-    "MEASURES", "ASSUMPTION_KEYS", "PROB_BEST_TOLERANCE", "CellMoments", "MonteCarloResult",
-    "cell_moments", "assumptions", "net_value", "monte_carlo", "break_even", "tornado",
+    "MEASURES", "LONG_MEASURES", "HORIZONS", "ASSUMPTION_KEYS", "PROB_BEST_TOLERANCE", "CellMoments",
+    "MonteCarloResult", "cell_moments", "assumptions", "net_value", "monte_carlo", "break_even", "tornado",
 ]
 
 #: Per-account measures net value is linear in (``collected`` is discounted when asked).
@@ -73,6 +98,11 @@ MEASURES: tuple[str, ...] = (
     "phone_connected", "phone_talk_seconds", "phone_billed_minutes", "ai_voice_billed_minutes",
 )
 _I = {m: i for i, m in enumerate(MEASURES)}
+#: The measures on the long basis: :data:`MEASURES`, then ``expected_loss`` (the engine's ``long_expected_loss``).
+LONG_MEASURES: tuple[str, ...] = (*MEASURES, "expected_loss")
+#: The bases net value is computed on: cash within ``horizon_days`` ("short") or
+#: losses avoided by ``long_horizon_days`` ("long"); see the module docstring.
+HORIZONS: tuple[str, ...] = ("short", "long")
 _UNIT_COSTS = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "currency")
 #: Assumptions net value depends on, as dotted scenario keys (the keys of ``[uncertainty]``).
 ASSUMPTION_KEYS: tuple[str, ...] = (
@@ -93,7 +123,7 @@ _ESCALATION = ("assumed", "observed")
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CellMoments:
-    """Means of :data:`MEASURES` per ``(strategy, *by)`` cell and their covariance.
+    """Means of the measures per ``(strategy, *by)`` cell and their covariance.
 
     Attributes:
         by: the cell columns besides ``strategy``.
@@ -107,6 +137,10 @@ class CellMoments:
             finite where money amounts are beyond floating point, see
             :meth:`unsampled`).
         discount_rate: annual rate ``collected`` was discounted at (0: none).
+        horizon: the basis, ``"short"`` (cash within the horizon) or
+            ``"long"`` (losses avoided by the long horizon).
+        measures: the names of the measures (the last axis of ``mean``):
+            :data:`MEASURES`, or :data:`LONG_MEASURES` on the long basis.
     """
 
     by: tuple[str, ...]
@@ -114,6 +148,8 @@ class CellMoments:
     mean: np.ndarray
     cov: np.ndarray
     discount_rate: float = 0.0
+    horizon: str = "short"
+    measures: tuple[str, ...] = MEASURES
 
     def strategies(self) -> list[str]:
         return sorted(self.cells.strategy.unique())
@@ -132,7 +168,7 @@ class CellMoments:
         bad = ~np.isfinite(self.cov)
         rows = np.flatnonzero(bad.any(axis=(1, 2)))
         out = self.cells.iloc[rows].copy()
-        out["measures"] = [", ".join(m for j, m in enumerate(MEASURES) if bad[i, j].any()) for i in rows]
+        out["measures"] = [", ".join(m for j, m in enumerate(self.measures) if bad[i, j].any()) for i in rows]
         return out.reset_index(drop=True)
 
     def uncertainty_note(self) -> str | None:
@@ -158,27 +194,40 @@ def _names(value, what: str) -> tuple[str, ...]:
 
 
 def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), strata: Sequence[str] | None = None,
-                 discount: bool = False, horizon_days: int | None = None) -> CellMoments:
+                 discount: bool = False, horizon_days: int | None = None, horizon: str = "short") -> CellMoments:
     """Per-cell means and covariances of the net-value measures (one engine query).
 
     Args:
         tables: the contract tables (an :class:`analysis.io.Dataset` or a mapping of Ibis tables).
-        scenario: a :class:`Scenario` or its name; gives the horizon and the discount rate.
+        scenario: a :class:`Scenario` or its name; gives the horizons, the
+            loss rates and the discount rate.
         by: account columns defining the cells besides ``strategy``.
         strata: account columns to post-stratify over within each ``by`` cell
             (for targeted assignment, see the module docstring).
         discount: discount money collected by days to first payment at
             ``economics.annual_discount_rate``.
-        horizon_days: outcome window; default the scenario's.
+        horizon_days: outcome window; default the scenario's ``horizon_days``
+            (short basis) or ``long_horizon_days`` (long basis).
+        horizon: ``"short"`` (cash collected, the :data:`MEASURES`) or
+            ``"long"`` (every measure over the long window, plus
+            ``expected_loss`` at its end: :data:`LONG_MEASURES`).
 
     Returns:
         A :class:`CellMoments`.
 
     Raises:
         ValueError: bad column names, a stratum with fewer than 2 accounts in
-            an arm, or ``discount`` without an ``[economics]`` discount rate.
+            an arm, ``discount`` without an ``[economics]`` discount rate, a
+            ``horizon`` other than "short" or "long", or ``horizon="long"``
+            with a scenario without loss rates.
     """
+    _check_horizon(horizon)
     sc = _scenario(scenario if scenario is not None else "cn_default")
+    long_kw = {}
+    if horizon == "long":
+        days, rates = _long_basis(sc)
+        horizon_days = days if horizon_days is None else horizon_days
+        long_kw = dict(long_horizon_days=horizon_days, loss_rates=rates)
     by, strata = _names(by, "by"), _names(strata, "strata")
     if "strategy" in by or set(by) & set(strata):
         raise ValueError(f"by and strata must not repeat strategy or each other, got {by!r}, {strata!r}")
@@ -190,10 +239,11 @@ def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), str
             raise ValueError("discount=True needs economics.annual_discount_rate in the scenario")
         k = -math.log1p(rate) / 365.0
         derived["_ec_pv"] = lambda t: t.collected * (t.days_to_first_payment.fill_null(0.0) * k).exp()
-    metrics = ["_ec_pv" if discount else "collected", *MEASURES[1:]]
+    measures = LONG_MEASURES if horizon == "long" else MEASURES
+    metrics = ["_ec_pv" if discount else "collected", *MEASURES[1:]] + (["long_expected_loss"] if long_kw else [])
     pairs = [(a, b) for i, a in enumerate(metrics) for b in metrics[i + 1:]]
     df = engine.cell_stats(tables, by=("strategy", *by, *strata), metrics=metrics, cross=pairs, derived=derived,
-                           horizon_days=horizon_days or sc.horizon_days)
+                           horizon_days=horizon_days or sc.horizon_days, **long_kw)
     n = df["accounts"].to_numpy(float)
     s = df[[f"{m}_sum" for m in metrics]].to_numpy()
     q = np.empty((len(df), len(metrics), len(metrics)))
@@ -213,7 +263,22 @@ def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), str
     order = keys.sort_values([*by, "strategy"], kind="stable").index.to_numpy()
     cells = keys.loc[order, [*by, "strategy", "accounts", "population"]].reset_index(drop=True)
     cells[["accounts", "population"]] = cells[["accounts", "population"]].astype("int64")
-    return CellMoments(by, cells, mean[order], cov[order], rate)
+    return CellMoments(by, cells, mean[order], cov[order], rate, horizon, measures)
+
+
+def _check_horizon(horizon) -> None:
+    if not isinstance(horizon, str) or horizon not in HORIZONS:
+        raise ValueError(f"horizon must be one of {', '.join(repr(h) for h in HORIZONS)}, got {horizon!r}")
+
+
+def _long_basis(sc: Scenario) -> tuple[int, dict[str, float]]:
+    """The scenario's long window and loss rates, or a ValueError saying what is missing."""
+    try:
+        return int(sc.long_horizon_days), sc.loss_rates()
+    except (KeyError, TypeError):
+        raise ValueError(f"horizon='long' needs a long horizon with loss rates (a [long_horizon] table with days "
+                         f"and loss_rate for {', '.join(LOSS_STAGES)}), and scenario {sc.name} has none; "
+                         f"use horizon='short' or add them to the scenario") from None
 
 
 def _poststratify(keys, mean, cov, by, strata):
@@ -241,6 +306,7 @@ def _poststratify(keys, mean, cov, by, strata):
     w = stratum_n / cell_n
     out_keys, means, covs = [], [], []
     for key, idx in arms.indices.items():
+        key = key if isinstance(key, tuple) else (key,)  # a bare name when by is empty
         ww = w[idx]
         means.append(ww @ mean[idx])
         covs.append(np.einsum("i,ijk->jk", ww**2, cov[idx]))
@@ -248,12 +314,19 @@ def _poststratify(keys, mean, cov, by, strata):
     return pd.DataFrame(out_keys), np.array(means), np.array(covs)
 
 
-def _moments(source, scenario, by, strata=None, discount=False, horizon_days=None) -> CellMoments:
+def _moments(source, scenario, by, strata=None, discount=False, horizon_days=None, horizon="short") -> CellMoments:
+    _check_horizon(horizon)
     if isinstance(source, CellMoments):
         if tuple(by) != source.by:
             raise ValueError(f"by={tuple(by)!r} does not match the moments' by={source.by!r}")
+        if source.horizon != horizon:
+            raise ValueError(f"horizon={horizon!r} does not match the moments' horizon={source.horizon!r}: pass "
+                             f"horizon={source.horizon!r}, or compute the moments with "
+                             f"cell_moments(..., horizon={horizon!r})"
+                             + ("; short-horizon moments hold no expected loss" if horizon == "long" else ""))
         return source
-    return cell_moments(source, scenario, by=by, strata=strata, discount=discount, horizon_days=horizon_days)
+    return cell_moments(source, scenario, by=by, strata=strata, discount=discount, horizon_days=horizon_days,
+                        horizon=horizon)
 
 
 # --------------------------------------------------------------------------
@@ -279,14 +352,25 @@ def assumptions(scenario, unit_costs: UnitCosts | None = None) -> dict[str, floa
     return out
 
 
-def _coef(a: Mapping[str, Any], escalation: str) -> dict[str, np.ndarray]:
+def _coef(a: Mapping[str, Any], escalation: str, measures: Sequence[str] | str = MEASURES) -> dict[str, np.ndarray]:
     """Coefficients of the measures (last axis) in each part of net value.
 
     Values of ``a`` may be scalars or arrays of draws (then the result has a
-    leading draws axis).
+    leading draws axis). ``measures`` are the moments' measures (or a
+    horizon, "short" or "long"): with ``expected_loss`` among them (the long
+    basis) there is an ``expected_loss`` part too, and net value is
+    ``- expected_loss - contact_cost - complaint_cost`` (commission is part
+    of the contact cost) instead of ``collected - contact_cost -
+    complaint_cost``.
     """
+    if isinstance(measures, str):
+        _check_horizon(measures)
+        measures = LONG_MEASURES if measures == "long" else MEASURES
+    measures = tuple(measures)
+    if measures[:len(MEASURES)] != MEASURES or measures[len(MEASURES):] not in ((), ("expected_loss",)):
+        raise ValueError(f"measures must be MEASURES or LONG_MEASURES, got {measures!r}")
     g = lambda k: np.asarray(a[k], float)[..., None]  # noqa: E731
-    e = np.eye(len(MEASURES))
+    e = np.eye(len(measures))
     per_sec = g("costs.agent_cost_per_hour") / 3600.0
     contact = (g("costs.sms_per_segment") * e[_I["sms_segments"]]
                + per_sec * (g("costs.dial_seconds") * e[_I["n_phone"]] + g("costs.wrap_seconds") * e[_I["phone_connected"]]
@@ -300,12 +384,16 @@ def _coef(a: Mapping[str, Any], escalation: str) -> dict[str, np.ndarray]:
     else:
         complaint = handling * e[_I["complaints"]] + reg * e[_I["complaints_escalated"]]
     collected = np.broadcast_to(e[_I["collected"]], contact.shape)
-    return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint,
-            "net_value": collected - contact - complaint}
+    if len(measures) == len(MEASURES):
+        return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint,
+                "net_value": collected - contact - complaint}
+    loss = np.broadcast_to(e[len(MEASURES)], contact.shape)
+    return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint, "expected_loss": loss,
+            "net_value": -loss - contact - complaint}
 
 
-def _agent_hours_coef(a: Mapping[str, float]) -> np.ndarray:
-    v = np.zeros(len(MEASURES))
+def _agent_hours_coef(a: Mapping[str, float], measures: Sequence[str] = MEASURES) -> np.ndarray:
+    v = np.zeros(len(measures))
     v[_I["n_phone"]], v[_I["phone_connected"]], v[_I["phone_talk_seconds"]] = (
         a["costs.dial_seconds"] / 3600, a["costs.wrap_seconds"] / 3600, 1 / 3600)
     return v
@@ -333,7 +421,7 @@ def _baseline_index(m: CellMoments, baseline: str) -> np.ndarray:
 def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
               unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
               strata: Sequence[str] | None = None, confidence: float = 0.95,
-              horizon_days: int | None = None) -> pd.DataFrame:
+              horizon_days: int | None = None, horizon: str = "short") -> pd.DataFrame:
     """Net value per account per strategy and cell, absolute and against a baseline.
 
     Intervals are normal, from the delta method on the per-cell moments (see
@@ -350,24 +438,32 @@ def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str]
         discount: discount collected money by days to first payment.
         strata: post-stratification columns for targeted data (see module docstring).
         confidence: level of the intervals.
-        horizon_days: outcome window; default the scenario's.
+        horizon_days: outcome window; default the scenario's (its
+            ``long_horizon_days`` on the long basis).
+        horizon: ``"short"`` (cash collected within the horizon) or
+            ``"long"`` (losses avoided by the long horizon; see the module
+            docstring). With a :class:`CellMoments` it must be theirs.
 
     Returns:
         One row per cell: the ``by`` columns, ``strategy``, ``accounts``,
         ``population``, ``collected_per_account``, ``contact_cost_per_account``
-        (commission included), ``complaint_cost_per_account``,
-        ``net_value_per_account`` with ``net_value_se`` / ``_ci_low`` /
+        (commission included), ``complaint_cost_per_account``, on the long
+        basis ``expected_loss_per_account``, ``net_value_per_account`` with ``net_value_se`` / ``_ci_low`` /
         ``_ci_high``, ``net_value_vs_baseline`` with ``vs_baseline_se`` /
         ``_ci_low`` / ``_ci_high`` (NaN where the cell has no baseline arm),
         the same against ``no_contact`` (``net_value_vs_no_contact``, ...) when
         the data has that arm, ``agent_hours_per_account`` and
-        ``complaints_per_account``. ``attrs`` hold the assumptions and options.
+        ``complaints_per_account``. ``attrs`` hold the assumptions and
+        options (``horizon`` among them).
 
     Raises:
-        ValueError: unknown baseline, escalation, confidence or columns.
+        ValueError: unknown baseline, escalation, confidence, horizon or
+            columns; moments of another horizon; the long basis on a
+            scenario without loss rates.
     """
+    _check_horizon(horizon)
     _check_common(baseline, confidence, escalation)
-    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, confidence, escalation, m)
     a = assumptions(scenario, unit_costs)
     return _value_frame(m, a, baseline, escalation, confidence)
@@ -376,10 +472,11 @@ def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str]
 def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str,
                  confidence: float = 0.95) -> pd.DataFrame:
     z = float(sps.norm.isf((1 - confidence) / 2))
-    c = _coef(a, escalation)
+    c = _coef(a, escalation, m.measures)
     df = m.cells.copy()
-    for part in ("collected", "contact_cost", "complaint_cost"):
-        df[f"{part}_per_account"] = m.mean @ c[part]
+    for part in ("collected", "contact_cost", "complaint_cost", "expected_loss"):
+        if part in c:  # expected_loss on the long basis only
+            df[f"{part}_per_account"] = m.mean @ c[part]
     v, w = m.mean @ c["net_value"], c["net_value"]
     var = np.einsum("j,cjk,k->c", w, m.cov, w)
     df["net_value_per_account"], df["net_value_se"] = v, np.sqrt(var)
@@ -395,10 +492,10 @@ def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalati
         name = "vs_baseline" if tag == "baseline" else "vs_no_contact"
         df[f"net_value_{name}"], df[f"{name}_se"] = d, se
         df[f"{name}_ci_low"], df[f"{name}_ci_high"] = d - z * se, d + z * se
-    df["agent_hours_per_account"] = m.mean @ _agent_hours_coef(a)
+    df["agent_hours_per_account"] = m.mean @ _agent_hours_coef(a, m.measures)
     df["complaints_per_account"] = m.mean[:, _I["complaints"]]
     df.attrs.update(assumptions=dict(a), baseline=baseline, escalation=escalation, discount_rate=m.discount_rate,
-                    confidence=confidence)
+                    confidence=confidence, horizon=m.horizon)
     return df
 
 
@@ -444,7 +541,8 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
                 draws: int = 10_000, seed: int = 0, unit_costs: UnitCosts | None = None,
                 escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
                 sampling: bool = True, assumption_ranges: bool = True,
-                horizon_days: int | None = None, unsampled: str = "error") -> MonteCarloResult:
+                horizon_days: int | None = None, unsampled: str = "error",
+                horizon: str = "short") -> MonteCarloResult:
     """Monte Carlo of net value over sampling and assumption uncertainty.
 
     Each draw takes (i) every cell's vector of measure means from a normal
@@ -459,7 +557,7 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
     Args:
         tables: the contract tables or a :class:`CellMoments`.
         scenario: the scenario (assumptions and ``[uncertainty]`` ranges).
-        baseline, by, unit_costs, escalation, discount, strata, horizon_days:
+        baseline, by, unit_costs, escalation, discount, strata, horizon_days, horizon:
             as in :func:`net_value`.
         draws: number of draws (>= 100).
         seed: the seed (whole number >= 0).
@@ -484,8 +582,9 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if unsampled not in ("error", "mean"):
         raise ValueError(f"unknown unsampled {unsampled!r}; allowed: error, mean")
+    _check_horizon(horizon)
     _check_common(baseline, 0.95, escalation)
-    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, 0.95, escalation, m)
     base = assumptions(scenario, unit_costs)
     rng = np.random.default_rng(int(seed))
@@ -495,7 +594,7 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
         raise ValueError(f"Monte Carlo {note}")
     if sampling:
         ok = np.isfinite(m.cov).all(axis=(1, 2))
-        means = np.stack([_draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(MEASURES)))
+        means = np.stack([_draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(m.measures)))
                           for c in range(C)], 1)
     else:
         means = np.broadcast_to(m.mean, (draws, *m.mean.shape))
@@ -503,7 +602,7 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
     ranges = _ranges(scenario, base) if assumption_ranges else {}
     for k, (lo, hi) in ranges.items():
         a[k] = rng.uniform(lo, hi, size=draws)
-    w = _coef(a, escalation)["net_value"]  # (draws, K)
+    w = _coef(a, escalation, m.measures)["net_value"]  # (draws, K)
     v = np.einsum("dk,dck->dc", w, means)
     b = _baseline_index(m, baseline)
     vs = np.where(b >= 0, v - v[:, np.maximum(b, 0)], np.nan)
@@ -542,16 +641,17 @@ def _draw_means(rng: np.random.Generator, m: CellMoments, c: int, draws: int) ->
                          "check payments.amount for extreme values") from None
 
 
-def _slope_vector(a: Mapping[str, float], key: str, escalation: str) -> tuple[np.ndarray, np.ndarray]:
+def _slope_vector(a: Mapping[str, float], key: str, escalation: str,
+                  measures: Sequence[str] = MEASURES) -> tuple[np.ndarray, np.ndarray]:
     """Net value coefficients as ``w0 + x * g`` in assumption ``key`` (affine in each one)."""
-    w0 = _coef({**a, key: 0.0}, escalation)["net_value"]
-    return w0, _coef({**a, key: 1.0}, escalation)["net_value"] - w0
+    w0 = _coef({**a, key: 0.0}, escalation, measures)["net_value"]
+    return w0, _coef({**a, key: 1.0}, escalation, measures)["net_value"] - w0
 
 
 def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", strategy: str = "phone_only",
                baseline: str = "sms_only", by: Sequence[str] = ("segment",), unit_costs: UnitCosts | None = None,
                escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
-               confidence: float = 0.95, horizon_days: int | None = None) -> pd.DataFrame:
+               confidence: float = 0.95, horizon_days: int | None = None, horizon: str = "short") -> pd.DataFrame:
     """The value of one assumption at which ``strategy`` and ``baseline`` are worth the same.
 
     Net value is affine in every single assumption ``x``: the difference
@@ -580,13 +680,14 @@ def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", stra
     key = unit_cost if unit_cost in ASSUMPTION_KEYS else f"costs.{unit_cost}"
     if key not in ASSUMPTION_KEYS:
         raise ValueError(f"unknown unit_cost {unit_cost!r}; allowed: {', '.join(_UNIT_COSTS + ASSUMPTION_KEYS[len(_UNIT_COSTS):])}")
+    _check_horizon(horizon)
     _check_common(baseline, confidence, escalation)
-    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, confidence, escalation, m)
     if strategy not in m.strategies() or strategy == baseline:
         raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
     a = assumptions(scenario, unit_costs)
-    w0, g = _slope_vector(a, key, escalation)
+    w0, g = _slope_vector(a, key, escalation, m.measures)
     b = _baseline_index(m, baseline)
     z = float(sps.norm.isf((1 - confidence) / 2))
     rows = []
@@ -607,14 +708,17 @@ def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", stra
 def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "sms_only",
             by: Sequence[str] = ("segment",), cell: Mapping[str, Any] | None = None,
             unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
-            strata: Sequence[str] | None = None, horizon_days: int | None = None) -> pd.DataFrame:
+            strata: Sequence[str] | None = None, horizon_days: int | None = None,
+            horizon: str = "short") -> pd.DataFrame:
     """One-at-a-time sensitivity of ``strategy`` vs ``baseline`` to every ``[uncertainty]`` range.
 
     The quantity is net value per account of ``strategy`` minus ``baseline``:
     in one cell (``cell={"segment": "M1-high"}``) or, by default, averaged
     over the ``by`` cells with their population shares (the value per account
     of moving the whole population). Each assumption is set to the low and the
-    high end of its range, the others held at their base values.
+    high end of its range, the others held at their base values. The other
+    options (``by``, ``unit_costs``, ``escalation``, ``discount``,
+    ``strata``, ``horizon_days``, ``horizon``) are as in :func:`net_value`.
 
     Returns:
         One row per uncertainty key, sorted by ``swing`` (largest first):
@@ -622,8 +726,9 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
         quantity at base assumptions), ``value_at_low``, ``value_at_high``,
         ``swing = |value_at_high - value_at_low|``.
     """
+    _check_horizon(horizon)
     _check_common(baseline, 0.95, escalation)
-    m = _moments(tables, scenario, by, strata, discount, horizon_days)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, 0.95, escalation, m)
     if strategy not in m.strategies() or strategy == baseline:
         raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
@@ -641,7 +746,7 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
     pop = m.cells.population.to_numpy(float)[idx]
     dm = (pop / pop.sum()) @ (m.mean[idx] - m.mean[b[idx]])
     a = assumptions(scenario, unit_costs)
-    value = lambda aa: float(_coef(aa, escalation)["net_value"] @ dm)  # noqa: E731
+    value = lambda aa: float(_coef(aa, escalation, m.measures)["net_value"] @ dm)  # noqa: E731
     rows = [{"key": k, "base_assumption": a[k], "low": lo, "high": hi, "base": value(a),
              "value_at_low": value({**a, k: lo}), "value_at_high": value({**a, k: hi})}
             for k, (lo, hi) in _ranges(scenario, a).items()]

@@ -5,15 +5,23 @@ folder and loaded; two methods choose a policy from it under the same limits:
 
 * ``plug-in``: the linear programme of :func:`analysis.policy.optimise_policy`
   on the raw per-cell estimates, taken as exact (the first release's method);
-* ``decide``: :func:`analysis.decision.decide`, with partial pooling, limits
-  held with probability ``--level`` and moves only with that probability of
-  gain.
+* ``decide``: :func:`analysis.decision.decide` as the tool runs it: partial
+  pooling (complaints per contact by channel), limits held over a
+  simultaneous confidence region at ``--level`` (``bound="robust"``) and
+  moves only with that probability of gain;
+* ``decide, chance bound``: the same with Gaussian chance constraints on the
+  posterior (``bound="chance"``);
+* ``decide, scenario bound``: the same with the complaint limit held in
+  every one of the scenario approach's posterior draws
+  (``bound="scenario"``).
 
 Each chosen allocation is scored against the truth: the scenario's true
 per-account net value, agent hours and complaints of every (segment,
 strategy) cell, simulated once on ``--truth-accounts`` accounts with common
 random numbers (the truth is a property of the population, not of the
-sample). The true optimum solves the same programme on the truth. Reported
+sample; complaints are the expected number, each contact's complaint probability
+summed, so the truth carries no counting noise). The true optimum solves the
+same programme on the truth. Reported
 per scenario, limit and method (DECISION.md, section 5):
 
 * ``breach``: share of seeds whose true complaints per 10,000 accounts exceed
@@ -53,10 +61,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from analysis import decision, economics, io, policy, stats, synth  # noqa: E402
+from analysis import decision, economics, engine, io, policy, stats, synth  # noqa: E402
 from analysis.scenario import load_scenario  # noqa: E402
 
 TRUTH_SEED = 12345
+#: The methods scored, by name.
+METHODS = ("plug-in", "decide", "decide, chance bound", "decide, scenario bound")
 MOVED = 0.005  # a segment counts as moved when more than this share leaves the baseline
 
 
@@ -98,10 +108,10 @@ def _plug_in(m, sc, baseline, cap, bud):
         return None
 
 
-def _decide(est, sc, baseline, cap, bud, level, seed):
+def _decide(est, sc, baseline, cap, bud, level, seed, bound="robust"):
     try:
         return decision.decide(est, sc, baseline=baseline, capacity_hours=cap, complaint_budget_per_10k=bud,
-                               level=level, seed=seed).allocation[["segment", "strategy", "share"]]
+                               level=level, seed=seed, bound=bound).allocation[["segment", "strategy", "share"]]
     except decision.InfeasibleDecision:
         return None
 
@@ -130,7 +140,8 @@ def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
             "agent_hours": got["agent_hours"], "current_value": now["value_per_account"]}
 
 
-def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, capacity, work: Path) -> pd.DataFrame:
+def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, capacity, work: Path,
+        methods=METHODS) -> pd.DataFrame:
     rows = []
     for name in scenarios:
         sc = load_scenario(name)
@@ -142,7 +153,8 @@ def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, ca
             synth.generate(scenario=sc, accounts=accounts, seed=seed, out=out, truth_accounts=1, progress=False)
             ds = io.load(out)
             m = economics.cell_moments(ds, sc, by=("segment",))
-            est = decision.estimate(m, sc, baseline=baseline)
+            cc = engine.contact_cells(ds, by=("segment", "strategy", "channel"), horizon_days=sc.horizon_days)
+            est = decision.estimate(m, sc, baseline=baseline, contacts=cc)
             c = est.cells
             pop = c.drop_duplicates("segment").set_index("segment").population.astype(float).to_dict()
             current = c[["segment", "strategy"]].assign(share=c.current_share)
@@ -153,8 +165,13 @@ def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, ca
                 if best is None:
                     continue
                 best_value = decision.evaluate_truth(best, tc, pop)["value_per_account"]
-                for method, alloc in (("plug-in", _plug_in(m, sc, baseline, cap, bud)),
-                                      ("decide", _decide(est, sc, baseline, cap, bud, level, seed))):
+                choose = {"plug-in": lambda: _plug_in(m, sc, baseline, cap, bud),
+                          "decide": lambda: _decide(est, sc, baseline, cap, bud, level, seed),
+                          "decide, chance bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "chance"),
+                          "decide, scenario bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed,
+                                                                    "scenario")}
+                for method in methods:
+                    alloc = choose[method]()
                     rows.append({"scenario": name, "seed": seed, "budget": str(b), "method": method,
                                  "optimum_value": best_value,
                                  **score(alloc, tc, pop, current, limits, best_value, baseline)})
@@ -188,6 +205,8 @@ def main(argv=None) -> int:
     p.add_argument("--truth-accounts", type=int, default=400_000)
     p.add_argument("--baseline", default="sms_only")
     p.add_argument("--csv", type=Path, default=None, help="write every (scenario, seed, budget, method) row here")
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
+                   help=f"methods to score (default all: {', '.join(METHODS)})")
     p.add_argument("--smoke", action="store_true", help="a run of seconds on tiny data (used by the tests)")
     args = p.parse_args(argv)
     if args.smoke:
@@ -197,7 +216,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     try:
         rows = run(args.scenarios, args.seeds, args.accounts, args.budgets, args.level, args.truth_accounts,
-                   args.baseline, args.capacity, work)
+                   args.baseline, args.capacity, work, tuple(args.methods))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.csv:

@@ -3,6 +3,7 @@ programme on cases solved by hand, and the words it prints."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -137,11 +138,64 @@ def test_uncertain_agent_hours_leave_room_for_their_spread():
     for level in (0.8, 0.9, 0.95):
         z = sps.norm.ppf(level)
         d = D.decide(est, None, baseline="base", capacity_hours=400, complaint_budget_per_10k=None, level=level,
-                     draws=20_000)
+                     draws=20_000, bound="chance")
         x = d.shares().loc["A", "call"]
         assert x == pytest.approx(0.4 / (0.5 + 0.1 * z), rel=1e-4)
         # checked on fresh draws: it holds with about the level's probability
         assert d.limits.set_index("limit").loc["capacity_hours", "prob_holds"] == pytest.approx(level, abs=0.02)
+
+
+def test_robust_agent_hours_hold_over_a_bonferroni_box():
+    # two segments whose calls need 0.5 +- 0.1 and 0.4 +- 0.05 hours per account; 1000 accounts each, 900 hours:
+    # each cell at its upper limit, z_b two-sided over the 2 cells that use agents
+    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 1e-9, 1e-12, 0.5),
+                     ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+                     ("B", "call", 1000, 0.5, 4.0, 1e-6, 1e-9, 1e-12, 0.4)])
+    est.cells.loc[[1, 3], "hours_se"] = [0.1, 0.05]
+    level = 0.9
+    zb = sps.norm.ppf(1 - (1 - level) / 4)
+    d = D.decide(est, None, baseline="base", capacity_hours=900, complaint_budget_per_10k=None, level=level)
+    sh = d.shares()
+    # A gains more per hour: all of A (1000 * (0.5 + 0.1 zb) hours), B with what is left
+    assert sh.loc["A", "call"] == pytest.approx(1.0, abs=1e-6)
+    assert sh.loc["B", "call"] == pytest.approx((900 - 1000 * (0.5 + 0.1 * zb)) / (1000 * (0.4 + 0.05 * zb)), rel=1e-5)
+
+
+def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
+    # one segment; calls make 4 contacts per account, 12 complaints in 8,000 calls (2,000 accounts);
+    # the base texts once, 1 complaint in 2,000 texts. Budget 30 per 10,000 accounts.
+    from analysis.decision import _channel_complaint_model
+
+    est = estimates([("A", "base", 4000, 0.5, 0.0, 0.0, 0.0005, 1e-4, 0.0),
+                     ("A", "call", 4000, 0.5, 10.0, 1e-6, 0.006, 1e-3, 0.0)])
+    cc = _contact_rows([(0, "sms", 2000, 1), (1, "phone", 8000, 12)])
+    model = _channel_complaint_model(cc, [1, 12], np.array([2000.0, 2000.0]), ["A", "A"])
+    est = dataclasses.replace(est, complaint_model=model)
+    level = 0.9
+    a = (1 - level) / 2  # two channels, Bonferroni
+    hi_sms = sps.gamma.ppf(1 - a / 2, 2) / 2000  # exact (Garwood) upper limits
+    hi_phone = sps.gamma.ppf(1 - a / 2, 13) / 8000
+    d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level)
+    x = d.shares().loc["A", "call"]
+    # 1e4 * ((1 - x) * 1 * hi_sms + x * 4 * hi_phone) <= 30
+    assert x == pytest.approx((30e-4 - hi_sms) / (4 * hi_phone - hi_sms), rel=1e-5)
+    chance = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level,
+                      bound="chance")
+    assert chance.shares().loc["A", "call"] > x  # the posterior alone is more trusting
+
+
+def test_an_uncertain_complaint_rate_leaves_room_for_its_spread():
+    # calls draw 0.002 +- 0.0004 complaints per account; 10 per 10,000 accounts allowed:
+    # 1e4 * (0.002 x + z * 0.0004 x) <= 10
+    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    for level in (0.8, 0.9, 0.95):
+        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
+                     draws=20_000, bound="chance")
+        x = d.shares().loc["A", "call"]
+        assert x == pytest.approx(10 / (20 + 4 * sps.norm.ppf(level)), rel=1e-4)
+        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] == pytest.approx(level, abs=0.02)
 
 
 def test_an_uncertain_complaint_rate_is_held_in_every_scenario_draw():
@@ -149,7 +203,8 @@ def test_an_uncertain_complaint_rate_is_held_in_every_scenario_draw():
     est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
                      ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
     for level in (0.8, 0.9):
-        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level)
+        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
+                     bound="scenario")
         x = d.shares().loc["A", "call"]
         # the scenario approach: the largest of S draws of 20 x (per 10k) stays within 10
         s = D.scenario_draws(level, 2)
@@ -240,3 +295,104 @@ def test_what_if_and_frontier_reuse_the_estimates():
     assert list(f.status) == ["infeasible", "optimal", "optimal", "optimal"]
     assert f.value_per_account.tolist()[1:] == pytest.approx([2.5, 5.0, 7.0], abs=1e-3)
     assert D.current_use(est) == pytest.approx({"agent_hours": 500.0, "complaints_per_10k": 10.0}, rel=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Complaints per contact by channel
+# --------------------------------------------------------------------------
+def _contact_rows(rows):
+    return pd.DataFrame(rows, columns=["cell", "channel", "contacts", "complaints"])
+
+
+def test_the_channel_model_multiplies_contacts_per_account_by_the_rate_per_contact():
+    # two segments x (texts only, calls only); every call cell complains at 1 per 1,000 calls, texts never
+    cc = _contact_rows([(0, "sms", 40_000, 0), (1, "phone", 20_000, 20), (2, "sms", 40_000, 0), (3, "phone", 40_000, 40)])
+    accounts = np.array([10_000, 10_000, 10_000, 10_000.0])
+    model = D._channel_complaint_model(cc, [0, 20, 0, 40], accounts, ["A", "A", "B", "B"])
+    draws = D._complaint_draws(model, 20_000, np.random.default_rng(1))
+    mean = draws.mean(0)
+    # the calls' rate is pooled over all 60 complaints in 60,000 calls: 2 calls per account in A, 4 in B
+    assert mean[1] == pytest.approx(2e-3, rel=0.1) and mean[3] == pytest.approx(4e-3, rel=0.1)
+    assert mean[3] / mean[1] == pytest.approx(2.0, rel=0.1)
+    # texts: no complaint in 80,000 texts reads a small positive rate, far below the calls'
+    assert 0 < mean[0] < 0.05 * mean[1]
+    assert "per contact by channel" in model["note"]
+
+
+def test_complaints_no_contact_explains_get_account_exposure_and_a_silent_strategy_none():
+    cc = _contact_rows([(0, "phone", 10_000, 5), (1, "phone", 10_000, 5)])
+    model = D._channel_complaint_model(cc, [9, 5, 0], np.array([1000, 1000, 1000.0]), ["A", "A", "A"],
+                                       silent=[False, False, True])
+    assert D.UNLINKED in model["strategies"]  # cell 0's 4 complaints without a contact
+    mean = D._complaint_draws(model, 20_000, np.random.default_rng(2)).mean(0)
+    assert mean[0] > mean[1] > 0 and mean[2] == 0.0
+
+
+def test_a_bad_bound_is_named():
+    with pytest.raises(ValueError, match="bound must be one of robust, chance, scenario"):
+        D.decide(two_segments(), None, baseline="base", bound="max")
+
+
+@pytest.fixture(scope="module")
+def small_worlds(tmp_path_factory):
+    """Four small cn_default datasets and the scenario's truth (complaints as expected numbers)."""
+    from analysis import io, synth
+    from analysis.scenario import load_scenario
+
+    sc = load_scenario("cn_default")
+    truth = D.truth_cells(synth.simulate_truth(sc, accounts=30_000, seed=7), sc)
+    data = []
+    for seed in range(1, 5):
+        out = tmp_path_factory.mktemp(f"world{seed}") / "data"
+        synth.generate(scenario=sc, accounts=15_000, seed=seed, out=out, truth_accounts=1, progress=False)
+        data.append(io.load(out))
+    return sc, truth, data
+
+
+def test_estimates_from_the_tables_model_complaints_per_contact(small_worlds):
+    sc, truth, data = small_worlds
+    est = D.estimate(data[0], sc)
+    assert est.complaint_model["exposure"] == "contacts"
+    assert "per contact by channel" in est.pooling.note.iloc[0]
+    # every strategy's complaints over all segments: the truth inside the posterior's 99.9% range
+    c = est.cells.merge(truth, on=["segment", "strategy"], suffixes=("", "_true"))
+    w = c.population.to_numpy(float)
+    for s, g in c.groupby("strategy"):
+        if s == "no_contact":
+            assert (g.complaints == 0).all()
+            continue
+        idx = g.index.to_numpy()
+        draws = D._complaint_draws(est.complaint_model, 4000, np.random.default_rng(3))[:, idx] @ w[idx]
+        true = float(g.complaints_true.to_numpy() @ w[idx])
+        assert np.quantile(draws, 0.0005) <= true <= np.quantile(draws, 0.9995), s
+
+
+def test_the_default_limits_hold_against_the_truth(small_worlds):
+    # the chance constraint at 0.9, scored against the truth on four small datasets: true complaints and
+    # agent hours of the chosen allocation within today's true use (at most one breach in four)
+    sc, truth, data = small_worlds
+    breaches = 0
+    for ds in data:
+        d = D.decide(ds, sc)
+        c = d.estimates.cells
+        pop = c.drop_duplicates("segment").set_index("segment").population.astype(float).to_dict()
+        current = c[["segment", "strategy"]].assign(share=c.current_share)
+        got = D.evaluate_truth(d.allocation[["segment", "strategy", "share"]], truth, pop)
+        now = D.evaluate_truth(current, truth, pop)
+        breaches += (got["complaints_per_10k"] > now["complaints_per_10k"] * (1 + 1e-9)
+                     or got["agent_hours"] > now["agent_hours"] * (1 + 1e-9))
+        assert got["value_per_account"] > now["value_per_account"]  # and it truly gains on today
+    assert breaches <= 1
+
+
+def test_segments_whose_complaints_differ_are_named_in_a_note():
+    from analysis.decision import _channel_complaint_model
+
+    # the same calls per account in two segments; B complains five times as often per call
+    cc = _contact_rows([(0, "phone", 20_000, 10), (1, "phone", 20_000, 50)])
+    differ = _channel_complaint_model(cc, [10, 50], np.array([5000.0, 5000.0]), ["A", "B"])
+    note = D.segment_factor_note(differ, ["A", "B"], 0.9)
+    assert note is not None and "B 1." in note and "A 0." in note and "bound='scenario'" in note
+    same = _channel_complaint_model(_contact_rows([(0, "phone", 20_000, 30), (1, "phone", 20_000, 31)]),
+                                    [30, 31], np.array([5000.0, 5000.0]), ["A", "B"])
+    assert D.segment_factor_note(same, ["A", "B"], 0.9) is None

@@ -17,7 +17,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides"}
 #: The decision's parameters, in the notebooks that decide (01, 08) with the defaults of ``recommend``.
-DECISION = {"capacity_hours", "complaint_budget_per_10k", "level"}
+DECISION = {"capacity_hours", "complaint_budget_per_10k", "level", "horizon"}
 DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb"}
 EXPECTED = ["01_executive_summary.ipynb", "02_data_tour.ipynb", "03_cost.ipynb", "04_response.ipynb",
             "05_complaints_compliance.ipynb", "06_experiment_design.ipynb", "07_cost_benefit.ipynb",
@@ -52,12 +52,8 @@ def test_committed_clean_with_one_parameters_cell(path):
 
 
 @pytest.fixture(scope="module")
-def small_dataset(tmp_path_factory) -> Path:
-    from analysis import synth
-
-    out = tmp_path_factory.mktemp("nbdata") / "cn_default"
-    synth.generate(scenario="cn_default", accounts=6_000, seed=1, out=out, truth_accounts=6_000)
-    return out
+def small_dataset(synthetic) -> Path:
+    return synthetic("cn_default", accounts=6_000, seed=1, truth_accounts=6_000).path  # conftest.py; read-only
 
 
 def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
