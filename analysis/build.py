@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from .folders import file_sha256
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVEAL_DIR = ROOT / "node_modules" / "reveal.js"
@@ -698,19 +700,11 @@ def _digest(obj) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _files_hash(root: Path, files) -> str:
     """SHA-256 over ``files`` (paths under ``root``): each one's path relative to ``root`` and content, in sorted path order."""
     h = hashlib.sha256()
     for rel, path in sorted((p.relative_to(root).as_posix(), p) for p in files):
-        h.update(f"{rel}\0{_file_sha256(path)}\n".encode())
+        h.update(f"{rel}\0{file_sha256(path)}\n".encode())
     return h.hexdigest()
 
 
@@ -788,7 +782,7 @@ def notebook_key(nb_path: Path, parameters: dict, shared: dict) -> str:
     and library versions). Nothing else goes in, so a change to a parameter
     re-runs only the notebooks that declare it.
     """
-    return _digest({"notebook": _file_sha256(nb_path), "folder": str(nb_path.parent), "parameters": parameters,
+    return _digest({"notebook": file_sha256(nb_path), "folder": str(nb_path.parent), "parameters": parameters,
                     "shared": _digest(shared)})
 
 
@@ -1032,7 +1026,7 @@ def build(cfg: BuildConfig) -> BuildResult:
             "validated": validated,  # the data, code and options checked before this build's notebooks ran
             # what the next build may reuse: per notebook its keys and the SHA-256 of every file written for it
             CACHE_FIELD: {p.name: {"key": keys[p], "render_key": render_keys[p], "pdf_key": pdf_keys[p],
-                                   "files": {rel: _file_sha256(tmp / rel) for rel in
+                                   "files": {rel: file_sha256(tmp / rel) for rel in
                                              [f"notebooks/{p.name}", *(p.stem + s for _, s in _REPORTS),
                                               *([f"{p.stem}.slides.pdf"] if browser else [])]}}
                           for p in notebooks},

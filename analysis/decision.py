@@ -864,8 +864,8 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
             cons.append(_Con(name, mean, var, x0, b, text, np.eye(len(c)), zb * sd))
         elif bound == "robust" and name == "complaint_budget_per_10k" and est.complaint_model is not None \
                 and "weights" in est.complaint_model:
-            for vm, rows, half in _complaint_box(est.complaint_model, level, scale):  # one per channel-rate vertex
-                cons.append(_Con(name, vm, var, x0, b, text, rows, half))
+            for vm in _complaint_box(est.complaint_model, level, scale):  # one linear constraint per vertex
+                cons.append(_Con(name, vm, np.zeros_like(var), x0, b, text))
         else:
             cons.append(_Con(name, mean, var, x0, b, text))
 
@@ -898,7 +898,7 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
         x = _solve(value, a_eq, gaussian, z, np.ones(len(c), bool), scen)
         moved_for_limits = x is not None
     if x is None:
-        _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen)
+        _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen, specs)
     cons = gaussian
     for safe in (current, _least(cons, a_eq, len(c))):
         if all(_f(con, safe, z) <= con.bound + _tol(con) for con in cons):
@@ -919,8 +919,8 @@ def _complaint_box(model: dict, level: float, scale: np.ndarray):
     probability at least ``level``. A cell's complaints per account are ``sum_c lambda_c w_ic``,
     linear in the rates, so a limit that holds at each of the box's ``2^k`` vertices holds over the
     whole box, whatever allocation is chosen. The rates are taken as common to the segments (see
-    :func:`segment_factor_note`). Yields, per vertex, (complaints per 10,000 accounts of the
-    population by cell, an empty box part).
+    :func:`segment_factor_note`). Yields, per vertex, complaints per 10,000 accounts of the
+    population by cell.
     """
     y = model["shape_s"] - _CHANNEL_PRIOR
     e = model["rate_s"]
@@ -928,13 +928,11 @@ def _complaint_box(model: dict, level: float, scale: np.ndarray):
     alpha = (1 - level) / k
     lo = np.where(y > 0, sps.gamma.ppf(alpha / 2, np.maximum(y, 1e-300)), 0.0) / e
     hi = sps.gamma.ppf(1 - alpha / 2, y + 1) / e
-    w = model["weights"]
-    none_rows, none_half = np.zeros((1, w.shape[1])), np.zeros(1)
     for corner in range(2 ** k):
         lam = np.where([(corner >> j) & 1 for j in range(k)], hi, lo)
-        per_cell = (lam[model["strategy"]] @ w) * scale
+        per_cell = (lam[model["strategy"]] @ model["weights"]) * scale
         per_cell[model["silent"]] = 0.0
-        yield per_cell, none_rows, none_half
+        yield per_cell
 
 
 def segment_factor_note(model: dict | None, segments, level: float) -> str | None:
@@ -979,7 +977,8 @@ def _least(cons: list[_Con], a_eq, k: int) -> np.ndarray:
     return np.clip(res.x, 0.0, 1.0)
 
 
-def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None):
+def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None, specs=()):
+    expected = {name: mean for name, _, mean, _ in specs}  # the estimates' means (a vertex's is not)
     for con in cons:
         res = linprog(con.mean, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
         xm = np.clip(res.x, 0.0, 1.0)
@@ -990,7 +989,7 @@ def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None):
             per = check[key] * (n * (1e4 / total if key == "complaints" else 1.0))
             use = per @ xm
             tail = (1 - level) / 2
-            least = float(use.mean()) if con.box_rows is not None else float(con.mean @ xm)  # a box's mean is a vertex
+            least = float(expected.get(con.name, con.mean) @ xm)
             raise InfeasibleDecision(con.name, con.limit_text, least, float(np.quantile(use, tail)),
                                      float(np.quantile(use, 1 - tail)), level)
     # jointly infeasible: name the complaint budget (the usual culprit) at its least given the other

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -38,7 +39,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["OWNER_FILE", "KINDS", "FolderError", "owner", "check_target", "make_temp", "replace_with",
+__all__ = ["file_sha256", "OWNER_FILE", "KINDS", "FolderError", "owner", "check_target", "make_temp", "replace_with",
            "clean_leftovers", "PROJECT_ROOT"]
 
 #: Name of the owner file inside every folder the tool made.
@@ -207,3 +208,12 @@ def replace_with(tmp: Path, out: Path, kind: str) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1120,14 +1120,6 @@ def scenario_sha256(scenario: Scenario) -> str:
     return hashlib.sha256(json.dumps(scenario.settings, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _versions() -> dict:
     import pandas
     import scipy
@@ -1272,8 +1264,8 @@ def generate(
             "rule_packs": [rp.name for rp in sc.rule_packs],
             "versions": _versions(),
             "row_counts": rows,
-            "sha256": {f"{name}.parquet": _sha256(tmp / f"{name}.parquet") for name in contract.TABLES}
-            | {"truth.json": _sha256(tmp / "truth.json")},
+            "sha256": {f"{name}.parquet": folders.file_sha256(tmp / f"{name}.parquet") for name in contract.TABLES}
+            | {"truth.json": folders.file_sha256(tmp / "truth.json")},
         }
         _write_json(tmp / "manifest.json", manifest)
         folders.replace_with(tmp, out, "dataset")
