@@ -33,7 +33,15 @@ per scenario, limit and method (DECISION.md, section 5):
 * ``wrong moves``: segments moved off the baseline (more than 0.5% of the
   segment) whose true gain is <= 0, per seed;
 * ``declined``: seeds where the method found no allocation that keeps the
-  limits (it then keeps everybody on the baseline, which is scored).
+  limits (it then keeps everybody on the baseline, which is scored);
+* ``baseline_passes``: share of seeds whose sample shows, at the level,
+  that everybody on the baseline keeps the limits (the robust test of
+  :func:`analysis.decision.holds`); where it seldom does, a method that holds
+  the limits must cut contact to be sure, and regret near 1 says the data are
+  too few for that budget, not that a better method exists;
+* ``stated_holds`` / ``stated_holds_full``: the mean probability the method
+  states that the complaint limit holds (under the model it was held on, and
+  under the full model); compare with 1 - ``of_which_complaints``.
 
 Usage::
 
@@ -109,11 +117,16 @@ def _plug_in(m, sc, baseline, cap, bud):
 
 
 def _decide(est, sc, baseline, cap, bud, level, seed, bound="robust"):
+    """The allocation ``decide`` picks (None when it declines) and the probability it states that the
+    complaint limit holds (under the model it was held on, and under the full model)."""
     try:
-        return decision.decide(est, sc, baseline=baseline, capacity_hours=cap, complaint_budget_per_10k=bud,
-                               level=level, seed=seed, bound=bound).allocation[["segment", "strategy", "share"]]
+        d = decision.decide(est, sc, baseline=baseline, capacity_hours=cap, complaint_budget_per_10k=bud,
+                            level=level, seed=seed, bound=bound)
     except decision.InfeasibleDecision:
-        return None
+        return None, {}
+    lim = d.limits.set_index("limit").loc["complaint_budget_per_10k"]
+    return (d.allocation[["segment", "strategy", "share"]],
+            {"stated_holds": float(lim.prob_holds), "stated_holds_full": float(lim.prob_holds_full)})
 
 
 def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
@@ -165,16 +178,21 @@ def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, ca
                 if best is None:
                     continue
                 best_value = decision.evaluate_truth(best, tc, pop)["value_per_account"]
-                choose = {"plug-in": lambda: _plug_in(m, sc, baseline, cap, bud),
+                # can this sample show, at the level, that everybody on the baseline keeps the limits? When it
+                # cannot, a method that holds them must cut contact to be sure, and most of the gain goes
+                base = current.assign(share=(current.strategy == baseline).astype(float))
+                passes = all(decision.holds(est, base, capacity_hours=cap, complaint_budget_per_10k=bud,
+                                            level=level).values())
+                choose = {"plug-in": lambda: (_plug_in(m, sc, baseline, cap, bud), {}),
                           "decide": lambda: _decide(est, sc, baseline, cap, bud, level, seed),
                           "decide, chance bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "chance"),
                           "decide, scenario bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed,
                                                                     "scenario")}
                 for method in methods:
-                    alloc = choose[method]()
+                    alloc, stated = choose[method]()
                     rows.append({"scenario": name, "seed": seed, "budget": str(b), "method": method,
-                                 "optimum_value": best_value,
-                                 **score(alloc, tc, pop, current, limits, best_value, baseline)})
+                                 "optimum_value": best_value, "baseline_passes": passes, "stated_holds": math.nan, "stated_holds_full": math.nan,
+                                 **stated, **score(alloc, tc, pop, current, limits, best_value, baseline)})
             shutil.rmtree(out, ignore_errors=True)
     return pd.DataFrame(rows)
 
@@ -188,6 +206,10 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
                     "breach": k / n, "breach_ci": f"{ci.ci_low:.2f}-{ci.ci_high:.2f}",
                     "of_which_hours": float(g.breach_hours.mean()), "of_which_complaints": float(g.breach_complaints.mean()),
                     "regret_median": float(np.nanmedian(g.regret)), "regret_p90": float(np.nanpercentile(g.regret, 90)),
+                    "baseline_passes": float(g.baseline_passes.mean()),
+                    "stated_holds": float(g.stated_holds.mean()) if g.stated_holds.notna().any() else math.nan,
+                    "stated_holds_full": (float(g.stated_holds_full.mean()) if g.stated_holds_full.notna().any()
+                                          else math.nan),
                     "wrong_moves_per_seed": float(g.wrong_moves.mean()), "declined": int(g.declined.sum()),
                     "optimum_value": float(g.optimum_value.mean())})
     return pd.DataFrame(out)

@@ -147,14 +147,14 @@ def test_uncertain_agent_hours_leave_room_for_their_spread():
 
 def test_robust_agent_hours_hold_over_a_bonferroni_box():
     # two segments whose calls need 0.5 +- 0.1 and 0.4 +- 0.05 hours per account; 1000 accounts each, 900 hours:
-    # each cell at its upper limit, z_b two-sided over the 2 cells that use agents
+    # each cell at its upper limit, z_b one-sided (a fixed capacity) over the 2 cells that use agents
     est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
                      ("A", "call", 1000, 0.5, 10.0, 1e-6, 1e-9, 1e-12, 0.5),
                      ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
                      ("B", "call", 1000, 0.5, 4.0, 1e-6, 1e-9, 1e-12, 0.4)])
     est.cells.loc[[1, 3], "hours_se"] = [0.1, 0.05]
     level = 0.9
-    zb = sps.norm.ppf(1 - (1 - level) / 4)
+    zb = sps.norm.ppf(1 - (1 - level) / 2)
     d = D.decide(est, None, baseline="base", capacity_hours=900, complaint_budget_per_10k=None, level=level)
     sh = d.shares()
     # A gains more per hour: all of A (1000 * (0.5 + 0.1 zb) hours), B with what is left
@@ -173,9 +173,9 @@ def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
     model = _channel_complaint_model(cc, [1, 12], np.array([2000.0, 2000.0]), ["A", "A"])
     est = dataclasses.replace(est, complaint_model=model)
     level = 0.9
-    a = (1 - level) / 2  # two channels, Bonferroni
-    hi_sms = sps.gamma.ppf(1 - a / 2, 2) / 2000  # exact (Garwood) upper limits
-    hi_phone = sps.gamma.ppf(1 - a / 2, 13) / 8000
+    a = (1 - level) / 2  # two channels, Bonferroni; a fixed budget needs only the upper limits (one-sided)
+    hi_sms = sps.gamma.ppf(1 - a, 2) / 2000  # exact (Garwood) upper limits
+    hi_phone = sps.gamma.ppf(1 - a, 13) / 8000
     d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level)
     x = d.shares().loc["A", "call"]
     # 1e4 * ((1 - x) * 1 * hi_sms + x * 4 * hi_phone) <= 30
@@ -183,6 +183,36 @@ def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
     chance = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level,
                       bound="chance")
     assert chance.shares().loc["A", "call"] > x  # the posterior alone is more trusting
+    # the same test applied to allocations from outside: the chosen one passes, a little more calls fail
+    alloc = d.allocation[["segment", "strategy", "share"]]
+    assert D.holds(est, alloc, capacity_hours=None, complaint_budget_per_10k=30, level=level) == {
+        "capacity_hours": True, "complaint_budget_per_10k": True}
+    more = pd.DataFrame({"segment": ["A", "A"], "strategy": ["base", "call"], "share": [0.97 - x, x + 0.03]})
+    assert not D.holds(est, more, capacity_hours=None, complaint_budget_per_10k=30, level=level)[
+        "complaint_budget_per_10k"]
+    # the limit is stated on the model it was held on, at least the level, and how it was held in words
+    lim = d.limits.set_index("limit").loc["complaint_budget_per_10k"]
+    assert lim.prob_holds >= level and 0 <= lim.prob_holds_full <= 1
+    assert "confidence box on the channels' complaint rates per contact" in lim.held_on
+    with pytest.raises(ValueError, match="allocation lacks column"):
+        D.holds(est, alloc.drop(columns="share"), complaint_budget_per_10k=30)
+
+
+def test_segment_factors_pull_agreeing_segments_to_one_and_keep_a_real_difference():
+    from analysis.decision import _SEGMENT_PRIOR_EVENTS, _segment_factors
+
+    # two segments that agree with the channels' rates (30 and 31 complaints, 30.5 expected each)
+    shape, rate, note = _segment_factors([30, 31], [30.5, 30.5])
+    mean, sd = shape / rate, np.sqrt(shape) / rate
+    assert mean == pytest.approx([1.0, 1.0], abs=0.02) and "shrunk toward 1" in note
+    fixed_sd = np.sqrt(_SEGMENT_PRIOR_EVENTS + 30) / (_SEGMENT_PRIOR_EVENTS + 30.5)
+    assert (sd < 0.75 * fixed_sd).all()  # tighter than the fixed Gamma(5, 5) prior
+    # B complains five times as often as A: each keeps most of its own ratio (1/3 and 5/3)
+    shape, rate, _ = _segment_factors([10, 50], [30, 30])
+    assert shape[0] / rate[0] < 0.5 and shape[1] / rate[1] > 1.5
+    # a segment with no expected complaint keeps the prior
+    shape, rate, _ = _segment_factors([3, 4, 0], [3.0, 4.0, 0.0])
+    assert shape[2] == rate[2]
 
 
 def test_an_uncertain_complaint_rate_leaves_room_for_its_spread():
@@ -392,7 +422,7 @@ def test_segments_whose_complaints_differ_are_named_in_a_note():
     cc = _contact_rows([(0, "phone", 20_000, 10), (1, "phone", 20_000, 50)])
     differ = _channel_complaint_model(cc, [10, 50], np.array([5000.0, 5000.0]), ["A", "B"])
     note = D.segment_factor_note(differ, ["A", "B"], 0.9)
-    assert note is not None and "B 1." in note and "A 0." in note and "bound='scenario'" in note
+    assert note is not None and "B 1." in note and "A 0." in note and "the scenario bound" in note
     same = _channel_complaint_model(_contact_rows([(0, "phone", 20_000, 30), (1, "phone", 20_000, 31)]),
                                     [30, 31], np.array([5000.0, 5000.0]), ["A", "B"])
     assert D.segment_factor_note(same, ["A", "B"], 0.9) is None
