@@ -1,18 +1,20 @@
-# Channel-choice analytics for collections. `make` sets up and builds the reports; `make test` runs every test.
+# Channel-choice analytics for collections. `make` sets up and builds the reports; `make test` runs every test,
+# `make test-fast` the quick ones (the inner loop).
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 SCENARIO ?= cn_default
 SEED    ?= 1
 DATA    ?= data/generated/$(SCENARIO)
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := all
-.PHONY: all setup reports build data validate test bench docs clean help
+.PHONY: all setup reports build data validate test test-fast bench bench-smoke docs clean help
 
 all: reports ## set up the environment and build the reports on the default scenario
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(BIN)/.installed: requirements.txt
 	$(PY) -m venv $(VENV)
@@ -39,13 +41,23 @@ data: setup ## generate the default dataset if it is missing
 validate: data ## validate the dataset and print its summary
 	$(BIN)/python -m analysis validate $(DATA)
 
-test: setup ## run all tests
-	$(BIN)/python -m pytest -q -n 2
+test: setup ## run all tests (several minutes: notebooks, builds, browser, benchmark smoke runs)
+	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+
+test-fast: setup ## the quick tests only, for the inner loop: leaves out those marked slow (PYTEST_ARGS=... passes options)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_build.py
+
+bench-smoke: setup ## run every benchmark on tiny data (seconds each; checks they still work; the figures mean nothing)
+	$(BIN)/python benchmarks/bench_generate.py --smoke
+	$(BIN)/python benchmarks/bench_engine.py --smoke
+	$(BIN)/python benchmarks/bench_build.py --smoke
+	$(BIN)/python benchmarks/coverage_study.py --smoke
+	$(BIN)/python benchmarks/decision_study.py --smoke
 
 docs: setup ## rewrite the data dictionary in data/README.md from the contract
 	$(BIN)/python -m analysis.contract data/README.md

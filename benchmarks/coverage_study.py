@@ -19,6 +19,7 @@ Usage::
 
     python benchmarks/coverage_study.py --scenario cn_default --seeds 200 --accounts 20000 \\
         [--method naive|poststrat|ipw|all] [--truth-accounts 400000] [--csv rows.csv]
+    python benchmarks/coverage_study.py --smoke     # seconds: 2 seeds x 2,000 accounts, truth from 4,000
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from tqdm.auto import tqdm  # noqa: E402
 from analysis import causal, io, stats, synth  # noqa: E402
 
 TRUTH_SEED = 12345
+#: Sizes (seeds, accounts, truth accounts): the study's defaults, and --smoke's (seconds, same code paths).
+SIZES = {"seeds": 200, "accounts": 20_000, "truth_accounts": 400_000}
+SMOKE_SIZES = {"seeds": 2, "accounts": 2_000, "truth_accounts": 4_000}
 
 
 def run_seed(scenario: str, seed: int, accounts: int, methods, outcomes, baseline, strata,
@@ -86,17 +90,25 @@ def summarise(rows: pd.DataFrame, truth: dict, baseline: str, confidence: float)
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", default="cn_default")
-    ap.add_argument("--seeds", type=int, default=200, help="number of datasets (seeds first-seed ...)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help=f"number of datasets (seeds first-seed ...; default {SIZES['seeds']})")
     ap.add_argument("--first-seed", type=int, default=1)
-    ap.add_argument("--accounts", type=int, default=20_000)
+    ap.add_argument("--accounts", type=int, default=None, help=f"accounts per dataset (default {SIZES['accounts']:,})")
     ap.add_argument("--method", default="naive", choices=[*causal.METHODS, "all"])
-    ap.add_argument("--truth-accounts", type=int, default=400_000)
+    ap.add_argument("--truth-accounts", type=int, default=None,
+                    help=f"accounts of the one truth simulation (default {SIZES['truth_accounts']:,})")
     ap.add_argument("--baseline", default="sms_only")
     ap.add_argument("--strata", default="segment", help="comma-separated strata columns ('' for none)")
     ap.add_argument("--outcomes", default="paid,collected")
     ap.add_argument("--confidence", type=float, default=0.95)
     ap.add_argument("--csv", help="also write the per-seed rows to this CSV file")
+    ap.add_argument("--smoke", action="store_true",
+                    help="seconds: {seeds} seeds x {accounts:,} accounts, truth from {truth_accounts:,} "
+                         "(sizes given explicitly win)".format(**SMOKE_SIZES))
     a = ap.parse_args(argv)
+    for key, value in (SMOKE_SIZES if a.smoke else SIZES).items():
+        if getattr(a, key) is None:
+            setattr(a, key, value)
     methods = list(causal.METHODS) if a.method == "all" else [a.method]
     outcomes = [o for o in a.outcomes.split(",") if o]
     strata = tuple(s for s in a.strata.split(",") if s)
@@ -114,7 +126,8 @@ def main(argv=None) -> int:
         rows.to_csv(a.csv, index=False)
     table = summarise(rows, truth, a.baseline, a.confidence)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(f"\n{a.scenario}: {a.seeds} seeds x {a.accounts:,} accounts, {a.confidence:.0%} intervals vs "
+        print(f"\n{a.scenario}{' (smoke)' if a.smoke else ''}: {a.seeds} seeds x {a.accounts:,} accounts, "
+              f"{a.confidence:.0%} intervals vs "
               f"baseline {a.baseline}, strata {strata}; truth from {a.truth_accounts:,} accounts")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     cmd = ["python", "benchmarks/coverage_study.py", "--scenario", a.scenario, "--seeds", str(a.seeds),

@@ -22,6 +22,7 @@ from analysis.build import BuildConfig, BuildError, UsageError, build, chromium
 from analysis.folders import OWNER_FILE
 from conftest import BUILD_SEED
 
+pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 ROOT = Path(__file__).resolve().parent.parent
 SEED = BUILD_SEED  # the seed of the shared build (conftest.py)
 

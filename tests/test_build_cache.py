@@ -29,6 +29,7 @@ from analysis.build import CACHE_FIELD, MARKER, BuildConfig, PreviousReports, bu
 from analysis.folders import OWNER_FILE
 from conftest import BUILD_SEED
 
+pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 ROOT = Path(__file__).resolve().parent.parent
 CORE = 'scenario = "cn_default"\ndata_dir = ""\nseed = 0\nbaseline = "sms_only"\nconfidence = 0.95'
 NOTEBOOKS = {  # name: (parameters cell, code)

@@ -251,6 +251,7 @@ def test_recorded_propensity_required(simpson):
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 12 generated datasets: left out by make test-fast
 def test_naive_newcombe_coverage_small_study(tmp_path):
     truth = synth.simulate_truth("cn_default", accounts=200_000, seed=12345)["strategies"]
     covered = total = 0

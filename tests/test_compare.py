@@ -13,6 +13,7 @@ import pytest
 from analysis import compare, costs, io, stats
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # the command line in subprocesses: left out by make test-fast
 
 
 def run(*args):

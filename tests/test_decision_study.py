@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import decision_study  # noqa: E402
 
 
+@pytest.mark.slow  # the study's smoke run: left out by make test-fast
 def test_the_study_scores_both_methods_against_the_truth(capsys):
     assert decision_study.main(["--smoke"]) == 0
     out = capsys.readouterr().out

@@ -31,6 +31,7 @@ from conftest import tiny_frames, write_parquet_dataset
 from test_build import PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # builds, killed runs, the command line: left out by make test-fast
 
 
 def run(*args, cwd=ROOT, **kwargs):
