@@ -23,6 +23,7 @@ Modules:
     plots       -- plotting functions (presentation only)
     notebook    -- small helpers the notebooks share
     tables      -- tables as the reports show them (missing values in words)
+    display     -- the one display layer: names, colours per strategy, the table formatter
     build       -- execute the notebooks and render HTML reports and slides
 """
 

@@ -320,7 +320,9 @@ class Renderer:
         self.manager = HTMLExporter(template_name="offline_lab", **common, **hidden)
         self.analyst = HTMLExporter(template_name="offline_lab", **common)
         self.slides = SlidesExporter(template_name="offline_reveal", reveal_url_prefix=REVEAL_DIR.as_posix(),
-                                     reveal_theme="white", reveal_transition="none", **common, **hidden)
+                                     reveal_theme="white", reveal_transition="none",
+                                     reveal_width="1280", reveal_height="720",  # 16:9; the template fits slides in
+                                     **common, **hidden)
         for exporter in (self.manager, self.analyst, self.slides):
             # nbconvert validates the notebook after each of its ~12 preprocessors, compiling the
             # JSON schema anew each time (0.7 s per render); papermill validated it on writing.
@@ -442,8 +444,10 @@ def start_pdf(browser: str, slides: Path, pdf: Path) -> subprocess.Popen:
 def finish_pdf(proc: subprocess.Popen, pdf: Path, timeout: float = 120) -> float:
     """Wait for a PDF print; returns its wall time.
 
-    With ``pdfSeparateFragments: false`` reveal.js 5 lays out one page per
-    slide and no trailing blank page, so there is nothing to trim.
+    The slides template asks reveal.js 5 for exactly one page per slide
+    (``pdfMaxPagesPerSlide: 1``, ``pdfSeparateFragments: false``: no
+    overflow pages, no trailing blank page, nothing to trim) and fits each
+    slide's content into its page first (tests/test_browser.py checks both).
     """
     try:
         proc.wait(timeout=timeout)
@@ -478,6 +482,17 @@ def _execution_error(nb_path: Path, err) -> BuildError:
                       f"`{_first_line(err.source)}`): {err.ename}: {evalue[0] if evalue else ''}")
 
 
+def kernel_failed_to_start(error: BaseException) -> bool:
+    """Whether ``error`` says a notebook's kernel never answered (before any cell ran).
+
+    jupyter_client picks free TCP ports for a new kernel and the kernel binds them a moment later;
+    another process starting a kernel at the same time can take one in between, and the kernel
+    dies at start ("Address already in use"). Such a start is tried once more.
+    """
+    text = str(error)
+    return "Kernel didn't respond" in text or "Kernel died before replying to kernel_info" in text
+
+
 def execute(nb_path: Path, out_path: Path, parameters: dict):
     """Execute one notebook with papermill in this process; returns the executed notebook.
 
@@ -492,11 +507,16 @@ def execute(nb_path: Path, out_path: Path, parameters: dict):
     from papermill.exceptions import PapermillExecutionError
 
     try:  # the kernel starts in the notebook's folder (resources path), without a chdir of this process
-        return pm.execute_notebook(
-            str(nb_path), str(out_path), parameters=parameters, kernel_name="python3", language="python",
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False, start_timeout=120,
-            resources={"metadata": {"path": str(nb_path.parent)}},
-        )
+        for attempt in (1, 2):
+            try:
+                return pm.execute_notebook(
+                    str(nb_path), str(out_path), parameters=parameters, kernel_name="python3", language="python",
+                    progress_bar=False, log_output=False, request_save_on_cell_execute=False, start_timeout=120,
+                    resources={"metadata": {"path": str(nb_path.parent)}},
+                )
+            except RuntimeError as e:
+                if attempt == 2 or not kernel_failed_to_start(e):
+                    raise
     except PapermillExecutionError as e:
         try:
             e._nb = nbformat.read(out_path, as_version=4)
@@ -1032,8 +1052,9 @@ def build(cfg: BuildConfig) -> BuildResult:
                           for p in notebooks},
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        (tmp / "index.html").write_text(index_html(info, [p.stem for p in notebooks], pdf=browser is not None),
-                                        encoding="utf-8")
+        summaries = {p.stem: summarise_notebook(tmp / "notebooks" / p.name) for p in notebooks}
+        (tmp / "index.html").write_text(index_html(info, [p.stem for p in notebooks], pdf=browser is not None,
+                                                   summaries=summaries), encoding="utf-8")
         folders.replace_with(tmp, out, "reports")
     except BaseException as exc:
         for future in futures.values():
@@ -1127,17 +1148,72 @@ def versions() -> dict:
     return found
 
 
-def index_html(info: dict, stems: list[str], pdf: bool) -> str:
-    """The reports' index page: links to every file, scenario, data hash, parameters, versions."""
+#: Tag of a notebook cell whose output is the build's headline on index.html (the decision, in words).
+HEADLINE_TAG = "headline"
+_QUESTION = re.compile(r"\*\*Question\.\*\*\s*(.+)", re.S)
+
+
+def _plain(markdown: str) -> str:
+    """Markdown of a notebook's own text or output as plain text (emphasis and escapes dropped)."""
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)  # a backslash before any ASCII punctuation
+    text = re.sub(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`", "", text)
+    return re.sub(r"\s+", " ", text).replace(" -- ", " – ").strip()
+
+
+def summarise_notebook(path: Path) -> dict:
+    """What index.html shows of an executed notebook: its title, its question, its first figure, its headline.
+
+    Returns ``title`` (the first heading), ``question`` (the text after "**Question.**" in the first
+    Markdown cell, else ""), ``thumbnail`` (base64 PNG of the first figure, else None) and
+    ``headline`` (the text outputs of cells tagged :data:`HEADLINE_TAG`, one string per output).
+    Values are plain text; the caller escapes them.
+    """
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    title, question, thumb, headline = path.stem, "", None, []
+    first_md = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if first_md is not None:
+        lines = first_md.source.splitlines()
+        heads = [ln.lstrip("#").strip() for ln in lines if ln.startswith("#")]
+        title = heads[0] if heads else title
+        m = _QUESTION.search(first_md.source)
+        question = _plain(m.group(1).split("\n\n")[0]) if m else ""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tagged = HEADLINE_TAG in cell.get("metadata", {}).get("tags", [])
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if thumb is None and "image/png" in data:
+                thumb = "".join(data["image/png"]).replace("\n", "")
+            if tagged and ("text/markdown" in data or "text/plain" in data):
+                text = data.get("text/markdown", data.get("text/plain"))
+                headline.append(_plain("".join(text) if isinstance(text, list) else text))
+    return {"title": title, "question": question, "thumbnail": thumb, "headline": [h for h in headline if h]}
+
+
+def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None = None) -> str:
+    """The reports' index page: the headline, each report's question, a thumbnail and links to every file;
+    scenario, data hash, parameters, versions. ``summaries``: per stem, :func:`summarise_notebook`."""
     e = html.escape
-    rows = []
+    summaries = summaries or {}
+    rows, headline = [], []
     for stem in stems:
+        sm = summaries.get(stem, {})
+        headline += sm.get("headline", [])
         links = [(f"{stem}.html", "report"), (f"{stem}.analyst.html", "with code"), (f"{stem}.slides.html", "slides")]
         if pdf:
             links.append((f"{stem}.slides.pdf", "slides PDF"))
         links.append((f"notebooks/{stem}.ipynb", "executed notebook"))
-        cells = "".join(f'<td><a href="{e(href)}">{e(label)}</a></td>' for href, label in links)
-        rows.append(f"<tr><th>{e(stem)}</th>{cells}</tr>")
+        cells = " &middot; ".join(f'<a href="{e(href)}">{e(label)}</a>' for href, label in links)
+        title = sm.get("title") or stem
+        thumb = (f'<a href="{e(stem)}.html"><img class="thumb" src="data:image/png;base64,{e(sm["thumbnail"])}" '
+                 f'alt="{e("First chart of " + title)}"></a>' if sm.get("thumbnail") else "")
+        question = f'<p class="question">{e(sm["question"])}</p>' if sm.get("question") else ""
+        rows.append(f'<tr><td>{thumb}</td><td><h3><a href="{e(stem)}.html">{e(title)}</a></h3>{question}'
+                    f'<p class="links">{cells}</p></td></tr>')
+    top = ("<h2>The decision</h2>" + "".join(f"<p>{e(h)}</p>" for h in headline)) if headline else ""
     params = "".join(f"<tr><th>{e(k)}</th><td><code>{e(json.dumps(v))}</code></td></tr>"
                      for k, v in info["parameters"].items())
     vers = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
@@ -1150,13 +1226,16 @@ def index_html(info: dict, stems: list[str], pdf: bool) -> str:
 body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ text-align: left; padding: .3em .8em; border-bottom: 1px solid #ddd; }}
 code {{ font-size: .9em; }} .meta {{ color: #555; }}
+.reports td {{ vertical-align: top; }} .reports h3 {{ margin: .2em 0; }} .question {{ margin: .3em 0; }}
+.thumb {{ width: 220px; border: 1px solid #ddd; }} .links {{ color: #555; font-size: .9em; }}
 </style></head>
 <body>
 <h1>Text, call, or both? Reports for scenario <code>{e(info['scenario'])}</code></h1>
 <p class="meta">Data <code>{e(info['data_dir'])}</code> ({accounts}SHA-256 <code title="{e(info['data_sha256'])}">{e(info['data_sha256'][:16])}</code>).
 Built {e(info['built_at'])} in {info['build_seconds']} s. {e(info['pdf'])}.</p>
+{top}
 <h2>Reports</h2>
-<table>{''.join(rows)}</table>
+<table class="reports">{''.join(rows)}</table>
 <h2>Parameters</h2>
 <table>{params}</table>
 <h2>Versions</h2>

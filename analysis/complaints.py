@@ -49,6 +49,8 @@ __all__ = [
     "rate_ratios",
     "non_inferiority",
     "dose_response",
+    "DOSE_MIN_CONTACTS",
+    "dose_bins",
     "category_mix",
 ]
 
@@ -453,6 +455,7 @@ class DoseResponse:
         note: None when the trend was estimated, else why it was not (no
             complaint linked to a contact: the numbers are NaN; too few
             complaints: an estimate or limit is not finite).
+        per: the rates are per this many contacts.
     """
 
     rate_ratio_per_contact: Estimate
@@ -463,6 +466,98 @@ class DoseResponse:
     window_days: int
     free: int | None
     note: str | None = None
+    per: float = 10_000
+
+    def binned(self, min_contacts: int | None = None) -> pd.DataFrame:
+        """:attr:`table` with thin counts pooled into bins of at least ``min_contacts`` contacts.
+
+        See :func:`dose_bins`; the intervals are at the confidence level of
+        :attr:`rate_ratio_per_contact`.
+        """
+        return dose_bins(self.table, min_contacts=DOSE_MIN_CONTACTS if min_contacts is None else min_contacts,
+                         per=self.per, confidence=self.rate_ratio_per_contact.confidence)
+
+
+#: Fewest contacts in a bin of the dose-response chart (:func:`dose_bins`). A bin of 2,000
+#: contacts with no complaint has an exact 95% upper limit of 18 complaints per 10,000
+#: contacts: bins this large keep the chart's scale near the rates observed (a few per
+#: 10,000), where single counts in the tail, with a handful of contacts each, would
+#: stretch it to thousands.
+DOSE_MIN_CONTACTS = 2_000
+
+
+def dose_bins(table: pd.DataFrame, *, min_contacts: int = DOSE_MIN_CONTACTS, per: float = 10_000,
+              confidence: float = 0.95) -> pd.DataFrame:
+    """Pool the cells of a dose-response table into bins of at least ``min_contacts`` contacts.
+
+    The rule, per channel: walk the counts (``n_window``) upwards and add
+    consecutive counts to the open bin until it holds at least
+    ``min_contacts`` contacts, then start the next bin; what is left at the
+    top with fewer contacts joins the last bin. So every bin has at least
+    ``min_contacts`` contacts (unless the channel has fewer in all: then it
+    is one bin), the thin tail of high counts is pooled into one bin
+    labelled ``"k+"`` ("k or more contacts"), a run of thin counts lower
+    down into ``"a-b"``, and a count with enough contacts of its own stays
+    alone. Contacts and complaints are summed (totals are conserved); the
+    observed rate and its exact Poisson interval (Garwood 1936) are
+    recomputed on the bin, and the fitted rate is the model's expected
+    complaints in the bin over its contacts.
+
+    Args:
+        table: :attr:`DoseResponse.table` (``channel``, ``n_window``,
+            ``contacts``, ``complaints``, optionally ``fitted_rate``).
+        min_contacts: fewest contacts in a bin (whole number >= 1).
+        per: rates are per this many contacts (as the table's).
+        confidence: confidence level of the intervals.
+
+    Returns:
+        One row per channel and bin, in order: ``channel``, ``bin`` (the
+        label: ``"3"``, ``"1-2"`` or ``"14+"``), ``n_window`` (the bin's
+        lowest count), ``n_window_max`` (its highest), ``n_window_mean``
+        (the contact-weighted mean count: where to draw the bin),
+        ``pooled`` (more than one count), ``contacts``, ``complaints``,
+        ``rate``, ``ci_low``, ``ci_high`` and, when the table has it,
+        ``fitted_rate``.
+
+    Example:
+        >>> t = pd.DataFrame({"channel": "sms", "n_window": [1, 2, 3, 4],
+        ...                   "contacts": [5000, 3000, 40, 12], "complaints": [2, 1, 0, 1]})
+        >>> dose_bins(t, min_contacts=1000)[["bin", "contacts", "complaints"]].to_dict("list")
+        {'bin': ['1', '2+'], 'contacts': [5000, 3052], 'complaints': [2, 2]}
+    """
+    min_contacts = _whole("min_contacts", min_contacts, 1)
+    per, confidence = _positive("per", per), _confidence(confidence)
+    fitted = "fitted_rate" in table
+    rows = []
+    for channel, g in table.sort_values(["channel", "n_window"], kind="stable").groupby("channel", sort=False):
+        n = g.n_window.to_numpy("int64")
+        contacts = g.contacts.to_numpy(float)
+        expected = (g.fitted_rate.to_numpy(float) * contacts / per) if fitted else np.zeros(len(g))
+        # bin index of every count: close a bin as soon as it holds min_contacts contacts
+        edges, held = [0], 0.0
+        for i, c in enumerate(contacts):
+            held += c
+            if held >= min_contacts and i + 1 < len(contacts):
+                edges.append(i + 1)
+                held = 0.0
+        if len(edges) > 1 and contacts[edges[-1]:].sum() < min_contacts:
+            edges.pop()  # a thin remainder at the top joins the last bin
+        for j, start in enumerate(edges):
+            stop = edges[j + 1] if j + 1 < len(edges) else len(n)
+            lo, hi, last = int(n[start]), int(n[stop - 1]), stop == len(n)
+            label = str(lo) if lo == hi else f"{lo}+" if last else f"{lo}-{hi}"
+            k = contacts[start:stop].sum()
+            rows.append({"channel": channel, "bin": label, "n_window": lo, "n_window_max": hi,
+                         "n_window_mean": float(n[start:stop] @ contacts[start:stop] / k) if k else float(lo),
+                         "pooled": lo != hi, "contacts": int(k),
+                         "complaints": int(g.complaints.to_numpy()[start:stop].sum()),
+                         "_expected": float(expected[start:stop].sum())})
+    cols = ["channel", "bin", "n_window", "n_window_max", "n_window_mean", "pooled", "contacts", "complaints"]
+    out = pd.DataFrame(rows, columns=[*cols, "_expected"])
+    out = _add_rate(out, "complaints", "contacts", per, "exact", confidence)
+    if fitted:
+        out["fitted_rate"] = out._expected / out.contacts * per
+    return out.drop(columns="_expected")
 
 
 def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
@@ -619,7 +714,7 @@ def dose_response(
     if note is None and not np.isfinite([slope.estimate, slope.ci_low, slope.ci_high]).all():
         note = (f"not computable: {int(table.complaints.sum())} complaint(s) linked to contacts are too few "
                 "to bound the trend")
-    return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free, note)
+    return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free, note, per)
 
 
 # --------------------------------------------------------------------------

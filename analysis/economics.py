@@ -90,6 +90,7 @@ from .scenario import LOSS_STAGES, Scenario, load_scenario
 __all__ = [
     "MEASURES", "LONG_MEASURES", "HORIZONS", "ASSUMPTION_KEYS", "PROB_BEST_TOLERANCE", "CellMoments",
     "MonteCarloResult", "cell_moments", "assumptions", "net_value", "monte_carlo", "break_even", "tornado",
+    "PRICES", "FLIP_RANGE_FACTOR", "Flip", "PriceFlip", "PriceFlips", "price_flips",
 ]
 
 #: Per-account measures net value is linear in (``collected`` is discounted when asked).
@@ -110,6 +111,13 @@ ASSUMPTION_KEYS: tuple[str, ...] = (
     "economics.complaint_handling_cost", "economics.regulatory_escalation_cost",
     "complaints.escalation_probability",
 )
+#: The prices :func:`price_flips` searches by default: a text, an agent hour, a call minute, an AI voice minute.
+PRICES: tuple[str, ...] = ("costs.sms_per_segment", "costs.agent_cost_per_hour", "costs.phone_per_minute",
+                           "costs.ai_voice_per_minute")
+#: :func:`price_flips` searches each price from 0 to this many times its current value (or to the
+#: top of its ``[uncertainty]`` range, if higher): from free to a tenfold rise, which covers any
+#: price a team is likely to face, so "never within the range" means the choice does not turn on it.
+FLIP_RANGE_FACTOR = 10.0
 #: Stated Monte Carlo tolerance of the probability-best figures at the default 10,000
 #: draws: two seeds differ by more than this with negligible chance (the standard error
 #: of a difference of two independent estimates of p = 0.5 is sqrt(2 * 0.25 / 10,000)
@@ -660,7 +668,10 @@ def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", stra
     the gradient of ``x*`` in the difference of the means is
     ``-w(x*) / v`` (``w(x*)`` the net-value coefficients at ``x*``) and the
     covariance is the sum of the two arms'. The delta interval is poor when
-    ``v`` is near zero (use :func:`monte_carlo` then).
+    ``v`` is near zero (use :func:`monte_carlo` then). The value may be
+    negative (the two never meet at a real price); for the price at which the
+    best of all strategies changes, searched over a stated range of prices
+    from 0 up, use :func:`price_flips`.
 
     Args:
         unit_cost: a :class:`UnitCosts` field (e.g. ``agent_cost_per_hour``,
@@ -755,3 +766,282 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
     df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     df.attrs.update(strategy=strategy, baseline=baseline, cell=dict(cell) if cell else None)
     return df
+
+
+# --------------------------------------------------------------------------
+# Where the choice flips
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Flip:
+    """A price at which the strategy with the highest net value changes.
+
+    Attributes:
+        price: the price (both strategies are worth the same there).
+        ci_low, ci_high: its interval by the delta method on the two
+            strategies' measured means (as :func:`break_even`'s), the lower
+            limit cut at 0 (prices are not negative); NaN when not computable.
+        before: the strategy with the highest net value just below ``price``.
+        after: the strategy with the highest net value just above it.
+    """
+
+    price: float
+    ci_low: float
+    ci_high: float
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, eq=False)
+class PriceFlip:
+    """Where, within a stated range of one price, the preferred strategy changes.
+
+    Attributes:
+        key: the assumption (a dotted key of :data:`ASSUMPTION_KEYS`).
+        current: its value now (the scenario's, or the ``unit_costs`` given).
+        low, high: the range searched (``0 <= low < high``).
+        preferred: the strategy with the highest net value at ``current``.
+        runner_up: the one with the second highest there (its closest competitor).
+        flips: every change of the preferred strategy within the range, by price.
+        curve: the lines to draw: ``price``, ``strategy``,
+            ``net_value_per_account`` on a grid over the range (the flips and
+            the current price included).
+    """
+
+    key: str
+    current: float
+    low: float
+    high: float
+    preferred: str
+    runner_up: str
+    flips: tuple[Flip, ...]
+    curve: pd.DataFrame
+
+    @property
+    def above(self) -> Flip | None:
+        """The first flip above the current price, or None."""
+        return next((f for f in self.flips if f.price > self.current), None)
+
+    @property
+    def below(self) -> Flip | None:
+        """The last flip below (or at) the current price, or None."""
+        return next((f for f in reversed(self.flips) if f.price <= self.current), None)
+
+    @property
+    def flip(self) -> Flip | None:
+        """The flip nearest the current price (None: the choice never flips within the range)."""
+        near = [f for f in (self.above, self.below) if f is not None]
+        return min(near, key=lambda f: abs(f.price - self.current)) if near else None
+
+    def flips_frame(self) -> pd.DataFrame:
+        """The flips as a frame: ``price``, ``ci_low``, ``ci_high``, ``before``, ``after``."""
+        return pd.DataFrame([dataclasses.asdict(f) for f in self.flips],
+                            columns=[f.name for f in dataclasses.fields(Flip)])
+
+
+@dataclass(frozen=True, eq=False)
+class PriceFlips:
+    """The result of :func:`price_flips`: one :class:`PriceFlip` per price.
+
+    Attributes:
+        items: the prices, in the order asked.
+        strategies: the strategies compared.
+        cells: the ``by`` cells the net values are standardised over (their
+            population shares as weights).
+    """
+
+    items: tuple[PriceFlip, ...]
+    strategies: tuple[str, ...]
+    cells: pd.DataFrame
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: str) -> PriceFlip:
+        """The price by dotted key or :class:`UnitCosts` field (``"sms_per_segment"``)."""
+        for p in self.items:
+            if key in (p.key, p.key.split(".", 1)[-1]):
+                return p
+        raise KeyError(f"no price {key!r}; prices: {', '.join(p.key for p in self.items)}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per price: ``key``, ``current``, ``low``, ``high``,
+        ``preferred``, ``runner_up``, then the flip nearest the current price (``flip_price``,
+        ``flip_ci_low``, ``flip_ci_high``, ``before``, ``after``; NaN / None when
+        the choice never flips within the range) and ``flips`` (how many in the range)."""
+        rows = []
+        for p in self.items:
+            f = p.flip
+            rows.append({"key": p.key, "current": p.current, "low": p.low,
+                         "high": p.high, "preferred": p.preferred, "runner_up": p.runner_up,
+                         "flip_price": f.price if f else math.nan, "flip_ci_low": f.ci_low if f else math.nan,
+                         "flip_ci_high": f.ci_high if f else math.nan, "before": f.before if f else None,
+                         "after": f.after if f else None, "flips": len(p.flips)})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - display in JupyterLab
+        return self.to_frame()._repr_html_()
+
+
+def _price_key(price: str) -> str:
+    key = price if price in ASSUMPTION_KEYS else f"costs.{price}"
+    if key not in ASSUMPTION_KEYS:
+        raise ValueError(f"unknown price {price!r}; allowed: {', '.join(ASSUMPTION_KEYS)}")
+    return key
+
+
+def _search_range(key: str, current: float, scenario, ranges: Mapping[str, Sequence[float]] | None):
+    """The range a price is searched over: the caller's, else 0 to FLIP_RANGE_FACTOR x current."""
+    given = None if ranges is None else next((ranges[k] for k in (key, key.split(".", 1)[-1]) if k in ranges), None)
+    if given is not None:
+        try:
+            lo, hi = (float(v) for v in given)
+        except (TypeError, ValueError):
+            raise ValueError(f"ranges[{key!r}] must be a pair (low, high) of numbers, got {given!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
+            raise ValueError(f"ranges[{key!r}] must satisfy 0 <= low < high (prices are not negative), "
+                             f"got {given!r}")
+        return lo, hi
+    unc = _scenario(scenario).settings.get("uncertainty", {}).get(key)
+    hi = max(FLIP_RANGE_FACTOR * current, float(unc[1]) if unc is not None else 0.0)
+    return 0.0, hi if hi > 0 else 1.0
+
+
+def _envelope(A: np.ndarray, B: np.ndarray, lo: float, hi: float) -> list[tuple[float, int, int]]:
+    """Where the highest of the lines ``A + B x`` changes within ``[lo, hi]``: (x, before, after).
+
+    Walks the upper envelope from ``lo``: the top line can only be overtaken
+    by a steeper one, at the nearest of their crossings; each step moves to
+    a strictly steeper line, so the walk ends after at most ``len(A)`` steps.
+    """
+    at = A + B * lo
+    top = np.flatnonzero(at >= at.max() - 1e-12 * max(float(np.abs(at).max()), 1.0))
+    cur = int(top[np.argmax(B[top])])  # of lines tied at lo, the one that is best just above it
+    x, out = lo, []
+    while True:
+        steeper = np.flatnonzero(B > B[cur])
+        if not len(steeper):
+            return out
+        cross = (A[cur] - A[steeper]) / (B[steeper] - B[cur])
+        first = float(cross.min())
+        if first > hi:
+            return out
+        tied = steeper[cross <= first + 1e-12 * max(abs(first), 1.0)]
+        nxt = int(tied[np.argmax(B[tied])])
+        out.append((max(first, x), cur, nxt))
+        cur, x = nxt, max(first, x)
+
+
+def price_flips(tables, scenario, *, prices: Sequence[str] = PRICES, strategies: Sequence[str] | None = None,
+                by: Sequence[str] = ("segment",), cell: Mapping[str, Any] | None = None,
+                ranges: Mapping[str, Sequence[float]] | None = None, unit_costs: UnitCosts | None = None,
+                escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
+                confidence: float = 0.95, horizon_days: int | None = None, horizon: str = "short",
+                points: int = 101) -> PriceFlips:
+    """The price at which the preferred strategy changes, for each price, within a stated range.
+
+    Break-even as a manager reads it: not "the price at which two given
+    strategies are worth the same" (which may be negative, i.e. never), but
+    "how far may this price move before another strategy becomes the best".
+    Net value per account of each strategy is affine in every single price,
+    ``V_s(x) = A_s + B_s x``; the preferred strategy at ``x`` is the highest
+    line, and its changes within ``[low, high]`` are found exactly by walking
+    the upper envelope of the lines (no grid search). Each flip carries the
+    delta-method interval of the crossing of the two strategies' lines (as
+    in :func:`break_even`). Prices are searched from ``low >= 0``, so no
+    negative price is ever reported.
+
+    Net values are those of the population as a whole: each strategy's arm
+    means standardised over the ``by`` cells by their population shares (as
+    :func:`tornado` does), using the cells where every compared strategy has
+    accounts; or of one cell (``cell={"segment": "M1-high"}``).
+
+    Args:
+        tables: the contract tables or a :class:`CellMoments`.
+        scenario: the scenario (assumptions, ``[uncertainty]`` ranges).
+        prices: assumptions to vary, as dotted keys or :class:`UnitCosts`
+            fields (default :data:`PRICES`).
+        strategies: strategies competing (default every strategy in the data).
+        by, strata, unit_costs, escalation, discount, horizon_days, horizon,
+            confidence: as in :func:`net_value`.
+        cell: restrict to one ``by`` cell.
+        ranges: ``{price: (low, high)}`` to search; default ``0`` to
+            :data:`FLIP_RANGE_FACTOR` times the current price (or the top of
+            its ``[uncertainty]`` range, if higher).
+        points: grid points of the drawn lines (>= 2).
+
+    Returns:
+        A :class:`PriceFlips`; ``result["sms_per_segment"].flip`` is the flip
+        nearest the current price, or None ("never within the range").
+
+    Raises:
+        ValueError: an unknown price, strategy or cell column, fewer than two
+            strategies, no cell holding every strategy, a bad range, or as
+            :func:`net_value`.
+
+    Example:
+        >>> flips = price_flips(moments, "cn_default")             # doctest: +SKIP
+        >>> flips["agent_cost_per_hour"].flip                      # doctest: +SKIP
+        Flip(price=212.4, ci_low=180.1, ci_high=244.7, before='phone_only', after='sms_then_phone')
+    """
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 2:
+        raise ValueError(f"points must be a whole number >= 2, got {points!r}")
+    keys = [_price_key(p) for p in ([prices] if isinstance(prices, str) else prices)]
+    _check_horizon(horizon)
+    _check_common("", confidence, escalation)
+    m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
+    present = m.strategies()
+    names = present if strategies is None else list(dict.fromkeys(_names(strategies, "strategies")))
+    unknown = [s for s in names if s not in present]
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; strategies in the data: {', '.join(present)}")
+    if len(names) < 2:
+        raise ValueError(f"price_flips needs at least two strategies to choose between, got {names}")
+    cells = m.cells
+    sel = cells.strategy.isin(names).to_numpy()
+    if cell is not None:
+        bad = [k for k in cell if k not in m.by]
+        if bad:
+            raise ValueError(f"cell names columns not in by: {bad}")
+        for k, val in cell.items():
+            sel &= (cells[k] == val).to_numpy()
+    key = cells[list(m.by)].astype(str).agg("\x1f".join, axis=1) if m.by else pd.Series("", index=cells.index)
+    full = key[sel].groupby(key[sel]).size()
+    full = set(full[full == len(names)].index)
+    sel &= key.isin(full).to_numpy()
+    if not sel.any():
+        raise ValueError(f"no {'cell' if cell is None else f'cell {dict(cell)!r}'} holds every strategy of "
+                         f"{', '.join(names)}; compare fewer strategies or pass cell=")
+    used = cells[sel & (cells.strategy == names[0]).to_numpy()]
+    weight = {k: p for k, p in zip(key[used.index], used.population / used.population.sum())}
+    mean = np.zeros((len(names), len(m.measures)))
+    cov = np.zeros((len(names), len(m.measures), len(m.measures)))
+    for i in np.flatnonzero(sel):
+        s, w = names.index(cells.strategy.iloc[i]), weight[key.iloc[i]]
+        mean[s] += w * m.mean[i]
+        cov[s] += w * w * m.cov[i]
+    a = assumptions(scenario, unit_costs)
+    z = float(sps.norm.isf((1 - confidence) / 2))
+    items = []
+    for k in keys:
+        lo, hi = _search_range(k, a[k], scenario, ranges)
+        w0, g = _slope_vector(a, k, escalation, m.measures)
+        A, B = mean @ w0, mean @ g
+        flips = []
+        for x, b, f in _envelope(A, B, lo, hi):
+            dm, c = mean[f] - mean[b], cov[f] + cov[b]
+            v = float(g @ dm)
+            grad = -(w0 + x * g) / v
+            se = math.sqrt(max(float(grad @ c @ grad), 0.0)) if np.isfinite(c).all() else math.nan
+            flips.append(Flip(x, max(x - z * se, 0.0), x + z * se, names[b], names[f]))
+        grid = np.union1d(np.linspace(lo, hi, points), [f.price for f in flips]
+                          + ([a[k]] if lo <= a[k] <= hi else []))
+        curve = pd.DataFrame({"price": np.tile(grid, len(names)), "strategy": np.repeat(names, len(grid)),
+                              "net_value_per_account": (A[:, None] + B[:, None] * grid[None, :]).ravel()})
+        now = A + B * a[k]
+        rank = np.argsort(-now, kind="stable")
+        items.append(PriceFlip(k, a[k], lo, hi, names[int(rank[0])], names[int(rank[1])],
+                               tuple(flips), curve))
+    return PriceFlips(tuple(items), tuple(names), used[[*m.by, "population"]].reset_index(drop=True))

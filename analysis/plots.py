@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -32,7 +33,7 @@ import pandas as pd
 __all__ = [
     "STYLE", "CJK_FONTS", "set_style", "cjk_font", "literal_text", "interval_plot", "bar_with_ci", "funnel_plot",
     "dose_response_plot", "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot",
-    "frontier_plot",
+    "break_even_plot", "frontier_plot",
 ]
 
 #: The project style (matplotlib rc parameters).
@@ -115,6 +116,7 @@ def set_style() -> None:
     family is left as it is.
     """
     mpl.rcParams.update(STYLE)
+    _install_alt_text()
     cjk = cjk_font()
     if cjk is not None:
         family = [f for f in mpl.rcParams["font.family"] if f not in CJK_FONTS]
@@ -170,6 +172,120 @@ def _groups(data: pd.DataFrame, hue: str | None):
     return [(None, data)] if hue is None else list(data.groupby(hue, sort=False))
 
 
+#: Columns whose values get their fixed colour (:func:`analysis.display.colour`) in every chart.
+COLOURED = ("strategy", "channel", "treatment", "policy")
+
+
+def _colour(hue: str | None, name) -> str | None:
+    """The fixed colour of ``name`` when ``hue`` names strategies or channels, else None (the colour cycle).
+
+    A strategy is drawn in the same colour in every chart, whether the frame
+    holds its code (``sms_only``) or its display name ("SMS only").
+    """
+    from . import display
+
+    if hue is None or name is None or hue not in COLOURED:
+        return None
+    return display.colour(name)
+
+
+def alt_text(fig) -> str:
+    """A figure's alternative text for the reports: "Chart: " and its titles, then what each panel shows.
+
+    Built from the suptitle, the axes' titles and their axis labels (the words
+    the reader sees), e.g. "Chart: Balance due by delinquency bucket. Mean
+    balance due (CNY) by days-past-due bucket."
+    """
+    parts = []
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text():
+        parts.append(sup.get_text())
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    parts += [ax.get_title() for ax in axes if ax.get_title()]
+    panels = []
+    for ax in axes:
+        y, x = ax.get_ylabel(), ax.get_xlabel()
+        if y and x:
+            panels.append(f"{y[:1].upper()}{y[1:]} by {x}")
+        elif y or x:
+            panels.append((y or x)[:1].upper() + (y or x)[1:])
+    text = "Chart" + (": " + "; ".join(parts) if parts else "") + "."
+    if panels:
+        text += " " + "; ".join(panels) + "."
+    return re.sub(r"\\\$", "$", text.replace("\u200b", ""))
+
+
+_LAST_PNG: list = []  # (figure, base64 PNG) drawn for the HTML output, reused for the PNG output
+
+
+def _install_alt_text() -> None:
+    """In IPython, show every figure as an ``<img>`` with :func:`alt_text` (and keep its PNG output).
+
+    nbconvert's templates write no alternative text for a PNG output, so a
+    figure is also given an HTML output (preferred by JupyterLab and
+    nbconvert): the same PNG as a data URL in an ``<img alt="...">`` inside a
+    ``jp-RenderedImage`` box, so the reports' image styles still apply. The
+    PNG is drawn once for both outputs. Outside IPython nothing changes.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the notebook stack
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatters = ip.display_formatter.formatters
+
+    def png_of(fig):
+        """The PNG (base64) of the inline backend's formatter, which it registers on first drawing; ours wraps it."""
+        png = formatters["image/png"]
+        try:
+            current = png.lookup_by_type(Figure)
+        except KeyError:  # no inline backend: draw it as the inline backend would
+            from IPython.core.pylabtools import print_figure
+
+            return print_figure(fig, "png", bbox_inches="tight", base64=True)
+        if not getattr(current, "_alt_text", False):
+            def drawn(f, _original=current):
+                if _LAST_PNG and _LAST_PNG[0][0] is f:
+                    return _LAST_PNG.pop()[1]
+                return _original(f)
+
+            drawn._alt_text = True
+            drawn._original = current
+            png.for_type(Figure, drawn)
+            current = drawn
+        return current._original(fig)
+
+    def as_html(fig):
+        import base64
+        import html
+
+        data = png_of(fig)
+        if data is None:
+            return None
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode("ascii")
+        _LAST_PNG[:] = [(fig, data)]
+        return (f'<div class="jp-RenderedImage"><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(alt_text(fig), quote=True)}" style="max-width: 100%; height: auto;"></div>')
+
+    def ensure():
+        """Register the HTML output again if the inline backend dropped it (it resets every figure
+        formatter when it starts, on the first figure drawn): run after each cell, before the
+        backend sends the cell's figures."""
+        if formatters["text/html"].type_printers.get(Figure) is not as_html:
+            formatters["text/html"].for_type(Figure, as_html)
+
+    ensure()
+    for callback in [c for c in ip.events.callbacks["post_execute"] if getattr(c, "_alt_text", False)]:
+        ip.events.unregister("post_execute", callback)  # set_style called again: one hook
+    ensure._alt_text = True
+    ip.events.register("post_execute", ensure)
+
+
 def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate", low: str = "ci_low",
                   high: str = "ci_high", hue: str | None = None, reference: float | None = None,
                   scale: float = 1.0, xlabel: str, ylabel: str | None = None, title: str | None = None,
@@ -198,7 +314,7 @@ def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate",
         offset = (j - (len(groups) - 1) / 2) * width if hue else 0.0
         y = np.array([pos[str(v)] for v in g[label]]) + offset
         ax.errorbar(g[estimate].to_numpy(float) * scale, y, xerr=_yerr(g, estimate, low, high, scale),
-                    fmt="o", capsize=3, label=literal_text(name))
+                    fmt="o", capsize=3, label=literal_text(name), color=_colour(hue, name))
         if truth is not None:
             ax.scatter(g[truth].to_numpy(float) * scale, y, marker="x", color="k", zorder=3,
                        label="truth" if j == 0 else None)
@@ -230,7 +346,9 @@ def bar_with_ci(data: pd.DataFrame, *, x: str, y: str, low: str | None, high: st
     width = 0.8 / max(len(groups), 1)
     for j, (name, g) in enumerate(groups):
         xs = np.array([pos[str(v)] for v in g[x]]) + (j - (len(groups) - 1) / 2) * width
-        ax.bar(xs, g[y].to_numpy(float) * scale, width=width * 0.95, label=literal_text(name))
+        # grouped bars take the colour of their group; single bars of strategies (or channels) their own
+        color = _colour(hue, name) if hue is not None else ([_colour(x, v) for v in g[x]] if x in COLOURED else None)
+        ax.bar(xs, g[y].to_numpy(float) * scale, width=width * 0.95, label=literal_text(name), color=color)
         if low is not None and high is not None:
             ax.errorbar(xs, g[y].to_numpy(float) * scale, yerr=_yerr(g, y, low, high, scale), fmt="none",
                         ecolor="0.2", capsize=3)
@@ -250,17 +368,54 @@ def funnel_plot(data: pd.DataFrame, *, stage: str = "stage", rate: str = "rate",
 
 def dose_response_plot(data: pd.DataFrame, *, x: str = "n_window", rate: str = "rate", low: str = "ci_low",
                        high: str = "ci_high", fitted: str | None = "fitted_rate", hue: str | None = "channel",
+                       pooled: str | None = "pooled", bin_label: str | None = "bin",
                        xlabel: str = "contacts in the last 7 days (incl. this one)",
                        ylabel: str = "complaints per 10,000 contacts", title: str | None = None, ax=None):
-    """Observed rates with intervals by contact frequency, and the fitted curve."""
+    """Observed rates with intervals by contact frequency, and the fitted model as a line.
+
+    Pass the binned table (:func:`analysis.complaints.dose_bins`, with
+    ``x="n_window_mean"``) so that thin counts do not stretch the scale:
+    rows whose ``pooled`` column is true (bins of several counts) are drawn
+    as open circles and labelled with their ``bin_label`` text (e.g.
+    ``"14+"``). The model's line is drawn over the points, thicker, in the
+    colour of its observed points; the y axis starts at 0.
+
+    Args:
+        data: one row per cell or bin.
+        x: column of the contact count to draw at.
+        rate, low, high: columns of the observed rate and its interval.
+        fitted: column of the model's rate (None: no line).
+        hue: column splitting the rows into series (e.g. the channel).
+        pooled, bin_label: columns marking pooled bins and naming them
+            (ignored when absent).
+        xlabel, ylabel: names with units.
+        title: optional title.
+        ax: axes to draw on.
+    """
     ax = _axes(ax)
     for name, g in _groups(data, hue):
-        lines = ax.errorbar(g[x], g[rate], yerr=_yerr(g, rate, low, high, 1.0), fmt="o", capsize=2, alpha=0.8,
-                            label=None if name is None else literal_text(f"{name} (observed)"))
+        many = g[pooled].astype(bool).to_numpy() if pooled is not None and pooled in g else np.zeros(len(g), bool)
+        color, first = _colour(hue, name), True
+        for part, face in ((~many, None), (many, "white")):
+            if not part.any():
+                continue
+            sub = g[part]
+            lines = ax.errorbar(sub[x], sub[rate], yerr=_yerr(sub, rate, low, high, 1.0), fmt="o", capsize=2,
+                                alpha=0.8, color=color, mfc=face, zorder=2,
+                                label=None if name is None or not first else literal_text(f"{name} (observed)"))
+            color, first = lines[0].get_color(), False
+        if bin_label is not None and bin_label in g:
+            for _, r in g[many].iterrows():
+                ax.annotate(literal_text(r[bin_label]), (r[x], r[rate]), xytext=(4, 4), textcoords="offset points",
+                            fontsize=8, color=color)
         if fitted is not None and fitted in g:
-            ax.plot(g[x], g[fitted], color=lines[0].get_color(), lw=1.5,
+            ax.plot(g[x], g[fitted], color=color, lw=2.5, zorder=3,
                     label=None if name is None else literal_text(f"{name} (model)"))
-    return _finish(ax, xlabel, ylabel, legend=None, title=title, entries=bool(hue))
+    ax.set_ylim(bottom=0)
+    _finish(ax, xlabel, ylabel, legend=None, title=title)
+    if hue:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
 
 
 def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contacts", hue: str | None = "channel",
@@ -274,9 +429,9 @@ def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contact
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
             ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=literal_text(name))
+                        label=literal_text(name), color=_colour(hue, name))
         else:
-            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name))
+            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
@@ -288,7 +443,7 @@ def stacked_share(data: pd.DataFrame, *, x: str, hue: str, value: str, xlabel: s
     bottom = np.zeros(len(cats))
     for name, g in data.groupby(hue, sort=False):
         v = g.set_index(g[x].astype(str))[value].reindex(cats).fillna(0.0).to_numpy(float) * scale
-        ax.bar(range(len(cats)), v, bottom=bottom, label=literal_text(name))
+        ax.bar(range(len(cats)), v, bottom=bottom, label=literal_text(name), color=_colour(hue, name))
         bottom = bottom + v
     ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
     ax.set_xlabel(literal_text(xlabel or x))
@@ -307,9 +462,9 @@ def sensitivity_plot(data: pd.DataFrame, *, x: str, y: str, low: str | None = No
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
             ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=literal_text(name))
+                        label=literal_text(name), color=_colour(hue, name))
         else:
-            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name))
+            ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
     if baseline_x is not None:
         ax.axvline(baseline_x, color="0.4", lw=1, ls="--")
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
@@ -328,11 +483,18 @@ def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None
 
 def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at_low", high: str = "value_at_high",
                  base: str = "base", scale: float = 1.0, xlabel: str, ylabel: str | None = None,
-                 reference: float | None = None, title: str | None = None, ax=None):
-    """One-at-a-time sensitivity: per row a bar from the base value to the value at each end of a range.
+                 reference: float | None = None, reference_label: str | None = None,
+                 ends: tuple[str, str] | None = None, title: str | None = None, ax=None):
+    """One-at-a-time sensitivity, centred on the base value: per row a bar from the base to each end.
 
-    Rows are drawn in the order given, the first at the top (pass them sorted
-    by swing, as :func:`analysis.economics.tornado` returns them).
+    The x axis is symmetric around the base value (the bars' common origin,
+    a solid line) and wide enough for the longest bar, so short swings are
+    still bars, not slivers against an edge. Within a row the bar for the
+    assumption's low end is drawn above the one for its high end, so neither
+    hides the other. Rows are drawn in the order given, the first at the
+    top (pass them sorted by swing, as :func:`analysis.economics.tornado`
+    returns them). A ``reference`` beyond the axis is not drawn: a note at
+    that edge says where it lies.
 
     Args:
         data: one row per assumption.
@@ -343,21 +505,112 @@ def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at
         xlabel: the quantity's name with its unit.
         ylabel: defaults to the ``label`` column name.
         reference: optional extra vertical line (e.g. 0: where the decision flips).
+        reference_label: what the reference means (legend and note), default its value.
+        ends: optional columns ``(low, high)`` of the assumption's values at the two ends of its
+            range, written at the tips of the bars.
         title: optional title.
         ax: axes to draw on.
     """
     ax = _axes(ax)
-    labels = data[label].astype(str).tolist()
+    labels = [textwrap.fill(t, 28) for t in data[label].astype(str)]
     y = np.arange(len(labels))
     origin = float(data[base].iloc[0]) * scale if len(data) else 0.0
-    for col, name in ((low, "assumption at low end"), (high, "assumption at high end")):
-        ax.barh(y, data[col].to_numpy(float) * scale - origin, left=origin, height=0.6, label=name, alpha=0.85)
-    ax.axvline(origin, color="0.2", lw=1)
+    tips = {}
+    for col, name, shift in ((low, "assumption at low end", -0.19), (high, "assumption at high end", 0.19)):
+        tips[col] = data[col].to_numpy(float) * scale
+        ax.barh(y + shift, tips[col] - origin, left=origin, height=0.36, label=name, alpha=0.85)
+    reach = max((float(np.nanmax(np.abs(t - origin))) for t in tips.values() if len(t)), default=0.0)
+    half = (reach if reach > 0 else max(abs(origin) * 0.01, 1.0)) * (1.45 if ends else 1.12)
+    ax.set_xlim(origin - half, origin + half)
+    ax.axvline(origin, color="0.2", lw=1, label=literal_text(f"at assumed values: {_number(origin)}"))
+    if ends is not None:
+        for col, end, shift in ((low, ends[0], -0.19), (high, ends[1], 0.19)):
+            for yi, tip, value in zip(y, tips[col], data[end].to_numpy(float)):
+                right = tip >= origin
+                ax.annotate(literal_text(_number(value)), (tip, yi + shift), xytext=(3 if right else -3, 0),
+                            textcoords="offset points", ha="left" if right else "right", va="center", fontsize=8)
     if reference is not None:
-        ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
+        ref = reference * scale
+        what = reference_label or _number(ref)
+        if origin - half <= ref <= origin + half:
+            ax.axvline(ref, color="0.4", lw=1, ls="--", label=literal_text(what))
+        else:
+            left = ref < origin
+            ax.annotate(literal_text(f"{'<- ' if left else ''}{what} at {_number(ref)}, off the chart"
+                                     f"{'' if left else ' ->'}"),
+                        (0.01 if left else 0.99, 0.01), xycoords="axes fraction", ha="left" if left else "right",
+                        va="bottom", fontsize=8, color="0.35")
     ax.set_yticks(y, [literal_text(t) for t in labels])
     ax.invert_yaxis()
-    return _finish(ax, xlabel, ylabel or label, title=title, entries=True)
+    _finish(ax, xlabel, label if ylabel is None else ylabel, title=title)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+    return ax
+
+
+def _number(x: float) -> str:
+    """A number for a chart label: separators from 1,000 up, else four significant digits."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
+
+
+def break_even_plot(data: pd.DataFrame, *, flips: pd.DataFrame | None = None, x: str = "price",
+                    y: str = "net_value_per_account", hue: str = "strategy", current: float | None = None,
+                    scale: float = 1.0, xlabel: str, ylabel: str, title: str | None = None, ax=None):
+    """Net value of the competing strategies against one price, with the prices where the best one changes.
+
+    Draws one line per ``hue`` (e.g. :attr:`analysis.economics.PriceFlip.curve`),
+    a wide pale band under whichever line is highest, a dashed line at the
+    ``current`` price and, per row of ``flips``
+    (:meth:`analysis.economics.PriceFlip.flips_frame`), a dotted line at the
+    flip, the crossing marked with its interval as a horizontal bar (clipped
+    to the prices shown) and the strategy that takes over named. With
+    ``flips`` given but empty, a note says the best strategy does not change
+    within the prices shown.
+
+    Args:
+        data: the lines: one row per price and strategy.
+        flips: ``price``, ``ci_low``, ``ci_high``, ``before``, ``after`` (None: not drawn).
+        x, y, hue: columns of the price, the net value and the strategy.
+        current: the price assumed now.
+        scale: multiply ``y`` for display.
+        xlabel, ylabel: names with units.
+        title: optional title.
+        ax: axes to draw on.
+    """
+    ax = _axes(ax)
+    wide = data.pivot_table(index=x, columns=hue, values=y, sort=True) * scale
+    if len(wide):
+        ax.plot(wide.index, wide.max(axis=1), color="0.85", lw=9, solid_capstyle="butt", zorder=1,
+                label="best strategy at that price")
+    for name, g in _groups(data, hue):
+        g = g.sort_values(x)
+        ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, zorder=2, label=literal_text(name),
+                color=_colour(hue, name))
+    lo, hi = (float(data[x].min()), float(data[x].max())) if len(data) else (0.0, 1.0)
+    if current is not None:
+        ax.axvline(current, color="0.3", lw=1, ls="--", label="price now")
+    if flips is not None:
+        for _, f in flips.iterrows():
+            ax.axvline(f["price"], color="#c03d3e", lw=1.5, ls=":", zorder=3)
+            at = data[(data[x] == f["price"]) & (data[hue] == f["after"])]
+            band = (max(float(f["ci_low"]), lo), min(float(f["ci_high"]), hi))
+            if len(at) and np.isfinite(band).all():  # the crossing, with its interval clipped to the prices shown
+                ax.errorbar([f["price"]], [float(at[y].iloc[0]) * scale],
+                            xerr=[[f["price"] - band[0]], [band[1] - f["price"]]], fmt="o", color="#c03d3e",
+                            capsize=4, zorder=4)
+            ax.annotate(literal_text(f"{f['after']} from {_number(f['price'])}"), (f["price"], 0.5),
+                        xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
+                        ha="left", va="center", rotation=90, fontsize=8, color="#c03d3e")
+        if flips.empty:
+            ax.annotate(literal_text(f"the best strategy does not change between {_number(lo)} and {_number(hi)}"),
+                        (0.5, 0.5), xycoords="axes fraction", ha="center", va="center", fontsize=9, color="0.2",
+                        bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"}, zorder=5)
+    ax.set_xlim(lo, hi)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_xlabel(literal_text(xlabel))
+    ax.set_ylabel(literal_text(ylabel))
+    if title:
+        ax.set_title(literal_text(title))
+    return ax
 
 
 def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_account", status: str | None = "status",
@@ -382,7 +635,8 @@ def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_a
     ax = _axes(ax)
     bad = data[status] == "infeasible" if status is not None else pd.Series(False, index=data.index)
     for name, g in _groups(data[~bad], hue):
-        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=literal_text(name))
+        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=literal_text(name),
+                color=_colour(hue, name))
     if bad.any():
         ax.plot(data.loc[bad, x], np.zeros(int(bad.sum())), "x", color="#c03d3e", ms=8, clip_on=False,
                 transform=ax.get_xaxis_transform(), label="infeasible limit")

@@ -4,16 +4,26 @@ A page fails when it is blank, a figure is missing, a script logs an error or
 any request of the page goes to the network (seen in Chromium's net log;
 requests Chromium makes on its own, such as update checks, are told apart by
 their initiator). Skipped when ``chromium`` is not on PATH.
+
+Slides must fit: every slide's content inside its 1280 x 720 frame in the
+browser and inside its page in the print view, tables at 18 px or more, and
+one PDF page per slide. The slides template measures itself when asked
+(``?fit-check``); ``SLIDES_CHECK_REPORTS=<reports folder>`` runs the same
+checks on the decks of any build, e.g. the real notebooks'.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis import synth
 from analysis.build import BuildConfig, build, chromium
@@ -22,6 +32,7 @@ BROWSER = chromium()
 pytestmark = pytest.mark.skipif(
     BROWSER is None, reason="chromium is not on PATH: install it (apt-get install -y chromium) to run the browser test"
 )
+pytestmark = [pytestmark, pytest.mark.slow]  # a build and a browser: left out by make test-fast
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--window-size=1280,800", "--virtual-time-budget=10000",
@@ -124,3 +135,168 @@ def test_a_hostile_value_that_slipped_through_cannot_run(tmp_path):
         assert "pwned" not in title, f"{name}: a handler ran ({title})"
         assert any("Content Security Policy" in ln for ln in console), f"{name}: nothing was blocked?"
         assert not requests
+
+
+# --------------------------------------------------------------------------
+# Slides that fit: frames, table text, one PDF page per slide
+# --------------------------------------------------------------------------
+FRAME = {"w": 1280, "h": 720}
+MIN_TABLE_PX = 18
+
+
+def slide_count(page: Path) -> int:
+    """The slides of a deck as written: ``<section>`` elements holding no other section."""
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"<script\b.*?</script>|<style\b.*?</style>", "", text, flags=re.S | re.I)
+    count, stack = 0, []
+    for closing in re.findall(r"<(/?)section\b", text, flags=re.I):
+        if not closing:
+            if stack:
+                stack[-1] = True  # the enclosing section holds a section
+            stack.append(False)
+        elif not stack.pop():
+            count += 1
+    return count
+
+
+def pdf_pages(pdf: Path) -> int:
+    """Pages of a PDF written by Chromium: its ``/Type /Page`` objects, checked against the page tree's ``/Count``."""
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and b"/ObjStm" not in data, f"{pdf.name}: not a PDF this count can read"
+    pages = len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", data))
+    assert pages == max(int(n) for n in re.findall(rb"/Count\s+(\d+)", data)), f"{pdf.name}: page tree disagrees"
+    return pages
+
+
+def fit_check(page: Path, work: Path, query: str = "?fit-check") -> dict:
+    """What the slides template measured in the browser (``?fit-check``): per slide, the box around its content
+    in frame pixels (slide view) or page pixels (print view), the zoom it gave the content, the smallest table
+    text (CSS pixels, and as shown after the zoom)."""
+    dom, console, requests = render(page, work, query)
+    found = re.search(r'<pre id="fit-check"[^>]*>(.*?)</pre>', dom, re.S)
+    assert found, f"{page.name}{query}: the slides wrote no measurements (did reveal.js start?)"
+    assert not console and not requests, f"{page.name}{query}: {console} {requests}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def slide_problems(page: Path, work: Path, query: str = "") -> list[str]:
+    """Every way the deck at ``page`` fails to fit, in the slide view and in the print view (as printed to PDF)."""
+    problems, expected = [], slide_count(page)
+    for view, q in (("slides", "?fit-check"), ("print", "?print-pdf&fit-check")):
+        res = fit_check(page, work, q + query)
+        if res["frame"] != FRAME:
+            problems.append(f"{page.name}: frame {res['frame']}, not {FRAME}")
+        if len(res["slides"]) != expected:
+            problems.append(f"{page.name} ({view}): measured {len(res['slides'])} slides of {expected}")
+        for s in res["slides"]:
+            where = f"{page.name} ({view}) slide {s['index'] + 1} {s['title'][:40]!r}"
+            if s["overflow"]:
+                problems.append(f"{where}: content spans x {s['left']:.0f}..{s['right']:.0f}, y {s['top']:.0f}.."
+                                f"{s['bottom']:.0f}, outside its {s['bounds']['w']} x {s['bounds']['h']} "
+                                f"{'frame' if view == 'slides' else 'page'} (zoom {s['zoom']:.2f})")
+            font = s["table_font"]
+            if font and font["css"] < MIN_TABLE_PX:
+                problems.append(f"{where}: table text {font['css']} px < {MIN_TABLE_PX} px")
+            elif font and font["seen"] < MIN_TABLE_PX - 0.05:  # set large enough, but zoomed below it
+                problems.append(f"{where}: table text {font['seen']:.1f} px as shown (zoom {s['zoom']:.2f}) "
+                                f"< {MIN_TABLE_PX} px")
+    return problems
+
+
+def by_title(res: dict) -> dict[str, dict]:
+    return {s["title"]: s for s in res["slides"]}
+
+
+def test_every_deck_fits_its_frames(reports, tmp_path):
+    decks = sorted(reports.glob("*.slides.html"))
+    assert len(decks) == 2
+    problems = [p for deck in decks for p in slide_problems(deck, tmp_path)]
+    assert not problems, "\n".join(problems)
+    table = by_title(fit_check(reports / "01_overview.slides.html", tmp_path))["The table"]
+    assert table["tables"] == 1 and table["zoom"] == 1 and table["table_font"]["seen"] >= MIN_TABLE_PX
+
+
+def test_pdf_has_one_page_per_slide(reports):
+    decks = sorted(reports.glob("*.slides.html"))
+    counts = {deck.name: slide_count(deck) for deck in decks}
+    assert counts == {"01_overview.slides.html": 3, "02_costs.slides.html": 1}  # a slide with a subslide, a title
+    for deck in decks:
+        pdf = deck.with_suffix(".pdf")
+        assert pdf_pages(pdf) == counts[deck.name], pdf.name
+
+
+def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
+    """A hand-made deck: a chart too tall for the frame with a sentence under it, tables too long or too wide,
+    and one table no scaling can rescue. Unfitted (``?no-fit``) the check reports them all; fitted, the hopeless one
+    still overflows and the tables that fit only zoomed out show their text below 18 px, so a deck like it fails the
+    test above; its PDF still has one page per slide."""
+    from test_build import PARAMETERS
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    slide = {"slideshow": {"slide_type": "slide"}}
+    cells = [
+        new_markdown_cell("# Overflow", metadata=slide),
+        new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell("import matplotlib.pyplot as plt\nimport pandas as pd\npd.set_option('display.max_rows', 500)"),
+        new_markdown_cell("## A tall chart", metadata=slide),
+        new_code_cell("fig, ax = plt.subplots(figsize=(6, 10))\nax.plot([0, 1], [0, 1])\nplt.show()"),
+        new_markdown_cell("The sentence under the tall chart."),
+        new_markdown_cell("## A table of 24 rows", metadata=slide),
+        new_code_cell("pd.DataFrame({'segment': [f'segment {i}' for i in range(24)], 'value': range(24)})"),
+        new_markdown_cell("The sentence under the table."),
+        new_markdown_cell("## A wide table", metadata=slide),
+        new_code_cell("pd.DataFrame([[f'value {i}.{j}' for j in range(14)] for i in range(3)],\n"
+                      "             columns=[f'column_{j}' for j in range(14)])"),
+        new_markdown_cell("## A table of 90 rows", metadata=slide),
+        new_code_cell("pd.DataFrame({'row': range(90), 'value': range(90)})"),
+        new_markdown_cell("## A table in small print", metadata=slide),
+        new_code_cell("from IPython.display import HTML\n"
+                      "HTML('<table style=\"font-size: 12px\"><tr><th>strategy</th><td>sms_only</td></tr></table>')"),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, nbs / "01_overflow.ipynb")
+    out = build(BuildConfig(data=build_data, out=tmp_path / "r", notebooks=nbs, quiet=True)).out
+    deck = out / "01_overflow.slides.html"
+    assert slide_count(deck) == 6
+
+    raw = by_title(fit_check(deck, tmp_path, "?fit-check&no-fit"))
+    assert not raw["Overflow"]["overflow"]
+    for title in ("A tall chart", "A table of 24 rows", "A wide table", "A table of 90 rows"):
+        assert raw[title]["overflow"], f"unfitted, {title!r} should overflow: {raw[title]}"
+    assert raw["A wide table"]["right"] > FRAME["w"] and raw["A tall chart"]["bottom"] > FRAME["h"]
+    assert raw["A table in small print"]["table_font"]["css"] == 12
+    unfitted = slide_problems(deck, tmp_path, "&no-fit")
+    assert len(unfitted) >= 8 and any("table text 12" in p for p in unfitted), unfitted
+
+    fitted = by_title(fit_check(deck, tmp_path))
+    chart = fitted["A tall chart"]
+    assert not chart["overflow"] and chart["zoom"] == 1, chart  # the chart gave way, the text kept its size
+    assert "The sentence under the tall chart." in deck.read_text(encoding="utf-8")
+    for title in ("A table of 24 rows", "A wide table"):
+        assert not fitted[title]["overflow"] and 0.6 <= fitted[title]["zoom"] < 1, fitted[title]
+    assert fitted["A table of 90 rows"]["overflow"], "90 rows cannot fit at a readable size"
+    assert fitted["A table in small print"]["table_font"]["seen"] == MIN_TABLE_PX
+    problems = slide_problems(deck, tmp_path)
+    assert any("A table of 90 rows" in p and "outside" in p for p in problems), problems
+    assert any("(print)" in p and "A table of 90 rows" in p for p in problems)  # the PDF page cuts it off too
+    for title in ("A table of 24 rows", "A wide table"):  # they fit only zoomed out: their text is too small as shown
+        assert any(title in p and "as shown" in p for p in problems), problems
+    assert all(any(t in p for t in ("A table of 90 rows", "A table of 24 rows", "A wide table")) for p in problems), problems
+
+    assert pdf_pages(out / "01_overflow.slides.pdf") == 6
+
+
+@pytest.mark.skipif(not os.environ.get("SLIDES_CHECK_REPORTS"), reason="set SLIDES_CHECK_REPORTS=<reports folder>")
+def test_decks_of_a_given_build_fit(tmp_path):
+    """The same checks on another build's decks: ``SLIDES_CHECK_REPORTS=reports pytest tests/test_browser.py``."""
+    folder = Path(os.environ["SLIDES_CHECK_REPORTS"])
+    decks = sorted(folder.glob("*.slides.html"))
+    assert decks, f"no *.slides.html in {folder}"
+    problems = [p for deck in decks for p in slide_problems(deck, tmp_path)]
+    for deck in decks:
+        pdf = deck.with_suffix(".pdf")
+        if pdf.is_file() and pdf_pages(pdf) != slide_count(deck):
+            problems.append(f"{pdf.name}: {pdf_pages(pdf)} pages for {slide_count(deck)} slides")
+    assert not problems, "\n".join(problems)

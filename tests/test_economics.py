@@ -182,3 +182,30 @@ def test_money_beyond_floating_point_is_named_not_an_eigenvalue_error(overflowin
     assert E.monte_carlo(by_segment, sc, draws=200).note is None
     with pytest.raises(ValueError, match="unsampled"):
         E.monte_carlo(m, sc, by=(), draws=200, unsampled="skip")
+
+
+def test_price_flips_are_where_the_best_strategy_changes(data):
+    ds, sc, m, _ = data
+    flips = E.price_flips(m, sc)
+    assert [p.key for p in flips] == list(E.PRICES)
+    base = UnitCosts.from_scenario(sc)
+
+    def overall(unit, price):
+        """Net value per account of each strategy over the population (segments weighted by their accounts)."""
+        nv = E.net_value(m, sc, unit_costs=base.replace(**{unit: price}))
+        w = nv.population / nv.groupby("strategy").population.transform("sum")
+        return (nv.net_value_per_account * w).groupby(nv.strategy).sum()
+
+    for p in flips:
+        unit = p.key.split(".", 1)[1]
+        assert 0 <= p.low < p.current < p.high
+        assert p.preferred == overall(unit, p.current).idxmax()
+        for f in p.flips:
+            assert p.low <= f.price <= p.high and 0 <= f.ci_low <= f.price <= f.ci_high
+            at = overall(unit, f.price)
+            assert at[f.before] == pytest.approx(at[f.after], rel=1e-9, abs=1e-9)
+            step = 1e-6 * max(p.high, 1)
+            assert overall(unit, f.price - step).idxmax() == f.before
+            assert overall(unit, f.price + step).idxmax() == f.after
+        if not p.flips:  # never within the range: the same strategy is best at both ends
+            assert overall(unit, p.low).idxmax() == overall(unit, p.high).idxmax() == p.preferred

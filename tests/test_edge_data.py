@@ -28,6 +28,7 @@ from analysis import contract, io
 from analysis.build import BuildConfig, build
 from conftest import write_parquet_dataset
 
+pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 TABLES = tuple(contract.TABLES)
 BASELINE = "sms_only"
 #: What a manager must never read in a report.
@@ -207,15 +208,15 @@ def test_everybody_paid_a_lonely_segment_and_extreme_amounts(all_paid_lonely_hug
     assert "every baseline account paid (100.0%), so no lift is possible" in r["06_experiment_design"]
     assert "Left out of the adjusted estimates, because an arm there has fewer than 2 accounts" in r["04_response"]
     assert "beyond floating point" in r["01_executive_summary"]  # the Monte Carlo says what it left out
-    assert "segment M3+-low left out: no sms_only arm to measure against" in r["08_channel_policy"]
-    assert "segment M2-high left out: its money figures are beyond floating point" in r["08_channel_policy"]
+    assert "segment M3+ low balance left out: no SMS only arm to measure against" in r["08_channel_policy"]
+    assert "segment M2 high balance left out: its money figures are beyond floating point" in r["08_channel_policy"]
 
 
 def test_a_single_strategy_and_single_event_rows(single_everything):
     r = single_everything
     assert_readable(r)
-    assert "Only sms_only is in the data: there is no other strategy to compare it with" in r["04_response"]
-    assert "Only sms_only is in the data: there is no other strategy to compare its complaint rate with" in r[
+    assert "Only SMS only is in the data: there is no other strategy to compare it with" in r["04_response"]
+    assert "Only SMS only is in the data: there is no other strategy to compare its complaint rate with" in r[
         "05_complaints_compliance"]
 
 
