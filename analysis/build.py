@@ -584,11 +584,30 @@ def declared_parameters(notebooks: list[Path]) -> dict[Path, dict | None]:
     return found
 
 
-def parameters_for(parameters: dict, declared: dict | None) -> dict:
-    """The parameters injected into one notebook: those its ``parameters`` cell declares (all for one without)."""
-    if not declared:
-        return dict(parameters)
-    return {k: v for k, v in parameters.items() if k in declared}
+def declared_cost_keys(notebooks: list[Path]) -> dict[Path, list[str] | None]:
+    """The unit costs each notebook says it reads: its metadata ``{"analysis": {"cost_keys": [...]}}``.
+
+    None (every cost) for a notebook that says nothing or cannot be read. A notebook that names its
+    costs receives only those of the ``cost_overrides`` (the others keep the scenario's values in
+    it), so a change to another cost neither reaches it nor executes it again.
+    """
+    found: dict[Path, list[str] | None] = {}
+    for nb_path in notebooks:
+        try:
+            keys = json.loads(nb_path.read_text(encoding="utf-8"))["metadata"]["analysis"]["cost_keys"]
+        except (OSError, ValueError, KeyError, TypeError):
+            keys = None
+        found[nb_path] = sorted(map(str, keys)) if isinstance(keys, list) else None
+    return found
+
+
+def parameters_for(parameters: dict, declared: dict | None, cost_keys: list[str] | None = None) -> dict:
+    """The parameters injected into one notebook: those its ``parameters`` cell declares (all for one without),
+    with ``cost_overrides`` narrowed to the costs it reads (``cost_keys``; None: all)."""
+    out = dict(parameters) if not declared else {k: v for k, v in parameters.items() if k in declared}
+    if cost_keys is not None and isinstance(out.get("cost_overrides"), dict):
+        out["cost_overrides"] = {k: v for k, v in out["cost_overrides"].items() if k in cost_keys}
+    return out
 
 
 def check_extra_parameters(extra: dict, notebooks: list[Path], declared: dict | None = None) -> None:
@@ -797,10 +816,11 @@ def notebook_key(nb_path: Path, parameters: dict, shared: dict) -> str:
     """The cache key of one notebook: a SHA-256 over everything that can change what its execution holds.
 
     That is the notebook file's bytes, the folder its kernel runs in, the
-    parameters injected into it (only those it declares, as canonical JSON),
-    and ``shared`` (:func:`cache_inputs`: package code, data, scenario, Python
-    and library versions). Nothing else goes in, so a change to a parameter
-    re-runs only the notebooks that declare it.
+    parameters injected into it (only those it declares, and of the cost
+    overrides only the costs it names, :func:`declared_cost_keys`; as
+    canonical JSON), and ``shared`` (:func:`cache_inputs`: package code, data,
+    scenario, Python and library versions). Nothing else goes in, so a change
+    to a parameter or a cost re-runs only the notebooks that read it.
     """
     return _digest({"notebook": file_sha256(nb_path), "folder": str(nb_path.parent), "parameters": parameters,
                     "shared": _digest(shared)})
@@ -939,7 +959,8 @@ def build(cfg: BuildConfig) -> BuildResult:
 
     # The cache: each notebook's key, and what the previous reports at `out` hold under the same keys.
     t = time.perf_counter()
-    injected = {p: parameters_for(parameters, declared[p]) for p in notebooks}
+    cost_keys = declared_cost_keys(notebooks)
+    injected = {p: parameters_for(parameters, declared[p], cost_keys[p]) for p in notebooks}
     shared = cache_inputs(data, scenario, manifest)
     keys = {p: notebook_key(p, injected[p], shared) for p in notebooks}
     rendering = render_inputs()

@@ -3,7 +3,8 @@
 Three tiny notebooks written here (as in ``test_build``) declare different
 parameters, like the report notebooks: ``01_policy`` a decision limit
 (``capacity_hours``, as 01 and 08 do) and the cost overrides, ``02_costs`` the
-cost overrides, ``03_tour`` neither. Whether a notebook ran is read from the
+cost overrides but reads only the price of a text (its metadata says so, as
+02, 05 and 06 say they read only the currency), ``03_tour`` neither. Whether a notebook ran is read from the
 build's result (``executed``, ``reused``), never from timing.
 """
 
@@ -53,6 +54,8 @@ def first(tmp_path_factory, build_data):
         nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), new_code_cell(params, metadata={"tags": ["parameters"]}),
                                  new_code_cell(code)])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        if name == "02_costs.ipynb":
+            nb.metadata["analysis"] = {"cost_keys": ["sms_per_segment"]}
         nbformat.write(nb, notebooks / name)
     res = build(BuildConfig(data=data, out=base / "first", seed=BUILD_SEED, notebooks=notebooks, pdf=False,
                             quiet=True))
@@ -106,11 +109,14 @@ def test_a_rebuild_with_nothing_changed_executes_nothing_and_gives_the_same_repo
 @pytest.mark.parametrize("setting, executed", [
     ("capacity_hours=2000", ["01_policy.ipynb"]),  # a decision limit: only the notebook that declares it
     ("sms_per_segment=0.03", ["01_policy.ipynb", "02_costs.ipynb"]),  # a cost: those declaring cost_overrides
+    ("agent_cost_per_hour=61", ["01_policy.ipynb"]),  # ... that read it (02 reads only the price of a text)
 ])
 def test_a_parameter_reruns_only_the_notebooks_that_declare_it(first, tmp_path, setting, executed):
     res = rebuild(first, tmp_path / "r", sets=[setting])
     assert res.executed == executed and res.reused == sorted(set(ALL) - set(executed))
     assert setting.split("=")[1] in printed(res.out, executed[-1])
+    if setting.startswith("agent_cost"):  # a cost 02 does not read never reaches it
+        assert "agent_cost_per_hour" not in injected(res.out, "02_costs.ipynb")
     for name in res.reused:  # copied as they were
         assert (res.out / "notebooks" / name).read_bytes() == (first.out / "notebooks" / name).read_bytes()
 

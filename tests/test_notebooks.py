@@ -57,6 +57,23 @@ def small_dataset(synthetic) -> Path:
     return synthetic("cn_default", accounts=6_000, seed=1, truth_accounts=6_000).path  # conftest.py; read-only
 
 
+def test_a_notebook_that_names_its_costs_reads_no_other():
+    """A notebook whose metadata names the unit costs it reads receives only those overrides (and is executed
+    again only when they change), so it must not touch any other cost, nor hand the costs to a function."""
+    import re
+
+    from analysis.build import declared_cost_keys
+
+    named = {p: keys for p, keys in declared_cost_keys(NOTEBOOKS).items() if keys is not None}
+    assert named, "no notebook names its costs"
+    for path, keys in named.items():
+        code = "\n".join(c.source for c in _read(path).cells if c.cell_type == "code")
+        used = set(re.findall(r"\bcosts\.(\w+)", code))
+        assert used <= set(keys), f"{path.name} reads {sorted(used - set(keys))} but names only {keys}"
+        passed = re.findall(r"(?<!\.)\bcosts\b(?!\.)(?! = UnitCosts)", code)
+        assert not passed, f"{path.name} hands the whole costs object on; name every cost it reads instead"
+
+
 def test_only_a_kernel_that_never_answered_is_started_again():
     assert kernel_failed_to_start(RuntimeError("Kernel didn't respond in 60 seconds"))
     assert kernel_failed_to_start(RuntimeError("Kernel died before replying to kernel_info"))
