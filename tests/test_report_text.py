@@ -17,11 +17,11 @@ import pytest
 
 from analysis import contract
 
-pytestmark = pytest.mark.slow  # builds three notebooks' reports (about a minute)
+pytestmark = pytest.mark.slow  # builds every notebook's reports (a minute or two)
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Notebooks rich in tables, names and sentences (a subset: the whole suite runs in test_notebooks).
-NOTEBOOKS = ("03_cost.ipynb", "07_cost_benefit.ipynb", "08_channel_policy.ipynb")
+#: Every report notebook: each manager report and slide deck is read.
+NOTEBOOKS = tuple(sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
 #: Words pandas and Python print for a value that is not there.
 MISSING_WORDS = ("NaN", "nan", "None", "<NA>", "NaT")
 #: Code identifiers a manager must not meet: unit-cost and settings keys, notebook constants.
@@ -74,6 +74,7 @@ def _read(path: Path) -> _Page:
 @pytest.fixture(scope="session")
 def report_build(tmp_path_factory, synthetic) -> Path:
     """The reports of :data:`NOTEBOOKS` on 6,000 synthetic accounts (no PDF), built once per session."""
+    assert len(NOTEBOOKS) == 8, NOTEBOOKS
     if sys.platform == "win32":  # pragma: no cover - the symlink below
         pytest.skip("needs a symbolic link to the package")
     from analysis.build import BuildConfig, build
