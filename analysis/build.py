@@ -62,6 +62,16 @@ from pathlib import Path
 
 from .folders import file_sha256
 
+__all__ = [
+    "BuildError", "UsageError", "BuildConfig", "BuildResult", "parse_sets", "prepare_data", "data_hash",
+    "find_notebooks", "Renderer", "content_security_policy", "with_csp", "inline_assets", "chromium",
+    "start_pdf", "finish_pdf", "kernel_failed_to_start", "execute", "declared_parameters", "declared_cost_keys",
+    "parameters_for", "check_extra_parameters", "check_data", "synthetic_note", "code_hash",
+    "data_content_hash", "cache_inputs", "notebook_key", "render_inputs", "render_key", "chromium_identity",
+    "PreviousReports", "build", "with_first_line", "stop_kernels", "versions", "summarise_notebook",
+    "index_html",
+]
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVEAL_DIR = ROOT / "node_modules" / "reveal.js"

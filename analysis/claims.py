@@ -74,7 +74,7 @@ __all__ = [
     "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "DEPENDS", "PARTLY", "VERDICTS", "CLAIMS",
     "ClaimData", "claim_data", "direction_verdict", "segment_verdict", "claim_verdicts",
     "check_claims", "claims", "net_value_effects", "recommendation_by_segment", "targeting_gain",
-    "truth_net_value",
+    "truth_net_value", "segment_classes",
 ]
 
 SUPPORTED = "supported"

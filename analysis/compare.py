@@ -74,6 +74,10 @@ import pandas as pd
 from . import engine, stats
 from .costs import UnitCosts, account_cost_expression
 
+__all__ = [
+    "headline", "format_table", "to_frame",
+]
+
 FIELDS = (
     "strategy", "group", "accounts", "paid_rate", "paid_rate_ci_low", "paid_rate_ci_high",
     "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "collected_per_account", "cost_per_account",

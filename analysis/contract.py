@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+__all__ = [
+    "dpd_bucket", "Column", "ForeignKey", "Table", "arrow_schema", "data_dictionary_markdown",
+    "embed_data_dictionary",
+]
+
 #: Contact channels the contract knows. ``ai_voice`` is the robot call common
 #: in China; a team's own logs may use any subset.
 CHANNELS: tuple[str, ...] = ("sms", "phone", "ai_voice")

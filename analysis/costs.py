@@ -30,6 +30,10 @@ import pandas as pd
 from . import engine, stats
 from .scenario import Scenario, load_scenario
 
+__all__ = [
+    "UnitCosts", "usage_stats", "cost_summary", "cost_sensitivity", "account_cost_expression",
+]
+
 #: Per-account usage measures the cost is linear in (engine outcome columns).
 USAGE = (
     "sms_segments",

@@ -40,6 +40,10 @@ import ibis
 
 from analysis import contract
 
+__all__ = [
+    "Problem", "ContractError", "Dataset", "load", "summary",
+]
+
 _MAX_EXAMPLES = 5
 _SQL_TYPES = {
     "int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "float64": "DOUBLE",

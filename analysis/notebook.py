@@ -36,7 +36,7 @@ from .scenario import Scenario, load_scenario
 
 __all__ = ["Prepared", "prepare", "sentence", "say", "bullets", "escape_markdown", "SafeText", "capture_warnings",
            "captured_warnings", "pick", "population", "versions", "PACKAGES", "LIFTS", "CHALLENGER_SHARES", "POWER",
-           "COMPLAINT_MARGIN"]
+           "COMPLAINT_MARGIN", "number_format"]
 
 _log = logging.getLogger(__name__)
 

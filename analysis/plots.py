@@ -33,7 +33,7 @@ import pandas as pd
 __all__ = [
     "STYLE", "CJK_FONTS", "set_style", "cjk_font", "literal_text", "interval_plot", "bar_with_ci", "funnel_plot",
     "dose_response_plot", "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot",
-    "break_even_plot", "frontier_plot",
+    "break_even_plot", "frontier_plot", "alt_text",
 ]
 
 #: The project style (matplotlib rc parameters).

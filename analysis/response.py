@@ -22,6 +22,10 @@ import pandas as pd
 
 from . import engine, stats
 
+__all__ = [
+    "funnel", "outcomes", "effects",
+]
+
 #: Funnel stages in order, with their meaning.
 STAGES: dict[str, str] = {
     "contacted": "any contact attempt",

@@ -27,6 +27,10 @@ from typing import Any, Callable
 
 from .contract import CHANNELS, DPD_BUCKETS
 
+__all__ = [
+    "ScenarioError", "sms_segments", "RulePack", "Scenario", "resolve_path", "load_rule_pack", "load_scenario",
+]
+
 #: Folder of the scenario files shipped with the project.
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 #: Folder of the rule packs shipped with the project.
