@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -61,11 +60,6 @@ _US_PER_DAY = 86_400 * 1_000_000
 _CONTACT_DERIVED = ("local_hour", "day")
 
 
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
-    """DuckDB's ``epoch_us``: microseconds since 1970 of an instant."""
-
-
 def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
     """``ts - start`` in microseconds, computed in the engine.
 
@@ -76,7 +70,7 @@ def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
         duckdb = ts.get_backend().name == "duckdb"
     except Exception:  # pragma: no cover - unbound expressions
         duckdb = False
-    return _epoch_us(ts) - _epoch_us(start) if duckdb else ts.delta(start, unit="microsecond")
+    return engine.epoch_us(ts) - engine.epoch_us(start) if duckdb else ts.delta(start, unit="microsecond")
 
 
 # --------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from analysis import contract, stats
-from analysis.engine import CALL_CHANNELS, column_names, local_time
+from analysis.engine import CALL_CHANNELS, column_names, epoch_us, local_time
 from analysis.scenario import RulePack, Scenario, load_rule_pack
 
 __all__ = ["BY_COLUMNS", "check_contacts", "violation_counts", "violations", "violations_and_complaints"]
@@ -59,11 +59,6 @@ BY_COLUMNS: tuple[str, ...] = ("channel", "strategy", "segment", "local_date", "
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
 _PER = 10_000  # rates are per 10,000 contacts
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
-    """Microseconds since 1970-01-01 UTC of an instant."""
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
@@ -123,7 +118,7 @@ def _localised(tables) -> ibis.Table:
 
     def with_zone(*cols):
         j = _table(tables, "contacts").select(*cols).join(zones, "account_id")
-        e = _epoch_us(j.contacted_at)
+        e = epoch_us(j.contacted_at)
         return j.mutate(_e=e, _bk=e - e % _HOUR_US)
 
     h = with_zone("account_id", "contacted_at")
@@ -131,8 +126,8 @@ def _localised(tables) -> ibis.Table:
     h = h.select(
         "time_zone",
         "_bk",
-        _off=_wall_us(local_time(h._lo, h.time_zone)) - _epoch_us(h._lo),
-        _off_hi=_wall_us(local_time(h._hi, h.time_zone)) - _epoch_us(h._hi),
+        _off=_wall_us(local_time(h._lo, h.time_zone)) - epoch_us(h._lo),
+        _off_hi=_wall_us(local_time(h._hi, h.time_zone)) - epoch_us(h._hi),
     )
     j = with_zone("contact_id", "account_id", "channel", "contacted_at", "connected", "right_party")
     j = j.join(h, ["time_zone", "_bk"])

@@ -86,6 +86,7 @@ from analysis import contract
 from analysis.scenario import LOSS_STAGES
 
 __all__ = [
+    "epoch_us",
     "DEFAULT_METRICS",
     "OUTCOME_COLUMNS",
     "LONG_OUTCOME_COLUMNS",
@@ -117,6 +118,15 @@ CALL_CHANNELS: tuple[str, ...] = tuple(
 _CURE_TOLERANCE = 0.005
 _MICROS_PER_DAY = 86_400 * 1_000_000
 
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's ``epoch_us``: microseconds since 1970-01-01 UTC of an instant, computed in the engine.
+
+    Differences of it are several times faster on DuckDB than the calendar-aware ``date_diff``
+    Ibis emits for time-zone-aware timestamps (the complaints and compliance queries use it).
+    """
 
 def _outcome_columns() -> dict[str, str]:
     cols = {
