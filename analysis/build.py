@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from . import checks
 from .folders import file_sha256
 
 __all__ = [
@@ -942,8 +943,10 @@ def build(cfg: BuildConfig) -> BuildResult:
     say = (lambda *a, **k: None) if cfg.quiet else (lambda *a, **k: print(*a, **k, flush=True))
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    if not 0 < cfg.confidence < 1:
-        raise UsageError(f"confidence must be in (0, 1), got {cfg.confidence}")
+    try:
+        checks.confidence(cfg.confidence)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     out = _check_out(cfg.out, cfg.data)
     cost_overrides, extra = parse_sets(cfg.sets)
     notebooks = find_notebooks(Path(cfg.notebooks).resolve())

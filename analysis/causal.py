@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import engine, stats
+from analysis import checks, engine, stats
 
 __all__ = ["METHODS", "TRUTH_KEYS", "strategy_effects", "compare_methods", "cmh_effects"]
 
@@ -114,8 +114,7 @@ def _check(tables, outcome, strata, confidence, horizon_days) -> tuple[bool, lis
             raise ValueError(f"unknown strata column {s!r}; allowed: {', '.join(ok)}")
     if len(set(names)) != len(names):
         raise ValueError(f"strata names a column twice: {names}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    checks.confidence(confidence)
     return schema[outcome].is_boolean(), names
 
 

@@ -36,7 +36,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis import contract, engine
+from analysis import checks, contract, engine
 from analysis.stats import Estimate, adjust_pvalues, compare_rates, mean_ci, proportion_ci, rate_ci
 from analysis.stats.rates import COMPARE_METHODS, RATE_METHODS
 
@@ -85,9 +85,7 @@ def _positive(name: str, value: Any) -> float:
 
 
 def _confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {value!r}")
-    return float(value)
+    return checks.confidence(value)
 
 
 def _whole(name: str, value: Any, minimum: int) -> int:

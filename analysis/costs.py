@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from . import engine, stats
+from . import checks, engine, stats
 from .scenario import Scenario, load_scenario
 
 __all__ = [
@@ -167,8 +167,7 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
         has one account or money amounts so large that their variance is
         beyond floating point).
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    confidence = checks.confidence(confidence)
     a = costs.weights()
     by = list(usage.columns[: list(usage.columns).index("accounts")])
     rows = []

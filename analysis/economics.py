@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import engine
+from . import checks, engine
 from .costs import UnitCosts
 from .scenario import LOSS_STAGES, Scenario, load_scenario
 
@@ -410,8 +410,7 @@ def _agent_hours_coef(a: Mapping[str, float], measures: Sequence[str] = MEASURES
 def _check_common(baseline, confidence, escalation, m: CellMoments | None = None):
     if escalation not in _ESCALATION:
         raise ValueError(f"unknown escalation {escalation!r}; allowed: {', '.join(_ESCALATION)}")
-    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
+    checks.confidence(confidence)
     if m is not None and baseline not in m.strategies():
         raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(m.strategies())}")
 
