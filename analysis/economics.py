@@ -734,7 +734,8 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
         One row per uncertainty key, sorted by ``swing`` (largest first):
         ``key``, ``base_assumption``, ``low``, ``high``, ``base`` (the
         quantity at base assumptions), ``value_at_low``, ``value_at_high``,
-        ``swing = |value_at_high - value_at_low|``.
+        ``swing = |value_at_high - value_at_low|``, ``flips_sign`` (the
+        advantage over the baseline changes sign within the key's range).
     """
     _check_horizon(horizon)
     _check_common(baseline, 0.95, escalation)
@@ -762,6 +763,8 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
             for k, (lo, hi) in _ranges(scenario, a).items()]
     df = pd.DataFrame(rows, columns=["key", "base_assumption", "low", "high", "base", "value_at_low", "value_at_high"])
     df["swing"] = (df.value_at_high - df.value_at_low).abs()
+    ends = df[["value_at_low", "value_at_high"]]
+    df["flips_sign"] = (ends.min(axis=1) < 0) & (ends.max(axis=1) > 0)
     df = df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     df.attrs.update(strategy=strategy, baseline=baseline, cell=dict(cell) if cell else None)
     return df

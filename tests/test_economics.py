@@ -144,6 +144,9 @@ def test_tornado_one_row_per_key_sorted_by_swing(data):
     t = E.tornado(m, sc)
     assert sorted(t.key) == sorted(sc["uncertainty"])
     assert t.swing.is_monotonic_decreasing
+    # a key flips the sign of the advantage exactly when its two ends lie on either side of 0
+    assert (t.flips_sign == ((t.value_at_low < 0) != (t.value_at_high < 0))
+            & (t.value_at_low != 0) & (t.value_at_high != 0)).all()
     # recompute one end by hand: population-weighted phone_only vs sms_only at the high agent cost
     row = t.set_index("key").loc["costs.agent_cost_per_hour"]
     nv = E.net_value(m, sc, unit_costs=UnitCosts.from_scenario(sc, agent_cost_per_hour=row.high))
