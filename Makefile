@@ -42,10 +42,10 @@ validate: data ## validate the dataset and print its summary
 	$(BIN)/python -m analysis validate $(DATA)
 
 test: setup ## run all tests (several minutes: notebooks, builds, browser, benchmark smoke runs)
-	$(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup ## the quick tests only, for the inner loop: leaves out those marked slow (PYTEST_ARGS=... passes options)
-	$(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py

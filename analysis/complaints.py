@@ -66,11 +66,7 @@ def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
     On DuckDB, ``epoch_us`` differences are several times faster than the
     calendar-aware ``date_diff`` Ibis emits for time-zone-aware timestamps.
     """
-    try:
-        duckdb = ts.get_backend().name == "duckdb"
-    except Exception:  # pragma: no cover - unbound expressions
-        duckdb = False
-    return engine.epoch_us(ts) - engine.epoch_us(start) if duckdb else ts.delta(start, unit="microsecond")
+    return engine.epoch_us(ts) - engine.epoch_us(start)
 
 
 # --------------------------------------------------------------------------

@@ -33,8 +33,9 @@ Python, so the same code serves a test fixture and a hundred million
 contacts. Local time is obtained without a per-contact time-zone conversion:
 the UTC offset is computed once per (time zone, UTC hour) that holds
 contacts and joined back, with an exact per-contact conversion only in the
-rare hour whose offset changes. The engine-specific pieces are DuckDB's
-``epoch_us`` and ``timezone`` functions.
+rare hour whose offset changes. The engine-specific pieces (epoch
+microseconds and the time-zone conversion) come from :mod:`analysis.engine`,
+which picks them for the backend (DuckDB or Spark).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import pandas as pd
 
 from analysis import contract, stats
@@ -61,9 +61,9 @@ _DAY_US = 24 * _HOUR_US
 _PER = 10_000  # rates are per 10,000 contacts
 
 
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _wall_us(ts: dt.Timestamp()) -> dt.int64:
+def _wall_us(ts: ibis.Value) -> ibis.Value:
     """Microseconds since 1970-01-01 00:00 of a wall-clock (naive) time."""
+    return epoch_us(ts)
 
 
 # --------------------------------------------------------------------------

@@ -6,9 +6,10 @@ pandas frames. That is what lets the same code serve the tiny test fixture and
 a hundred million contact rows: the default engine is DuckDB in-process (which
 streams Parquet files, runs on every core and spills to disk rather than
 exceeding its memory limit), and any other Ibis backend can be used by loading
-the tables through a different connection. The only engine-specific piece is
-the time-zone conversion (``timezone(zone, timestamp)``, which DuckDB and
-PostgreSQL both provide).
+the tables through a different connection (Spark is tested beside DuckDB; see
+:mod:`analysis.spark`). The only engine-specific pieces are the time-zone
+conversion and epoch microseconds, chosen by the backend the tables are bound
+to (:func:`backend_name`).
 
 The outcome window of an account (its *horizon*) is
 ``[local midnight of entry_date in time_zone, + horizon_days * 24 h)``. The
@@ -87,6 +88,8 @@ from analysis.scenario import LOSS_STAGES
 
 __all__ = [
     "epoch_us",
+    "backend_name",
+    "ENGINES",
     "DEFAULT_METRICS",
     "OUTCOME_COLUMNS",
     "LONG_OUTCOME_COLUMNS",
@@ -120,13 +123,18 @@ _MICROS_PER_DAY = 86_400 * 1_000_000
 
 
 
-@ibis.udf.scalar.builtin(name="epoch_us")
-def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
-    """DuckDB's ``epoch_us``: microseconds since 1970-01-01 UTC of an instant, computed in the engine.
+def epoch_us(ts: ibis.Value) -> ibis.Value:
+    """Microseconds since 1970-01-01 UTC of an instant (or of a wall-clock time read as UTC), in the engine.
 
-    Differences of it are several times faster on DuckDB than the calendar-aware ``date_diff``
-    Ibis emits for time-zone-aware timestamps (the complaints and compliance queries use it).
+    DuckDB's ``epoch_us``, Spark's ``unix_micros``. Differences of it are several times faster on DuckDB
+    than the calendar-aware ``date_diff`` Ibis emits for time-zone-aware timestamps (the complaints and
+    compliance queries use it).
     """
+    spark = backend_name(ts) == "pyspark"
+    if ts.type().timezone is None:  # a wall-clock time: its digits read as UTC
+        return _spark_wall_micros(ts) if spark else _duckdb_wall_us(ts)
+    return _spark_unix_micros(ts) if spark else _duckdb_epoch_us(ts)
+
 
 def _outcome_columns() -> dict[str, str]:
     cols = {
@@ -223,19 +231,80 @@ _NULLABLE_METRICS = frozenset(
 
 
 # --------------------------------------------------------------------------
-# Engine functions: the engine's own ``timezone(zone, timestamp)``, which
-# DuckDB and PostgreSQL both provide, called as Ibis builtin UDFs.
+# Engine functions: the few calls whose names differ between engines (time-zone
+# conversion and epoch microseconds), as Ibis builtin UDFs chosen by the
+# backend the expression is bound to. Everything else is plain Ibis.
+# DuckDB: timezone(zone, ts) both ways, epoch_us(ts). Spark (session time
+# zone UTC, as :mod:`analysis.spark` sets it): to_utc_timestamp(ts, zone),
+# from_utc_timestamp(ts, zone), unix_micros(ts).
 # --------------------------------------------------------------------------
 
+#: Ibis backends the analyses are tested on (``name`` of the Ibis backend).
+ENGINES: tuple[str, ...] = ("duckdb", "pyspark")
+
+
+def backend_name(*exprs: ibis.Expr) -> str:
+    """Name of the Ibis backend the expressions are bound to ("duckdb" when unbound)."""
+    for e in exprs:
+        try:
+            return e._find_backend(use_default=False).name
+        except Exception:  # unbound expression (e.g. a literal or a memtable)
+            continue
+    return "duckdb"
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """DuckDB's ``epoch_us``."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_wall_us(ts: dt.Timestamp()) -> dt.int64:
+    """DuckDB's ``epoch_us`` of a naive timestamp (its digits read as UTC)."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+    """Spark's ``unix_micros`` (the session time zone is UTC)."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_wall_micros(ts: dt.Timestamp()) -> dt.int64:
+    """Spark's ``unix_micros`` of a wall-clock time (the session time zone is UTC)."""
+
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):
-    """``timezone(zone, naive)``: read a wall-clock time in ``zone`` as an instant."""
+def _duckdb_local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):
+    """DuckDB ``timezone(zone, naive)``: read a wall-clock time in ``zone`` as an instant."""
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
-    """``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
+def _duckdb_utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+    """DuckDB ``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
+
+
+@ibis.udf.scalar.builtin(name="to_utc_timestamp")
+def _spark_local_to_utc(ts: dt.Timestamp(), zone: str) -> dt.Timestamp(timezone="UTC"):
+    """Spark ``to_utc_timestamp(wall_clock, zone)``."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_utc_to_local(ts: dt.Timestamp(timezone="UTC"), zone: str) -> dt.Timestamp():
+    """Spark ``from_utc_timestamp(instant, zone)``."""
+
+
+def _local_to_utc(zone: ibis.Value, ts: ibis.Value) -> ibis.Value:
+    """The instant (UTC) at which the wall clock in ``zone`` shows ``ts`` (a naive timestamp)."""
+    if backend_name(zone, ts) == "pyspark":
+        return _spark_local_to_utc(ts, zone)
+    return _duckdb_local_to_utc(zone, ts)
+
+
+def _utc_to_local(zone: ibis.Value, ts: ibis.Value) -> ibis.Value:
+    """The wall-clock time (naive) in ``zone`` of the instant ``ts``."""
+    if backend_name(zone, ts) == "pyspark":
+        return _spark_utc_to_local(ts, zone)
+    return _duckdb_utc_to_local(zone, ts)
 
 
 def local_time(ts: ibis.Value, zone: ibis.Value) -> ibis.Value:

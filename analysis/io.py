@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from analysis import contract
 
@@ -188,8 +189,11 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
     """Load and validate a dataset folder.
 
     Args:
-        path: folder holding the five tables (CSV, Parquet file or Parquet folder).
-        con: an Ibis DuckDB backend to use; default a new in-memory one.
+        path: folder holding the five tables (CSV, Parquet file or Parquet folder). On Spark
+            also a URL the cluster reads (``hdfs://...``, ``s3a://...``), Parquet only.
+        con: the Ibis backend to run on: DuckDB (default: a new in-memory one) or Spark
+            (:func:`analysis.spark.connect`). On Spark the same checks run as Ibis
+            expressions in the cluster, and failing rows are named by their key.
         strategies: extra allowed strategy names, on top of the contract's and
             those declared in ``manifest.json``.
 
@@ -201,6 +205,8 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
             (all problems of all files are reported together).
         NotADirectoryError: ``path`` is a file, not a folder.
     """
+    if con is not None and getattr(con, "name", None) not in (None, "duckdb"):
+        return _load_ibis(str(path), con, strategies)
     root = Path(path)
     if not root.exists():
         raise ContractError([Problem(str(root), "", None, "missing_file",
@@ -211,7 +217,8 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
                                  f"holding {', '.join(contract.TABLES)}.")
     con = ibis.duckdb.connect() if con is None else con
     if getattr(con, "name", None) != "duckdb":
-        raise TypeError("con must be an Ibis DuckDB backend, e.g. ibis.duckdb.connect()")
+        raise TypeError("con must be an Ibis backend: DuckDB (ibis.duckdb.connect()) or Spark "
+                        "(analysis.spark.connect())")
     problems: list[Problem] = []
     manifest, declared = _read_manifest(root, problems)
     allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
@@ -594,6 +601,280 @@ def _is_zone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+
+# --------------------------------------------------------------------------
+# Other engines (Spark): the same contract checks as Ibis expressions
+# --------------------------------------------------------------------------
+#: Ibis type families each contract dtype accepts in a Parquet file read by another engine.
+_IBIS_ACCEPTS = {
+    "int64": "is_integer", "int32": "is_integer", "int16": "is_integer", "float64": "is_numeric",
+    "bool": "is_boolean", "string": "is_string", "date": "is_date", "timestamp": "is_timestamp",
+}
+_IBIS_TYPES = {
+    "int64": dt.int64, "int32": dt.int32, "int16": dt.int16, "float64": dt.float64, "bool": dt.boolean,
+    "string": dt.string, "date": dt.date, "timestamp": dt.Timestamp(timezone="UTC", scale=6),
+}
+
+
+def _is_url(root: str) -> bool:
+    return "://" in root
+
+
+def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
+    """:func:`load` on another Ibis backend (Spark): Parquet only, every check in the engine.
+
+    Failing rows are named by their key (``contact_id 17``) instead of a file row
+    number, which a distributed read does not keep.
+    """
+    from analysis import engine
+
+    problems: list[Problem] = []
+    local = not _is_url(root)
+    base = Path(root)
+    if local and not base.is_dir():
+        raise NotADirectoryError(f"{root} is not a folder; load() expects the dataset folder "
+                                 f"holding {', '.join(contract.TABLES)}.")
+    manifest, declared = _read_manifest(base, problems) if local else (None, [])
+    allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
+    n = next(_view_counter)
+    raw: dict[str, ibis.Table] = {}
+    typed: dict[str, ibis.Table] = {}
+    sep = "" if root.endswith("/") else "/"
+    for table in contract.TABLES.values():
+        name = table.name
+        where = f"{root}{sep}{name}.parquet"
+        if local:
+            forms = [p for p in (base / f"{name}.parquet", base / name) if p.exists()]
+            if not forms:
+                csv_note = " (CSV is read by the DuckDB engine only; convert it to Parquet)" \
+                    if (base / f"{name}.csv").exists() else ""
+                problems.append(Problem(where, name, None, "missing_file",
+                                        f"{name}: no file found; expected {name}.parquet or a folder "
+                                        f"{name}/ of .parquet parts{csv_note}."))
+                continue
+            where = str(forms[0])
+        try:
+            t = con.read_parquet(where, table_name=f"ds{n}_{name}_raw")
+        except Exception as exc:  # the engine's own error types
+            if not local:  # a remote folder of parts rather than one file
+                try:
+                    where = f"{root}{sep}{name}"
+                    t = con.read_parquet(where, table_name=f"ds{n}_{name}_raw")
+                except Exception as exc2:
+                    exc = exc2
+                    t = None
+            else:
+                t = None
+            if t is None:
+                detail = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())[:300]
+                problems.append(Problem(where, name, None, "unreadable",
+                                        f"{where} cannot be read ({detail}); expected Parquet."))
+                continue
+        label = Path(where).name
+        ok = _ibis_columns(t, table, where, label, problems)
+        raw[name] = t
+        typed[name] = t.mutate(**{c: _ibis_cast(t[c], table.column(c).dtype) for c in ok})
+    failed: dict[str, set[str]] = {k: set() for k in typed}
+    for name, t in typed.items():
+        _ibis_values(t, raw[name], contract.TABLES[name], name, allowed, failed[name], problems, con)
+    _ibis_foreign_keys(typed, failed, problems)
+    currency = _ibis_accounts(typed.get("accounts"), failed.get("accounts", set()), problems)
+    if "accounts" in typed and not any(p.table == "accounts" and p.column in ("account_id", "entry_date", "time_zone")
+                                       for p in problems):
+        windows = engine.horizon_windows(typed["accounts"], 1)
+        for table, column in _EVENT_DATES:
+            t = typed.get(table)
+            if t is None or {"account_id", column} & failed[table] or column not in t.columns:
+                continue
+            j = t.join(windows, "account_id")
+            for check, pred, what, accepted in (
+                ("before_entry", j[column] < j._start, "are dated before the account entered collection",
+                 f"{column} on or after accounts.entry_date (in the account's time_zone)"),
+            ):
+                _ibis_flag(j.filter(pred), contract.TABLES[table], table, column, check, what, accepted, problems)
+            future = t.filter(t[column] > ibis.now() + ibis.interval(days=1))
+            _ibis_flag(future, contract.TABLES[table], table, column, "future", "are dated in the future",
+                       f"{column} no later than today", problems)
+    if problems:
+        raise ContractError(problems, root)
+    tables = {name: t.select(*contract.TABLES[name].column_names) for name, t in typed.items()}
+    return Dataset(base, con, tables, manifest, allowed, currency)
+
+
+def _ibis_columns(t: ibis.Table, table: contract.Table, where: str, label: str, problems) -> list[str]:
+    """Missing/extra columns and column types; returns the usable columns."""
+    expected = table.column_names
+    schema = t.schema()
+    for name in expected:
+        if name not in schema:
+            problems.append(Problem(where, table.name, name, "missing_column",
+                                    f"{label}: column {name} is missing; expected columns: {', '.join(expected)}."))
+    for name in schema:
+        if name not in expected:
+            problems.append(Problem(where, table.name, name, "extra_column",
+                                    f"{label}: column {name} is not in the contract; expected columns: "
+                                    f"{', '.join(expected)}."))
+    ok = []
+    for col in table.columns:
+        if col.name not in schema:
+            continue
+        have = schema[col.name]
+        if getattr(have, _IBIS_ACCEPTS[col.dtype])():
+            ok.append(col.name)
+        else:
+            problems.append(Problem(where, table.name, col.name, "type",
+                                    f"{label}, column {col.name}: Parquet type {have} cannot be used as "
+                                    f"{col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}."))
+    return ok
+
+
+def _ibis_cast(value: ibis.Value, dtype: str) -> ibis.Value:
+    want = _IBIS_TYPES[dtype]
+    if value.type() == want or (dtype == "string" and value.type().is_string()):
+        return value
+    if dtype == "timestamp":
+        return value.cast(want)  # an engine that reads Parquet timestamps as instants (Spark): no conversion
+    return value.try_cast(want)
+
+
+def _ibis_examples(rows: ibis.Table, table: contract.Table, column: str) -> tuple[list, list]:
+    """Up to five (key, value) examples of the failing ``rows``."""
+    key = table.key[0]
+    cols = [key] + ([column] if column != key and column in rows.columns else [])
+    df = rows.select(*cols).order_by(key).limit(_MAX_EXAMPLES).to_pandas()
+    keys = [v for v in df[key].tolist()]
+    values = list(dict.fromkeys(v for v in df[column].tolist() if v is not None and v == v)) \
+        if column in df else []
+    return keys, values
+
+
+def _ibis_problem(table: contract.Table, where: str, column: str, check: str, count: int, keys: list,
+                  values: list, what: str, accepted: str) -> Problem:
+    key = table.key[0]
+    shown = f": {', '.join(_fmt(v) for v in values)}" if values else ""
+    at = f"{key} {', '.join(str(k) for k in keys)}" + (", ..." if count > len(keys) else "")
+    if count == 1:
+        first, _, rest = what.partition(" ")
+        what = f"{_SINGULAR.get(first, first)} {rest}"
+    message = f"{where}, column {column}: {count:,} {'row' if count == 1 else 'rows'} {what} ({at}{shown}); {accepted}."
+    return Problem(where, table.name, column, check, message, tuple(keys), tuple(values))
+
+
+def _ibis_flag(rows: ibis.Table, table: contract.Table, where: str, column: str, check: str, what: str,
+               accepted: str, problems) -> None:
+    count = int(rows.count().to_pandas())
+    if count:
+        keys, values = _ibis_examples(rows, table, column)
+        problems.append(_ibis_problem(table, where, column, check, count, keys, values, what, accepted))
+
+
+def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: str, allowed, failed: set,
+                 problems, con) -> None:
+    """Row-level checks of one table: every count in one aggregate query, examples only for failures."""
+    checks: list[tuple[str, str, ibis.Value, str, str]] = []
+    for col in table.columns:
+        if col.name not in t.columns:
+            continue
+        v = t[col.name]
+        if v.type() != raw[col.name].type() and col.dtype not in ("timestamp", "string"):
+            checks.append(("type", col.name, raw[col.name].notnull() & v.isnull(), f"cannot be read as {col.dtype}",
+                           f"accepted: values that fit {col.dtype}"))
+        if col.dtype == "float64":
+            checks.append(("type", col.name, v.isnan() | v.isinf(), "are not finite numbers",
+                           "accepted: finite numbers"))
+        if not col.nullable:
+            checks.append(("null", col.name, v.isnull(), "are empty", "this column must not be null"))
+        values = allowed if col.name == "strategy" else col.allowed
+        if values is not None:
+            hint = "; or declare the name in manifest.json under \"strategies\"" if col.name == "strategy" else ""
+            checks.append(("unknown_strategy" if col.name == "strategy" else "allowed_values", col.name,
+                           v.notnull() & ~v.isin(list(values)), "have values outside the allowed set",
+                           f"allowed: {', '.join(values)}{hint}"))
+        if col.min is not None or col.max is not None:
+            conds = [c for c in ((v < col.min) if col.min is not None else None,
+                                 (v > col.max) if col.max is not None else None) if c is not None]
+            pred = conds[0] if len(conds) == 1 else conds[0] | conds[1]
+            checks.append(("range", col.name, pred, "have values out of range", f"accepted: {_range_text(col)}"))
+    if table.name == "accounts" and {"dpd_bucket", "days_past_due"} <= set(t.columns):
+        d, b = t.days_past_due, t.dpd_bucket
+        expect = ibis.cases((d <= 30, "M1"), (d <= 60, "M2"), else_="M3+")
+        checks.append(("dpd_bucket", "dpd_bucket", (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),
+                       "have a dpd_bucket that does not match days_past_due", "M1 = 1-30, M2 = 31-60, M3+ = 61+ days"))
+    aggs = {"__n": t.count()}
+    aggs.update({f"__c{i}": t.count(where=pred.fill_null(False)) for i, (_, _, pred, _, _) in enumerate(checks)})
+    try:
+        row = t.aggregate(**aggs).to_pandas().iloc[0]
+    except Exception as exc:  # mismatched parts, unreadable files
+        detail = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())[:300]
+        problems.append(Problem(where, table.name, None, "unreadable", f"{where} cannot be read ({detail})."))
+        failed.update(t.columns)
+        return
+    if int(row["__n"]) < table.min_rows:
+        problems.append(Problem(where, table.name, None, "empty_file",
+                                f"{where} has no data rows; {table.name} needs at least {table.min_rows} row."))
+    for i, (check, column, pred, what, accepted) in enumerate(checks):
+        count = int(row[f"__c{i}"])
+        if count:
+            if check == "type":
+                failed.add(column)
+            keys, values = _ibis_examples(t.filter(pred.fill_null(False)), table, column)
+            problems.append(_ibis_problem(table, where, column, check, count, keys, values, what, accepted))
+    key = table.key
+    if all(k in t.columns and k not in failed for k in key):
+        dups = t.group_by(list(key)).aggregate(__k=t.count()).filter(lambda g: g.__k > 1)
+        count = int(dups.__k.sum().fill_null(0).to_pandas())
+        if count:
+            failed.add(key[0])
+            ex = dups.order_by(key[0]).limit(_MAX_EXAMPLES).to_pandas()
+            problems.append(_ibis_problem(table, where, key[0], "duplicate_key", count, ex[key[0]].tolist(), [],
+                                          "share a key with another row", f"each {', '.join(key)} must be unique"))
+
+
+def _ibis_foreign_keys(typed: dict[str, ibis.Table], failed: dict[str, set], problems) -> None:
+    for name, t in typed.items():
+        table = contract.TABLES[name]
+        for fk in table.foreign_keys:
+            ref = typed.get(fk.ref_table)
+            if ref is None or fk.column in failed[name] or fk.ref_column in failed.get(fk.ref_table, ()) \
+                    or fk.column not in t.columns or fk.ref_column not in ref.columns:
+                continue
+            keys = ref.select(**{fk.column: ref[fk.ref_column]})
+            orphans = t.filter(t[fk.column].notnull()).anti_join(keys, fk.column)
+            _ibis_flag(orphans, table, name, fk.column, "foreign_key",
+                       f"refer to {fk.ref_table} that are not in {fk.ref_table}",
+                       f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}", problems)
+
+
+def _ibis_accounts(t: ibis.Table | None, failed: set, problems) -> str:
+    """IANA time zones and a single 3-letter currency; returns the currency."""
+    if t is None:
+        return ""
+    table = contract.ACCOUNTS
+    currency = ""
+    for column in ("time_zone", "currency"):
+        if column not in t.columns or column in failed:
+            continue
+        f = t.filter(t[column].notnull())
+        found = f.group_by(column).aggregate(__n=f.count()) \
+            .order_by([ibis.desc("__n"), column]).limit(1000).to_pandas()[column].tolist()
+        if column == "time_zone":
+            bad = [z for z in found if not _is_zone(z)]
+            if bad:
+                _ibis_flag(t.filter(t.time_zone.isin(bad)), table, "accounts", column, column,
+                           "have time zones that are not IANA names",
+                           "use names such as Asia/Shanghai or America/New_York", problems)
+        else:
+            bad = [c for c in found if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper())]
+            if len(found) > 1 or bad:
+                what = "have currency codes that are not 3 upper-case letters" if bad else \
+                    f"use another currency than {found[0]}"
+                _ibis_flag(t.filter(t.currency.isin(bad or found[1:])), table, "accounts", column, column, what,
+                           f"a dataset uses one ISO 4217 code such as CNY or USD (found: {', '.join(found)})",
+                           problems)
+            currency = found[0] if found else ""
+    return currency
 
 
 def summary(ds: Dataset) -> str:

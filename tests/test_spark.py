@@ -1,0 +1,147 @@
+"""The analyses on Spark give DuckDB's answers: validation, cell statistics, compare --adjust, the policy's inputs.
+
+One local Spark session (``local[2]``) serves the whole module, and the module's tests run on one worker
+(``xdist_group``). Without PySpark or Java the module is skipped, unless ``REQUIRE_SPARK=1`` (set by CI), where
+a missing engine fails instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis import compare, decision, engine, io
+from analysis.costs import UnitCosts
+from analysis.scenario import load_scenario
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
+
+_REQUIRED = os.environ.get("REQUIRE_SPARK") == "1"
+_TOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def spark_con():
+    from analysis import spark
+
+    try:
+        con = spark.connect("local[2]")
+    except (spark.SparkUnavailable, ImportError) as e:
+        if _REQUIRED:
+            pytest.fail(f"REQUIRE_SPARK=1 but Spark is unavailable: {e}")
+        pytest.skip(f"Spark unavailable: {e}")
+    yield con
+    con.disconnect()
+
+
+@pytest.fixture(scope="module")
+def data(synthetic):
+    return synthetic("cn_default", accounts=3000, seed=11).path
+
+
+@pytest.fixture(scope="module")
+def both(data, spark_con):
+    """The same folder loaded on DuckDB and on Spark."""
+    return io.load(data), io.load(data, con=spark_con)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in df.columns if df[c].dtype == object]
+    return df.sort_values(keys).reset_index(drop=True) if keys else df.reset_index(drop=True)
+
+
+def _same_frames(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b) > 0
+    pd.testing.assert_frame_equal(_sorted(a), _sorted(b), check_dtype=False, rtol=_TOL, atol=0)
+
+
+def _same(a, b, path="") -> None:
+    """Nested records equal: numbers to 1e-9 (relative), NaN equal to NaN, everything else exactly."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (float, int)):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=_TOL, abs_tol=1e-12), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+def test_spark_tables_are_spark_and_typed_as_the_contract(both):
+    duck, spark = both
+    assert engine.backend_name(spark["contacts"]) == "pyspark"
+    assert engine.backend_name(duck["contacts"]) == "duckdb"
+    def types(t):  # nullability aside (Parquet files written by the generator declare it; Spark reads all nullable)
+        return {k: v.copy(nullable=True) for k, v in t.schema().items()}
+
+    for name in duck.tables:
+        assert types(spark[name]) == types(duck[name]), name
+    assert spark.currency == duck.currency == "CNY"
+    assert io.summary(spark).splitlines()[1:] == io.summary(duck).splitlines()[1:]
+
+
+def test_cell_statistics_match(both):
+    duck, spark = both
+    by = ["segment", "strategy"]
+    _same_frames(engine.cell_stats(duck, by=by), engine.cell_stats(spark, by=by))
+    by = ["channel", "strategy", "local_hour"]
+    _same_frames(engine.contact_cells(duck, by=by), engine.contact_cells(spark, by=by))
+
+
+def test_compare_adjusted_matches(both):
+    duck, spark = both
+    costs = UnitCosts.from_scenario(load_scenario("cn_default"))
+    a = compare.headline(duck, costs=costs, adjust=True, by=("dpd_bucket",))
+    b = compare.headline(spark, costs=costs, adjust=True, by=("dpd_bucket",))
+    assert len(a) > 5
+    _same(a, b)
+
+
+def test_policy_inputs_and_decision_match(both):
+    duck, spark = both
+    sc = load_scenario("cn_default")
+    a, b = decision.estimate(duck, sc), decision.estimate(spark, sc)
+    _same_frames(a.cells, b.cells)
+    da, db = decision.decide(duck, sc, seed=1), decision.decide(spark, sc, seed=1)
+    pd.testing.assert_frame_equal(da.allocation, db.allocation, rtol=_TOL)
+
+
+def test_validation_finds_the_same_problems(data, spark_con, tmp_path):
+    """A broken copy: both engines report the same checks on the same columns, with the same counts."""
+    bad = tmp_path / "bad"
+    shutil.copytree(data, bad)
+    contacts = pq.read_table(bad / "contacts.parquet").to_pandas()
+    contacts.loc[0, "channel"] = "fax"
+    contacts.loc[1, "contact_id"] = contacts.loc[2, "contact_id"]
+    contacts.loc[3, "account_id"] = 10**12
+    contacts.loc[4, "talk_seconds"] = -5
+    pq.write_table(pa.Table.from_pandas(contacts, preserve_index=False).cast(
+        pq.read_schema(data / "contacts.parquet")), bad / "contacts.parquet")
+    accounts = pq.read_table(bad / "accounts.parquet").to_pandas()
+    accounts.loc[0, "time_zone"] = "Mars/Olympus"
+    accounts.loc[1, "dpd_bucket"] = "M3+" if accounts.loc[1, "days_past_due"] <= 30 else "M1"
+    pq.write_table(pa.Table.from_pandas(accounts, preserve_index=False).cast(
+        pq.read_schema(data / "accounts.parquet")), bad / "accounts.parquet")
+
+    found = {}
+    for engine_name, con in (("duckdb", None), ("spark", spark_con)):
+        with pytest.raises(io.ContractError) as err:
+            io.load(bad, con=con)
+        found[engine_name] = {(p.table, p.column, p.check) for p in err.value.problems}
+        assert "fax" in str(err.value) and "Mars/Olympus" in str(err.value)
+    expected = {("contacts", "channel", "allowed_values"), ("contacts", "contact_id", "duplicate_key"),
+                ("contacts", "account_id", "foreign_key"), ("contacts", "talk_seconds", "range"),
+                ("accounts", "time_zone", "time_zone"), ("accounts", "dpd_bucket", "dpd_bucket")}
+    assert expected <= found["duckdb"]
+    assert found["spark"] == found["duckdb"]
