@@ -7,6 +7,7 @@ Commands:
     recommend  the best channel mix per segment under capacity and complaint limits
     calibrate  a scenario's implied true effects against the published ranges
     build      execute the notebooks and write offline reports, slides and PDFs
+    import     turn a collection system's export into a dataset folder (data/import_mapping.md)
 
 A user mistake (bad path, bad value, bad scenario, invalid data) prints one
 clear report and exits non-zero; it never prints a traceback.
@@ -136,7 +137,7 @@ def _cmd_generate(args) -> int:
 def _cmd_validate(args) -> int:
     path = Path(args.data)
     try:
-        ds = io.load(path, strategies=args.strategies)
+        ds = _load(path, args, strategies=args.strategies)
     except io.ContractError as e:
         print(str(e), file=sys.stderr)
         print(f"\n{path}: INVALID ({len(e.problems)} problem(s)); nothing was written.", file=sys.stderr)
@@ -146,6 +147,38 @@ def _cmd_validate(args) -> int:
     print(io.summary(ds))
     print(f"\n{path}: valid")
     return 0
+
+
+def _engine_args(parser) -> None:
+    """--engine and --spark-master: where the queries over the data run."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="query engine: duckdb (default, this machine) or spark (the data's queries run in a "
+                             "Spark session; needs PySpark and Java 17+)")
+    parser.add_argument("--spark-master", default=None, metavar="URL",
+                        help="Spark master URL with --engine spark, e.g. local[4], spark://host:7077 or yarn "
+                             "(default: local[*])")
+
+
+def _connection(args):
+    """The Ibis backend the command's queries run on (None: a new DuckDB one)."""
+    if getattr(args, "engine", "duckdb") != "spark":
+        if getattr(args, "spark_master", None):
+            raise _UserError("--spark-master applies to --engine spark only")
+        return None
+    from . import spark
+
+    try:
+        return spark.connect(args.spark_master)
+    except spark.SparkUnavailable as e:
+        raise _UserError(f"--engine spark: {e}") from None
+
+
+def _load(path: Path, args, strategies=None):
+    """``io.load`` on the engine the arguments ask for."""
+    con = _connection(args)
+    if con is not None:
+        return io.load(str(args.data), con=con, strategies=strategies)
+    return io.load(path, strategies=strategies)
 
 
 def _scenario_for(ds, name: str | None):
@@ -159,10 +192,10 @@ def _scenario_for(ds, name: str | None):
         raise _UserError(str(e)) from None
 
 
-def _dataset_and_scenario(path: Path, scenario: str | None):
+def _dataset_and_scenario(path: Path, scenario: str | None, args=None):
     """The validated dataset at ``path`` and the scenario whose assumptions apply."""
     try:
-        ds = io.load(path)
+        ds = _load(path, args) if args is not None else io.load(path)
     except io.ContractError as e:
         raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
     except (NotADirectoryError, FileNotFoundError, TypeError) as e:
@@ -175,7 +208,7 @@ def _cmd_compare(args) -> int:
     from .costs import UnitCosts
 
     path = Path(args.data)
-    ds, sc = _dataset_and_scenario(path, args.scenario)
+    ds, sc = _dataset_and_scenario(path, args.scenario, args)
     try:
         unit_costs = UnitCosts.from_scenario(sc)
         by = tuple(c.strip() for c in args.by.split(",") if c.strip()) if args.by else ()
@@ -214,7 +247,7 @@ def _cmd_recommend(args) -> int:
     from .costs import UnitCosts
 
     path = Path(args.data)
-    ds, sc = _dataset_and_scenario(path, args.scenario)
+    ds, sc = _dataset_and_scenario(path, args.scenario, args)
     if sc.currency != ds.currency:
         raise _UserError(f"scenario {sc.name} is in {sc.currency} but the data is in {ds.currency}; "
                          f"choose a scenario in {ds.currency}")
@@ -291,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("data", help="dataset folder (Parquet or CSV files, one per table)")
     v.add_argument("--strategies", nargs="+", default=None, metavar="NAME",
                    help="extra strategy names to accept besides the standard ones")
+    _engine_args(v)
     v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("compare", help="compare strategies: response, cost, complaints",
@@ -312,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="short: outcomes within the 30-day horizon (default); long: outcomes by the scenario's "
                         "long horizon (90 days by default), adding the shares cured, still delinquent and rolled "
                         "and the expected loss per account")
+    _engine_args(c)
     c.set_defaults(func=_cmd_compare)
 
     r = sub.add_parser("recommend", help="the best channel mix per segment under capacity and complaint limits",
@@ -340,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "avoided by the scenario's long horizon (90 days by default)")
     r.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the posterior draws (default: 0)")
     r.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    _engine_args(r)
     r.set_defaults(func=_cmd_recommend)
 
     k = sub.add_parser("calibrate", help="a scenario's implied true effects against the published ranges",
@@ -390,6 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "scenario and its rule packs, and the Python and library versions; its reports and PDF are "
                         "reused too when nbconvert, reveal.js and chromium are unchanged")
     b.set_defaults(func=_cmd_build)
+
+    from . import importer
+
+    im = sub.add_parser("import", help="import a collection system's export into a contract dataset folder",
+                        description="Read an export (any headers, text ids, local times, GBK/UTF-8 CSV or .xlsx) "
+                        "through a mapping file and write a dataset folder that satisfies the data contract; "
+                        "see data/import_mapping.md.")
+    importer.add_arguments(im)
+    im.set_defaults(func=importer.run)
     return p
 
 
