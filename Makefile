@@ -50,11 +50,14 @@ test-fast: setup ## the quick tests only, for the inner loop: leaves out those m
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_build.py
 
 bench-smoke: setup ## run every benchmark on tiny data (seconds each; checks they still work; the figures mean nothing)
 	$(BIN)/python benchmarks/bench_generate.py --smoke
 	$(BIN)/python benchmarks/bench_engine.py --smoke
+	$(BIN)/python benchmarks/bench_engine.py --smoke --engine spark
+	$(BIN)/python benchmarks/bench_validate.py --smoke
 	$(BIN)/python benchmarks/bench_build.py --smoke
 	$(BIN)/python benchmarks/coverage_study.py --smoke
 	$(BIN)/python benchmarks/decision_study.py --smoke

@@ -137,7 +137,7 @@ def _cmd_generate(args) -> int:
 def _cmd_validate(args) -> int:
     path = Path(args.data)
     try:
-        ds = _load(path, args, strategies=args.strategies)
+        ds = _load(path, args, strategies=args.strategies, recheck=True)
     except io.ContractError as e:
         print(str(e), file=sys.stderr)
         print(f"\n{path}: INVALID ({len(e.problems)} problem(s)); nothing was written.", file=sys.stderr)
@@ -173,12 +173,12 @@ def _connection(args):
         raise _UserError(f"--engine spark: {e}") from None
 
 
-def _load(path: Path, args, strategies=None):
-    """``io.load`` on the engine the arguments ask for."""
+def _load(path: Path, args, strategies=None, recheck: bool = False):
+    """``io.load`` on the engine the arguments ask for; ``recheck`` ignores a remembered validation (DuckDB)."""
     con = _connection(args)
     if con is not None:
         return io.load(str(args.data), con=con, strategies=strategies)
-    return io.load(path, strategies=strategies)
+    return io.load(path, strategies=strategies, recheck=recheck)
 
 
 def _scenario_for(ds, name: str | None):
@@ -233,7 +233,7 @@ def _cmd_build(args) -> int:
 
     cfg = BuildConfig(scenario=args.scenario, data=args.data, out=args.out, seed=args.seed, baseline=args.baseline,
                       confidence=args.confidence, sets=args.set, notebooks=args.notebooks, pdf=not args.no_pdf,
-                      jobs=args.jobs, cache=not args.no_cache)
+                      jobs=args.jobs, cache=not args.no_cache, engine=args.engine, spark_master=args.spark_master)
     try:
         build(cfg)
     except BuildError as e:
@@ -425,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "it declares and receives, the analysis package's code and templates, the data files, the "
                         "scenario and its rule packs, and the Python and library versions; its reports and PDF are "
                         "reused too when nbconvert, reveal.js and chromium are unchanged")
+    _engine_args(b)
     b.set_defaults(func=_cmd_build)
 
     from . import importer

@@ -70,7 +70,7 @@ __all__ = [
     "parameters_for", "check_extra_parameters", "check_data", "synthetic_note", "code_hash",
     "data_content_hash", "cache_inputs", "notebook_key", "render_inputs", "render_key", "chromium_identity",
     "PreviousReports", "build", "with_first_line", "stop_kernels", "versions", "summarise_notebook",
-    "index_html",
+    "index_html", "ENGINE_VARIABLES", "engine_environment",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +127,10 @@ class BuildConfig:
         quiet: print nothing but errors.
         cache: reuse a notebook (and its reports) from the previous reports at ``out`` when nothing it
             depends on changed (see the module docstring); False executes every notebook.
+        engine: where the notebooks' queries run: ``"duckdb"`` (this machine) or ``"spark"`` (each
+            notebook's kernel opens a Spark session; the data folder must be readable by Spark's
+            executors too). The answers are the same to 1e-9, so a notebook is reused across engines.
+        spark_master: the Spark master URL with ``engine="spark"`` (default ``local[*]``).
     """
 
     scenario: str | None = None
@@ -141,6 +145,8 @@ class BuildConfig:
     jobs: int = 2
     quiet: bool = False
     cache: bool = True
+    engine: str = "duckdb"
+    spark_master: str | None = None
 
 
 @dataclass
@@ -934,6 +940,25 @@ class PreviousReports:
 # --------------------------------------------------------------------------
 # The build
 # --------------------------------------------------------------------------
+#: Environment variables through which the build tells the notebooks' kernels which engine to use.
+ENGINE_VARIABLES: tuple[str, ...] = ("ANALYSIS_ENGINE", "ANALYSIS_SPARK_MASTER")
+
+
+def engine_environment(cfg: BuildConfig) -> dict[str, str]:
+    """The variables the kernels inherit for ``cfg.engine`` (read by :func:`analysis.notebook.prepare`).
+
+    >>> engine_environment(BuildConfig(engine="spark", spark_master="local[2]"))
+    {'ANALYSIS_ENGINE': 'spark', 'ANALYSIS_SPARK_MASTER': 'local[2]'}
+    >>> engine_environment(BuildConfig())
+    {'ANALYSIS_ENGINE': 'duckdb', 'ANALYSIS_SPARK_MASTER': ''}
+    """
+    if cfg.engine not in ("duckdb", "spark"):
+        raise UsageError(f"--engine {cfg.engine!r}: choose duckdb or spark")
+    if cfg.spark_master and cfg.engine != "spark":
+        raise UsageError("--spark-master applies to --engine spark only")
+    return {"ANALYSIS_ENGINE": cfg.engine, "ANALYSIS_SPARK_MASTER": cfg.spark_master or ""}
+
+
 def build(cfg: BuildConfig) -> BuildResult:
     """Run the whole build described by ``cfg``; see the module docstring.
 
@@ -947,6 +972,7 @@ def build(cfg: BuildConfig) -> BuildResult:
         checks.confidence(cfg.confidence)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    engine_env = engine_environment(cfg)
     out = _check_out(cfg.out, cfg.data)
     cost_overrides, extra = parse_sets(cfg.sets)
     notebooks = find_notebooks(Path(cfg.notebooks).resolve())
@@ -1003,7 +1029,8 @@ def build(cfg: BuildConfig) -> BuildResult:
         tmp = folders.make_temp(out, "reports")
     except OSError as e:
         raise UsageError(f"--out {cfg.out}: cannot write beside it in {out.parent} ({e.strerror})") from None
-    saved_env = {k: os.environ.get(k) for k in ("PYTHONHASHSEED", "PYTHONPATH")}
+    saved_env = {k: os.environ.get(k) for k in ("PYTHONHASHSEED", "PYTHONPATH", *ENGINE_VARIABLES)}
+    os.environ.update(engine_env)  # kernels inherit it: the notebooks' engine (analysis.notebook.prepare)
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set orders repeat between builds
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved_env["PYTHONPATH"]]))  # import analysis
     pdfs: list[tuple[subprocess.Popen, Path]] = []

@@ -23,9 +23,9 @@ the source rows and what is accepted; nothing is written then. The output
 is written in a temporary folder beside ``out``, validated with
 :func:`analysis.io.load`, and only then moved into place.
 
-Command line (until it is wired into ``python -m analysis``)::
+Command line::
 
-    python -m analysis.importer data/templates/cn_collection_export \\
+    python -m analysis import data/templates/cn_collection_export \\
         --mapping data/templates/cn_collection_export/mapping.toml --out data/imported/cn
 """
 
@@ -1395,7 +1395,7 @@ def run(args) -> int:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.importer",
+    parser = argparse.ArgumentParser(prog="python -m analysis import",
                                      description="Import a collection-system export into a contract dataset "
                                      "folder, following a mapping file.")
     add_arguments(parser)

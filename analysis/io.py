@@ -28,9 +28,17 @@ written to the dataset folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
+import hashlib
 import itertools
 import json
+import os
+import sys
+import tempfile
+import threading
+import time
 import zoneinfo
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +50,7 @@ import ibis.expr.datatypes as dt
 from analysis import contract
 
 __all__ = [
-    "Problem", "ContractError", "Dataset", "load", "summary",
+    "Problem", "ContractError", "Dataset", "load", "summary", "cache_dir",
 ]
 
 _MAX_EXAMPLES = 5
@@ -140,6 +148,7 @@ class _Source:
     types: dict[str, str]  # present column -> DuckDB type in the file
     typed: dict[str, str] = field(default_factory=dict)  # usable column -> typed SQL
     type_failed: set[str] = field(default_factory=set)
+    unique: bool = False  # the key was checked and has no duplicates
 
     @property
     def label(self) -> str:
@@ -185,8 +194,169 @@ def _run(con, sql: str) -> list[tuple]:
     return con.raw_sql(sql).fetchall()
 
 
-def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None) -> Dataset:
+# --------------------------------------------------------------------------
+# Remembered validations and progress lines (DuckDB loader)
+# --------------------------------------------------------------------------
+_MEMO_VERSION = 1
+_SMALL_FILE = 1 << 20  # files up to 1 MiB are hashed whole (tests rewrite them within one mtime tick)
+
+
+def cache_dir() -> Path:
+    """Where passed validations are remembered (never inside a dataset folder).
+
+    ``$ANALYSIS_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/channel-choice/validated``,
+    else ``~/.cache/channel-choice/validated``. One small JSON file per remembered
+    validation; deleting the folder only makes the next load check again.
+    """
+    own = os.environ.get("ANALYSIS_CACHE_DIR")
+    if own:
+        return Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "channel-choice" / "validated"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """Hash of the checking code: a change in the rules checks every folder again."""
+    h = hashlib.sha256()
+    for module in (contract.__file__, __file__):
+        h.update(Path(module).read_bytes())
+    import duckdb
+    h.update(duckdb.__version__.encode())
+    return h.hexdigest()
+
+
+def _file_digest(file: Path) -> dict:
+    """Name, size, modification time and (Parquet) footer of one table file."""
+    st = file.stat()
+    entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    try:
+        with file.open("rb") as fh:
+            if st.st_size <= _SMALL_FILE:
+                entry["content"] = hashlib.sha256(fh.read()).hexdigest()
+            elif file.suffix == ".parquet":
+                fh.seek(-8, os.SEEK_END)
+                tail = fh.read(8)
+                length = int.from_bytes(tail[:4], "little")
+                if tail[4:] == b"PAR1" and 0 < length <= st.st_size - 12:
+                    fh.seek(-8 - length, os.SEEK_END)  # the footer: row count, schema, row groups, statistics
+                    entry["footer"] = hashlib.sha256(fh.read(length)).hexdigest()
+    except OSError:
+        pass
+    return entry
+
+
+def _memo_key(root: Path, allowed: tuple[str, ...]) -> str | None:
+    """The key of a validation of ``root``: None when the folder cannot be described."""
+    try:
+        files = {}
+        for name in contract.TABLES:
+            for form in (root / f"{name}.parquet", root / name, root / f"{name}.csv"):
+                parts = sorted(form.glob("*.parquet")) if form.is_dir() else [form] if form.exists() else []
+                for part in parts:
+                    files[part.relative_to(root).as_posix()] = _file_digest(part)
+        manifest = root / "manifest.json"
+        described = {
+            "version": _MEMO_VERSION, "root": str(root.resolve()), "files": files, "strategies": list(allowed),
+            "manifest": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None,
+            "code": _code_digest(),
+        }
+    except OSError:
+        return None
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def _memo_get(key: str) -> dict | None:
+    """What a passed validation left for ``load`` (the currency), or None."""
+    try:
+        found = json.loads((cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) and isinstance(found.get("currency"), str) else None
+
+
+def _memo_put(key: str, value: dict) -> None:
+    """Remember a passed validation; silently nothing when the cache folder is not writable."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(value, fh)
+            os.replace(tmp, folder / f"{key}.json")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+class _Progress:
+    """One stderr line per step of ``load``, starting once loading has taken ``delay`` seconds."""
+
+    def __init__(self, show: bool | None, label: str, delay: float = 2.0):
+        self.show = _stderr_is_terminal() if show is None else bool(show)
+        self.label, self.delay = label, delay
+        self.current: str | None = None
+        self.started = self.shown = False
+        self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+        self.timer = None
+
+    def __enter__(self):
+        if self.show and self.delay <= 0:
+            self.shown = True
+        elif self.show:
+            self.timer = threading.Timer(self.delay, self._wake)
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.timer is not None:
+            self.timer.cancel()
+        with self.lock:
+            if self.shown:
+                self._say(f"done in {time.monotonic() - self.t0:.1f} s")
+            self.shown = False
+
+    def step(self, text: str) -> None:
+        with self.lock:
+            self.current = text
+            if self.shown:
+                self._say(text)
+
+    def _wake(self) -> None:
+        with self.lock:
+            self.shown = True
+            if self.current:
+                self._say(self.current)
+
+    def _say(self, text: str) -> None:
+        try:
+            print(f"loading {self.label}: {text} ({time.monotonic() - self.t0:.0f} s)", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
+         progress: bool | None = None, recheck: bool = False) -> Dataset:
     """Load and validate a dataset folder.
+
+    A passed validation is remembered (outside the dataset folder, see
+    :func:`cache_dir`) under the folder's path, each table file's name, size,
+    modification time and Parquet footer, the allowed strategies, the manifest
+    and the checking code: loading the unchanged folder again reads only the
+    column types and skips every row-level check.
 
     Args:
         path: folder holding the five tables (CSV, Parquet file or Parquet folder). On Spark
@@ -196,6 +366,9 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
             expressions in the cluster, and failing rows are named by their key.
         strategies: extra allowed strategy names, on top of the contract's and
             those declared in ``manifest.json``.
+        progress: name the table and check running on stderr once loading has taken
+            two seconds: True always, False never, None (default) only when stderr is a terminal.
+        recheck: run every check even when this folder passed them before unchanged.
 
     Returns:
         The validated :class:`Dataset`.
@@ -219,19 +392,32 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
     if getattr(con, "name", None) != "duckdb":
         raise TypeError("con must be an Ibis backend: DuckDB (ibis.duckdb.connect()) or Spark "
                         "(analysis.spark.connect())")
-    problems: list[Problem] = []
-    manifest, declared = _read_manifest(root, problems)
+    head: list[Problem] = []
+    manifest, declared = _read_manifest(root, head)
     allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
-    sources = {}
-    for table in contract.TABLES.values():
-        src = _open_source(con, root, table, problems)
-        if src is not None and _check_values(con, src, allowed, problems):
-            sources[table.name] = src
-    _check_foreign_keys(con, sources, problems)
-    currency = _check_accounts(con, sources.get("accounts"), problems)
-    _check_event_dates(con, sources, problems)
-    if problems:
-        raise ContractError(problems, root)
+    key = None if head else _memo_key(root, allowed)
+    remembered = None if recheck or key is None else _memo_get(key)
+    with _Progress(progress, root.name or str(root)) as bar:
+        found: dict[str, list[Problem]] = {}
+        sources = {}
+        for table in contract.TABLES.values():
+            bar.step(f"reading {table.name}")
+            src = _open_source(con, root, table, found.setdefault(table.name, []))
+            if src is not None:
+                sources[table.name] = src
+        if remembered is not None and not any(found.values()):
+            currency = remembered["currency"]
+        elif remembered is not None:  # cannot happen for unchanged files; check them all to be sure
+            return load(root, con=con, strategies=strategies, progress=progress, recheck=True)
+        else:
+            tail: list[Problem] = []
+            currency = _check_rows(con, sources, allowed, found, tail, bar)
+            problems = head + [p for ps in found.values() for p in ps] + tail
+            if problems:
+                raise ContractError(problems, root)
+            if key is not None:
+                _memo_put(key, {"currency": currency, "path": str(root.resolve()),
+                                "checked": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     n = next(_view_counter)
     tables = {}
     for name, src in sources.items():
@@ -240,6 +426,33 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None)
         con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_q(view)} AS SELECT {cols} FROM {src.scan}")
         tables[name] = con.table(view)
     return Dataset(root, con, tables, manifest, allowed, currency)
+
+
+def _check_rows(con, sources: dict[str, _Source], allowed, found: dict[str, list[Problem]],
+                tail: list[Problem], bar) -> str:
+    """Every row-level check (the costly part of :func:`load`); returns the currency.
+
+    Problems of one table's own rows go to ``found[table]`` (after its file problems), the
+    cross-table ones to ``tail`` in the order: foreign keys, accounts, event dates. A source
+    that cannot be read at all is dropped from ``sources``.
+    """
+    for name in list(sources):
+        bar.step(f"checking {name}")
+        if not _check_values(con, sources[name], allowed, found[name]):
+            del sources[name]
+    bar.step("checking time zones and currency")
+    acc_problems: list[Problem] = []
+    currency = _check_accounts(con, sources.get("accounts"), acc_problems)
+    so_far = [p for ps in found.values() for p in ps] + acc_problems
+    fk_problems: list[Problem] = []
+    event_problems: dict[tuple[str, str], list[Problem]] = {}
+    for name, src in sources.items():
+        bar.step(f"checking {name} against accounts" if name != "accounts" else "checking accounts")
+        _check_links(con, sources, src, so_far, fk_problems, event_problems)
+    tail += fk_problems + acc_problems
+    for table, column in _EVENT_DATES:
+        tail += event_problems.get((table, column), [])
+    return currency
 
 
 def _read_manifest(root: Path, problems: list[Problem]) -> tuple[dict | None, list[str]]:
@@ -448,26 +661,61 @@ def _value_checks(src: _Source, allowed: tuple[str, ...]) -> list[tuple]:
 def _check_values(con, src: _Source, allowed, problems) -> bool:
     """Run all row-level checks of one table in one aggregate query.
 
+    Duplicate keys are detected there as ``count(key) - count(DISTINCT key)``; only when that
+    is non-zero does a second query count the rows sharing a key (the figure reported).
+
     Returns:
         False when the file cannot be read at all (the source is unusable).
     """
     checks = _value_checks(src, allowed)
-    counts = ", ".join(["count(*)"] + [f"count_if({c[2]})" for c in checks])
+    counts = ["count(*)"]
+    for check, column, pred, *_ in checks:
+        if check == "duplicate_key":
+            k = _t(column)
+            counts.append(f"count({k}), min({k}), max({k})")
+        else:
+            counts.append(f"count_if({pred})")
     try:
-        n, *failing = _run(con, f"SELECT {counts} FROM {src.checked()} AS s")[0]
+        row = _run(con, f"SELECT {', '.join(counts)} FROM {src.checked()} AS s")[0]
     except Exception as exc:  # e.g. ragged CSV rows, invalid UTF-8, mismatched parts
         problems.append(_unreadable(src, exc))
         return False
+    n, values = row[0], iter(row[1:])
     if n < src.table.min_rows:
         problems.append(src.problem(None, "empty_file",
                                     f"{src.label} has no data rows; {src.table.name} needs at least "
                                     f"{src.table.min_rows} row."))
-    for (check, column, pred, value, what, accepted), count in zip(checks, failing):
+    for check, column, pred, value, what, accepted in checks:
+        if check == "duplicate_key":
+            count = _duplicates(con, src, column, *(next(values) for _ in range(3)))
+            src.unique = not count
+        else:
+            count = next(values)
         if count:
             if check in ("type", "timestamp_parse", "timestamp_zone"):
                 src.type_failed.add(column)
             problems.append(_examples(con, src, check, column, pred, value, count, what, accepted))
     return True
+
+
+def _duplicates(con, src: _Source, column: str, n: int, low, high) -> int:
+    """Rows whose (non-null) key ``column`` is shared with another row; ``n`` keys from ``low`` to ``high``.
+
+    No join of the table with itself: integer keys in a range of up to 2**28 values are counted
+    distinct with one bit per value (``bitstring_agg``), others with ``count(DISTINCT)``; only
+    when some key repeats are the rows sharing one counted (the figure reported).
+    """
+    if not n:
+        return 0
+    k = _t(column)
+    if isinstance(low, int) and isinstance(high, int) and high - low < 1 << 28:
+        distinct = f"bit_count(bitstring_agg({k}, {low}, {high}))"
+    else:
+        distinct = f"count(DISTINCT {k})"
+    if _run(con, f"SELECT {distinct} FROM {src.checked()} AS s WHERE {k} IS NOT NULL")[0][0] == n:
+        return 0
+    return _run(con, f"SELECT sum(n) FROM (SELECT count(*) AS n FROM {src.checked()} "
+                     f"WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1)")[0][0]
 
 
 def _examples(con, src: _Source, check, column, pred, value, count, what, accepted) -> Problem:
@@ -502,25 +750,6 @@ def _unreadable(src: _Source, exc: Exception) -> Problem:
                        f"expected a well-formed {'CSV (comma-separated, UTF-8)' if src.form == 'csv' else 'Parquet'} file.")
 
 
-def _check_foreign_keys(con, sources: dict[str, _Source], problems) -> None:
-    """Every non-null reference must exist in the referenced table."""
-    for src in sources.values():
-        for fk in src.table.foreign_keys:
-            ref = sources.get(fk.ref_table)
-            if ref is None or any(c not in s.typed or c in s.type_failed
-                                  for s, c in ((src, fk.column), (ref, fk.ref_column))):
-                continue
-            c = "s." + _t(fk.column)
-            pred = (f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref.checked()} AS p "
-                    f"WHERE p.{_t(fk.ref_column)} = {c})")
-            count = _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {pred}")[0][0]
-            if count:
-                problems.append(_examples(
-                    con, src, "foreign_key", fk.column, pred, _q(fk.column), count,
-                    f"refer to {fk.ref_table} that are not in {ref.label}",
-                    f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}"))
-
-
 def _check_accounts(con, src: _Source | None, problems) -> str:
     """IANA time zones and a single 3-letter currency; returns the currency."""
     if src is None:
@@ -549,37 +778,113 @@ def _check_accounts(con, src: _Source | None, problems) -> str:
 _EVENT_DATES = (("payments", "paid_at"), ("contacts", "contacted_at"), ("complaints", "complained_at"))
 
 
-def _check_event_dates(con, sources: dict[str, _Source], problems) -> None:
-    """Payments, contacts and complaints dated before their account's entry date (in the
-    borrower's local time) or after today are contract problems, not silent zeros."""
+def _check_links(con, sources: dict[str, _Source], src: _Source, so_far: list[Problem],
+                 fk_problems: list[Problem], event_problems: dict) -> None:
+    """The foreign keys and event dates of one table, counted in one scan of it.
+
+    Each referenced table whose key proved unique is LEFT JOINed once (a missing match is an
+    orphan; the account's entry date and zone place the events); a reference to a table with
+    duplicate keys is counted on its own as before. Examples are fetched only for failures,
+    with the same queries (and so the same messages) as a check run on its own.
+    """
+    def usable(s: _Source, *columns: str) -> bool:
+        return all(c in s.typed and c not in s.type_failed for c in columns)
+
+    checks = []  # (fast predicate or None, slow predicate, emit(count, slow predicate))
+    joins: dict[str, tuple[str, list[str]]] = {}  # ref table -> (alias, extra columns)
+
+    def join(ref: _Source, extra=()) -> str | None:
+        if not ref.unique:
+            return None
+        alias, cols = joins.setdefault(ref.table.name, (f"j{len(joins)}", []))
+        cols.extend(c for c in extra if c not in cols)
+        return alias
+
+    for fk in src.table.foreign_keys:
+        ref = sources.get(fk.ref_table)
+        if ref is None or not usable(src, fk.column) or not usable(ref, fk.ref_column):
+            continue
+        c = "s." + _t(fk.column)
+        slow = (f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref.checked()} AS p "
+                f"WHERE p.{_t(fk.ref_column)} = {c})")
+        alias = join(ref) if fk.ref_column == ref.table.key[0] else None
+        fast = f"{c} IS NOT NULL AND {alias}.k IS NULL" if alias else None
+
+        def emit(count, pred, fk=fk, ref=ref):
+            fk_problems.append(_examples(
+                con, src, "foreign_key", fk.column, pred, _q(fk.column), count,
+                f"refer to {fk.ref_table} that are not in {ref.label}",
+                f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}"))
+        checks.append((fast, slow, emit))
+
     acc = sources.get("accounts")
     needed = ("account_id", "entry_date", "time_zone")
-    if acc is None or any(c not in acc.typed or c in acc.type_failed for c in needed):
-        return
-    if any(p.table == "accounts" and p.column in needed for p in problems):
-        return  # unknown zones or duplicate ids: the dates cannot be placed
+    placed = acc is not None and usable(acc, *needed) and not any(
+        p.table == "accounts" and p.column in needed for p in so_far)  # else the dates cannot be placed
     for table, column in _EVENT_DATES:
-        src = sources.get(table)
-        if src is None or any(c not in src.typed or c in src.type_failed for c in ("account_id", column)):
+        if not placed or table != src.table.name or not usable(src, "account_id", column):
             continue
         ts = f"s.{_t(column)}"
-        entry = f"a.{_t('entry_date')}"
-        # Local time is UTC-12 to UTC+14: only events near the entry day need the (slow) zone conversion.
-        local_before = (f"CASE WHEN epoch({ts}) >= epoch({entry}) + 50400 THEN false "
-                        f"WHEN epoch({ts}) < epoch({entry}) - 43200 THEN true "
-                        f"ELSE CAST(timezone(a.{_t('time_zone')}, {ts}) AS DATE) < {entry} END")
-        before = (f"EXISTS (SELECT 1 FROM {acc.checked()} AS a WHERE a.{_t('account_id')} = s.{_t('account_id')} "
-                  f"AND {local_before})")
+        alias = join(acc, ("entry_date", "time_zone"))
+        slow_before = (f"EXISTS (SELECT 1 FROM {acc.checked()} AS a WHERE a.{_t('account_id')} = "
+                       f"s.{_t('account_id')} AND {_local_before(ts, 'a.' + _t('entry_date'), 'a.' + _t('time_zone'))})")
+        # the UTC instant of the account's local midnight (once per entry date and zone): only events
+        # within three hours of it (more than any daylight-saving shift) need the zone conversion
+        fast_before = (f"{alias}.k IS NOT NULL AND CASE WHEN epoch_us({ts}) >= {alias}.start + 10800000000 THEN false "
+                       f"WHEN epoch_us({ts}) < {alias}.start - 10800000000 THEN true "
+                       f"ELSE CAST(timezone({alias}.time_zone, {ts}) AS DATE) < {alias}.entry_date END"
+                       if alias else None)
         future = f"{ts} > now() + INTERVAL 1 DAY"
-        for check, pred, what, accepted in (
-            ("before_entry", before, "are dated before the account entered collection",
+        for check, fast, slow, what, accepted in (
+            ("before_entry", fast_before, slow_before, "are dated before the account entered collection",
              f"{column} on or after accounts.entry_date (in the account's time_zone)"),
-            ("future", future, "are dated in the future", f"{column} no later than today"),
+            ("future", future, future, "are dated in the future", f"{column} no later than today"),
         ):
-            count = _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {ts} IS NOT NULL AND {pred}")[0][0]
-            if count:
-                problems.append(_examples(con, src, check, column, f"{ts} IS NOT NULL AND {pred}", _q(column),
-                                          count, what, accepted))
+            def emit(count, pred, check=check, column=column, what=what, accepted=accepted, table=table):
+                event_problems.setdefault((table, column), []).append(
+                    _examples(con, src, check, column, pred, _q(column), count, what, accepted))
+            checks.append((fast and f"{ts} IS NOT NULL AND {fast}", f"{ts} IS NOT NULL AND {slow}", emit))
+
+    fast = [(f, s, e) for f, s, e in checks if f is not None]
+    if fast:
+        joined = "".join(f" LEFT JOIN ({_key_sql(sources[ref], cols)}) AS {alias} "
+                         f"ON {alias}.k = s.{_t(_fk_column(src, ref))}" for ref, (alias, cols) in joins.items())
+        counts = _run(con, f"SELECT {', '.join(f'count_if({f})' for f, _, _ in fast)} "
+                           f"FROM {src.checked()} AS s{joined}")[0]
+        found = {id(e): n for (_, _, e), n in zip(fast, counts)}
+    else:
+        found = {}
+    for f, slow, emit in checks:
+        count = found[id(emit)] if f is not None else \
+            _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {slow}")[0][0]
+        if count:
+            emit(count, slow)
+
+
+def _key_sql(ref: _Source, columns: list[str]) -> str:
+    """SQL: the referenced table's key as ``k`` plus ``columns``; with the entry date, also ``start``,
+    the UTC instant (epoch microseconds) of the local midnight starting it, once per date and zone."""
+    cols = "".join(f", {_t(c)} AS {_q(c)}" for c in columns)
+    sql = f"SELECT {_t(ref.table.key[0])} AS k{cols} FROM {ref.checked()}"
+    if "entry_date" not in columns:
+        return sql
+    return (f"SELECT a.*, z.start FROM ({sql}) AS a LEFT JOIN (SELECT entry_date, time_zone, "
+            "epoch_us(timezone(time_zone, CAST(entry_date AS TIMESTAMP))) AS start FROM (SELECT DISTINCT "
+            f"{_t('entry_date')} AS entry_date, {_t('time_zone')} AS time_zone FROM {ref.checked()})) AS z "
+            "ON a.entry_date = z.entry_date AND a.time_zone = z.time_zone")
+
+
+def _fk_column(src: _Source, ref_table: str) -> str:
+    """The column of ``src`` referencing ``ref_table`` (events use account_id)."""
+    return next(fk.column for fk in src.table.foreign_keys if fk.ref_table == ref_table)
+
+
+def _local_before(ts: str, entry: str, zone: str) -> str:
+    """SQL: the instant ``ts`` falls on a local date (in ``zone``) before the date ``entry``."""
+    # Local time is UTC-12 to UTC+14: only events near the entry day need the (slow) zone conversion.
+    return (f"CASE WHEN epoch({ts}) >= epoch({entry}) + 50400 THEN false "
+            f"WHEN epoch({ts}) < epoch({entry}) - 43200 THEN true "
+            f"ELSE CAST(timezone({zone}, {ts}) AS DATE) < {entry} END")
 
 
 def _distinct(con, src: _Source, column: str, limit: int = 1000) -> list:
@@ -802,7 +1107,11 @@ def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: s
         expect = ibis.cases((d <= 30, "M1"), (d <= 60, "M2"), else_="M3+")
         checks.append(("dpd_bucket", "dpd_bucket", (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),
                        "have a dpd_bucket that does not match days_past_due", "M1 = 1-30, M2 = 31-60, M3+ = 61+ days"))
+    # distinct keys in the same scan: the duplicate query runs only when some key repeats
+    key_value = t[table.key[0]] if len(table.key) == 1 and table.key[0] in t.columns else None
     aggs = {"__n": t.count()}
+    if key_value is not None:
+        aggs.update(__keys=key_value.nunique(), __keyed=key_value.count())
     aggs.update({f"__c{i}": t.count(where=pred.fill_null(False)) for i, (_, _, pred, _, _) in enumerate(checks)})
     try:
         row = t.aggregate(**aggs).to_pandas().iloc[0]
@@ -822,8 +1131,10 @@ def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: s
             keys, values = _ibis_examples(t.filter(pred.fill_null(False)), table, column)
             problems.append(_ibis_problem(table, where, column, check, count, keys, values, what, accepted))
     key = table.key
-    if all(k in t.columns and k not in failed for k in key):
-        dups = t.group_by(list(key)).aggregate(__k=t.count()).filter(lambda g: g.__k > 1)
+    repeated = key_value is None or int(row["__keys"]) < int(row["__keyed"])
+    if repeated and all(k in t.columns and k not in failed for k in key):
+        keyed = t.filter(*[t[k].notnull() for k in key])
+        dups = keyed.group_by(list(key)).aggregate(__k=keyed.count()).filter(lambda g: g.__k > 1)
         count = int(dups.__k.sum().fill_null(0).to_pandas())
         if count:
             failed.add(key[0])

@@ -36,7 +36,7 @@ from .scenario import Scenario, load_scenario
 
 __all__ = ["Prepared", "prepare", "sentence", "say", "bullets", "escape_markdown", "SafeText", "capture_warnings",
            "captured_warnings", "pick", "population", "versions", "PACKAGES", "LIFTS", "CHALLENGER_SHARES", "POWER",
-           "COMPLAINT_MARGIN", "number_format"]
+           "COMPLAINT_MARGIN", "number_format", "engine_connection"]
 
 _log = logging.getLogger(__name__)
 
@@ -69,6 +69,24 @@ class Prepared(NamedTuple):
     truth: dict | None
 
 
+def engine_connection():
+    """The connection the build asked the notebooks to run on (``ANALYSIS_ENGINE``), or None for DuckDB.
+
+    ``python -m analysis build --engine spark [--spark-master URL]`` sets ``ANALYSIS_ENGINE=spark`` and
+    ``ANALYSIS_SPARK_MASTER`` for the kernels (see :func:`analysis.build.engine_environment`).
+    """
+    import os
+
+    engine = os.environ.get("ANALYSIS_ENGINE", "") or "duckdb"
+    if engine == "duckdb":
+        return None
+    if engine != "spark":
+        raise ValueError(f"ANALYSIS_ENGINE={engine!r}: expected duckdb or spark")
+    from . import spark
+
+    return spark.connect(os.environ.get("ANALYSIS_SPARK_MASTER") or None)
+
+
 def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *,
             accounts: int | None = None) -> Prepared:
     """Load the dataset in ``data_dir``, generating it first if the folder is missing or empty.
@@ -93,7 +111,7 @@ def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *
     path = Path(data_dir)
     if not path.exists() or not any(path.iterdir()):
         synth.generate(scenario=scenario, seed=seed, accounts=accounts, out=path, overwrite=True)
-    ds = io.load(path)
+    ds = io.load(path, con=engine_connection())
     name = (ds.manifest or {}).get("scenario", scenario)
     try:
         sc = load_scenario(name)

@@ -129,6 +129,23 @@ def write_parquet_dataset(frames: dict[str, pd.DataFrame], folder: Path) -> Path
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def validation_memo_dir(tmp_path_factory):
+    """Passed validations are remembered in this session's temporary folder, never in the home folder.
+
+    Set in ``os.environ`` (not monkeypatch, which is per test) so that the command-line subprocesses
+    inherit it; each xdist worker has its own session and folder. Restored at the end of the session.
+    """
+    before = os.environ.get("ANALYSIS_CACHE_DIR")
+    folder = tmp_path_factory.mktemp("validated")
+    os.environ["ANALYSIS_CACHE_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("ANALYSIS_CACHE_DIR", None)
+    else:
+        os.environ["ANALYSIS_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def tiny_dir(tmp_path) -> Path:
     """A valid five-account dataset as Parquet files in a temporary folder."""

@@ -42,6 +42,14 @@ CASES = {
          rf"^ratio ibis/sql \(median time\): {NUM}",
          r"^same numbers: yes$"],
     ),
+    "bench_validate.py": (
+        [],
+        [rf"^load_cold\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^load_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^compare_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^ratio compare warm/sql \(median time\): {NUM}"],
+    ),
     "coverage_study.py": (
         ["--csv", "{tmp}/rows.csv"],
         [r"^cn_default \(smoke\): 2 seeds x 2,000 accounts",

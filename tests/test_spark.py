@@ -145,3 +145,45 @@ def test_validation_finds_the_same_problems(data, spark_con, tmp_path):
                 ("accounts", "time_zone", "time_zone"), ("accounts", "dpd_bucket", "dpd_bucket")}
     assert expected <= found["duckdb"]
     assert found["spark"] == found["duckdb"]
+
+
+def test_notebooks_follow_the_engine_the_build_sets(data, both, monkeypatch):
+    """build --engine spark sets ANALYSIS_ENGINE for the kernels; prepare() then loads on Spark."""
+    from analysis import build, notebook
+
+    env = build.engine_environment(build.BuildConfig(engine="spark", spark_master="local[2]"))
+    assert env == {"ANALYSIS_ENGINE": "spark", "ANALYSIS_SPARK_MASTER": "local[2]"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    used = []
+
+    def load(path, con=None, **kw):  # the loading itself is tested above: record the engine asked for
+        used.append(con.name if con is not None else "duckdb")
+        return both[1] if con is not None else both[0]
+
+    monkeypatch.setattr(notebook.io, "load", load)
+    notebook.prepare(data)  # the session of this module: getOrCreate returns it
+    monkeypatch.setenv("ANALYSIS_ENGINE", "duckdb")
+    notebook.prepare(data)
+    assert used == ["pyspark", "duckdb"]
+    with pytest.raises(build.UsageError, match="--spark-master applies to --engine spark only"):
+        build.engine_environment(build.BuildConfig(spark_master="local[2]"))
+
+
+def test_command_line_on_spark(data, spark_con, capsys):
+    """compare --engine spark prints DuckDB's figures; a bad --spark-master use is one line, exit 2."""
+    import json
+
+    from analysis.__main__ import main
+
+    def run(*extra):
+        code = main(["compare", str(data), "--adjust", "--format", "json", *extra])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    duck = run()
+    spark = run("--engine", "spark", "--spark-master", "local[2]")  # in this process: the module's session
+    assert duck[0] == 0 and spark[0] == 0, spark[2][-2000:]
+    _same(json.loads(duck[1]), json.loads(spark[1]))
+    code, _, err = run("--spark-master", "local[1]")
+    assert code == 2 and err.startswith("error: --spark-master applies to --engine spark only")
