@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(BIN)/.installed node_modules/.installed ## create .venv, install the pinned requirements and reveal.js (npm ci)
 
-reports: setup ## execute the notebooks; write reports/ (HTML, slides, PDF, index.html), generating the data if missing
+reports: setup ## execute the notebooks; write reports/ (HTML, slides, PowerPoint, PDF, index.html), generating the data if missing
 	$(BIN)/python -m analysis build --scenario $(SCENARIO) --seed $(SEED)
 
 build: reports ## the same as reports

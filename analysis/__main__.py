@@ -395,10 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .build import BuildConfig
 
     d = BuildConfig()
-    b = sub.add_parser("build", help="execute the notebooks; write offline reports, slides and PDFs",
+    b = sub.add_parser("build", help="execute the notebooks; write offline reports, slides (HTML and PowerPoint) and PDFs",
                        description="Execute notebooks/NN_*.ipynb with papermill (one process) and write to --out, "
                        "per notebook: a report with code hidden (NN_name.html), one with code "
-                       "(NN_name.analyst.html), reveal.js slides (NN_name.slides.html), their PDF when chromium "
+                       "(NN_name.analyst.html), reveal.js slides (NN_name.slides.html), the same slides as PowerPoint (NN_name.pptx), their PDF when chromium "
                        "is on PATH (NN_name.slides.pdf) and the executed notebook (notebooks/); plus index.html. "
                        "Every file works offline. The previous --out folder is replaced only if the build succeeds. "
                        "A notebook is executed again only when something it depends on changed; otherwise it and "

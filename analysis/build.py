@@ -12,9 +12,11 @@
    not changed since the previous build into the same folder is not executed
    again (see "The cache" below);
 3. renders per notebook a manager report (code hidden), an analyst report
-   (with code), reveal.js slides and, when ``chromium`` is on PATH, a PDF of
-   the slides; every file is self-contained (images embedded, scripts and
-   styles inlined) and requests nothing from any network address;
+   (with code), reveal.js slides, the same slides as PowerPoint
+   (``NN_name.pptx``, see :mod:`analysis.pptx_deck`) and, when ``chromium`` is
+   on PATH, a PDF of the slides; every file is self-contained (images
+   embedded, scripts and styles inlined) and requests nothing from any network
+   address;
 4. writes ``index.html``, ``build.json`` and the executed notebooks
    (``notebooks/``) as the audit trail.
 
@@ -26,7 +28,8 @@ per notebook a key (:func:`notebook_key`: a SHA-256 over the notebook file's
 bytes and folder, the parameters injected into it as canonical JSON, every
 file of the ``analysis`` package and its templates, the data files' content,
 the scenario with its rule packs, and the Python and library versions), the
-keys of its rendered reports and PDF, and the SHA-256 of each file written.
+keys of its rendered reports (the PowerPoint deck with them) and PDF, and the
+SHA-256 of each file written.
 A notebook whose key matches is copied from the previous folder instead of
 executed, and so are its reports when their keys match too; anything that
 does not match (a changed input, a missing, edited or unreadable file, a
@@ -62,6 +65,7 @@ from pathlib import Path
 
 from . import checks
 from .folders import file_sha256
+from .pptx_deck import write_pptx
 
 __all__ = [
     "BuildError", "UsageError", "BuildConfig", "BuildResult", "parse_sets", "prepare_data", "data_hash",
@@ -743,7 +747,7 @@ _EXECUTION_PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "ibis-framework",
                        "matplotlib", "ipython", "ipykernel", "jupyter_client", "nbclient", "nbformat", "papermill")
 #: Libraries whose version can change the rendered reports.
 _RENDER_PACKAGES = ("nbconvert", "nbformat", "jinja2", "mistune", "pygments", "bleach", "markupsafe", "tinycss2",
-                    "beautifulsoup4", "jupyterlab_pygments", "traitlets")
+                    "beautifulsoup4", "jupyterlab_pygments", "traitlets", "python-pptx", "lxml", "pillow")
 #: The rendered reports of a notebook: (kind, file suffix).
 _REPORTS = (("manager", ".html"), ("analyst", ".analyst.html"), ("slides", ".slides.html"))
 #: Data files a notebook reads (tables, manifest.json, truth.json), in the dataset folder or its table subfolders.
@@ -1069,6 +1073,17 @@ def build(cfg: BuildConfig) -> BuildResult:
                     (tmp / f"{stem}{suffix}").write_text(renderer.render(shown, kind, stem, nb_path.parent),
                                                          encoding="utf-8")
                     rec["render slides" if kind == "slides" else "render html"] += time.perf_counter() - t
+            # the PowerPoint deck, read from the slides just written (or reused with them)
+            t = time.perf_counter()
+            deck = previous.read(entry, f"{stem}.pptx") if rec["reports reused"] else None
+            if deck is not None:
+                (tmp / f"{stem}.pptx").write_bytes(deck)
+            else:
+                try:
+                    write_pptx(tmp / f"{stem}.slides.html", tmp / f"{stem}.pptx")
+                except (ValueError, KeyError, ImportError) as e:  # (an OSError is reported below, as for every file)
+                    raise BuildError(f"could not write {stem}.pptx: {e}") from None
+            rec["pptx"] = time.perf_counter() - t
             if browser:
                 pdf = tmp / f"{stem}.slides.pdf"
                 old = (previous.read(previous.entry(nb_path.name, "pdf_key", pdf_keys[nb_path]), pdf.name)
@@ -1091,7 +1106,7 @@ def build(cfg: BuildConfig) -> BuildResult:
             per_nb[pdf.name.replace(".slides.pdf", ".ipynb")]["pdf"] = finish_pdf(proc, pdf)
         pdfs.clear()
         timings["waiting for PDFs"] = time.perf_counter() - t
-        for key in ("kernel", "cells", "render html", "render slides", "pdf"):
+        for key in ("kernel", "cells", "render html", "render slides", "pptx", "pdf"):
             timings[key] = sum(r.get(key, 0.0) for r in per_nb.values())
         info = {
             "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -1109,7 +1124,7 @@ def build(cfg: BuildConfig) -> BuildResult:
             CACHE_FIELD: {p.name: {"key": keys[p], "render_key": render_keys[p], "pdf_key": pdf_keys[p],
                                    "files": {rel: file_sha256(tmp / rel) for rel in
                                              [f"notebooks/{p.name}", *(p.stem + s for _, s in _REPORTS),
-                                              *([f"{p.stem}.slides.pdf"] if browser else [])]}}
+                                              f"{p.stem}.pptx", *([f"{p.stem}.slides.pdf"] if browser else [])]}}
                           for p in notebooks},
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -1263,7 +1278,8 @@ def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None =
     for stem in stems:
         sm = summaries.get(stem, {})
         headline += sm.get("headline", [])
-        links = [(f"{stem}.html", "report"), (f"{stem}.analyst.html", "with code"), (f"{stem}.slides.html", "slides")]
+        links = [(f"{stem}.html", "report"), (f"{stem}.analyst.html", "with code"), (f"{stem}.slides.html", "slides"),
+                 (f"{stem}.pptx", "PowerPoint")]
         if pdf:
             links.append((f"{stem}.slides.pdf", "slides PDF"))
         links.append((f"notebooks/{stem}.ipynb", "executed notebook"))
