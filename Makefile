@@ -16,10 +16,12 @@ all: reports ## set up the environment and build the reports on the default scen
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# the package itself, editable: notebooks and scripts import `analysis` from this checkout
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -27,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(BIN)/.installed node_modules/.installed ## create .venv, install the pinned requirements and reveal.js (npm ci)
+setup: $(BIN)/.installed node_modules/.installed ## create .venv, install the pinned requirements, the package (editable) and reveal.js (npm ci)
 
 reports: setup ## execute the notebooks; write reports/ (HTML, slides, PowerPoint, PDF, index.html), generating the data if missing
 	$(BIN)/python -m analysis build --scenario $(SCENARIO) --seed $(SEED)

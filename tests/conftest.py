@@ -16,6 +16,7 @@ import inspect
 import json
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 try:
@@ -280,3 +281,29 @@ def sample_build(tmp_path_factory, build_data, sample_notebooks):
     files = _files(res.out)
     yield res
     assert _files(res.out) == files, "a test wrote into the shared build (copy it first)"
+
+
+@pytest.fixture(scope="session")
+def report_build(tmp_path_factory, synthetic) -> Path:
+    """The project's report notebooks built on 6,000 synthetic accounts (cn_default, seed 1; no PDF), once per run.
+
+    Returns the reports folder (``notebooks/`` inside it holds the executed notebooks). ``test_report_text``
+    reads its pages; ``test_notebooks`` checks the executed notebooks. Read-only.
+    """
+    from analysis.build import BuildConfig, build
+
+    root = Path(__file__).resolve().parent.parent
+    data = synthetic("cn_default", accounts=6_000, seed=1, truth_accounts=6_000).path
+    base = _shared_folder(tmp_path_factory, "report-build")
+    out = base / "reports"
+    with _one_at_a_time(base):
+        if not (base / "done").is_file():  # else built by another xdist worker
+            folder = base / "notebooks"
+            folder.mkdir(parents=True, exist_ok=True)
+            for nb in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+                shutil.copy(nb, folder / nb.name)
+            build(BuildConfig(data=data, out=out, seed=1, notebooks=folder, pdf=False, quiet=True, cache=False))
+            (base / "done").write_text("built\n", encoding="utf-8")
+    files = _files(out)
+    yield out
+    assert _files(out) == files, "a test wrote into the shared report build (copy it first)"

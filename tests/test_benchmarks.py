@@ -50,6 +50,14 @@ CASES = {
          rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
          rf"^ratio compare warm/sql \(median time\): {NUM}"],
     ),
+    "bench_what_if.py": (
+        [],
+        [r"^what-if benchmark, scenario cn_default \(smoke\): 2,000 accounts",
+         rf"^prepare: {NUM} s \(engine queries {NUM} s",
+         rf"^decision\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^decision\+draw\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+         rf"^full\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$"],
+    ),
     "coverage_study.py": (
         ["--csv", "{tmp}/rows.csv"],
         [r"^cn_default \(smoke\): 2 seeds x 2,000 accounts",

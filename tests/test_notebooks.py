@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides"}
-#: The decision's parameters, in the notebooks that decide (01, 08) with the defaults of ``recommend``.
+#: The decision's parameters, in the notebooks that decide (01, 08, 09) with the defaults of ``recommend``.
 DECISION = {"capacity_hours", "complaint_budget_per_10k", "level", "horizon"}
-DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb"}
+DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb", "09_what_if.ipynb"}
 EXPECTED = ["01_executive_summary.ipynb", "02_data_tour.ipynb", "03_cost.ipynb", "04_response.ipynb",
             "05_complaints_compliance.ipynb", "06_experiment_design.ipynb", "07_cost_benefit.ipynb",
-            "08_channel_policy.ipynb"]
+            "08_channel_policy.ipynb", "09_what_if.ipynb"]
 
 
 def _read(path: Path):
@@ -81,25 +81,11 @@ def test_only_a_kernel_that_never_answered_is_started_again():
 
 
 @pytest.mark.slow  # executes every notebook: left out by make test-fast
-def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
-    """All notebooks, sequentially in this process, through the real parameters cell."""
-    import papermill as pm
-
-    # the kernel imports `analysis` from the project root, as the build does
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel draws inline figures
+def test_every_notebook_executes(report_build, small_dataset):
+    """All notebooks, as the build executed them through the real parameters cell (the shared report build)."""
     decided = {}
     for path in NOTEBOOKS:
-        out = tmp_path / path.name
-        for attempt in (1, 2):  # a kernel whose port another worker's kernel took is started once more
-            try:
-                pm.execute_notebook(str(path), str(out), parameters={"data_dir": str(small_dataset), "seed": 1},
-                                    cwd=str(NOTEBOOK_DIR), kernel_name="python3", progress_bar=False,
-                                    start_timeout=120)
-                break
-            except RuntimeError as e:
-                if attempt == 2 or not kernel_failed_to_start(e):
-                    raise
+        out = report_build / "notebooks" / path.name
         nb = _read(out)
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
@@ -125,6 +111,7 @@ def test_every_notebook_executes(small_dataset, tmp_path, monkeypatch):
         assert main(["recommend", str(small_dataset), "--format", "json"]) == 0
     cli = {(a["segment"], a["strategy"]): round(a["share"], 6) for a in json.loads(out.getvalue())["allocation"]}
     assert decided["01_executive_summary.ipynb"] == decided["08_channel_policy.ipynb"] == cli
+    assert decided["09_what_if.ipynb"] == cli  # the what-if at its defaults is the same decision
     assert any(v > 0 for (s, k), v in cli.items() if k != "sms_only"), "nothing moved: a weak check"
 
 

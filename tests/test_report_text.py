@@ -8,8 +8,6 @@ scripts and styles left out), the alternative text of every chart, and every tab
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -69,27 +67,6 @@ def _read(path: Path) -> _Page:
     page = _Page()
     page.feed(path.read_text(encoding="utf-8"))
     return page
-
-
-@pytest.fixture(scope="session")
-def report_build(tmp_path_factory, synthetic) -> Path:
-    """The reports of :data:`NOTEBOOKS` on 6,000 synthetic accounts (no PDF), built once per session."""
-    assert len(NOTEBOOKS) == 8, NOTEBOOKS
-    if sys.platform == "win32":  # pragma: no cover - the symlink below
-        pytest.skip("needs a symbolic link to the package")
-    from analysis.build import BuildConfig, build
-
-    data = synthetic("cn_default", accounts=6_000, seed=1, truth_accounts=6_000).path
-    base = tmp_path_factory.mktemp("report-text")
-    # the notebooks find the project root by looking for analysis/ above their folder
-    (base / "analysis").symlink_to(ROOT / "analysis", target_is_directory=True)
-    folder = base / "notebooks"
-    folder.mkdir()
-    for name in NOTEBOOKS:
-        shutil.copy(ROOT / "notebooks" / name, folder / name)
-    res = build(BuildConfig(data=data, out=base / "reports", seed=1, notebooks=folder, pdf=False, quiet=True,
-                            cache=False))
-    return res.out
 
 
 def _pages(folder: Path) -> list[Path]:

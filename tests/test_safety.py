@@ -416,7 +416,7 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
             time.sleep(0.1)
         assert (nbs / "started").exists(), proc.communicate(timeout=5)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=90)  # the notebooks sleep 600 s: only a stopped kernel ends this early
+        _, err = proc.communicate(timeout=300)  # the notebooks sleep 600 s: only a stopped kernel ends this early
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,0 +1,153 @@
+"""The live what-if (analysis.what_if): the decision of ``recommend`` at any settings, from statistics queried once."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from analysis import decision, engine, economics, io, what_if
+from analysis.build import EXTERNAL_REF
+from analysis.costs import UnitCosts
+from analysis.scenario import load_scenario
+
+#: Settings changed one at a time, then together (each must give recommend's allocation).
+CHANGES = [
+    {},
+    {"unit_costs": {"agent_cost_per_hour": 20.0, "sms_per_segment": 0.03, "ai_voice_per_minute": 0.5,
+                    "dial_seconds": 40.0, "commission_rate": 0.01}},
+    {"capacity_hours": "unlimited", "complaint_budget_per_10k": 5.0, "level": 0.8},
+    {"baseline": "phone_only", "level": 0.95, "capacity_hours": 150.0},
+]
+
+
+@pytest.fixture(scope="module")
+def data(synthetic):
+    return synthetic("cn_default", accounts=4_000, seed=1, truth_accounts=1_000).path  # conftest.py; read-only
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario("cn_default")
+
+
+@pytest.fixture(scope="module")
+def wi(data, scenario):
+    return what_if.prepare(io.load(data), scenario, frontier_points=3, frontier_draws=500)
+
+
+def _recommend(ds, sc, s: what_if.Settings):
+    """What ``python -m analysis recommend`` computes (``_cmd_recommend``): decide on the tables."""
+    return decision.decide(ds, sc, baseline=s.baseline, capacity_hours=s.capacity_hours,
+                           complaint_budget_per_10k=s.complaint_budget_per_10k, level=s.level, seed=0,
+                           unit_costs=s.unit_costs, horizon="short")
+
+
+@pytest.mark.parametrize("changes", CHANGES, ids=lambda c: ",".join(c) or "defaults")
+def test_the_what_if_decides_as_recommend(wi, data, scenario, changes):
+    res = wi.update(frontier=False, **changes)
+    assert res.error is None
+    ref = _recommend(io.load(data), scenario, res.settings)
+    assert res.decision.allocation.equals(ref.allocation)
+    assert res.decision.value == ref.value
+    assert res.decision.segments.policy.tolist() == ref.segments.policy.tolist()
+    net = res.segments.set_index("segment").net_value
+    for r in ref.segments.itertuples():
+        assert math.isclose(net[r.segment], r.gain_per_account * r.accounts, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_the_changes_change_the_decision(wi):
+    """A weak test would pass if the settings never reached the decision."""
+    base = wi.update(frontier=False)
+    cheap = wi.update(frontier=False, unit_costs={"agent_cost_per_hour": 5.0}, capacity_hours="unlimited")
+    assert not base.decision.allocation.equals(cheap.decision.allocation)
+    assert cheap.settings.unit_costs.agent_cost_per_hour == 5.0 and cheap.settings.capacity_hours == "unlimited"
+    assert wi.update(frontier=False, level=0.99).decision.params["level"] == 0.99
+
+
+def test_no_engine_query_after_prepare(wi, monkeypatch):
+    """Every update (new costs, limits, level, baseline, frontier) runs on the statistics alone."""
+    calls = []
+
+    def refuse(name):
+        def spy(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} queried the data during an update")
+        return spy
+
+    for mod, names in ((engine, ("contact_cells", "cell_stats")), (economics, ("cell_moments",))):
+        for name in names:
+            monkeypatch.setattr(mod, name, refuse(f"{mod.__name__}.{name}"))
+    for changes in CHANGES + [{"unit_costs": {"wrap_seconds": 5.0}}]:
+        res = wi.update(frontier="capacity", **changes)
+        assert res.decision is not None and len(res.frontier) == wi.frontier_points
+    assert wi.update(frontier="complaint_budget", complaint_budget_per_10k=0.0).frontier.over.eq(
+        "complaint_budget").all()
+    assert calls == []
+
+
+def test_infeasible_limits_are_said_not_raised(wi):
+    res = wi.update(frontier=False, capacity_hours=0.0, complaint_budget_per_10k=0.0, level=0.99)
+    if res.decision is None:  # zero hours and zero complaints can be held by the holdout: then it is decided
+        assert "cannot be held" in res.error and res.segments.empty
+        assert "No allocation" in wi.sentences(res)[0]
+    with pytest.raises(ValueError, match="unknown unit cost"):
+        wi.update(unit_costs={"price_of_tea": 1.0})
+    with pytest.raises(ValueError, match="level"):
+        wi.update(level=1.5)
+    with pytest.raises(ValueError, match="baseline"):
+        wi.update(baseline="carrier_pigeon")
+
+
+def test_the_widget_builds_without_a_frontend(wi):
+    pytest.importorskip("ipywidgets")
+    import ipywidgets as w
+
+    wi = what_if.WhatIf(wi.scenario, wi.moments, wi.contacts, wi.defaults, frontier_points=2, frontier_draws=500)
+    box = wi.widget()  # draws the defaults: no frontend needed
+    assert isinstance(box, w.VBox)
+    c = wi.controls
+    d = wi.defaults
+    assert wi.last.settings == d and wi.last.decision is not None
+    for key in what_if.COST_KEYS:
+        slider = c[f"costs.{key}"]
+        assert isinstance(slider, w.FloatSlider) and not slider.continuous_update
+        assert slider.value == pytest.approx(getattr(d.unit_costs, key))
+        assert slider.min <= slider.value <= slider.max and slider.max > 0
+        assert "_" not in slider.description  # words, not code names
+    assert c["capacity_hours"].value == "current" and c["complaint_budget_per_10k"].value == "current"
+    assert c["capacity_hours.value"].disabled
+    assert c["level"].value == d.level and c["baseline"].value == d.baseline
+    assert dict(c["baseline"].options)["SMS only"] == "sms_only"
+    # a change redraws through the same update
+    c["costs.agent_cost_per_hour"].value = 30.0
+    assert wi.last.settings.unit_costs.agent_cost_per_hour == 30.0 and wi.last.settings.level == d.level
+    c["capacity_hours"].value = "value"
+    assert not c["capacity_hours.value"].disabled
+    assert wi.last.settings.capacity_hours == pytest.approx(c["capacity_hours.value"].value)
+    assert "ms" in wi._controls["status"].value
+    wi._controls["reset"].click()
+    assert wi.last.settings == d
+
+
+def test_static_rendering_loads_nothing(wi):
+    page = wi.to_html(wi.update())
+    assert "<img" in page and 'alt="Chart' in page
+    assert not EXTERNAL_REF.search(page)
+    assert not re.search(r"<script\b", page, re.IGNORECASE)
+    assert "SMS only" in page and "sms_only" not in page  # managers read words, not code names
+
+
+def test_static_in_a_headless_kernel():
+    assert what_if.live_frontend() is False  # pytest: no kernel; papermill's kernels send allow_stdin=False
+
+
+def test_settings_are_checked():
+    s = what_if.Settings(UnitCosts.from_scenario("cn_default"), "current", "current", 0.9, "sms_only").replace()
+    assert s.replace(capacity_hours="none").capacity_hours == "unlimited"
+    assert s.replace(complaint_budget_per_10k=3).complaint_budget_per_10k == 3.0
+    with pytest.raises(ValueError, match="capacity_hours"):
+        s.replace(capacity_hours=-1)
+    with pytest.raises(ValueError, match="unknown setting"):
+        s.replace(budget=1)
