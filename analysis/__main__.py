@@ -192,10 +192,10 @@ def _scenario_for(ds, name: str | None):
         raise _UserError(str(e)) from None
 
 
-def _dataset_and_scenario(path: Path, scenario: str | None, args=None):
+def _dataset_and_scenario(path: Path, scenario: str | None, args):
     """The validated dataset at ``path`` and the scenario whose assumptions apply."""
     try:
-        ds = _load(path, args) if args is not None else io.load(path)
+        ds = _load(path, args)
     except io.ContractError as e:
         raise _UserError(f"{path} does not satisfy the data contract; run `python -m analysis validate {path}`\n{e}") from None
     except (NotADirectoryError, FileNotFoundError, TypeError) as e:

@@ -133,6 +133,18 @@ class Slide:
 # --------------------------------------------------------------------------
 # Reading the deck
 # --------------------------------------------------------------------------
+
+def _plain_frame(tf) -> None:
+    """A text frame that wraps, never resizes itself, starts at the top, with small margins."""
+    from pptx.enum.text import MSO_AUTO_SIZE, MSO_ANCHOR
+    from pptx.util import Pt
+
+    tf.word_wrap = True
+    tf.auto_size = MSO_AUTO_SIZE.NONE
+    tf.vertical_anchor = MSO_ANCHOR.TOP
+    tf.margin_left = tf.margin_right = Pt(4)
+    tf.margin_top = tf.margin_bottom = Pt(3)
+
 def _classes(el) -> set[str]:
     return set((el.get("class") or "").split())
 
@@ -633,16 +645,11 @@ def _bullet(paragraph, kind: str, level: int):
 
 
 def _textbox(slide, block: TextBlock, left, top, width, height, scale: float, lang: str):
-    from pptx.enum.text import MSO_AUTO_SIZE, MSO_ANCHOR
     from pptx.util import Pt
 
     box = slide.shapes.add_textbox(Pt(left), Pt(top), Pt(width), Pt(height))
     tf = box.text_frame
-    tf.word_wrap = True
-    tf.auto_size = MSO_AUTO_SIZE.NONE
-    tf.vertical_anchor = MSO_ANCHOR.TOP
-    tf.margin_left = tf.margin_right = Pt(4)
-    tf.margin_top = tf.margin_bottom = Pt(3)
+    _plain_frame(tf)
     for i, p in enumerate(block.paragraphs):
         para = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
         size = _para_size(p, scale)
@@ -772,7 +779,7 @@ def write_pptx(slides_html: str | Path, out: Path, *, title: str | None = None) 
     (default: the page's ``<title>``). Returns the number of slides written.
     """
     from pptx import Presentation
-    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
+    from pptx.enum.text import PP_ALIGN
     from pptx.oxml.ns import qn
     from pptx.util import Pt
 
@@ -804,11 +811,7 @@ def write_pptx(slides_html: str | Path, out: Path, *, title: str | None = None) 
             height = min(lines, 3) * size * 1.2 + 10
             ph.left, ph.top, ph.width, ph.height = Pt(MARGIN_PT), Pt(top), Pt(SLIDE_W_PT - 2 * MARGIN_PT), Pt(height)
             tf = ph.text_frame
-            tf.word_wrap = True
-            tf.auto_size = MSO_AUTO_SIZE.NONE
-            tf.vertical_anchor = MSO_ANCHOR.TOP
-            tf.margin_left = tf.margin_right = Pt(4)
-            tf.margin_top = tf.margin_bottom = Pt(3)
+            _plain_frame(tf)
             para = tf.paragraphs[0]
             para.alignment = PP_ALIGN.LEFT
             run = para.add_run()
