@@ -9,7 +9,7 @@ DATA    ?= data/generated/$(SCENARIO)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := all
-.PHONY: all setup reports build data validate test test-fast bench bench-smoke docs clean help
+.PHONY: all setup reports build data validate test test-fast lint format bench bench-smoke docs clean help
 
 all: reports ## set up the environment and build the reports on the default scenario
 
@@ -49,6 +49,15 @@ test: setup ## run all tests (several minutes: notebooks, builds, browser, bench
 test-fast: setup ## the quick tests only, for the inner loop: leaves out those marked slow (PYTEST_ARGS=... passes options)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
+lint: setup ## ruff (lint and format check), the import layers (import-linter)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: setup ## format the code with ruff and apply its safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 bench: setup ## run the speed and memory benchmarks (minutes; large data in benchmarks/out)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_engine.py
@@ -65,7 +74,7 @@ bench-smoke: setup ## run every benchmark on tiny data (seconds each; checks the
 	$(BIN)/python benchmarks/decision_study.py --smoke
 
 docs: setup ## rewrite the data dictionary in data/README.md from the contract
-	$(BIN)/python -m analysis.contract data/README.md
+	$(BIN)/python -m analysis.data.contract data/README.md
 
 clean: ## remove generated data, reports and caches (keeps .venv and node_modules)
 	rm -rf data/generated benchmarks/out .pytest_cache reports reports.*

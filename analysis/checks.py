@@ -24,7 +24,11 @@ def confidence(value, name: str = "confidence") -> float:
     ...
     ValueError: confidence must be a number strictly between 0 and 1 (e.g. 0.95), got 95
     """
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or math.isnan(value)
-            or not 0 < value < 1):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or math.isnan(value)
+        or not 0 < value < 1
+    ):
         raise ValueError(f"{name} must be a number strictly between 0 and 1 (e.g. 0.95), got {value!r}")
     return float(value)

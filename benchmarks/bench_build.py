@@ -29,10 +29,9 @@ from pathlib import Path
 
 T0 = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from analysis import synth  # noqa: E402
-from analysis.build import BuildConfig, build, chromium  # noqa: E402
+from analysis.data import synth  # noqa: E402 (imported after T0: the figures include the imports)
+from analysis.report.build import BuildConfig, build, chromium  # noqa: E402
 
 #: --smoke: the smallest run that shows both figures (tiny data, two of the report notebooks, no PDF).
 SMOKE_ACCOUNTS = 2_000
@@ -42,13 +41,19 @@ SMOKE_NOTEBOOKS = ("03_cost.ipynb", "06_experiment_design.ipynb")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", default="cn_default")
-    ap.add_argument("--out", default=None,
-                    help="working folder (default: benchmarks/out/build, or benchmarks/out/smoke with --smoke)")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="working folder (default: benchmarks/out/build, or benchmarks/out/smoke with --smoke)",
+    )
     ap.add_argument("--reuse-data", action="store_true", help="keep the data of an earlier run (no generation)")
     ap.add_argument("--jobs", type=int, default=BuildConfig.jobs)
     ap.add_argument("--no-pdf", action="store_true")
-    ap.add_argument("--smoke", action="store_true",
-                    help=f"{SMOKE_ACCOUNTS:,} accounts, notebooks {' and '.join(SMOKE_NOTEBOOKS)}, no PDF: seconds")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"{SMOKE_ACCOUNTS:,} accounts, notebooks {' and '.join(SMOKE_NOTEBOOKS)}, no PDF: seconds",
+    )
     args = ap.parse_args(argv)
 
     out = Path(args.out or ROOT / "benchmarks" / "out" / ("smoke" if args.smoke else "build")).resolve()
@@ -69,8 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         notebooks.mkdir(parents=True)
         for name in SMOKE_NOTEBOOKS:
             shutil.copyfile(ROOT / "notebooks" / name, notebooks / name)
-    cfg = dict(scenario=args.scenario, data=data, out=out / "reports", seed=1, jobs=args.jobs, pdf=pdf,
-               notebooks=notebooks, quiet=args.smoke)
+    cfg = dict(
+        scenario=args.scenario,
+        data=data,
+        out=out / "reports",
+        seed=1,
+        jobs=args.jobs,
+        pdf=pdf,
+        notebooks=notebooks,
+        quiet=args.smoke,
+    )
 
     t = time.perf_counter()
     first = build(BuildConfig(**cfg, cache=False))  # a first build: every notebook executed
@@ -81,31 +94,41 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - T0
 
     t = first.timings
-    print(f"\nreport build benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.jobs} notebook(s) at a time, "
-          f"PDF {'on' if chromium() and pdf else 'off'}")
+    print(
+        f"\nreport build benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.jobs} notebook(s) at a time, "
+        f"PDF {'on' if chromium() and pdf else 'off'}"
+    )
     print(f"  {'data generation' + (' (reused)' if reused else ''):<44} {generation:7.1f} s")
     print("  first build (every notebook executed):")
     for name, secs in [(k, v) for k, v in t.items() if k != "total"] + [("build() wall time", t["total"])]:
         print(f"    {name:<42} {secs:7.1f} s")
     print(f"\n    {'notebook':<32} {'execute':>8} {'kernel':>7} {'cells':>7} {'html':>6} {'slides':>7} {'pdf':>6}")
     for name, r in first.per_notebook.items():
-        print(f"    {name:<32} {r['execute']:8.1f} {r['kernel']:7.1f} {r['cells']:7.1f} {r['render html']:6.1f} "
-              f"{r['render slides']:7.1f} {r.get('pdf', 0.0):6.1f}")
+        print(
+            f"    {name:<32} {r['execute']:8.1f} {r['kernel']:7.1f} {r['cells']:7.1f} {r['render html']:6.1f} "
+            f"{r['render slides']:7.1f} {r.get('pdf', 0.0):6.1f}"
+        )
     print("\n    'kernel' is kernel start plus papermill overhead (notebook time minus its cells' time);")
     print("    'execute' is the wall time of the notebook in its worker thread.")
     print(f"\n  first build: {len(first.executed)} notebooks executed{'':<17} {first_wall:7.1f} s")
-    print(f"  rebuild, nothing changed: {len(again.executed)} executed, {len(again.reused)} reused "
-          f"{'':<4} {again_wall:7.1f} s")
+    print(
+        f"  rebuild, nothing changed: {len(again.executed)} executed, {len(again.reused)} reused "
+        f"{'':<4} {again_wall:7.1f} s"
+    )
     print(f"  whole run wall time{'':<32} {wall:7.1f} s")
     if again.executed:
         print(f"  warning: the rebuild executed {', '.join(again.executed)}")
-    flags = (f"{' --reuse-data' if args.reuse_data else ''}{' --smoke' if args.smoke else ''}"
-             f"{' --no-pdf' if args.no_pdf else ''}{' --out ' + str(out) if args.out else ''}")
+    flags = (
+        f"{' --reuse-data' if args.reuse_data else ''}{' --smoke' if args.smoke else ''}"
+        f"{' --no-pdf' if args.no_pdf else ''}{' --out ' + str(out) if args.out else ''}"
+    )
     print(f"\nreproduce: {sys.executable} benchmarks/bench_build.py{flags} --jobs {args.jobs}")
-    same = (f"{sys.executable} -m analysis build --scenario {args.scenario} --data {data} --out {out / 'reports'} "
-            f"--jobs {args.jobs}{'' if pdf else ' --no-pdf'}"
-            f"{' --notebooks ' + str(notebooks) if args.smoke else ''}")
+    same = (
+        f"{sys.executable} -m analysis build --scenario {args.scenario} --data {data} --out {out / 'reports'} "
+        f"--jobs {args.jobs}{'' if pdf else ' --no-pdf'}"
+        f"{' --notebooks ' + str(notebooks) if args.smoke else ''}"
+    )
     print(f"same builds: {same} --no-cache, then {same}")
     return 0 if not again.executed else 1
 

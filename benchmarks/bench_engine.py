@@ -13,7 +13,7 @@ Targets: Ibis time <= 1.5x SQL time; peak memory < 1 GB at 100 million
 contact rows (10 million accounts).
 
 With ``--engine spark`` the same ``engine.cell_stats`` runs on a local Spark
-session (``local[THREADS]``, through :mod:`analysis.spark`) against the same
+session (``local[THREADS]``, through :mod:`analysis.engine.spark`) against the same
 call on DuckDB, on the same Parquet files; the peak memory of a Spark run
 adds the Java process's own (``VmHWM`` of the JVM child) to Python's.
 
@@ -50,8 +50,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 TABLE_NAMES = ("accounts", "contacts", "payments", "complaints", "opt_outs")
 BY = ("strategy", "segment")
@@ -143,7 +141,8 @@ ORDER BY strategy, segment
 
 def _contact_sql() -> dict[str, str]:
     """Per-account contact aggregates (name -> SQL over contacts ``e``), one block per channel."""
-    from analysis import contract, engine
+    from analysis import engine
+    from analysis.data import contract
 
     cols = {
         "n_contacts": "count(*)",
@@ -178,12 +177,14 @@ def _account_sql(contact_columns) -> dict[str, str]:
     }
     for name in contact_columns:  # the counts and sums of the contacts, 0 for an account never contacted
         cols.setdefault(name, f"CAST(coalesce(c.{name}, 0) AS DOUBLE)")
-    cols.update({
-        "complaints": "CAST(coalesce(k.complaints, 0) AS DOUBLE)",
-        "complaints_escalated": "CAST(coalesce(k.complaints_escalated, 0) AS DOUBLE)",
-        "opted_out": "CAST(coalesce(o.opt_outs, 0) > 0 AS DOUBLE)",
-        "balance_due": "w.balance_due",
-    })
+    cols.update(
+        {
+            "complaints": "CAST(coalesce(k.complaints, 0) AS DOUBLE)",
+            "complaints_escalated": "CAST(coalesce(k.complaints_escalated, 0) AS DOUBLE)",
+            "opted_out": "CAST(coalesce(o.opt_outs, 0) > 0 AS DOUBLE)",
+            "balance_due": "w.balance_due",
+        }
+    )
     return cols
 
 
@@ -193,8 +194,10 @@ def _sql_metrics() -> tuple[str, ...]:
 
     missing = [m for m in engine.DEFAULT_METRICS if m not in _account_sql(_contact_sql())]
     if missing:
-        raise SystemExit(f"bench_engine.py has no SQL for the engine metric(s) {', '.join(missing)} of "
-                         "engine.DEFAULT_METRICS: add them to _contact_sql or _account_sql")
+        raise SystemExit(
+            f"bench_engine.py has no SQL for the engine metric(s) {', '.join(missing)} of "
+            "engine.DEFAULT_METRICS: add them to _contact_sql or _account_sql"
+        )
     return tuple(engine.DEFAULT_METRICS)
 
 
@@ -260,8 +263,9 @@ def _spark_tables(con, globs: dict[str, str]) -> dict:
     tables = {}
     for n, g in globs.items():
         t = con.read_parquet(g.replace("/**/", "/"), table_name=n)
-        tables[n] = t.mutate(**{c: t[c].cast(dt.Timestamp(timezone="UTC", scale=6))
-                                for c, ty in t.schema().items() if ty.is_timestamp()})
+        tables[n] = t.mutate(
+            **{c: t[c].cast(dt.Timestamp(timezone="UTC", scale=6)) for c, ty in t.schema().items() if ty.is_timestamp()}
+        )
     return tables
 
 
@@ -270,10 +274,13 @@ def _child(args: argparse.Namespace) -> None:
     config = _duckdb_config(args)
     globs = {n: _table_glob(args.data, n) for n in TABLE_NAMES}
     if args.child == "spark":
-        from analysis import engine, spark
+        from analysis import engine
+        from analysis.engine import spark
 
-        con = spark.connect(f"local[{args.threads}]", config={"spark.driver.memory": args.spark_memory,
-                                                               "spark.local.dir": str(args.temp_dir)})
+        con = spark.connect(
+            f"local[{args.threads}]",
+            config={"spark.driver.memory": args.spark_memory, "spark.local.dir": str(args.temp_dir)},
+        )
         tables = _spark_tables(con, globs)
         t0 = time.perf_counter()
         df = engine.cell_stats(tables, by=BY, horizon_days=HORIZON_DAYS)
@@ -310,10 +317,24 @@ def _child(args: argparse.Namespace) -> None:
 def _run_variant(args: argparse.Namespace, variant: str, out: Path, query: Path) -> dict:
     """Run ``variant`` once in a fresh subprocess; return its figures."""
     cmd = [
-        sys.executable, __file__, "--child", variant, "--out", str(out),
-        "--data", str(args.data), "--threads", str(args.threads),
-        "--memory-limit", args.memory_limit, "--temp-dir", str(args.temp_dir),
-        "--query", str(query), "--spark-memory", args.spark_memory,
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        "--out",
+        str(out),
+        "--data",
+        str(args.data),
+        "--threads",
+        str(args.threads),
+        "--memory-limit",
+        args.memory_limit,
+        "--temp-dir",
+        str(args.temp_dir),
+        "--query",
+        str(query),
+        "--spark-memory",
+        args.spark_memory,
     ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -363,8 +384,19 @@ def _rows(data: Path) -> dict[str, int]:
 def _generate(accounts: int, out: Path, quiet: bool = False) -> None:
     """Generate a data set with the project's generator (``python -m analysis``)."""
     cmd = [
-        sys.executable, "-m", "analysis", "generate", "--scenario", "cn_default",
-        "--accounts", str(accounts), "--seed", "1", "--out", str(out), *(["--quiet"] if quiet else []),
+        sys.executable,
+        "-m",
+        "analysis",
+        "generate",
+        "--scenario",
+        "cn_default",
+        "--accounts",
+        str(accounts),
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+        *(["--quiet"] if quiet else []),
     ]
     print("generating:", shlex.join(cmd), flush=True)
     if subprocess.run(cmd, cwd=ROOT).returncode != 0:
@@ -374,24 +406,37 @@ def _generate(accounts: int, out: Path, quiet: bool = False) -> None:
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="folder of contract Parquet files")
-    p.add_argument("--accounts", type=int, default=None,
-                   help=f"accounts to generate when --data is not given (default {ACCOUNTS:,}; "
-                        f"{SMOKE_ACCOUNTS:,} with --smoke)")
-    p.add_argument("--repeat", type=int, default=None,
-                   help=f"runs of each variant (default {REPEAT}; 1 with --smoke)")
+    p.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help=f"accounts to generate when --data is not given (default {ACCOUNTS:,}; {SMOKE_ACCOUNTS:,} with --smoke)",
+    )
+    p.add_argument("--repeat", type=int, default=None, help=f"runs of each variant (default {REPEAT}; 1 with --smoke)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--memory-limit", default="450MB",
-                   help="DuckDB memory_limit (default 450MB: the engine spills "
-                        "beyond it, and the whole process, Python, pandas and "
-                        "Ibis included, then peaks near 850 MB)")
-    p.add_argument("--temp-dir", type=Path, default=None,
-                   help="DuckDB spill folder (default: a fresh temporary folder)")
-    p.add_argument("--smoke", action="store_true",
-                   help=f"seconds: {SMOKE_ACCOUNTS:,} generated accounts, one run of each variant "
-                        "(unless --accounts or --repeat say otherwise)")
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                   help="duckdb (default): Ibis on DuckDB against hand-written SQL; spark: the same Ibis "
-                        "code on a local Spark session against Ibis on DuckDB")
+    p.add_argument(
+        "--memory-limit",
+        default="450MB",
+        help="DuckDB memory_limit (default 450MB: the engine spills "
+        "beyond it, and the whole process, Python, pandas and "
+        "Ibis included, then peaks near 850 MB)",
+    )
+    p.add_argument(
+        "--temp-dir", type=Path, default=None, help="DuckDB spill folder (default: a fresh temporary folder)"
+    )
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"seconds: {SMOKE_ACCOUNTS:,} generated accounts, one run of each variant "
+        "(unless --accounts or --repeat say otherwise)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="duckdb (default): Ibis on DuckDB against hand-written SQL; spark: the same Ibis "
+        "code on a local Spark session against Ibis on DuckDB",
+    )
     p.add_argument("--spark-memory", default="2g", help="Spark driver memory with --engine spark (default 2g)")
     p.add_argument("--child", choices=VARIANTS + SPARK_VARIANTS, help=argparse.SUPPRESS)
     p.add_argument("--query", type=Path, help=argparse.SUPPRESS)
@@ -428,10 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         rows = _rows(args.data)
         (scratch / "query.sql").write_text(query, encoding="utf-8")
         print("rows:", ", ".join(f"{n}={c:,}" for n, c in rows.items()))
-        print(f"metrics: the {len(metrics)} of engine.DEFAULT_METRICS, by {', '.join(BY)}, "
-              f"horizon {HORIZON_DAYS} days{' (smoke)' if args.smoke else ''}")
-        print("duckdb settings (both variants):",
-              ", ".join(f"{k}={v}" for k, v in _duckdb_config(args).items()))
+        print(
+            f"metrics: the {len(metrics)} of engine.DEFAULT_METRICS, by {', '.join(BY)}, "
+            f"horizon {HORIZON_DAYS} days{' (smoke)' if args.smoke else ''}"
+        )
+        print("duckdb settings (both variants):", ", ".join(f"{k}={v}" for k, v in _duckdb_config(args).items()))
 
         variants = SPARK_VARIANTS if args.engine == "spark" else VARIANTS
         runs: dict[str, list[dict]] = {v: [] for v in variants}
@@ -440,46 +486,58 @@ def main(argv: list[str] | None = None) -> int:
             for v in order:
                 fig = _run_variant(args, v, scratch / f"{v}.pkl", scratch / "query.sql")
                 runs[v].append(fig)
-                print(f"  run {r + 1} {v:5s}: {fig['seconds']:8.2f} s query, "
-                      f"{fig['peak_rss'] / 1e6:7.0f} MB peak RSS", flush=True)
+                print(
+                    f"  run {r + 1} {v:5s}: {fig['seconds']:8.2f} s query, {fig['peak_rss'] / 1e6:7.0f} MB peak RSS",
+                    flush=True,
+                )
 
         first, second = variants
-        problems = _compare(pd.read_pickle(scratch / f"{first}.pkl"),
-                            pd.read_pickle(scratch / f"{second}.pkl"))
+        problems = _compare(pd.read_pickle(scratch / f"{first}.pkl"), pd.read_pickle(scratch / f"{second}.pkl"))
         med = {v: statistics.median(f["seconds"] for f in runs[v]) for v in variants}
         wall = {v: statistics.median(f["wall"] for f in runs[v]) for v in variants}
         peak = {v: max(f["peak_rss"] for f in runs[v]) for v in variants}
         print()
-        print(f"{'variant':8s} {'median s':>9s} {'min s':>8s} {'max s':>8s} "
-              f"{'process s':>10s} {'peak MB':>8s}")
+        print(f"{'variant':8s} {'median s':>9s} {'min s':>8s} {'max s':>8s} {'process s':>10s} {'peak MB':>8s}")
         for v in variants:
             secs = [f["seconds"] for f in runs[v]]
-            print(f"{v:8s} {med[v]:9.2f} {min(secs):8.2f} {max(secs):8.2f} "
-                  f"{wall[v]:10.2f} {peak[v] / 1e6:8.0f}")
-        print("(s: query time, median/min/max over runs; process s: median wall time "
-              "of the whole subprocess, start-up included; peak MB: highest VmHWM of "
-              "the run's process, 10^6 bytes)")
+            print(f"{v:8s} {med[v]:9.2f} {min(secs):8.2f} {max(secs):8.2f} {wall[v]:10.2f} {peak[v] / 1e6:8.0f}")
+        print(
+            "(s: query time, median/min/max over runs; process s: median wall time "
+            "of the whole subprocess, start-up included; peak MB: highest VmHWM of "
+            "the run's process, 10^6 bytes)"
+        )
         if args.engine == "spark":
             print(f"ratio spark/duckdb (median time): {med['spark'] / med['ibis']:.2f}")
-            print(f"peak memory spark: {peak['spark'] / 1e6:.0f} MB (Python and the JVM), duckdb: "
-                  f"{peak['ibis'] / 1e6:.0f} MB")
+            print(
+                f"peak memory spark: {peak['spark'] / 1e6:.0f} MB (Python and the JVM), duckdb: "
+                f"{peak['ibis'] / 1e6:.0f} MB"
+            )
         else:
             ratio = med["ibis"] / med["sql"]
             print(f"ratio ibis/sql (median time): {ratio:.2f}  (target <= 1.5)")
-            print(f"peak memory ibis: {peak['ibis'] / 1e6:.0f} MB  (target < 1000 MB; "
-                  "whole process, Python and Ibis included)")
+            print(
+                f"peak memory ibis: {peak['ibis'] / 1e6:.0f} MB  (target < 1000 MB; "
+                "whole process, Python and Ibis included)"
+            )
         print("same numbers:", "yes" if not problems else "NO")
         for msg in problems:
             print("  ", msg)
-        source = (["--accounts", str(args.accounts)] if generated
-                  else ["--data", str(args.data)])
+        source = ["--accounts", str(args.accounts)] if generated else ["--data", str(args.data)]
         if args.smoke:
             source.insert(0, "--smoke")
         if args.engine == "spark":
             source += ["--engine", "spark", "--spark-memory", args.spark_memory]
-        cmd = [sys.executable, "benchmarks/bench_engine.py", *source,
-               "--repeat", str(args.repeat), "--threads", str(args.threads),
-               "--memory-limit", args.memory_limit]
+        cmd = [
+            sys.executable,
+            "benchmarks/bench_engine.py",
+            *source,
+            "--repeat",
+            str(args.repeat),
+            "--threads",
+            str(args.threads),
+            "--memory-limit",
+            args.memory_limit,
+        ]
         print("reproduce:", "cd", shlex.quote(str(ROOT)), "&&", shlex.join(cmd))
         return 1 if problems else 0
     finally:

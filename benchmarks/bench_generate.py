@@ -30,7 +30,7 @@ DEFAULT_OUT = str(ROOT / "benchmarks" / "out" / "generate")
 
 CHILD = r"""
 import json, resource, sys, time
-from analysis.synth import generate
+from analysis.data.synth import generate
 n, out, scenario, progress = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 t0 = time.perf_counter()
 res = generate(scenario=scenario, accounts=n, seed=1, out=out, overwrite=True, progress=progress)
@@ -42,8 +42,13 @@ print(json.dumps({"seconds": secs, "peak_mb": resource.getrusage(resource.RUSAGE
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--accounts", type=int, nargs="+", default=None,
-                    help=f"sizes to time (default {ACCOUNTS[0]:,}; {SMOKE_ACCOUNTS[0]:,} with --smoke)")
+    ap.add_argument(
+        "--accounts",
+        type=int,
+        nargs="+",
+        default=None,
+        help=f"sizes to time (default {ACCOUNTS[0]:,}; {SMOKE_ACCOUNTS[0]:,} with --smoke)",
+    )
     ap.add_argument("--scenario", default="cn_default")
     ap.add_argument("--out", default=DEFAULT_OUT, help="working folder (default: benchmarks/out/generate)")
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
@@ -55,22 +60,33 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in args.accounts:
         out = Path(args.out).resolve() / f"{args.scenario}_{n}"  # the child runs in ROOT
-        r = subprocess.run([sys.executable, "-c", CHILD, str(n), str(out), args.scenario, "0" if args.smoke else "1"],
-                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                           stdout=subprocess.PIPE, text=True, check=True)
+        r = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n), str(out), args.scenario, "0" if args.smoke else "1"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
         res = json.loads(r.stdout.strip().splitlines()[-1])
         size = sum(p.stat().st_size for p in out.iterdir()) / 1e6
         rows.append((n, res["rows"]["contacts"], res["seconds"], res["peak_mb"], size))
         if not args.keep:
             shutil.rmtree(out)
 
-    print(f"\ngenerator benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+    print(
+        f"\ngenerator benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     print(f"{'accounts':>12} {'contacts':>12} {'seconds':>8} {'contacts/s':>12} {'peak MB':>8} {'files MB':>9}")
     for n, c, s, mb, size in rows:
         print(f"{n:>12,} {c:>12,} {s:>8.1f} {c / s:>12,.0f} {mb:>8.0f} {size:>9.0f}")
-    print("\nreproduce: python benchmarks/bench_generate.py --accounts " + " ".join(str(n) for n in args.accounts)
-          + f" --scenario {args.scenario}" + (f" --out {args.out}" if args.out != DEFAULT_OUT else ""))
+    print(
+        "\nreproduce: python benchmarks/bench_generate.py --accounts "
+        + " ".join(str(n) for n in args.accounts)
+        + f" --scenario {args.scenario}"
+        + (f" --out {args.out}" if args.out != DEFAULT_OUT else "")
+    )
     return 0
 
 

@@ -61,15 +61,15 @@ def _child(args: argparse.Namespace) -> None:
     else:
         import ibis
 
-        from analysis import io
+        from analysis.data import io
 
         con = ibis.duckdb.connect(threads=args.threads)
         t0 = time.perf_counter()
         ds = io.load(args.data, con=con, recheck=args.child.endswith("cold"), progress=False)
         if args.child.startswith("compare"):
-            from analysis import compare
             from analysis.__main__ import _scenario_for
-            from analysis.costs import UnitCosts
+            from analysis.decide import compare
+            from analysis.measures.costs import UnitCosts
 
             sc = _scenario_for(ds, None)
             compare.headline(ds, costs=UnitCosts.from_scenario(sc), baseline="sms_only")
@@ -88,9 +88,13 @@ def _run_variant(args: argparse.Namespace, variant: str, env: dict) -> dict:
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="dataset folder (contract Parquet files)")
-    p.add_argument("--accounts", type=int, default=None,
-                   help=f"accounts to generate when --data is not given (default {ACCOUNTS:,}, kept in "
-                        f"benchmarks/out/; {SMOKE_ACCOUNTS:,} in a temporary folder with --smoke)")
+    p.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help=f"accounts to generate when --data is not given (default {ACCOUNTS:,}, kept in "
+        f"benchmarks/out/; {SMOKE_ACCOUNTS:,} in a temporary folder with --smoke)",
+    )
     p.add_argument("--repeat", type=int, default=None, help=f"runs of each variant (default {REPEAT}; 1 with --smoke)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--smoke", action="store_true", help=f"seconds: {SMOKE_ACCOUNTS:,} accounts, one run each")
@@ -112,8 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     generated = args.data is None
     try:
         if generated:
-            args.data = (scratch / "data" if args.smoke
-                         else ROOT / "benchmarks" / "out" / f"validate-cn_default-{args.accounts}-s1")
+            args.data = (
+                scratch / "data"
+                if args.smoke
+                else ROOT / "benchmarks" / "out" / f"validate-cn_default-{args.accounts}-s1"
+            )
             if not (args.data / "manifest.json").is_file():
                 shutil.rmtree(args.data, ignore_errors=True)
                 bench_engine._generate(args.accounts, args.data, quiet=args.smoke)
@@ -127,23 +134,34 @@ def main(argv: list[str] | None = None) -> int:
             for v in VARIANTS:
                 fig = _run_variant(args, v, env)
                 runs[v].append(fig)
-                print(f"  run {r + 1} {v:12s}: {fig['seconds']:8.2f} s, {fig['peak_rss'] / 1e6:7.0f} MB peak RSS",
-                      flush=True)
+                print(
+                    f"  run {r + 1} {v:12s}: {fig['seconds']:8.2f} s, {fig['peak_rss'] / 1e6:7.0f} MB peak RSS",
+                    flush=True,
+                )
         med = {v: statistics.median(f["seconds"] for f in runs[v]) for v in VARIANTS}
         print()
         print(f"{'variant':12s} {'median s':>9s} {'min s':>8s} {'max s':>8s} {'peak MB':>8s}")
         for v in VARIANTS:
             secs = [f["seconds"] for f in runs[v]]
-            print(f"{v:12s} {med[v]:9.2f} {min(secs):8.2f} {max(secs):8.2f} "
-                  f"{max(f['peak_rss'] for f in runs[v]) / 1e6:8.0f}")
+            print(
+                f"{v:12s} {med[v]:9.2f} {min(secs):8.2f} {max(secs):8.2f} "
+                f"{max(f['peak_rss'] for f in runs[v]) / 1e6:8.0f}"
+            )
         print(f"validation (load cold - load warm): {med['load_cold'] - med['load_warm']:.2f} s")
         print(f"ratio compare warm/sql (median time): {med['compare_warm'] / med['sql']:.2f}  (target <= 1.2)")
         print(f"ratio compare cold/sql (median time): {med['compare_cold'] / med['sql']:.2f}")
         source = ["--accounts", str(args.accounts)] if generated else ["--data", str(args.data)]
         if args.smoke:
             source.insert(0, "--smoke")
-        cmd = [sys.executable, "benchmarks/bench_validate.py", *source, "--repeat", str(args.repeat),
-               "--threads", str(args.threads)]
+        cmd = [
+            sys.executable,
+            "benchmarks/bench_validate.py",
+            *source,
+            "--repeat",
+            str(args.repeat),
+            "--threads",
+            str(args.threads),
+        ]
         print("reproduce:", "cd", shlex.quote(str(ROOT)), "&&", shlex.join(cmd))
         return 0
     finally:

@@ -1,6 +1,6 @@
-"""Benchmark: the live what-if (analysis.what_if) -- one-off preparation, then the time of an update.
+"""Benchmark: the live what-if (analysis.report.what_if) -- one-off preparation, then the time of an update.
 
-:func:`analysis.what_if.prepare` queries the engine twice (the cell moments by
+:func:`analysis.report.what_if.prepare` queries the engine twice (the cell moments by
 segment and the contact cells); every update after it is Python on those
 statistics. This times the preparation once, then a sweep of updates that
 changes one control at a time (each unit cost, the agent capacity, the
@@ -41,24 +41,29 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def _parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=None,
-                   help="dataset folder (default: data/generated/cn_default, generated when missing)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="dataset folder (default: data/generated/cn_default, generated when missing)",
+    )
     p.add_argument("--scenario", default="cn_default", help="scenario (default: cn_default)")
     p.add_argument("--updates", type=int, default=None, help="updates per variant (default: 50; smoke: 3)")
     p.add_argument("--frontier-points", type=int, default=5, help="limits per frontier (default: 5)")
-    p.add_argument("--frontier-draws", type=int, default=1000, help="posterior draws per frontier point (default: 1000)")
+    p.add_argument(
+        "--frontier-draws", type=int, default=1000, help="posterior draws per frontier point (default: 1000)"
+    )
     p.add_argument("--smoke", action="store_true", help="tiny data and a few updates: checks the benchmark runs")
     return p.parse_args(argv)
 
 
 def _sweep(wi, n: int, seed: int = 0) -> list[dict]:
     """``n`` settings, each changing one control from the defaults to a value not used before."""
-    from analysis.what_if import COST_KEYS
+    from analysis.report.what_if import COST_KEYS
 
     d = wi.defaults
     rng = np.random.default_rng(seed)
@@ -112,8 +117,9 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from analysis import io, what_if
-    from analysis.scenario import load_scenario
+    from analysis.data import io
+    from analysis.data.scenario import load_scenario
+    from analysis.report import what_if
 
     updates = args.updates or (3 if args.smoke else 50)
     if args.smoke:  # the same code paths, less work
@@ -122,12 +128,36 @@ def main(argv=None) -> int:
     if args.smoke:
         tmp = tempfile.TemporaryDirectory(prefix="bench_what_if_")
         data = Path(tmp.name) / "data"
-        cmd = [sys.executable, "-m", "analysis", "generate", "--scenario", args.scenario, "--seed", "1",
-               "--accounts", "2000", "--truth-accounts", "500", "--out", str(data)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "analysis",
+            "generate",
+            "--scenario",
+            args.scenario,
+            "--seed",
+            "1",
+            "--accounts",
+            "2000",
+            "--truth-accounts",
+            "500",
+            "--out",
+            str(data),
+        ]
     else:
         data = args.data or ROOT / "data" / "generated" / args.scenario
-        cmd = [sys.executable, "-m", "analysis", "generate", "--scenario", args.scenario, "--seed", "1",
-               "--out", str(data)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "analysis",
+            "generate",
+            "--scenario",
+            args.scenario,
+            "--seed",
+            "1",
+            "--out",
+            str(data),
+        ]
     try:
         if not (data / "manifest.json").is_file() and (args.smoke or args.data is None):
             print("generating:", shlex.join(cmd), flush=True)
@@ -141,11 +171,15 @@ def main(argv=None) -> int:
         first = wi.update()
         prep = time.perf_counter() - t
         accounts = int(wi.moments.cells.drop_duplicates("segment").population.sum())
-        print(f"what-if benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}: {accounts:,} accounts, "
-              f"{len(wi.moments.cells)} cells, {updates} updates per variant, frontier {args.frontier_points} points x "
-              f"{args.frontier_draws} draws; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(f"prepare: {prep:.2f} s (engine queries {wi.query_seconds:.2f} s, first update {first.seconds:.2f} s); "
-              f"loading the data {load:.2f} s")
+        print(
+            f"what-if benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}: {accounts:,} accounts, "
+            f"{len(wi.moments.cells)} cells, {updates} updates per variant, frontier {args.frontier_points} points x "
+            f"{args.frontier_draws} draws; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        )
+        print(
+            f"prepare: {prep:.2f} s (engine queries {wi.query_seconds:.2f} s, first update {first.seconds:.2f} s); "
+            f"loading the data {load:.2f} s"
+        )
         sweep = _sweep(wi, updates)
         print(f"{'variant':14s} {'median ms':>10s} {'p95 ms':>8s} {'min ms':>8s} {'max ms':>8s} {'cpu median ms':>14s}")
         med = {}
@@ -153,21 +187,32 @@ def main(argv=None) -> int:
             wall, cpu = _time(wi, sweep, how)
             wall, cpu = wall * 1e3, cpu * 1e3
             med[how] = (float(np.median(wall)), float(np.median(cpu)))
-            print(f"{how:14s} {np.median(wall):10.1f} {np.percentile(wall, 95):8.1f} {wall.min():8.1f} "
-                  f"{wall.max():8.1f} {np.median(cpu):14.1f}")
-        print("decision: estimates and decide; decision+draw: and its table and figure (what the widget shows "
-              "first); full: and the frontier (each point a decision) and its figure")
+            print(
+                f"{how:14s} {np.median(wall):10.1f} {np.percentile(wall, 95):8.1f} {wall.min():8.1f} "
+                f"{wall.max():8.1f} {np.median(cpu):14.1f}"
+            )
+        print(
+            "decision: estimates and decide; decision+draw: and its table and figure (what the widget shows "
+            "first); full: and the frontier (each point a decision) and its figure"
+        )
         for how, (w, c) in med.items():
-            print(f"target 200 ms, {how}: {'met' if w < 200 else 'missed'} (wall), {'met' if c < 200 else 'missed'} "
-                  f"(CPU time)")
+            print(
+                f"target 200 ms, {how}: {'met' if w < 200 else 'missed'} (wall), {'met' if c < 200 else 'missed'} "
+                f"(CPU time)"
+            )
         print("(each update from new settings: the what-if's memory of earlier settings is cleared before each)")
     finally:
         if tmp is not None:
             tmp.cleanup()
     extra = ["--smoke"] if args.smoke else ([] if args.data is None else ["--data", str(args.data)])
     extra += [] if args.updates is None else ["--updates", str(args.updates)]
-    print("reproduce:", "cd", shlex.quote(str(ROOT)), "&&",
-          shlex.join([".venv/bin/python", "benchmarks/bench_what_if.py", *extra]))
+    print(
+        "reproduce:",
+        "cd",
+        shlex.quote(str(ROOT)),
+        "&&",
+        shlex.join([".venv/bin/python", "benchmarks/bench_what_if.py", *extra]),
+    )
     return 0
 
 

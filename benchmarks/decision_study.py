@@ -3,9 +3,9 @@
 For each scenario and seed a synthetic dataset is generated into a temporary
 folder and loaded; two methods choose a policy from it under the same limits:
 
-* ``plug-in``: the linear programme of :func:`analysis.policy.optimise_policy`
+* ``plug-in``: the linear programme of :func:`analysis.decide.policy.optimise_policy`
   on the raw per-cell estimates, taken as exact (the first release's method);
-* ``decide``: :func:`analysis.decision.decide` as the tool runs it: partial
+* ``decide``: :func:`analysis.decide.decision.decide` as the tool runs it: partial
   pooling (complaints per contact by channel), limits held over a
   simultaneous confidence region at ``--level`` (``bound="robust"``) and
   moves only with that probability of gain;
@@ -36,7 +36,7 @@ per scenario, limit and method (DECISION.md, section 5):
   limits (it then keeps everybody on the baseline, which is scored);
 * ``baseline_passes``: share of seeds whose sample shows, at the level,
   that everybody on the baseline keeps the limits (the robust test of
-  :func:`analysis.decision.holds`); where it seldom does, a method that holds
+  :func:`analysis.decide.decision.holds`); where it seldom does, a method that holds
   the limits must cut contact to be sure, and regret near 1 says the data are
   too few for that budget, not that a better method exists;
 * ``stated_holds`` / ``stated_holds_full``: the mean probability the method
@@ -61,16 +61,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from analysis import engine, stats
+from analysis.data import io, synth
+from analysis.data.scenario import load_scenario
+from analysis.decide import decision, economics, policy
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
-
-from analysis import decision, economics, engine, io, policy, stats, synth  # noqa: E402
-from analysis.scenario import load_scenario  # noqa: E402
 
 TRUTH_SEED = 12345
 #: The methods scored, by name.
@@ -86,13 +86,19 @@ def true_cells(scenario, truth_accounts: int, baseline: str) -> pd.DataFrame:
 
 def _optimum(tc: pd.DataFrame, pop: dict, current: pd.DataFrame, cap, bud):
     """The true optimum under the same limits ("current" limits: the current allocation's true use)."""
-    seg = tc.assign(accounts=tc.segment.map(pop).astype(float), net_value_per_account=tc.net_gain,
-                    agent_hours_per_account=tc.hours, complaints_per_account=tc.complaints)
+    seg = tc.assign(
+        accounts=tc.segment.map(pop).astype(float),
+        net_value_per_account=tc.net_gain,
+        agent_hours_per_account=tc.hours,
+        complaints_per_account=tc.complaints,
+    )
     seg = seg[seg.segment.isin(pop)]
     now = decision.evaluate_truth(current, tc, pop)
     limits = {}
-    for key, lim, use in (("capacity_hours", cap, now["agent_hours"]),
-                          ("complaint_budget_per_10k", bud, now["complaints_per_10k"])):
+    for key, lim, use in (
+        ("capacity_hours", cap, now["agent_hours"]),
+        ("complaint_budget_per_10k", bud, now["complaints_per_10k"]),
+    ):
         limits[key] = None if lim.kind == "none" else use if lim.kind == "current" else lim.value
     try:
         res = policy.optimise_policy(seg, **limits)
@@ -105,8 +111,10 @@ def _plug_in(m, sc, baseline, cap, bud):
     seg = policy.policy_segments(m, sc, baseline=baseline)
     total = float(seg.drop_duplicates("segment").accounts.sum())
     limits = {}
-    for key, lim, per in (("capacity_hours", cap, seg.agent_hours_per_account),
-                          ("complaint_budget_per_10k", bud, seg.complaints_per_account)):
+    for key, lim, per in (
+        ("capacity_hours", cap, seg.agent_hours_per_account),
+        ("complaint_budget_per_10k", bud, seg.complaints_per_account),
+    ):
         use = float((seg.accounts * seg.current_share * per).sum())
         use = use if key == "capacity_hours" else 1e4 * use / total
         limits[key] = None if lim.kind == "none" else use if lim.kind == "current" else lim.value
@@ -120,20 +128,31 @@ def _decide(est, sc, baseline, cap, bud, level, seed, bound="robust"):
     """The allocation ``decide`` picks (None when it declines) and the probability it states that the
     complaint limit holds (under the model it was held on, and under the full model)."""
     try:
-        d = decision.decide(est, sc, baseline=baseline, capacity_hours=cap, complaint_budget_per_10k=bud,
-                            level=level, seed=seed, bound=bound)
+        d = decision.decide(
+            est,
+            sc,
+            baseline=baseline,
+            capacity_hours=cap,
+            complaint_budget_per_10k=bud,
+            level=level,
+            seed=seed,
+            bound=bound,
+        )
     except decision.InfeasibleDecision:
         return None, {}
     lim = d.limits.set_index("limit").loc["complaint_budget_per_10k"]
-    return (d.allocation[["segment", "strategy", "share"]],
-            {"stated_holds": float(lim.prob_holds), "stated_holds_full": float(lim.prob_holds_full)})
+    return (
+        d.allocation[["segment", "strategy", "share"]],
+        {"stated_holds": float(lim.prob_holds), "stated_holds_full": float(lim.prob_holds_full)},
+    )
 
 
 def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
     declined = alloc is None
     if declined:
         alloc = tc[tc.segment.isin(pop)][["segment", "strategy"]].assign(
-            share=lambda d: (d.strategy == baseline).astype(float))
+            share=lambda d: (d.strategy == baseline).astype(float)
+        )
     got = decision.evaluate_truth(alloc, tc, pop)
     now = decision.evaluate_truth(current, tc, pop)
     over = {}
@@ -147,14 +166,23 @@ def score(alloc, tc, pop, current, limits, best_value, baseline) -> dict:
     wrong = int(sum(1 for s, sh in moved.items() if sh > MOVED and seg_gain[s] <= 0))
     gap = best_value - 0.0
     regret = (best_value - got["value_per_account"]) / gap if gap > 1e-9 else math.nan
-    return {"declined": declined, "breach": breach, "breach_hours": over["capacity_hours"],
-            "breach_complaints": over["complaint_budget_per_10k"], "regret": regret, "wrong_moves": wrong,
-            "value_per_account": got["value_per_account"], "complaints_per_10k": got["complaints_per_10k"],
-            "agent_hours": got["agent_hours"], "current_value": now["value_per_account"]}
+    return {
+        "declined": declined,
+        "breach": breach,
+        "breach_hours": over["capacity_hours"],
+        "breach_complaints": over["complaint_budget_per_10k"],
+        "regret": regret,
+        "wrong_moves": wrong,
+        "value_per_account": got["value_per_account"],
+        "complaints_per_10k": got["complaints_per_10k"],
+        "agent_hours": got["agent_hours"],
+        "current_value": now["value_per_account"],
+    }
 
 
-def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, capacity, work: Path,
-        methods=METHODS) -> pd.DataFrame:
+def run(
+    scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, capacity, work: Path, methods=METHODS
+) -> pd.DataFrame:
     rows = []
     for name in scenarios:
         sc = load_scenario(name)
@@ -181,18 +209,31 @@ def run(scenarios, seeds, accounts, budgets, level, truth_accounts, baseline, ca
                 # can this sample show, at the level, that everybody on the baseline keeps the limits? When it
                 # cannot, a method that holds them must cut contact to be sure, and most of the gain goes
                 base = current.assign(share=(current.strategy == baseline).astype(float))
-                passes = all(decision.holds(est, base, capacity_hours=cap, complaint_budget_per_10k=bud,
-                                            level=level).values())
-                choose = {"plug-in": lambda: (_plug_in(m, sc, baseline, cap, bud), {}),
-                          "decide": lambda: _decide(est, sc, baseline, cap, bud, level, seed),
-                          "decide, chance bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "chance"),
-                          "decide, scenario bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed,
-                                                                    "scenario")}
+                passes = all(
+                    decision.holds(est, base, capacity_hours=cap, complaint_budget_per_10k=bud, level=level).values()
+                )
+                choose = {
+                    "plug-in": lambda: (_plug_in(m, sc, baseline, cap, bud), {}),  # noqa: B023
+                    "decide": lambda: _decide(est, sc, baseline, cap, bud, level, seed),  # noqa: B023
+                    "decide, chance bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "chance"),  # noqa: B023
+                    "decide, scenario bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "scenario"),  # noqa: B023
+                }
                 for method in methods:
                     alloc, stated = choose[method]()
-                    rows.append({"scenario": name, "seed": seed, "budget": str(b), "method": method,
-                                 "optimum_value": best_value, "baseline_passes": passes, "stated_holds": math.nan, "stated_holds_full": math.nan,
-                                 **stated, **score(alloc, tc, pop, current, limits, best_value, baseline)})
+                    rows.append(
+                        {
+                            "scenario": name,
+                            "seed": seed,
+                            "budget": str(b),
+                            "method": method,
+                            "optimum_value": best_value,
+                            "baseline_passes": passes,
+                            "stated_holds": math.nan,
+                            "stated_holds_full": math.nan,
+                            **stated,
+                            **score(alloc, tc, pop, current, limits, best_value, baseline),
+                        }
+                    )
             shutil.rmtree(out, ignore_errors=True)
     return pd.DataFrame(rows)
 
@@ -202,33 +243,57 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     for (sc, b, method), g in rows.groupby(["scenario", "budget", "method"], sort=False):
         k, n = int(g.breach.sum()), len(g)
         ci = stats.proportion_ci(k, n, method="wilson", confidence=0.95)
-        out.append({"scenario": sc, "budget": b, "method": method, "seeds": n,
-                    "breach": k / n, "breach_ci": f"{ci.ci_low:.2f}-{ci.ci_high:.2f}",
-                    "of_which_hours": float(g.breach_hours.mean()), "of_which_complaints": float(g.breach_complaints.mean()),
-                    "regret_median": float(np.nanmedian(g.regret)), "regret_p90": float(np.nanpercentile(g.regret, 90)),
-                    "baseline_passes": float(g.baseline_passes.mean()),
-                    "stated_holds": float(g.stated_holds.mean()) if g.stated_holds.notna().any() else math.nan,
-                    "stated_holds_full": (float(g.stated_holds_full.mean()) if g.stated_holds_full.notna().any()
-                                          else math.nan),
-                    "wrong_moves_per_seed": float(g.wrong_moves.mean()), "declined": int(g.declined.sum()),
-                    "optimum_value": float(g.optimum_value.mean())})
+        out.append(
+            {
+                "scenario": sc,
+                "budget": b,
+                "method": method,
+                "seeds": n,
+                "breach": k / n,
+                "breach_ci": f"{ci.ci_low:.2f}-{ci.ci_high:.2f}",
+                "of_which_hours": float(g.breach_hours.mean()),
+                "of_which_complaints": float(g.breach_complaints.mean()),
+                "regret_median": float(np.nanmedian(g.regret)),
+                "regret_p90": float(np.nanpercentile(g.regret, 90)),
+                "baseline_passes": float(g.baseline_passes.mean()),
+                "stated_holds": float(g.stated_holds.mean()) if g.stated_holds.notna().any() else math.nan,
+                "stated_holds_full": (
+                    float(g.stated_holds_full.mean()) if g.stated_holds_full.notna().any() else math.nan
+                ),
+                "wrong_moves_per_seed": float(g.wrong_moves.mean()),
+                "declined": int(g.declined.sum()),
+                "optimum_value": float(g.optimum_value.mean()),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--scenarios", nargs="+", default=["cn_default", "us_default"])
     p.add_argument("--seeds", type=int, default=50)
     p.add_argument("--accounts", type=int, default=50_000)
-    p.add_argument("--budgets", nargs="+", default=["current", "10", "20"],
-                   help="complaint budgets per 10,000 accounts, or 'current' (default: current 10 20)")
+    p.add_argument(
+        "--budgets",
+        nargs="+",
+        default=["current", "10", "20"],
+        help="complaint budgets per 10,000 accounts, or 'current' (default: current 10 20)",
+    )
     p.add_argument("--capacity", default="current", help="agent-hour limit: current, unlimited or hours")
     p.add_argument("--level", type=float, default=0.9)
     p.add_argument("--truth-accounts", type=int, default=400_000)
     p.add_argument("--baseline", default="sms_only")
     p.add_argument("--csv", type=Path, default=None, help="write every (scenario, seed, budget, method) row here")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, metavar="METHOD",
-                   help=f"methods to score (default all: {', '.join(METHODS)})")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=METHODS,
+        metavar="METHOD",
+        help=f"methods to score (default all: {', '.join(METHODS)})",
+    )
     p.add_argument("--smoke", action="store_true", help="a run of seconds on tiny data (used by the tests)")
     args = p.parse_args(argv)
     if args.smoke:
@@ -237,8 +302,18 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="decision-study-"))
     t0 = time.perf_counter()
     try:
-        rows = run(args.scenarios, args.seeds, args.accounts, args.budgets, args.level, args.truth_accounts,
-                   args.baseline, args.capacity, work, tuple(args.methods))
+        rows = run(
+            args.scenarios,
+            args.seeds,
+            args.accounts,
+            args.budgets,
+            args.level,
+            args.truth_accounts,
+            args.baseline,
+            args.capacity,
+            work,
+            tuple(args.methods),
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.csv:

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import contract
+from analysis.data import contract
 
 
 def _ts(values, tz="Asia/Shanghai"):
@@ -63,11 +63,14 @@ def tiny_frames() -> dict[str, pd.DataFrame]:
             "channel": ["sms", "sms", "phone", "phone", "phone", "sms", "phone", "sms"],
             "contacted_at": _ts(
                 [
-                    "2026-03-02 09:00", "2026-03-04 10:00",  # account 1: 2 texts
-                    "2026-03-02 09:30", "2026-03-02 15:00",  # account 2: no answer, then RPC + promise
-                    "2026-03-03 23:00",                      # account 3: a call at 23:00 local
-                    "2026-03-02 08:30", "2026-03-09 11:00",  # account 5: text, then call
-                    "2026-04-05 10:00",                      # account 4: after the 30-day horizon
+                    "2026-03-02 09:00",
+                    "2026-03-04 10:00",  # account 1: 2 texts
+                    "2026-03-02 09:30",
+                    "2026-03-02 15:00",  # account 2: no answer, then RPC + promise
+                    "2026-03-03 23:00",  # account 3: a call at 23:00 local
+                    "2026-03-02 08:30",
+                    "2026-03-09 11:00",  # account 5: text, then call
+                    "2026-04-05 10:00",  # account 4: after the 30-day horizon
                 ]
             ),
             "delivered": [True, False, None, None, None, True, None, True],
@@ -156,9 +159,7 @@ def tiny_dir(tmp_path) -> Path:
 @pytest.fixture
 def tiny_manifest_dir(tiny_dir) -> Path:
     """The tiny dataset plus a manifest declaring one extra strategy name."""
-    (tiny_dir / "manifest.json").write_text(
-        json.dumps({"strategies": ["letter_only"]}), encoding="utf-8"
-    )
+    (tiny_dir / "manifest.json").write_text(json.dumps({"strategies": ["letter_only"]}), encoding="utf-8")
     return tiny_dir
 
 
@@ -178,8 +179,11 @@ def tiny_manifest_dir(tiny_dir) -> Path:
 
 def _files(folder: Path) -> dict[str, tuple[int, int]]:
     """Size and modification time of every file under ``folder`` (to see whether a test wrote there)."""
-    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _shared_folder(tmp_path_factory, name: str) -> Path:
@@ -202,7 +206,7 @@ def _one_at_a_time(folder: Path):
 
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory):
-    """``synthetic(scenario, accounts=..., seed=..., ...)``: ``analysis.synth.generate`` once per distinct dataset.
+    """``synthetic(scenario, accounts=..., seed=..., ...)``: ``analysis.data.synth.generate`` once per distinct dataset.
 
     Takes the arguments of ``generate`` except ``out``, ``progress`` and ``overwrite`` and returns its
     ``GenerateResult`` (``.path``, ``.truth``, ``.row_counts``, ``.manifest``). The same arguments in any test
@@ -212,13 +216,20 @@ def synthetic(tmp_path_factory):
     The folder is shared: never write into it. At the end of the session every dataset handed out is checked
     to be exactly as it was.
     """
-    from analysis import synth
+    from analysis.data import synth
 
     default_truth = inspect.signature(synth.generate).parameters["truth_accounts"].default
     made: dict[tuple, tuple] = {}
 
-    def get(scenario: str = "cn_default", *, accounts: int, seed: int = 0, truth_accounts: int | None = None,
-            overrides: dict | None = None, chunk_size: int | None = None):
+    def get(
+        scenario: str = "cn_default",
+        *,
+        accounts: int,
+        seed: int = 0,
+        truth_accounts: int | None = None,
+        overrides: dict | None = None,
+        chunk_size: int | None = None,
+    ):
         truth = min(default_truth if truth_accounts is None else truth_accounts, accounts)
         key = (scenario, accounts, seed, truth, json.dumps(overrides, sort_keys=True), chunk_size)
         if key not in made:
@@ -227,12 +238,24 @@ def synthetic(tmp_path_factory):
             with _one_at_a_time(out):
                 if (out / "manifest.json").is_file():  # made by another xdist worker (generate writes it last)
                     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-                    res = synth.GenerateResult(out, manifest["row_counts"],
-                                               json.loads((out / "truth.json").read_text(encoding="utf-8")), manifest)
+                    res = synth.GenerateResult(
+                        out,
+                        manifest["row_counts"],
+                        json.loads((out / "truth.json").read_text(encoding="utf-8")),
+                        manifest,
+                    )
                 else:
                     extra = {} if chunk_size is None else {"chunk_size": chunk_size}
-                    res = synth.generate(scenario=scenario, accounts=accounts, seed=seed, truth_accounts=truth,
-                                         overrides=overrides, out=out, progress=False, **extra)
+                    res = synth.generate(
+                        scenario=scenario,
+                        accounts=accounts,
+                        seed=seed,
+                        truth_accounts=truth,
+                        overrides=overrides,
+                        out=out,
+                        progress=False,
+                        **extra,
+                    )
             made[key] = (res, _files(res.path))
         return made[key][0]
 
@@ -267,15 +290,21 @@ def sample_build(tmp_path_factory, build_data, sample_notebooks):
     instead of each making its own build of the same notebooks. Read-only: copy it before changing it.
     Returns the ``BuildResult`` (pickled beside the reports for the other xdist workers).
     """
-    from analysis.build import BuildConfig, build
+    from analysis.report.build import BuildConfig, build
 
     folder = _shared_folder(tmp_path_factory, "sample-build")
     with _one_at_a_time(folder):
         if (folder / "result.pickle").is_file():  # built by another xdist worker
             res = pickle.loads((folder / "result.pickle").read_bytes())
         else:
-            cfg = BuildConfig(data=build_data, out=folder / "reports", seed=BUILD_SEED, notebooks=sample_notebooks,
-                              quiet=True, sets=["sms_per_segment=0.03", 'note="hello"'])
+            cfg = BuildConfig(
+                data=build_data,
+                out=folder / "reports",
+                seed=BUILD_SEED,
+                notebooks=sample_notebooks,
+                quiet=True,
+                sets=["sms_per_segment=0.03", 'note="hello"'],
+            )
             res = build(cfg)
             (folder / "result.pickle").write_bytes(pickle.dumps(res))
     files = _files(res.out)
@@ -290,7 +319,7 @@ def report_build(tmp_path_factory, synthetic) -> Path:
     Returns the reports folder (``notebooks/`` inside it holds the executed notebooks). ``test_report_text``
     reads its pages; ``test_notebooks`` checks the executed notebooks. Read-only.
     """
-    from analysis.build import BuildConfig, build
+    from analysis.report.build import BuildConfig, build
 
     root = Path(__file__).resolve().parent.parent
     data = synthetic("cn_default", accounts=6_000, seed=1, truth_accounts=6_000).path

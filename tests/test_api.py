@@ -10,19 +10,34 @@ import pytest
 
 import analysis
 
-MODULES = sorted({m.name for m in pkgutil.walk_packages(analysis.__path__, prefix="analysis.", onerror=lambda _: None)
-                  if not m.name.rsplit(".", 1)[-1].startswith("_")})
+MODULES = sorted(
+    {
+        m.name
+        for m in pkgutil.walk_packages(analysis.__path__, prefix="analysis.", onerror=lambda _: None)
+        if not m.name.rsplit(".", 1)[-1].startswith("_")
+    }
+)
 
 
 def _defined_here(module) -> set[str]:
     """Public functions and classes written in ``module`` (def or class statements, not imports or aliases)."""
-    return {name for name, obj in vars(module).items()
-            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-            and getattr(obj, "__module__", None) == module.__name__ and getattr(obj, "__name__", None) == name}
+    return {
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and getattr(obj, "__module__", None) == module.__name__
+        and getattr(obj, "__name__", None) == name
+    }
 
 
 def test_the_package_has_its_modules():
-    assert {"analysis.decision", "analysis.display", "analysis.build", "analysis.stats.rates"} <= set(MODULES)
+    assert {
+        "analysis.decide.decision",
+        "analysis.report.display",
+        "analysis.report.build",
+        "analysis.stats.rates",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -31,44 +31,56 @@ ELSEWHERE = {"bench_build.py": ("test_build_cache.py", "test_the_build_benchmark
 CASES = {
     "bench_generate.py": (
         ["--out", "{tmp}"],
-        [r"^generator benchmark, scenario cn_default \(smoke\)",
-         rf"^\s+10,000\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$"],
+        [
+            r"^generator benchmark, scenario cn_default \(smoke\)",
+            rf"^\s+10,000\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+        ],
     ),
     "bench_engine.py": (
         [],
-        [r"^metrics: the \d+ of engine\.DEFAULT_METRICS",
-         rf"^ibis\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^ratio ibis/sql \(median time\): {NUM}",
-         r"^same numbers: yes$"],
+        [
+            r"^metrics: the \d+ of engine\.DEFAULT_METRICS",
+            rf"^ibis\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^ratio ibis/sql \(median time\): {NUM}",
+            r"^same numbers: yes$",
+        ],
     ),
     "bench_validate.py": (
         [],
-        [rf"^load_cold\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^load_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^compare_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^ratio compare warm/sql \(median time\): {NUM}"],
+        [
+            rf"^load_cold\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^load_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^compare_warm\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^sql\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^ratio compare warm/sql \(median time\): {NUM}",
+        ],
     ),
     "bench_what_if.py": (
         [],
-        [r"^what-if benchmark, scenario cn_default \(smoke\): 2,000 accounts",
-         rf"^prepare: {NUM} s \(engine queries {NUM} s",
-         rf"^decision\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^decision\+draw\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
-         rf"^full\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$"],
+        [
+            r"^what-if benchmark, scenario cn_default \(smoke\): 2,000 accounts",
+            rf"^prepare: {NUM} s \(engine queries {NUM} s",
+            rf"^decision\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^decision\+draw\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+            rf"^full\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}\s+{NUM}$",
+        ],
     ),
     "coverage_study.py": (
         ["--csv", "{tmp}/rows.csv"],
-        [r"^cn_default \(smoke\): 2 seeds x 2,000 accounts",
-         r"^method\s+outcome\s+strategy\s+truth\s+runs\s+coverage\b",
-         rf"^\s*naive\s+paid\s+phone_only\s+-?{NUM}\s+2\s+"],
+        [
+            r"^cn_default \(smoke\): 2 seeds x 2,000 accounts",
+            r"^method\s+outcome\s+strategy\s+truth\s+runs\s+coverage\b",
+            rf"^\s*naive\s+paid\s+phone_only\s+-?{NUM}\s+2\s+",
+        ],
     ),
     "decision_study.py": (
         ["--csv", "{tmp}/rows.csv"],
-        [r"^\s*scenario\s+budget\s+method\s+seeds\s+breach\b.*regret_median",
-         rf"^\s*cn_default\s+current\s+plug-in\s+2\s+{NUM}",
-         rf"^\d+ scored choices in {NUM} s"],
+        [
+            r"^\s*scenario\s+budget\s+method\s+seeds\s+breach\b.*regret_median",
+            rf"^\s*cn_default\s+current\s+plug-in\s+2\s+{NUM}",
+            rf"^\d+ scored choices in {NUM} s",
+        ],
     ),
 }
 
@@ -78,13 +90,28 @@ CASES = {
 def test_the_smoke_mode_runs_and_prints_its_figures(script, tmp_path):
     args, patterns = CASES[script]
     args = [a.format(tmp=tmp_path) for a in args]
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1",
-           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",
-           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "no_proxy": ""}
-    proc = subprocess.run([sys.executable, f"benchmarks/{script}", "--smoke", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, (f"{script} --smoke exited {proc.returncode}:\n"
-                                  f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+        "no_proxy": "",
+    }
+    proc = subprocess.run(
+        [sys.executable, f"benchmarks/{script}", "--smoke", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (
+        f"{script} --smoke exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     lines = proc.stdout.splitlines()
     missing = [p for p in patterns if not any(re.search(p, line) for line in lines)]
     assert not missing, f"{script} --smoke printed no line matching {missing}:\n{proc.stdout}"
@@ -97,6 +124,7 @@ def test_every_benchmark_has_a_smoke_run_in_the_tests():
     assert not untested, f"add a --smoke mode and a case in CASES for {untested}"
     for script, (test_file, test_name) in ELSEWHERE.items():
         assert f"def {test_name}(" in (ROOT / "tests" / test_file).read_text(encoding="utf-8"), (
-            f"{script}: {test_file} no longer has {test_name}; add a case in CASES")
+            f"{script}: {test_file} no longer has {test_name}; add a case in CASES"
+        )
     lacking = [s for s in scripts if '"--smoke"' not in (ROOT / "benchmarks" / s).read_text(encoding="utf-8")]
     assert not lacking, f"no --smoke option in {lacking}"

@@ -25,8 +25,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis import synth
-from analysis.build import BuildConfig, build, chromium
+from analysis.data import synth
+from analysis.report.build import BuildConfig, build, chromium
 
 BROWSER = chromium()
 pytestmark = pytest.mark.skipif(
@@ -34,10 +34,19 @@ pytestmark = pytest.mark.skipif(
 )
 pytestmark = [pytestmark, pytest.mark.slow]  # a build and a browser: left out by make test-fast
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--window-size=1280,800", "--virtual-time-budget=10000",
-    "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",  # nothing can leave the machine
-    "--enable-logging=stderr", "--log-level=0",  # console messages of the page on stderr
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,800",
+    "--virtual-time-budget=10000",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",  # nothing can leave the machine
+    "--enable-logging=stderr",
+    "--log-level=0",  # console messages of the page on stderr
 ]
 
 
@@ -45,9 +54,17 @@ def render(page: Path, work: Path, query: str = "") -> tuple[str, list[str], lis
     """Load ``page`` headless and return (dumped DOM, console messages, network requests of the page)."""
     netlog = work / f"{page.name}.netlog.json"
     proc = subprocess.run(
-        [BROWSER, *FLAGS, f"--user-data-dir={work / 'profile'}", f"--log-net-log={netlog}", "--dump-dom",
-         page.resolve().as_uri() + query],
-        capture_output=True, text=True, timeout=120,
+        [
+            BROWSER,
+            *FLAGS,
+            f"--user-data-dir={work / 'profile'}",
+            f"--log-net-log={netlog}",
+            "--dump-dom",
+            page.resolve().as_uri() + query,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]
@@ -56,8 +73,10 @@ def render(page: Path, work: Path, query: str = "") -> tuple[str, list[str], lis
     start_job = events["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
     jobs = [e.get("params", {}) for e in events["events"] if e["type"] == start_job]
     requests = [
-        p["url"] for p in jobs
-        if p.get("url") and p.get("initiator") != "not an origin"  # not Chromium's own update checks
+        p["url"]
+        for p in jobs
+        if p.get("url")
+        and p.get("initiator") != "not an origin"  # not Chromium's own update checks
         and not p["url"].startswith(("file:", "data:", "blob:"))
     ]
     return proc.stdout, console, requests
@@ -109,20 +128,25 @@ def test_a_hostile_value_that_slipped_through_cannot_run(tmp_path):
     """Defence in depth: even raw HTML from the data in an output is inert under the reports' policy."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
     from test_build import PARAMETERS
 
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    hostile = ("<img src=x onerror=\"document.title='pwned-img'\">"
-               "<a id=js href=\"javascript:document.title='pwned-link'\">x</a>"
-               "<svg onload=\"document.title='pwned-svg'\"></svg>"
-               "<script>document.title='pwned-script'</script>"
-               "<iframe srcdoc=\"<script>parent.document.title='pwned-frame'</script>\"></iframe>")
-    cells = [new_markdown_cell("# Hostile", metadata={"slideshow": {"slide_type": "slide"}}),
-             new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
-             new_code_cell(f"from IPython.display import HTML, Markdown, display\n"
-                           f"display(Markdown({hostile!r}))\ndisplay(HTML({hostile!r}))")]
+    hostile = (
+        "<img src=x onerror=\"document.title='pwned-img'\">"
+        "<a id=js href=\"javascript:document.title='pwned-link'\">x</a>"
+        "<svg onload=\"document.title='pwned-svg'\"></svg>"
+        "<script>document.title='pwned-script'</script>"
+        "<iframe srcdoc=\"<script>parent.document.title='pwned-frame'</script>\"></iframe>"
+    )
+    cells = [
+        new_markdown_cell("# Hostile", metadata={"slideshow": {"slide_type": "slide"}}),
+        new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            f"from IPython.display import HTML, Markdown, display\n"
+            f"display(Markdown({hostile!r}))\ndisplay(HTML({hostile!r}))"
+        ),
+    ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, nbs / "01_hostile.ipynb")
@@ -191,15 +215,18 @@ def slide_problems(page: Path, work: Path, query: str = "") -> list[str]:
         for s in res["slides"]:
             where = f"{page.name} ({view}) slide {s['index'] + 1} {s['title'][:40]!r}"
             if s["overflow"]:
-                problems.append(f"{where}: content spans x {s['left']:.0f}..{s['right']:.0f}, y {s['top']:.0f}.."
-                                f"{s['bottom']:.0f}, outside its {s['bounds']['w']} x {s['bounds']['h']} "
-                                f"{'frame' if view == 'slides' else 'page'} (zoom {s['zoom']:.2f})")
+                problems.append(
+                    f"{where}: content spans x {s['left']:.0f}..{s['right']:.0f}, y {s['top']:.0f}.."
+                    f"{s['bottom']:.0f}, outside its {s['bounds']['w']} x {s['bounds']['h']} "
+                    f"{'frame' if view == 'slides' else 'page'} (zoom {s['zoom']:.2f})"
+                )
             font = s["table_font"]
             if font and font["css"] < MIN_TABLE_PX:
                 problems.append(f"{where}: table text {font['css']} px < {MIN_TABLE_PX} px")
             elif font and font["seen"] < MIN_TABLE_PX - 0.05:  # set large enough, but zoomed below it
-                problems.append(f"{where}: table text {font['seen']:.1f} px as shown (zoom {s['zoom']:.2f}) "
-                                f"< {MIN_TABLE_PX} px")
+                problems.append(
+                    f"{where}: table text {font['seen']:.1f} px as shown (zoom {s['zoom']:.2f}) < {MIN_TABLE_PX} px"
+                )
     return problems
 
 
@@ -246,13 +273,17 @@ def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
         new_code_cell("pd.DataFrame({'segment': [f'segment {i}' for i in range(24)], 'value': range(24)})"),
         new_markdown_cell("The sentence under the table."),
         new_markdown_cell("## A wide table", metadata=slide),
-        new_code_cell("pd.DataFrame([[f'value {i}.{j}' for j in range(14)] for i in range(3)],\n"
-                      "             columns=[f'column_{j}' for j in range(14)])"),
+        new_code_cell(
+            "pd.DataFrame([[f'value {i}.{j}' for j in range(14)] for i in range(3)],\n"
+            "             columns=[f'column_{j}' for j in range(14)])"
+        ),
         new_markdown_cell("## A table of 90 rows", metadata=slide),
         new_code_cell("pd.DataFrame({'row': range(90), 'value': range(90)})"),
         new_markdown_cell("## A table in small print", metadata=slide),
-        new_code_cell("from IPython.display import HTML\n"
-                      "HTML('<table style=\"font-size: 12px\"><tr><th>strategy</th><td>sms_only</td></tr></table>')"),
+        new_code_cell(
+            "from IPython.display import HTML\n"
+            "HTML('<table style=\"font-size: 12px\"><tr><th>strategy</th><td>sms_only</td></tr></table>')"
+        ),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -283,7 +314,9 @@ def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
     assert any("(print)" in p and "A table of 90 rows" in p for p in problems)  # the PDF page cuts it off too
     for title in ("A table of 24 rows", "A wide table"):  # they fit only zoomed out: their text is too small as shown
         assert any(title in p and "as shown" in p for p in problems), problems
-    assert all(any(t in p for t in ("A table of 90 rows", "A table of 24 rows", "A wide table")) for p in problems), problems
+    assert all(any(t in p for t in ("A table of 90 rows", "A table of 24 rows", "A wide table")) for p in problems), (
+        problems
+    )
 
     assert pdf_pages(out / "01_overflow.slides.pdf") == 6
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import BUILD_SEED
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.__main__ import main
-from analysis.build import BuildConfig, BuildError, UsageError, build, chromium
-from analysis.folders import OWNER_FILE
-from conftest import BUILD_SEED
+from analysis.data.folders import OWNER_FILE
+from analysis.report.build import BuildConfig, BuildError, UsageError, build, chromium
 
 pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def write_test_notebooks(folder: Path) -> Path:
         new_markdown_cell("# Unit costs", metadata=_slide("slide")),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         new_code_cell(
-            "import matplotlib.pyplot as plt\nimport pandas as pd\nfrom analysis.costs import UnitCosts\n"
+            "import matplotlib.pyplot as plt\nimport pandas as pd\nfrom analysis.measures.costs import UnitCosts\n"
             "costs = UnitCosts.from_scenario(scenario, **cost_overrides)\n"
             "table = pd.DataFrame({'cost': [costs.sms_per_segment, costs.agent_cost_per_hour]}, "
             "index=['sms_per_segment', 'agent_cost_per_hour'])\ntable"
@@ -145,7 +145,10 @@ def test_code_hidden_for_managers_shown_for_analysts(built):
 def test_index_links_every_file(built):
     index = (built.out / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"]+)"', index))
-    files = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()} - {"index.html", OWNER_FILE}
+    files = {p.relative_to(built.out).as_posix() for p in built.out.rglob("*") if p.is_file()} - {
+        "index.html",
+        OWNER_FILE,
+    }
     assert files <= links
     assert all((built.out / link).is_file() for link in links)
     info = json.loads((built.out / "build.json").read_text())
@@ -159,7 +162,7 @@ def test_parameters_reach_the_notebooks(built, tiny_data):
     assert f"seed {SEED}, note hello, 2000 accounts, cwd notebooks" in printed  # kernels run in the notebooks folder
     costs = nbformat.read(built.out / "notebooks" / "02_costs.ipynb", as_version=4)
     injected = next(c for c in costs.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert "cost_overrides = {\"sms_per_segment\": 0.03}" in injected.source
+    assert 'cost_overrides = {"sms_per_segment": 0.03}' in injected.source
     assert f'data_dir = "{tiny_data}"' in injected.source
     assert "0.03" in costs.cells[-2].outputs[0]["data"]["text/plain"]
 
@@ -171,31 +174,62 @@ def _outputs(folder: Path) -> dict:
         nb = nbformat.read(path, as_version=4)
         found[path.name] = [
             [{k: v for k, v in o.items() if k in ("text", "data", "name")} for o in c.outputs]
-            for c in nb.cells if c.cell_type == "code"
+            for c in nb.cells
+            if c.cell_type == "code"
         ]
     return found
 
 
 def test_same_data_same_numbers(built, tmp_path, tiny_data, sample_notebooks):
-    again = build(BuildConfig(data=tiny_data, out=tmp_path / "again", seed=SEED, notebooks=sample_notebooks,
-                              quiet=True, pdf=False, sets=["sms_per_segment=0.03", 'note="hello"']))
+    again = build(
+        BuildConfig(
+            data=tiny_data,
+            out=tmp_path / "again",
+            seed=SEED,
+            notebooks=sample_notebooks,
+            quiet=True,
+            pdf=False,
+            sets=["sms_per_segment=0.03", 'note="hello"'],
+        )
+    )
     assert _outputs(again.out / "notebooks") == _outputs(built.out / "notebooks")
 
 
 def test_failing_notebook_fails_the_build_and_keeps_the_reports(built, tmp_path, tiny_data):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    failing = new_notebook(cells=[new_markdown_cell("# Broken"), new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
-                                  new_code_cell("x = 1\nraise RuntimeError('boom at cell two')")])
+    failing = new_notebook(
+        cells=[
+            new_markdown_cell("# Broken"),
+            new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+            new_code_cell("x = 1\nraise RuntimeError('boom at cell two')"),
+        ]
+    )
     nbformat.write(failing, notebooks / "03_broken.ipynb")
     out = tmp_path / "reports"
     shutil.copytree(built.out, out)  # the previous, good build
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "build", "--data", str(tiny_data), "--seed", str(SEED),
-         "--notebooks", str(notebooks), "--out", str(out), "--no-pdf"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "build",
+            "--data",
+            str(tiny_data),
+            "--seed",
+            str(SEED),
+            "--notebooks",
+            str(notebooks),
+            "--out",
+            str(out),
+            "--no-pdf",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 1
     message = proc.stderr.strip()
@@ -217,10 +251,21 @@ def test_failing_notebook_fails_the_build_and_keeps_the_reports(built, tmp_path,
     ],
 )
 def test_user_mistakes_are_one_line_exit_2(capsys, tmp_path, tiny_data, sample_notebooks, args, expected):
-    argv = ["build", "--data", str(tiny_data), "--seed", str(SEED), "--notebooks", str(sample_notebooks),
-            "--out", str(tmp_path / "reports"), "--no-pdf", *args]
+    argv = [
+        "build",
+        "--data",
+        str(tiny_data),
+        "--seed",
+        str(SEED),
+        "--notebooks",
+        str(sample_notebooks),
+        "--out",
+        str(tmp_path / "reports"),
+        "--no-pdf",
+        *args,
+    ]
     if args[0] == "--scenario":  # the scenario's own data: nothing given with --data
-        del argv[argv.index("--data"):argv.index("--data") + 2]
+        del argv[argv.index("--data") : argv.index("--data") + 2]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and expected in err and "\n" not in err

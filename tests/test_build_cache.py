@@ -22,20 +22,22 @@ from types import SimpleNamespace
 import nbformat
 import pyarrow.parquet as pq
 import pytest
+from conftest import BUILD_SEED
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis import build as build_mod
 from analysis.__main__ import main
-from analysis.build import CACHE_FIELD, MARKER, BuildConfig, PreviousReports, build, data_hash
-from analysis.folders import OWNER_FILE
-from conftest import BUILD_SEED
+from analysis.data.folders import OWNER_FILE
+from analysis.report import build as build_mod
+from analysis.report.build import CACHE_FIELD, MARKER, BuildConfig, PreviousReports, build, data_hash
 
 pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 ROOT = Path(__file__).resolve().parent.parent
 CORE = 'scenario = "cn_default"\ndata_dir = ""\nseed = 0\nbaseline = "sms_only"\nconfidence = 0.95'
 NOTEBOOKS = {  # name: (parameters cell, code)
-    "01_policy.ipynb": (CORE + '\ncost_overrides = {}\ncapacity_hours = "current"',
-                        "print(f'capacity {capacity_hours}, costs {cost_overrides}')"),
+    "01_policy.ipynb": (
+        CORE + '\ncost_overrides = {}\ncapacity_hours = "current"',
+        "print(f'capacity {capacity_hours}, costs {cost_overrides}')",
+    ),
     "02_costs.ipynb": (CORE + "\ncost_overrides = {}", "print(f'costs {cost_overrides}')"),
     "03_tour.ipynb": (CORE, "import os\nprint(f'seed {seed}, files {len(os.listdir(data_dir))}')"),
 }
@@ -51,14 +53,18 @@ def first(tmp_path_factory, build_data):
     notebooks = base / "notebooks"
     notebooks.mkdir()
     for name, (params, code) in NOTEBOOKS.items():
-        nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), new_code_cell(params, metadata={"tags": ["parameters"]}),
-                                 new_code_cell(code)])
+        nb = new_notebook(
+            cells=[
+                new_markdown_cell(f"# {name}"),
+                new_code_cell(params, metadata={"tags": ["parameters"]}),
+                new_code_cell(code),
+            ]
+        )
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         if name == "02_costs.ipynb":
             nb.metadata["analysis"] = {"cost_keys": ["sms_per_segment"]}
         nbformat.write(nb, notebooks / name)
-    res = build(BuildConfig(data=data, out=base / "first", seed=BUILD_SEED, notebooks=notebooks, pdf=False,
-                            quiet=True))
+    res = build(BuildConfig(data=data, out=base / "first", seed=BUILD_SEED, notebooks=notebooks, pdf=False, quiet=True))
     return SimpleNamespace(data=data, notebooks=notebooks, res=res, out=res.out)
 
 
@@ -66,8 +72,11 @@ def rebuild(first, out: Path, **kwargs):
     """A build into ``out``, a copy of the first build's reports (owner file included): the previous reports."""
     if not out.exists():
         shutil.copytree(first.out, out)
-    return build(BuildConfig(data=first.data, out=out, seed=BUILD_SEED, notebooks=first.notebooks, pdf=False,
-                             quiet=True, **kwargs))
+    return build(
+        BuildConfig(
+            data=first.data, out=out, seed=BUILD_SEED, notebooks=first.notebooks, pdf=False, quiet=True, **kwargs
+        )
+    )
 
 
 def printed(out: Path, name: str) -> str:
@@ -82,8 +91,11 @@ def injected(out: Path, name: str) -> str:
 
 def reports(out: Path) -> dict[str, bytes]:
     """Every file of a reports folder except those that record the build itself (time, cache)."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
-            if p.is_file() and p.name not in ("index.html", MARKER, OWNER_FILE)}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.name not in ("index.html", MARKER, OWNER_FILE)
+    }
 
 
 def record(out: Path) -> dict:
@@ -106,11 +118,14 @@ def test_a_rebuild_with_nothing_changed_executes_nothing_and_gives_the_same_repo
     assert record(res.out)[CACHE_FIELD] == record(first.out)[CACHE_FIELD]
 
 
-@pytest.mark.parametrize("setting, executed", [
-    ("capacity_hours=2000", ["01_policy.ipynb"]),  # a decision limit: only the notebook that declares it
-    ("sms_per_segment=0.03", ["01_policy.ipynb", "02_costs.ipynb"]),  # a cost: those declaring cost_overrides
-    ("agent_cost_per_hour=61", ["01_policy.ipynb"]),  # ... that read it (02 reads only the price of a text)
-])
+@pytest.mark.parametrize(
+    "setting, executed",
+    [
+        ("capacity_hours=2000", ["01_policy.ipynb"]),  # a decision limit: only the notebook that declares it
+        ("sms_per_segment=0.03", ["01_policy.ipynb", "02_costs.ipynb"]),  # a cost: those declaring cost_overrides
+        ("agent_cost_per_hour=61", ["01_policy.ipynb"]),  # ... that read it (02 reads only the price of a text)
+    ],
+)
 def test_a_parameter_reruns_only_the_notebooks_that_declare_it(first, tmp_path, setting, executed):
     res = rebuild(first, tmp_path / "r", sets=[setting])
     assert res.executed == executed and res.reused == sorted(set(ALL) - set(executed))
@@ -129,8 +144,12 @@ def test_changed_data_rerun_every_notebook(first, tmp_path):
     balances = table.column("balance_due").to_pylist()
     balances[0] += 1.0
     try:  # edited in place: the manifest (and the data hash the index shows) still claim the old data
-        pq.write_table(table.set_column(table.schema.get_field_index("balance_due"),
-                                        table.schema.field("balance_due"), [balances]), accounts)
+        pq.write_table(
+            table.set_column(
+                table.schema.get_field_index("balance_due"), table.schema.field("balance_due"), [balances]
+            ),
+            accounts,
+        )
         assert data_hash(first.data, manifest) == record(first.out)["data_sha256"]
         res = rebuild(first, tmp_path / "r")
     finally:
@@ -141,8 +160,18 @@ def test_changed_data_rerun_every_notebook(first, tmp_path):
 def test_no_cache_executes_everything_and_says_so(first, tmp_path, capsys):
     out = tmp_path / "r"
     shutil.copytree(first.out, out)
-    argv = ["build", "--data", str(first.data), "--seed", str(BUILD_SEED), "--notebooks", str(first.notebooks),
-            "--out", str(out), "--no-pdf"]
+    argv = [
+        "build",
+        "--data",
+        str(first.data),
+        "--seed",
+        str(BUILD_SEED),
+        "--notebooks",
+        str(first.notebooks),
+        "--out",
+        str(out),
+        "--no-pdf",
+    ]
     assert main([*argv, "--no-cache"]) == 0
     assert "(3 notebooks: 3 executed, 0 reused from the cache, --no-cache)" in capsys.readouterr().out
     assert main(argv) == 0  # what --no-cache executed is reused by the next build
@@ -152,8 +181,9 @@ def test_no_cache_executes_everything_and_says_so(first, tmp_path, capsys):
 def test_a_tampered_entry_is_executed_again_never_trusted(first, tmp_path):
     out = shutil.copytree(first.out, tmp_path / "r")
     costs = out / "notebooks" / "02_costs.ipynb"  # an output edited: its hash no longer matches the record
-    costs.write_text(costs.read_text(encoding="utf-8").replace("costs {}", "costs {'sms_per_segment': 9}"),
-                     encoding="utf-8")
+    costs.write_text(
+        costs.read_text(encoding="utf-8").replace("costs {}", "costs {'sms_per_segment': 9}"), encoding="utf-8"
+    )
     info = record(out)
     info[CACHE_FIELD]["03_tour.ipynb"]["key"] = "0" * 64  # a key that is not this notebook's
     (out / MARKER).write_text(json.dumps(info), encoding="utf-8")
@@ -186,8 +216,9 @@ def test_an_unreadable_or_unowned_cache_is_ignored(first, tmp_path):
     plain = shutil.copytree(first.out, tmp_path / "plain")
     (plain / OWNER_FILE).unlink()
     assert PreviousReports(plain).entries == {}
-    assert PreviousReports(plain).notebook("03_tour.ipynb", record(first.out)[CACHE_FIELD]["03_tour.ipynb"]["key"]) \
-        is None
+    assert (
+        PreviousReports(plain).notebook("03_tour.ipynb", record(first.out)[CACHE_FIELD]["03_tour.ipynb"]["key"]) is None
+    )
 
 
 def test_reports_rendered_again_from_cached_notebooks_are_the_same(first, tmp_path, monkeypatch):
@@ -212,8 +243,13 @@ def test_the_build_benchmark_smoke_run():
     (ROOT / "benchmarks" / "out").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="test-smoke-", dir=ROOT / "benchmarks" / "out"))
     try:
-        proc = subprocess.run([sys.executable, "benchmarks/bench_build.py", "--smoke", "--out", str(work)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "benchmarks/bench_build.py", "--smoke", "--out", str(work)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""The default worlds against the published evidence (analysis.calibration and `calibrate`)."""
+"""The default worlds against the published evidence (analysis.data.calibration and `calibrate`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import calibration, synth
-from analysis.scenario import SCENARIO_DIR, load_scenario
+from analysis.data import calibration, synth
+from analysis.data.scenario import SCENARIO_DIR, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATION_MD = ROOT / "data" / "CALIBRATION.md"
@@ -35,11 +35,25 @@ def test_every_default_world_is_inside_the_published_ranges(table):
     for r in t.itertuples(index=False):
         slack = Z * r.mc_se if math.isfinite(r.mc_se) else 0.0
         assert r.low - slack <= r.value <= r.high + slack, (name, r.effect, r.value, r.range)
-    expected = {"text_vs_none", "text_vs_none_M1", "text_vs_none_M3+", "text_early_vs_late", "human_per_reached",
-                "complaints_sms", "complaints_phone", "complaints_all", "cost_per_text"}
+    expected = {
+        "text_vs_none",
+        "text_vs_none_M1",
+        "text_vs_none_M3+",
+        "text_early_vs_late",
+        "human_per_reached",
+        "complaints_sms",
+        "complaints_phone",
+        "complaints_all",
+        "cost_per_text",
+    }
     if "ai_voice" in load_scenario(name).strategies:
-        expected |= {"ai_below_human", "ai_above_text", "complaints_ai_voice", "complaints_sms_below_ai_voice",
-                     "complaints_ai_voice_below_phone"}
+        expected |= {
+            "ai_below_human",
+            "ai_above_text",
+            "complaints_ai_voice",
+            "complaints_sms_below_ai_voice",
+            "complaints_ai_voice_below_phone",
+        }
     else:
         expected |= {"complaints_sms_below_phone"}
     assert expected <= set(t["effect"]), expected - set(t["effect"])
@@ -61,11 +75,17 @@ def test_status_says_whether_the_value_is_in_its_range(table):
 
 def test_a_world_outside_the_ranges_is_flagged_not_refused():
     """Texts that work like calls, and calls that do nothing: allowed, and flagged OUT."""
-    sc = load_scenario("cn_default", overrides={"effects": {
-        "sms": {"M1": 2.0, "M2": 2.0, "M3+": 2.0},
-        "phone": {"M1": 0.0, "M2": 0.0, "M3+": 0.0},
-        "promise": 0.0,
-    }, "costs": {"sms_per_segment": 0.09}})
+    sc = load_scenario(
+        "cn_default",
+        overrides={
+            "effects": {
+                "sms": {"M1": 2.0, "M2": 2.0, "M3+": 2.0},
+                "phone": {"M1": 0.0, "M2": 0.0, "M3+": 0.0},
+                "promise": 0.0,
+            },
+            "costs": {"sms_per_segment": 0.09},
+        },
+    )
     t = calibration.check(synth.simulate_truth(sc, accounts=4_000, seed=1), sc).set_index("effect")
     assert t.loc["text_vs_none", "status"] == "OUT" and t.loc["text_vs_none", "value"] > 5
     assert t.loc["human_per_reached", "status"] == "OUT" and t.loc["human_per_reached", "value"] < 15
@@ -93,8 +113,9 @@ def test_a_truth_without_the_no_contact_counterfactual_is_refused():
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_calibrate_prints_the_table_and_json():
@@ -110,11 +131,14 @@ def test_cli_calibrate_prints_the_table_and_json():
     assert {rec["status"] for rec in records} <= {"IN", "OUT"}
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--scenario", "mars"), "unknown scenario 'mars'"),
-    (("--accounts", "0"), "expected a whole number >= 1"),
-    (("--seed", "-1"), "expected a whole number >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--scenario", "mars"), "unknown scenario 'mars'"),
+        (("--accounts", "0"), "expected a whole number >= 1"),
+        (("--seed", "-1"), "expected a whole number >= 0"),
+    ],
+)
 def test_cli_calibrate_mistakes_are_one_line(args, message):
     r = _run("calibrate", *args)
     assert r.returncode == 2

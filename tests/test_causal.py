@@ -1,4 +1,4 @@
-"""Tests of analysis.causal: naive, post-stratified and IPW strategy effects."""
+"""Tests of analysis.measures.causal: naive, post-stratified and IPW strategy effects."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis import causal, io, synth
 from conftest import tiny_frames, write_parquet_dataset
+
+from analysis.data import io, synth
+from analysis.measures import causal
 
 Z95 = 1.959963984540054
 
@@ -47,7 +48,7 @@ def test_randomised_all_methods_cover_truth_and_agree(randomised, outcome):
     assert df.attrs["propensity"] == "recorded"
     for _, g in df.groupby("strategy"):
         est, se = g.set_index("method").estimate, g.se.max()
-        assert est.max() - est.min() < se            # methods agree within one se
+        assert est.max() - est.min() < se  # methods agree within one se
         # constant recorded propensities: Hajek IPW is the naive difference
         assert est["ipw"] == pytest.approx(est["naive"], rel=1e-9)
     assert (df.ci_low < df.estimate).all() and (df.estimate < df.ci_high).all()
@@ -98,8 +99,12 @@ def test_cmh_on_targeted(targeted):
 # M1-low   phone_only      20     18     100
 # M3+-high sms_only        20      2     500
 # M3+-high phone_only      60     12     500
-_CELLS = [("M1-low", "M1", "sms_only", 100, 80, 100.0), ("M1-low", "M1", "phone_only", 20, 18, 100.0),
-          ("M3+-high", "M3+", "sms_only", 20, 2, 500.0), ("M3+-high", "M3+", "phone_only", 60, 12, 500.0)]
+_CELLS = [
+    ("M1-low", "M1", "sms_only", 100, 80, 100.0),
+    ("M1-low", "M1", "phone_only", 20, 18, 100.0),
+    ("M3+-high", "M3+", "sms_only", 20, 2, 500.0),
+    ("M3+-high", "M3+", "phone_only", 60, 12, 500.0),
+]
 
 
 def _simpson_frames(recorded: bool) -> tuple[dict, pd.DataFrame]:
@@ -108,27 +113,48 @@ def _simpson_frames(recorded: bool) -> tuple[dict, pd.DataFrame]:
         stratum_n = sum(c[3] for c in _CELLS if c[0] == seg)
         for i in range(n):
             k += 1
-            rows.append(dict(account_id=k, segment=seg, dpd_bucket=bucket, strategy=strat,
-                             assignment_probability=n / stratum_n if recorded else None,
-                             paid=i < paid, collected=amount if i < paid else 0.0,
-                             # three unpaid sms accounts in a region with no phone account
-                             region="west" if (strat == "sms_only" and seg == "M1-low" and i >= 97) else "east"))
+            rows.append(
+                dict(
+                    account_id=k,
+                    segment=seg,
+                    dpd_bucket=bucket,
+                    strategy=strat,
+                    assignment_probability=n / stratum_n if recorded else None,
+                    paid=i < paid,
+                    collected=amount if i < paid else 0.0,
+                    # three unpaid sms accounts in a region with no phone account
+                    region="west" if (strat == "sms_only" and seg == "M1-low" and i >= 97) else "east",
+                )
+            )
     acc = pd.DataFrame(rows)
     n = len(acc)
-    accounts = pd.DataFrame({
-        "account_id": acc.account_id, "entry_date": [dt.date(2026, 3, 2)] * n,
-        "product": "cash_loan", "currency": "CNY",
-        "balance_due": np.where(acc.segment == "M1-low", 1000.0, 5000.0),
-        "days_past_due": np.where(acc.dpd_bucket == "M1", 10, 100).astype("int32"),
-        "dpd_bucket": acc.dpd_bucket, "risk_score": 0.5, "region": acc.region,
-        "time_zone": "Asia/Shanghai", "segment": acc.segment, "strategy": acc.strategy,
-        "assignment": "targeted", "assignment_probability": acc.assignment_probability.astype("float64"),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": acc.account_id,
+            "entry_date": [dt.date(2026, 3, 2)] * n,
+            "product": "cash_loan",
+            "currency": "CNY",
+            "balance_due": np.where(acc.segment == "M1-low", 1000.0, 5000.0),
+            "days_past_due": np.where(acc.dpd_bucket == "M1", 10, 100).astype("int32"),
+            "dpd_bucket": acc.dpd_bucket,
+            "risk_score": 0.5,
+            "region": acc.region,
+            "time_zone": "Asia/Shanghai",
+            "segment": acc.segment,
+            "strategy": acc.strategy,
+            "assignment": "targeted",
+            "assignment_probability": acc.assignment_probability.astype("float64"),
+        }
+    )
     payers = acc[acc.paid]
-    payments = pd.DataFrame({
-        "payment_id": np.arange(1, len(payers) + 1), "account_id": payers.account_id.to_numpy(),
-        "paid_at": pd.Timestamp("2026-03-04 04:00", tz="UTC"), "amount": payers.collected.to_numpy(),
-    })
+    payments = pd.DataFrame(
+        {
+            "payment_id": np.arange(1, len(payers) + 1),
+            "account_id": payers.account_id.to_numpy(),
+            "paid_at": pd.Timestamp("2026-03-04 04:00", tz="UTC"),
+            "amount": payers.collected.to_numpy(),
+        }
+    )
     tiny = tiny_frames()
     contacts = tiny["contacts"].iloc[:1].assign(contact_id=1, account_id=1)  # contract: >= 1 contact
     empty = {name: tiny[name].iloc[:0] for name in ("complaints", "opt_outs")}
@@ -147,7 +173,7 @@ def simpson(tmp_path_factory):
 def _by_hand(acc: pd.DataFrame, y: str):
     """Post-stratified effect and se of phone_only vs sms_only, from the rows."""
     est = var = 0.0
-    for seg, g in acc.groupby("segment"):
+    for _seg, g in acc.groupby("segment"):
         w = len(g) / len(acc)
         s = g.loc[g.strategy == "phone_only", y].astype(float)
         b = g.loc[g.strategy == "sms_only", y].astype(float)
@@ -156,10 +182,13 @@ def _by_hand(acc: pd.DataFrame, y: str):
     return est, math.sqrt(var)
 
 
-@pytest.mark.parametrize("outcome, naive_value, post_value", [
-    ("paid", 30 / 80 - 82 / 120, 0.6 * 0.1 + 0.4 * 0.1),
-    ("collected", (1800 + 6000) / 80 - (8000 + 1000) / 120, 0.6 * (90 - 80) + 0.4 * (100 - 50)),
-])
+@pytest.mark.parametrize(
+    "outcome, naive_value, post_value",
+    [
+        ("paid", 30 / 80 - 82 / 120, 0.6 * 0.1 + 0.4 * 0.1),
+        ("collected", (1800 + 6000) / 80 - (8000 + 1000) / 120, 0.6 * (90 - 80) + 0.4 * (100 - 50)),
+    ],
+)
 def test_simpson_poststrat_by_hand(simpson, outcome, naive_value, post_value):
     ds, acc = simpson[0][True], simpson[1]
     naive = causal.strategy_effects(ds, outcome=outcome).iloc[0]
@@ -171,8 +200,10 @@ def test_simpson_poststrat_by_hand(simpson, outcome, naive_value, post_value):
     assert post.se == pytest.approx(se, rel=1e-9)
     assert (post.ci_low, post.ci_high) == pytest.approx((est - Z95 * se, est + Z95 * se), rel=1e-9)
     assert post.pvalue == pytest.approx(2 * (1 - 0.5 * (1 + math.erf(abs(est / se) / math.sqrt(2)))), rel=1e-6)
-    assert post.mean_strategy == pytest.approx(0.6 * acc[(acc.segment == "M1-low") & (acc.strategy == "phone_only")][outcome].mean()
-                                               + 0.4 * acc[(acc.segment == "M3+-high") & (acc.strategy == "phone_only")][outcome].mean())
+    assert post.mean_strategy == pytest.approx(
+        0.6 * acc[(acc.segment == "M1-low") & (acc.strategy == "phone_only")][outcome].mean()
+        + 0.4 * acc[(acc.segment == "M3+-high") & (acc.strategy == "phone_only")][outcome].mean()
+    )
     assert (post.accounts_strategy, post.accounts_baseline) == (80, 120)
 
 
@@ -192,7 +223,7 @@ def test_simpson_ipw_recorded_and_estimated(simpson):
     assert rec.se == pytest.approx(math.sqrt(var), rel=1e-9)
     # estimated saturated propensities: within-stratum residuals + effect heterogeneity
     var = 0.0
-    for seg, g in acc.groupby("segment"):
+    for _seg, g in acc.groupby("segment"):
         for arm in ("phone_only", "sms_only"):
             y = g.loc[g.strategy == arm, "collected"]
             var += (len(g) / len(y)) ** 2 * ((y - y.mean()) ** 2).sum()
@@ -221,21 +252,24 @@ def test_empty_strata_error_or_drop(simpson):
     assert one.estimate.iloc[0] == pytest.approx(30 / 80 - 82 / 120)
 
 
-@pytest.mark.parametrize("func, kwargs, match", [
-    (causal.strategy_effects, dict(outcome="nope"), r"unknown outcome 'nope'; allowed: .*paid"),
-    (causal.strategy_effects, dict(outcome="account_id"), "unknown outcome"),
-    (causal.strategy_effects, dict(baseline="letters"), r"unknown baseline 'letters'.*sms_only"),
-    (causal.strategy_effects, dict(strategies=["ai_voice"]), r"unknown strategy 'ai_voice'.*phone_only"),
-    (causal.strategy_effects, dict(strata=("nope",)), r"unknown strata column 'nope'; allowed: .*segment"),
-    (causal.strategy_effects, dict(strata=("paid",)), "unknown strata column"),
-    (causal.strategy_effects, dict(method="tmle"), r"unknown method 'tmle'; allowed: naive, poststrat, ipw"),
-    (causal.strategy_effects, dict(method="ipw", propensity="x"), "unknown propensity"),
-    (causal.strategy_effects, dict(empty_strata="ignore"), "unknown empty_strata"),
-    (causal.strategy_effects, dict(confidence=1.5), "confidence"),
-    (causal.compare_methods, dict(outcome="nope"), "unknown outcome"),
-    (causal.cmh_effects, dict(baseline="letters"), "unknown baseline"),
-    (causal.cmh_effects, dict(strata="nope"), "unknown strata column"),
-])
+@pytest.mark.parametrize(
+    "func, kwargs, match",
+    [
+        (causal.strategy_effects, dict(outcome="nope"), r"unknown outcome 'nope'; allowed: .*paid"),
+        (causal.strategy_effects, dict(outcome="account_id"), "unknown outcome"),
+        (causal.strategy_effects, dict(baseline="letters"), r"unknown baseline 'letters'.*sms_only"),
+        (causal.strategy_effects, dict(strategies=["ai_voice"]), r"unknown strategy 'ai_voice'.*phone_only"),
+        (causal.strategy_effects, dict(strata=("nope",)), r"unknown strata column 'nope'; allowed: .*segment"),
+        (causal.strategy_effects, dict(strata=("paid",)), "unknown strata column"),
+        (causal.strategy_effects, dict(method="tmle"), r"unknown method 'tmle'; allowed: naive, poststrat, ipw"),
+        (causal.strategy_effects, dict(method="ipw", propensity="x"), "unknown propensity"),
+        (causal.strategy_effects, dict(empty_strata="ignore"), "unknown empty_strata"),
+        (causal.strategy_effects, dict(confidence=1.5), "confidence"),
+        (causal.compare_methods, dict(outcome="nope"), "unknown outcome"),
+        (causal.cmh_effects, dict(baseline="letters"), "unknown baseline"),
+        (causal.cmh_effects, dict(strata="nope"), "unknown strata column"),
+    ],
+)
 def test_bad_arguments(simpson, func, kwargs, match):
     with pytest.raises(ValueError, match=match):
         func(simpson[0][True], **kwargs)
@@ -256,8 +290,14 @@ def test_naive_newcombe_coverage_small_study(tmp_path):
     truth = synth.simulate_truth("cn_default", accounts=200_000, seed=12345)["strategies"]
     covered = total = 0
     for seed in range(1, 13):
-        r = synth.generate(scenario="cn_default", accounts=6_000, seed=seed, truth_accounts=1,
-                           out=tmp_path / f"s{seed}", progress=False)
+        r = synth.generate(
+            scenario="cn_default",
+            accounts=6_000,
+            seed=seed,
+            truth_accounts=1,
+            out=tmp_path / f"s{seed}",
+            progress=False,
+        )
         ds = io.load(r.path)
         df = causal.strategy_effects(ds, outcome="paid")
         ds.con.disconnect()

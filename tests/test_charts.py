@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import complaints, plots
-from analysis import economics as E
-from analysis.scenario import load_scenario
+from analysis.data.scenario import load_scenario
+from analysis.decide import economics as E
+from analysis.measures import complaints
+from analysis.report import plots
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +30,18 @@ def _close():
 
 # --- dose-response bins ------------------------------------------------------------------------------------------
 
+
 def _dose_table() -> pd.DataFrame:
     """Two channels; sms has a thin head (counts 1, 2) and a thin tail (4-7), phone one thin remainder (5)."""
-    return pd.DataFrame({
-        "channel": ["sms"] * 7 + ["phone"] * 5,
-        "n_window": [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5],
-        "contacts": [300, 800, 5000, 400, 300, 200, 50, 2000, 1500, 1200, 1000, 10],
-        "complaints": [0, 1, 2, 0, 1, 0, 3, 1, 1, 2, 3, 1],
-        "fitted_rate": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0, 20.0, 30.0, 40.0, 50.0],
-    })
+    return pd.DataFrame(
+        {
+            "channel": ["sms"] * 7 + ["phone"] * 5,
+            "n_window": [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5],
+            "contacts": [300, 800, 5000, 400, 300, 200, 50, 2000, 1500, 1200, 1000, 10],
+            "complaints": [0, 1, 2, 0, 1, 0, 3, 1, 1, 2, 3, 1],
+            "fitted_rate": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 10.0, 20.0, 30.0, 40.0, 50.0],
+        }
+    )
 
 
 def test_dose_bins_pool_thin_counts_and_conserve_totals():
@@ -98,16 +102,25 @@ def test_dose_plot_draws_the_model_line_over_the_bins_and_starts_at_zero():
 
 # --- tornado: centred on the base value --------------------------------------------------------------------------
 
+
 def _tornado() -> pd.DataFrame:
-    return pd.DataFrame({"key": ["a very long assumption name that needs more than one line", "sms price"],
-                         "low": [35.0, 0.035], "high": [70.0, 0.05], "base": [389.6, 389.6],
-                         "value_at_low": [394.0, 389.7], "value_at_high": [381.0, 389.5]})
+    return pd.DataFrame(
+        {
+            "key": ["a very long assumption name that needs more than one line", "sms price"],
+            "low": [35.0, 0.035],
+            "high": [70.0, 0.05],
+            "base": [389.6, 389.6],
+            "value_at_low": [394.0, 389.7],
+            "value_at_high": [381.0, 389.5],
+        }
+    )
 
 
 def test_tornado_is_centred_on_the_base_with_bars_from_it():
     df = _tornado()
-    ax = plots.tornado_plot(df, xlabel="net value per account (CNY)", reference=0, reference_label="no advantage",
-                            ends=("low", "high"))
+    ax = plots.tornado_plot(
+        df, xlabel="net value per account (CNY)", reference=0, reference_label="no advantage", ends=("low", "high")
+    )
     lo, hi = ax.get_xlim()
     assert (lo + hi) / 2 == pytest.approx(389.6)
     for p in ax.patches:  # every bar starts or ends at the base and lies inside the axis
@@ -145,6 +158,7 @@ def test_tornado_draws_a_reference_inside_the_range():
 
 
 # --- break-even: the price at which the choice flips -------------------------------------------------------------
+
 
 def _moments(lines: dict[str, tuple[float, float]], var: float = 0.0) -> E.CellMoments:
     """Moments of one cell whose strategies' net value is ``collected - sms_segments * x`` (x: price of a text).
@@ -197,8 +211,10 @@ def test_several_flips_along_the_upper_envelope():
     # B until 0.5, then A (100 - 2x) until it meets C (90, no texts) at x = 5
     m = _moments({"A": (100.0, 2.0), "B": (104.0, 10.0), "C": (90.0, 0.0)})
     p = E.price_flips(m, SC, by=(), prices=["sms_per_segment"], ranges={"sms_per_segment": (0, 10)})["sms_per_segment"]
-    assert [(f.price, f.before, f.after) for f in p.flips] == [(pytest.approx(0.5), "B", "A"),
-                                                             (pytest.approx(5.0), "A", "C")]
+    assert [(f.price, f.before, f.after) for f in p.flips] == [
+        (pytest.approx(0.5), "B", "A"),
+        (pytest.approx(5.0), "A", "C"),
+    ]
     assert p.flip.price == pytest.approx(0.5)  # the nearest to the price now
 
 
@@ -212,28 +228,37 @@ def test_no_negative_price_is_reported_as_a_break_even():
     # with sampling variance the interval of a flip is cut at 0
     m = _moments({"A": (100.0, 2.0), "B": (104.0, 10.0)}, var=4.0)
     f = E.price_flips(m, SC, by=(), prices=["sms_per_segment"], ranges={"sms_per_segment": (0, 1)})[
-        "sms_per_segment"].flip
+        "sms_per_segment"
+    ].flip
     assert f.ci_low == 0.0 and f.ci_high > f.price > 0
 
 
-@pytest.mark.parametrize("ranges, match", [
-    ({"sms_per_segment": (-1.0, 1.0)}, "0 <= low < high"),
-    ({"sms_per_segment": (1.0, 1.0)}, "0 <= low < high"),
-    ({"sms_per_segment": (0.0, math.inf)}, "0 <= low < high"),
-    ({"sms_per_segment": "cheap"}, "a pair"),
-], ids=["negative", "empty", "infinite", "not a pair"])
+@pytest.mark.parametrize(
+    "ranges, match",
+    [
+        ({"sms_per_segment": (-1.0, 1.0)}, "0 <= low < high"),
+        ({"sms_per_segment": (1.0, 1.0)}, "0 <= low < high"),
+        ({"sms_per_segment": (0.0, math.inf)}, "0 <= low < high"),
+        ({"sms_per_segment": "cheap"}, "a pair"),
+    ],
+    ids=["negative", "empty", "infinite", "not a pair"],
+)
 def test_bad_ranges_are_refused(ranges, match):
     m = _moments({"A": (100.0, 2.0), "B": (104.0, 10.0)})
     with pytest.raises(ValueError, match=match):
         E.price_flips(m, SC, by=(), prices=["sms_per_segment"], ranges=ranges)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"prices": ["coffee"]}, "unknown price 'coffee'"),
-    ({"strategies": ["A", "Z"]}, r"unknown strategies \['Z'\]"),
-    ({"strategies": ["A"]}, "at least two strategies"),
-    ({"points": 1}, "points must be a whole number >= 2"),
-], ids=["price", "strategy", "one strategy", "points"])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"prices": ["coffee"]}, "unknown price 'coffee'"),
+        ({"strategies": ["A", "Z"]}, r"unknown strategies \['Z'\]"),
+        ({"strategies": ["A"]}, "at least two strategies"),
+        ({"points": 1}, "points must be a whole number >= 2"),
+    ],
+    ids=["price", "strategy", "one strategy", "points"],
+)
 def test_bad_arguments_are_refused(kwargs, match):
     m = _moments({"A": (100.0, 2.0), "B": (104.0, 10.0)})
     with pytest.raises(ValueError, match=match):
@@ -243,8 +268,13 @@ def test_bad_arguments_are_refused(kwargs, match):
 def test_break_even_plot_marks_the_flip_or_says_never():
     m = _moments({"A": (100.0, 2.0), "B": (104.0, 10.0)})
     p = E.price_flips(m, SC, by=(), prices=["sms_per_segment"], ranges={"sms_per_segment": (0, 1)})["sms_per_segment"]
-    ax = plots.break_even_plot(p.curve, flips=p.flips_frame(), current=p.current, xlabel="price of a text (CNY)",
-                               ylabel="net value per account (CNY)")
+    ax = plots.break_even_plot(
+        p.curve,
+        flips=p.flips_frame(),
+        current=p.current,
+        xlabel="price of a text (CNY)",
+        ylabel="net value per account (CNY)",
+    )
     assert ax.get_xlim() == (0.0, 1.0)
     assert any(ln.get_linestyle() == ":" and np.allclose(ln.get_xdata(), 0.5) for ln in ax.lines)
     assert any(t.get_text() == "A from 0.5" for t in ax.texts)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import claims
-from analysis.claims import DEPENDS, INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED
+from analysis.decide import claims
+from analysis.decide.claims import DEPENDS, INCONCLUSIVE, NOT_SUPPORTED, PARTLY, SUPPORTED
 
 _M = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
 
@@ -41,24 +41,30 @@ def _data(rows, violations=None):
 # --------------------------------------------------------------------------- rules
 
 
-@pytest.mark.parametrize("low, high, null, expected", [
-    (0.1, 0.3, 0.0, SUPPORTED),
-    (-0.3, -0.1, 0.0, NOT_SUPPORTED),
-    (-0.1, 0.2, 0.0, INCONCLUSIVE),
-    (1.2, 3.0, 1.0, SUPPORTED),
-    (0.2, 0.9, 1.0, NOT_SUPPORTED),
-    (math.nan, math.nan, 1.0, INCONCLUSIVE),
-])
+@pytest.mark.parametrize(
+    "low, high, null, expected",
+    [
+        (0.1, 0.3, 0.0, SUPPORTED),
+        (-0.3, -0.1, 0.0, NOT_SUPPORTED),
+        (-0.1, 0.2, 0.0, INCONCLUSIVE),
+        (1.2, 3.0, 1.0, SUPPORTED),
+        (0.2, 0.9, 1.0, NOT_SUPPORTED),
+        (math.nan, math.nan, 1.0, INCONCLUSIVE),
+    ],
+)
 def test_direction_verdict(low, high, null, expected):
     assert claims.direction_verdict(low, high, null) == expected
 
 
-@pytest.mark.parametrize("overall, p_adjusted, expected", [
-    ((0.01, 0.05), 0.001, DEPENDS),        # Cochran's Q rejects one common effect
-    ((0.01, 0.05), 0.40, SUPPORTED),       # no evidence the segments differ: the overall interval decides
-    ((-0.01, 0.05), 0.40, INCONCLUSIVE),
-    ((-0.05, -0.01), 0.20, NOT_SUPPORTED),
-])
+@pytest.mark.parametrize(
+    "overall, p_adjusted, expected",
+    [
+        ((0.01, 0.05), 0.001, DEPENDS),  # Cochran's Q rejects one common effect
+        ((0.01, 0.05), 0.40, SUPPORTED),  # no evidence the segments differ: the overall interval decides
+        ((-0.01, 0.05), 0.40, INCONCLUSIVE),
+        ((-0.05, -0.01), 0.20, NOT_SUPPORTED),
+    ],
+)
 def test_segment_verdict(overall, p_adjusted, expected):
     assert claims.segment_verdict(*overall, p_adjusted, alpha=0.05) == expected
 
@@ -68,8 +74,9 @@ def _effect_world(gains, n=3000, seed=0):
     rows = []
     for i, g in enumerate(gains):
         rows.append(_cell(f"S{i}", "sms_only", n, paid=0.3, collected=400.0, cost=1.0, sd=300.0, seed=10 * i))
-        rows.append(_cell(f"S{i}", "phone_only", n, paid=0.3, collected=400.0 + g, cost=15.0, sd=300.0,
-                          seed=10 * i + 1))
+        rows.append(
+            _cell(f"S{i}", "phone_only", n, paid=0.3, collected=400.0 + g, cost=15.0, sd=300.0, seed=10 * i + 1)
+        )
     return rows
 
 
@@ -96,13 +103,16 @@ def test_a_real_difference_between_segments_is_heterogeneity():
     assert "the segments differ" in row.explanation
 
 
-@pytest.mark.parametrize("verdicts, expected", [
-    ([SUPPORTED, SUPPORTED], SUPPORTED),
-    ([SUPPORTED, DEPENDS], DEPENDS),
-    ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
-    ([INCONCLUSIVE, NOT_SUPPORTED], NOT_SUPPORTED),
-    ([SUPPORTED, INCONCLUSIVE], PARTLY),
-])
+@pytest.mark.parametrize(
+    "verdicts, expected",
+    [
+        ([SUPPORTED, SUPPORTED], SUPPORTED),
+        ([SUPPORTED, DEPENDS], DEPENDS),
+        ([INCONCLUSIVE, INCONCLUSIVE], INCONCLUSIVE),
+        ([INCONCLUSIVE, NOT_SUPPORTED], NOT_SUPPORTED),
+        ([SUPPORTED, INCONCLUSIVE], PARTLY),
+    ],
+)
 def test_claim_verdicts(verdicts, expected):
     rows = pd.DataFrame({"claim": [1] * len(verdicts), "statement": ["x"] * len(verdicts), "verdict": verdicts})
     out = claims.claim_verdicts(rows)
@@ -117,10 +127,24 @@ def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0):
     """Two segments; phone pays off in M2-high only; phone complains more."""
     rows = []
     for i, (seg, base, gain) in enumerate([("M1-low", 400.0, 0.0), ("M2-high", 700.0, phone_gain_m2)]):
-        rows.append(_cell(seg, "sms_only", 4000, paid=0.30, collected=base, cost=sms_cost, complaints=1,
-                          opted_out=60, seed=2 * i))
-        rows.append(_cell(seg, "phone_only", 4000, paid=0.30 + (0.10 if gain else 0.0), collected=base + gain,
-                          cost=phone_cost, complaints=40, opted_out=160, seed=2 * i + 1))
+        rows.append(
+            _cell(
+                seg, "sms_only", 4000, paid=0.30, collected=base, cost=sms_cost, complaints=1, opted_out=60, seed=2 * i
+            )
+        )
+        rows.append(
+            _cell(
+                seg,
+                "phone_only",
+                4000,
+                paid=0.30 + (0.10 if gain else 0.0),
+                collected=base + gain,
+                cost=phone_cost,
+                complaints=40,
+                opted_out=160,
+                seed=2 * i + 1,
+            )
+        )
     return rows
 
 
@@ -144,8 +168,13 @@ def test_check_claims_on_constructed_world():
         assert r.ci_low <= r.estimate <= r.ci_high
         assert any(ch.isdigit() for ch in r.explanation) and "$" not in r.explanation
     summary = claims.claim_verdicts(out)
-    assert summary.set_index("claim").verdict.to_dict() == {1: SUPPORTED, 2: SUPPORTED, 3: SUPPORTED,
-                                                             4: DEPENDS, 5: SUPPORTED}
+    assert summary.set_index("claim").verdict.to_dict() == {
+        1: SUPPORTED,
+        2: SUPPORTED,
+        3: SUPPORTED,
+        4: DEPENDS,
+        5: SUPPORTED,
+    }
 
 
 def test_cost_claim_not_supported_when_calls_are_cheaper():
@@ -185,9 +214,9 @@ def test_unknown_baseline_is_named():
 def generated(synthetic):
     import json
 
-    from analysis import io
-    from analysis.costs import UnitCosts
-    from analysis.scenario import load_scenario
+    from analysis.data import io
+    from analysis.data.scenario import load_scenario
+    from analysis.measures.costs import UnitCosts
 
     out = synthetic("cn_default", accounts=60_000, seed=3, truth_accounts=60_000).path  # conftest.py; read-only
     sc = load_scenario("cn_default")
@@ -209,11 +238,17 @@ def _true_net(truth, costs) -> pd.DataFrame:
     for seg in truth["segments"]:
         for s, r in seg["strategies"].items():
             u = r["usage_per_account"]
-            agent_seconds = (costs.dial_seconds * r["contacts_per_account"]["phone"]
-                             + costs.wrap_seconds * u["phone_connected"] + u["phone_talk_seconds"])
-            cost = (costs.sms_per_segment * u["sms_segments"] + costs.agent_cost_per_hour * agent_seconds / 3600
-                    + costs.phone_per_minute * u["phone_billed_minutes"]  # the line of a human call
-                    + costs.ai_voice_per_minute * u["ai_voice_billed_minutes"])
+            agent_seconds = (
+                costs.dial_seconds * r["contacts_per_account"]["phone"]
+                + costs.wrap_seconds * u["phone_connected"]
+                + u["phone_talk_seconds"]
+            )
+            cost = (
+                costs.sms_per_segment * u["sms_segments"]
+                + costs.agent_cost_per_hour * agent_seconds / 3600
+                + costs.phone_per_minute * u["phone_billed_minutes"]  # the line of a human call
+                + costs.ai_voice_per_minute * u["ai_voice_billed_minutes"]
+            )
             rows.append({"segment": seg["segment"], "strategy": s, "net": r["collected_per_account"] - cost})
     return pd.DataFrame(rows).pivot(index="segment", columns="strategy", values="net")
 
@@ -245,6 +280,7 @@ def test_recommendation_agrees_with_truth_where_the_truth_is_clear(generated):
 
 # --------------------------------------------------------------------------- edges of the data
 
+
 def _readable(text: str) -> bool:
     """No NaN, inf or None in a sentence for managers ("none" as a word is fine)."""
     return re.search(r"\b(nan|inf|infinity)\b", text, re.IGNORECASE) is None and "None" not in text
@@ -258,20 +294,31 @@ def test_explanations_say_what_is_not_computable_in_words():
         # one account: no variance
         _cell("A", "ai_voice", 1, paid=0.0, collected=0.0, cost=2.0, sd=0.0),
     ]
-    out = claims.check_claims(_data(rows, pd.DataFrame({"strategy": ["phone_only", "sms_only", "ai_voice"],
-                                                        "violations": [4, 0, 0]})))
+    out = claims.check_claims(
+        _data(rows, pd.DataFrame({"strategy": ["phone_only", "sms_only", "ai_voice"], "violations": [4, 0, 0]}))
+    )
     for text in out.explanation:
         assert _readable(text), text
     phone = out[out.strategy == "phone_only"].set_index("measure").explanation
-    assert any("Cost per CNY collected of phone_only against sms_only: not computable: nothing was collected under "
-               "phone_only or sms_only." == t for t in phone)
-    assert any(t.startswith("Complaints (claims 2 and 3): 6.67 complaints per 1,000 phone_only accounts (2 in 300) "
-                            "against 0.00 under sms_only (0 in 300): the ratio is unbounded, at least") for t in phone)
+    assert any(
+        "Cost per CNY collected of phone_only against sms_only: not computable: nothing was collected under "
+        "phone_only or sms_only." == t
+        for t in phone
+    )
+    assert any(
+        t.startswith(
+            "Complaints (claims 2 and 3): 6.67 complaints per 1,000 phone_only accounts (2 in 300) "
+            "against 0.00 under sms_only (0 in 300): the ratio is unbounded, at least"
+        )
+        for t in phone
+    )
     assert any("asked to stop contact against 0.0 under sms_only: the ratio is unbounded" in t for t in phone)
     assert any(t.startswith("phone_only broke contact rules in 4 contact(s) and sms_only in none") for t in phone)
     ai = out[out.strategy == "ai_voice"].explanation
-    assert any(t == "Cost per account of ai_voice against sms_only: not computable: ai_voice has fewer than 2 "
-                    "accounts." for t in ai)
+    assert any(
+        t == "Cost per account of ai_voice against sms_only: not computable: ai_voice has fewer than 2 accounts."
+        for t in ai
+    )
     rec = claims.recommendation_by_segment(_data(rows))
     assert _readable(rec.evidence.iloc[0]) and rec.recommended.iloc[0] == "sms_only"
 

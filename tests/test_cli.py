@@ -85,10 +85,15 @@ def test_generate_refuses_to_overwrite_without_the_flag(tmp_path):
 def cn_small(synthetic):
     # texts draw complaints too (raised rate) and nobody is held out uncontacted, so no allocation has zero
     # complaints (generated once by conftest.py; read-only)
-    return synthetic("cn_default", accounts=8000, seed=2,
-                     overrides={"complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}},
-                                "assignment": {"split": {"sms_only": 0.7, "phone_only": 0.1, "sms_then_phone": 0.1,
-                                                         "ai_voice": 0.1}}}).path
+    return synthetic(
+        "cn_default",
+        accounts=8000,
+        seed=2,
+        overrides={
+            "complaints": {"per_contact": {"sms": 0.002, "phone": 0.005, "ai_voice": 0.005}},
+            "assignment": {"split": {"sms_only": 0.7, "phone_only": 0.1, "sms_then_phone": 0.1, "ai_voice": 0.1}},
+        },
+    ).path
 
 
 def test_recommend_prints_the_policy(cn_small):
@@ -115,11 +120,13 @@ def test_recommend_reports_an_infeasible_budget(cn_small):
     assert r.returncode == 1
     assert "complaint_budget_per_10k=0 cannot be held" in r.stderr and "the least any allocation reaches" in r.stderr
     assert "Traceback" not in r.stderr
-    for args, message in ((("--capacity", "lots"), "--capacity: expected a number >= 0, 'current' or 'unlimited'"),
-                          (("--complaint-budget", "-3"), "--complaint-budget: expected a number >= 0"),
-                          (("--level", "0.5"), "--level: expected a probability in (0.5, 1)"),
-                          (("--level", "1"), "--level: expected a probability in (0.5, 1)"),
-                          (("--baseline", "carrier_pigeon"), "unknown baseline 'carrier_pigeon'")):
+    for args, message in (
+        (("--capacity", "lots"), "--capacity: expected a number >= 0, 'current' or 'unlimited'"),
+        (("--complaint-budget", "-3"), "--complaint-budget: expected a number >= 0"),
+        (("--level", "0.5"), "--level: expected a probability in (0.5, 1)"),
+        (("--level", "1"), "--level: expected a probability in (0.5, 1)"),
+        (("--baseline", "carrier_pigeon"), "unknown baseline 'carrier_pigeon'"),
+    ):
         r = run("recommend", str(cn_small), *args)
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import compare, costs, io, stats
+from analysis import stats
+from analysis.data import io
+from analysis.decide import compare
+from analysis.measures import costs
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # the command line in subprocesses: left out by make test-fast

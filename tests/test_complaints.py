@@ -1,4 +1,4 @@
-"""Tests of analysis.complaints: counts reconciled with the raw files, the
+"""Tests of analysis.measures.complaints: counts reconciled with the raw files, the
 dose-response count checked by hand (across a daylight-saving change) and
 against pandas, known truth recovered from seeded synthetic data, and
 argument validation."""
@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis import complaints, contract, io
-from analysis.stats import adjust_pvalues
 from conftest import tiny_frames, write_parquet_dataset
+
+from analysis.data import contract, io
+from analysis.measures import complaints
+from analysis.stats import adjust_pvalues
 
 #: Known truth: complaint hazard per contact = per_contact[channel] *
 #: exp(0.15 * n7), nothing else (no night or after-stop multipliers), high
@@ -69,10 +70,8 @@ def test_complaint_rates_reconcile_with_raw_counts(default_ds, default_path):
     assert df.complaints.sum() == len(raw_k) > 0
     assert df.escalated.sum() == raw_k.escalated.sum()
     by_channel = raw_k.merge(raw_c, on="contact_id", suffixes=("_k", "")).channel.value_counts()
-    pd.testing.assert_series_equal(df.complaints, by_channel.reindex(df.index, fill_value=0),
-                                   check_names=False)
-    pd.testing.assert_series_equal(df.contacts, raw_c.channel.value_counts().reindex(df.index),
-                                   check_names=False)
+    pd.testing.assert_series_equal(df.complaints, by_channel.reindex(df.index, fill_value=0), check_names=False)
+    pd.testing.assert_series_equal(df.contacts, raw_c.channel.value_counts().reindex(df.index), check_names=False)
     np.testing.assert_allclose(df.rate, df.complaints / df.contacts * 10_000)
     assert (df.ci_low <= df.rate).all() and (df.rate <= df.ci_high).all()
     # a finer cut adds up to the same totals
@@ -107,37 +106,51 @@ def dst_ds(tmp_path_factory):
     acc = f["accounts"].iloc[:2].copy()
     acc["entry_date"] = pd.to_datetime(["2026-03-07", "2026-03-02"]).date
     acc["time_zone"] = ["America/New_York", "Asia/Shanghai"]
-    ny = _ts(["2026-03-07 10:00", "2026-03-07 15:00", "2026-03-09 00:30",
-              "2026-03-09 23:30", "2026-03-10 09:00"], "America/New_York")
+    ny = _ts(
+        ["2026-03-07 10:00", "2026-03-07 15:00", "2026-03-09 00:30", "2026-03-09 23:30", "2026-03-10 09:00"],
+        "America/New_York",
+    )
     sh = _ts(["2026-03-02 10:00", "2026-03-02 10:00"], "Asia/Shanghai")
     channel = ["sms", "phone", "phone", "sms", "phone", "sms", "sms"]
     is_sms = np.array([c == "sms" for c in channel])
     call = pd.array(np.where(is_sms, None, False), dtype="boolean")
-    contacts = pd.DataFrame({
-        "contact_id": [10, 11, 12, 13, 14, 21, 20],
-        "account_id": [1, 1, 1, 1, 1, 2, 2],
-        "channel": channel,
-        "contacted_at": ny.append(sh),
-        "delivered": pd.array(np.where(is_sms, True, None), dtype="boolean"),
-        "sms_segments": pd.array(np.where(is_sms, 1, None), dtype="Int64"),
-        "connected": call, "right_party": call,
-        "talk_seconds": pd.array(np.where(is_sms, None, 0), dtype="Int64"),
-        "promise_to_pay": [False] * 7,
-    })
-    k = f["complaints"].assign(account_id=[1], contact_id=[12],
-                               complained_at=_ts(["2026-03-09 09:00"], "America/New_York"))
-    frames = {"accounts": acc, "contacts": contacts, "payments": f["payments"].iloc[:0],
-              "complaints": k, "opt_outs": f["opt_outs"].iloc[:0]}
+    contacts = pd.DataFrame(
+        {
+            "contact_id": [10, 11, 12, 13, 14, 21, 20],
+            "account_id": [1, 1, 1, 1, 1, 2, 2],
+            "channel": channel,
+            "contacted_at": ny.append(sh),
+            "delivered": pd.array(np.where(is_sms, True, None), dtype="boolean"),
+            "sms_segments": pd.array(np.where(is_sms, 1, None), dtype="Int64"),
+            "connected": call,
+            "right_party": call,
+            "talk_seconds": pd.array(np.where(is_sms, None, 0), dtype="Int64"),
+            "promise_to_pay": [False] * 7,
+        }
+    )
+    k = f["complaints"].assign(
+        account_id=[1], contact_id=[12], complained_at=_ts(["2026-03-09 09:00"], "America/New_York")
+    )
+    frames = {
+        "accounts": acc,
+        "contacts": contacts,
+        "payments": f["payments"].iloc[:0],
+        "complaints": k,
+        "opt_outs": f["opt_outs"].iloc[:0],
+    }
     return io.load(write_parquet_dataset(frames, tmp_path_factory.mktemp("cmp") / "dst"))
 
 
 @pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
-@pytest.mark.parametrize("window_days, expected", [
-    # account 1 (days 0, 0, 2, 2, 3) then account 2 (same instant: by contact_id)
-    (1, {"sms": [1, 2, 1, 2], "phone": [2, 1, 1]}),
-    (2, {"sms": [1, 2, 1, 2], "phone": [2, 1, 3]}),
-    (7, {"sms": [1, 4, 1, 2], "phone": [2, 3, 5]}),
-])
+@pytest.mark.parametrize(
+    "window_days, expected",
+    [
+        # account 1 (days 0, 0, 2, 2, 3) then account 2 (same instant: by contact_id)
+        (1, {"sms": [1, 2, 1, 2], "phone": [2, 1, 1]}),
+        (2, {"sms": [1, 2, 1, 2], "phone": [2, 1, 3]}),
+        (7, {"sms": [1, 4, 1, 2], "phone": [2, 3, 5]}),
+    ],
+)
 def test_n_window_by_hand(dst_ds, window_days, expected):
     """Previous window_days - 1 local days plus the same day up to this contact."""
     table = complaints.dose_response(dst_ds, window_days=window_days).table
@@ -165,12 +178,12 @@ def test_n_window_matches_pandas(known, known_dr):
     c["rank"] = c.groupby("account_id").cumcount() + 1
     daily = c.groupby(["account_id", "day"]).size().groupby(level=0).cumsum().rename("upto")
     daily = daily.reset_index().rename(columns={"day": "key"}).sort_values("key")
-    c = pd.merge_asof(c.assign(key=c.day - 7).sort_values("key"), daily, on="key",
-                      by="account_id", direction="backward")
+    c = pd.merge_asof(
+        c.assign(key=c.day - 7).sort_values("key"), daily, on="key", by="account_id", direction="backward"
+    )
     c["n_window"] = c["rank"] - c.upto.fillna(0).astype("int64")
     c["complaints"] = c.contact_id.isin(k.contact_id).astype("int64")
-    want = c.groupby(["channel", "n_window"]).agg(contacts=("complaints", "size"),
-                                                  complaints=("complaints", "sum"))
+    want = c.groupby(["channel", "n_window"]).agg(contacts=("complaints", "size"), complaints=("complaints", "sum"))
     got = known_dr.table.set_index(["channel", "n_window"])[["contacts", "complaints"]]
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
@@ -230,8 +243,7 @@ def test_complaints_per_account_agrees_with_truth(known, method):
     level of about 96%).
     """
     ds, truth = known
-    df = complaints.complaints_per_account(ds, per=1, method=method, confidence=0.99,
-                                           horizon_days=ALL_COMPLAINTS)
+    df = complaints.complaints_per_account(ds, per=1, method=method, confidence=0.99, horizon_days=ALL_COMPLAINTS)
     assert set(df.strategy) == set(truth["strategies"])
     for row in df.itertuples():
         expected = truth["strategies"][row.strategy]["complaints_per_account"]
@@ -301,23 +313,26 @@ def test_non_inferiority_flips_with_margin(known):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("func, kwargs, param", [
-    (complaints.complaint_rates, {"by": "nope"}, "by"),
-    (complaints.complaint_rates, {"per": 0}, "per"),
-    (complaints.complaint_rates, {"confidence": 1.5}, "confidence"),
-    (complaints.complaint_rates, {"method": "bogus"}, "method"),
-    (complaints.complaints_per_account, {"per": -1}, "per"),
-    (complaints.complaints_per_account, {"by": "channel"}, "by"),
-    (complaints.dose_response, {"window_days": 0}, "window_days"),
-    (complaints.dose_response, {"free": -1}, "free"),
-    (complaints.rate_ratios, {"exposure": "calls"}, "exposure"),
-    (complaints.rate_ratios, {"baseline": "letters"}, "baseline"),
-    (complaints.rate_ratios, {"within": "nope"}, "within"),
-    (complaints.rate_ratios, {"by": ["strategy", "segment"]}, "by"),
-    (complaints.non_inferiority, {"treatment": "ai_voice", "control": "sms_only", "margin": 0}, "margin"),
-    (complaints.non_inferiority, {"treatment": "robot", "control": "sms_only", "margin": 1.2}, "treatment"),
-    (complaints.category_mix, {"by": "category"}, "by"),
-])
+@pytest.mark.parametrize(
+    "func, kwargs, param",
+    [
+        (complaints.complaint_rates, {"by": "nope"}, "by"),
+        (complaints.complaint_rates, {"per": 0}, "per"),
+        (complaints.complaint_rates, {"confidence": 1.5}, "confidence"),
+        (complaints.complaint_rates, {"method": "bogus"}, "method"),
+        (complaints.complaints_per_account, {"per": -1}, "per"),
+        (complaints.complaints_per_account, {"by": "channel"}, "by"),
+        (complaints.dose_response, {"window_days": 0}, "window_days"),
+        (complaints.dose_response, {"free": -1}, "free"),
+        (complaints.rate_ratios, {"exposure": "calls"}, "exposure"),
+        (complaints.rate_ratios, {"baseline": "letters"}, "baseline"),
+        (complaints.rate_ratios, {"within": "nope"}, "within"),
+        (complaints.rate_ratios, {"by": ["strategy", "segment"]}, "by"),
+        (complaints.non_inferiority, {"treatment": "ai_voice", "control": "sms_only", "margin": 0}, "margin"),
+        (complaints.non_inferiority, {"treatment": "robot", "control": "sms_only", "margin": 1.2}, "treatment"),
+        (complaints.category_mix, {"by": "category"}, "by"),
+    ],
+)
 def test_bad_arguments(default_ds, func, kwargs, param):
     with pytest.raises(ValueError, match=param):
         func(default_ds, **kwargs)

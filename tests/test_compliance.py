@@ -1,4 +1,4 @@
-"""Tests of analysis.compliance: the rule checks against the generator's truth and by hand."""
+"""Tests of analysis.measures.compliance: the rule checks against the generator's truth and by hand."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from conftest import tiny_frames, write_parquet_dataset
 
-from analysis import compliance, io
-from analysis.scenario import RULE_KINDS, RulePack, load_rule_pack, load_scenario
+from analysis.data import io
+from analysis.data.scenario import RULE_KINDS, RulePack, load_rule_pack, load_scenario
+from analysis.measures import compliance
 
 NO_BREACH = {"rules": {"breach_time_rate": 0.0, "breach_cap_rate": 0.0, "breach_opt_out_rate": 0.0}}
 # The default complaint rates give ~2 complaints in 8,000 accounts; raise them
@@ -83,8 +84,16 @@ def test_check_contacts_is_lazy_and_has_the_documented_columns(cn):
     assert isinstance(t, ibis.Table)
     rule_cols = [f"{p}__{r['id']}" for p in packs for r in load_rule_pack(p).rules]
     assert t.columns == (
-        "contact_id", "account_id", "channel", "strategy", "segment", "contacted_at",
-        "local_date", "local_hour", *rule_cols, "any_violation",
+        "contact_id",
+        "account_id",
+        "channel",
+        "strategy",
+        "segment",
+        "contacted_at",
+        "local_date",
+        "local_hour",
+        *rule_cols,
+        "any_violation",
     )
     n = t.aggregate(n=t.count(), k=t.contact_id.nunique()).to_pandas().iloc[0]
     assert n["n"] == n["k"] == ds.tables["contacts"].count().to_pandas()
@@ -93,8 +102,19 @@ def test_check_contacts_is_lazy_and_has_the_documented_columns(cn):
 def test_violations_reconcile_with_counts(us):
     ds, truth, packs = us
     v = compliance.violations(ds, packs)
-    assert list(v.columns) == ["pack", "rule", "kind", "description", "channel", "strategy", "contacts",
-                               "violations", "rate_per_10k", "ci_low", "ci_high"]
+    assert list(v.columns) == [
+        "pack",
+        "rule",
+        "kind",
+        "description",
+        "channel",
+        "strategy",
+        "contacts",
+        "violations",
+        "rate_per_10k",
+        "ci_low",
+        "ci_high",
+    ]
     totals = v.groupby(["pack", "rule"]).violations.sum()
     assert {f"{p}.{r}": int(n) for (p, r), n in totals.items()} == truth
     assert (v.contacts > 0).all()
@@ -175,11 +195,11 @@ CONTACTS = [
     *[(500 + d, 5, "phone", f"2026-03-{5 + d:02d} 10:00:00", False, False) for d in range(8)],
     (520, 5, "phone", "2026-03-05 15:00:00", False, False),  # 2 calls on day 0: 8 in days 0-6
     (521, 5, "phone", "2026-03-12 16:00:00", False, False),  # 2 calls on day 7: 8 in days 1-7
-    (522, 5, "sms", "2026-03-12 17:00:00", None, None),      # texts do not count
+    (522, 5, "sms", "2026-03-12 17:00:00", None, None),  # texts do not count
     # account 6 (Chicago): conversation on 03-02, 7-day quiet period
     (601, 6, "phone", "2026-03-02 10:00:00", True, True),
     (602, 6, "phone", "2026-03-02 15:00:00", False, False),  # same day: allowed
-    (603, 6, "sms", "2026-03-05 10:00:00", None, None),      # texts are not calls
+    (603, 6, "sms", "2026-03-05 10:00:00", None, None),  # texts are not calls
     (604, 6, "phone", "2026-03-09 10:00:00", False, False),  # day 7: violation
     (605, 6, "phone", "2026-03-09 23:30:00", False, False),  # day 7 local (03-10 UTC): violation
     (606, 6, "phone", "2026-03-10 00:30:00", False, False),  # day 8: allowed
@@ -193,8 +213,12 @@ UTC_CONTACTS = [
     (801, 8, "sms", "2026-03-02 16:20:00", None, None),
 ]
 # (opt_out_id, account_id, local time, channel); the phone stop comes after contact 204
-OPT_OUTS = [(1, 2, "2026-03-04 10:00:00", "sms"), (2, 2, "2026-03-05 10:00:00", "phone"),
-            (3, 2, "2026-03-06 10:00:00", "sms"), (4, 3, "2026-03-04 10:30:00", "all")]
+OPT_OUTS = [
+    (1, 2, "2026-03-04 10:00:00", "sms"),
+    (2, 2, "2026-03-05 10:00:00", "phone"),
+    (3, 2, "2026-03-06 10:00:00", "sms"),
+    (4, 3, "2026-03-04 10:30:00", "all"),
+]
 COMPLAINTS = [(1, 1, 103), (2, 1, 101), (3, 2, 203), (4, 2, 203)]
 
 
@@ -229,9 +253,22 @@ def hand(tmp_path_factory):
     )
     frames.update(accounts=accounts, contacts=c, opt_outs=opt, complaints=comp, payments=frames["payments"].iloc[:0])
     ds = io.load(write_parquet_dataset(frames, tmp_path_factory.mktemp("hand") / "data"))
-    half_past_nine = RulePack("custom", "Custom", "test", (
-        {"id": "evening", "kind": "quiet_hours", "description": "21:30 end", "channels": ["sms"],
-         "start_hour": 8, "end_hour": 21.5},), path=None)
+    half_past_nine = RulePack(
+        "custom",
+        "Custom",
+        "test",
+        (
+            {
+                "id": "evening",
+                "kind": "quiet_hours",
+                "description": "21:30 end",
+                "channels": ["sms"],
+                "start_hour": 8,
+                "end_hour": 21.5,
+            },
+        ),
+        path=None,
+    )
     packs = [*ALL_PACKS, half_past_nine]
     out = compliance.check_contacts(ds, packs).to_pandas().set_index("contact_id")
     return ds, packs, out, c.set_index("contact_id")

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analysis import contract
+from analysis.data import contract
 
 README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 
@@ -16,7 +16,7 @@ README = Path(__file__).resolve().parents[1] / "data" / "README.md"
 def test_data_readme_matches_the_contract():
     text = README.read_text(encoding="utf-8")
     assert contract.embed_data_dictionary(text) == text, (
-        "data/README.md and analysis/contract.py have drifted apart; run `make docs`"
+        "data/README.md and analysis/data/contract.py have drifted apart; run `make docs`"
     )
 
 

@@ -7,10 +7,19 @@ import math
 import numpy as np
 import pytest
 
-from analysis import costs, engine, io, stats
+from analysis import engine, stats
+from analysis.data import io
+from analysis.measures import costs
 
-UC = costs.UnitCosts(currency="CNY", sms_per_segment=0.05, agent_cost_per_hour=36.0, dial_seconds=20.0,
-                     wrap_seconds=30.0, ai_voice_per_minute=0.2, phone_per_minute=0.0)
+UC = costs.UnitCosts(
+    currency="CNY",
+    sms_per_segment=0.05,
+    agent_cost_per_hour=36.0,
+    dial_seconds=20.0,
+    wrap_seconds=30.0,
+    ai_voice_per_minute=0.2,
+    phone_per_minute=0.0,
+)
 
 
 def test_tiny_dataset_costs_by_hand(tiny_dir):
@@ -40,8 +49,13 @@ def test_matches_a_per_account_cost_computed_in_the_engine(generated):
     ds, usage = generated
     uc = costs.UnitCosts.from_scenario("cn_default")
     summary = costs.cost_summary(usage, uc)
-    direct = engine.cell_stats(ds, by=("strategy", "segment"), metrics=["cost", "collected"],
-                               cross=[("cost", "collected")], derived=costs.account_cost_expression(uc))
+    direct = engine.cell_stats(
+        ds,
+        by=("strategy", "segment"),
+        metrics=["cost", "collected"],
+        cross=[("cost", "collected")],
+        derived=costs.account_cost_expression(uc),
+    )
     assert (summary[["strategy", "segment"]].to_numpy() == direct[["strategy", "segment"]].to_numpy()).all()
     for (_, s), (_, d) in zip(summary.iterrows(), direct.iterrows()):
         n = d["accounts"]
@@ -49,8 +63,14 @@ def test_matches_a_per_account_cost_computed_in_the_engine(generated):
         ref = stats.mean_ci(d["cost_sum"], d["cost_sumsq"], n)
         assert s["cost_per_account_ci_low"] == pytest.approx(ref.ci_low, rel=1e-6, abs=1e-9)
         if d["collected_sum"] > 0:
-            r = stats.ratio_of_means_ci(d["cost_sum"], d["cost_sumsq"], d["collected_sum"], d["collected_sumsq"],
-                                        d["cost__collected_sumprod"], n)
+            r = stats.ratio_of_means_ci(
+                d["cost_sum"],
+                d["cost_sumsq"],
+                d["collected_sum"],
+                d["collected_sumsq"],
+                d["cost__collected_sumprod"],
+                n,
+            )
             assert s["cost_per_unit_collected_ci_high"] == pytest.approx(r.ci_high, rel=1e-6)
 
 

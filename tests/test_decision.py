@@ -11,16 +11,28 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from analysis import decision as D
+from analysis.decide import decision as D
 
 # --------------------------------------------------------------------------
 # Partial pooling
 # --------------------------------------------------------------------------
 # BCG vaccine trials (Colditz et al. 1994), the worked example of metafor's rma(method = "DL"):
 # tau^2 = 0.3088, estimate -0.7141 (SE 0.1787). Columns: tpos, tneg, cpos, cneg.
-BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619), (33, 5036, 47, 5761),
-       (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892), (29, 7470, 45, 7232),
-       (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338), (27, 16886, 29, 17825)]
+BCG = [
+    (4, 119, 11, 128),
+    (6, 300, 29, 274),
+    (3, 228, 11, 209),
+    (62, 13536, 248, 12619),
+    (33, 5036, 47, 5761),
+    (180, 1361, 372, 1079),
+    (8, 2537, 10, 619),
+    (505, 87886, 499, 87892),
+    (29, 7470, 45, 7232),
+    (17, 1699, 65, 1600),
+    (186, 50448, 141, 27197),
+    (5, 2493, 3, 2338),
+    (27, 16886, 29, 17825),
+]
 
 
 def _bcg():
@@ -84,8 +96,20 @@ def test_pool_rates_keeps_the_pooled_uncertainty_when_cells_agree():
 # --------------------------------------------------------------------------
 def estimates(rows, *, baseline="base", complaint_cost=0.0) -> D.CellEstimates:
     """CellEstimates from rows (segment, strategy, population, share, gain, gain_sd, rate, rate_sd, hours)."""
-    df = pd.DataFrame(rows, columns=["segment", "strategy", "population", "current_share", "gain", "gain_sd",
-                                     "complaints", "complaints_sd", "hours"])
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "segment",
+            "strategy",
+            "population",
+            "current_share",
+            "gain",
+            "gain_sd",
+            "complaints",
+            "complaints_sd",
+            "hours",
+        ],
+    )
     df["accounts"] = (df.population * df.current_share).round().astype(int)
     # a gamma with the given mean and sd
     sd = df.complaints_sd.where(df.complaints_sd > 0, df.complaints * 1e-6 + 1e-12)
@@ -100,12 +124,14 @@ def estimates(rows, *, baseline="base", complaint_cost=0.0) -> D.CellEstimates:
 
 
 def two_segments(rate_sd=1e-9, gain_sd=1e-6):
-    return estimates([
-        ("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-        ("A", "call", 1000, 0.5, 10.0, gain_sd, 0.002, rate_sd, 0.5),
-        ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-        ("B", "call", 1000, 0.5, 4.0, gain_sd, 0.002, rate_sd, 0.5),
-    ])
+    return estimates(
+        [
+            ("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+            ("A", "call", 1000, 0.5, 10.0, gain_sd, 0.002, rate_sd, 0.5),
+            ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+            ("B", "call", 1000, 0.5, 4.0, gain_sd, 0.002, rate_sd, 0.5),
+        ]
+    )
 
 
 def test_unlimited_every_segment_takes_its_best_strategy():
@@ -132,13 +158,22 @@ def test_the_capacity_is_shared_the_same_way():
 
 def test_uncertain_agent_hours_leave_room_for_their_spread():
     # one segment, calls need 0.5 +- 0.1 agent hours per account: 1000 * (0.5 x + z * 0.1 x) <= 400
-    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 1e-9, 0.5)])
+    est = estimates(
+        [("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0), ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 1e-9, 0.5)]
+    )
     est.cells.loc[1, "hours_se"] = 0.1
     for level in (0.8, 0.9, 0.95):
         z = sps.norm.ppf(level)
-        d = D.decide(est, None, baseline="base", capacity_hours=400, complaint_budget_per_10k=None, level=level,
-                     draws=20_000, bound="chance")
+        d = D.decide(
+            est,
+            None,
+            baseline="base",
+            capacity_hours=400,
+            complaint_budget_per_10k=None,
+            level=level,
+            draws=20_000,
+            bound="chance",
+        )
         x = d.shares().loc["A", "call"]
         assert x == pytest.approx(0.4 / (0.5 + 0.1 * z), rel=1e-4)
         # checked on fresh draws: it holds with about the level's probability
@@ -148,10 +183,14 @@ def test_uncertain_agent_hours_leave_room_for_their_spread():
 def test_robust_agent_hours_hold_over_a_bonferroni_box():
     # two segments whose calls need 0.5 +- 0.1 and 0.4 +- 0.05 hours per account; 1000 accounts each, 900 hours:
     # each cell at its upper limit, z_b one-sided (a fixed capacity) over the 2 cells that use agents
-    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 1e-9, 1e-12, 0.5),
-                     ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("B", "call", 1000, 0.5, 4.0, 1e-6, 1e-9, 1e-12, 0.4)])
+    est = estimates(
+        [
+            ("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+            ("A", "call", 1000, 0.5, 10.0, 1e-6, 1e-9, 1e-12, 0.5),
+            ("B", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
+            ("B", "call", 1000, 0.5, 4.0, 1e-6, 1e-9, 1e-12, 0.4),
+        ]
+    )
     est.cells.loc[[1, 3], "hours_se"] = [0.1, 0.05]
     level = 0.9
     zb = sps.norm.ppf(1 - (1 - level) / 2)
@@ -165,10 +204,11 @@ def test_robust_agent_hours_hold_over_a_bonferroni_box():
 def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
     # one segment; calls make 4 contacts per account, 12 complaints in 8,000 calls (2,000 accounts);
     # the base texts once, 1 complaint in 2,000 texts. Budget 30 per 10,000 accounts.
-    from analysis.decision import _channel_complaint_model
+    from analysis.decide.decision import _channel_complaint_model
 
-    est = estimates([("A", "base", 4000, 0.5, 0.0, 0.0, 0.0005, 1e-4, 0.0),
-                     ("A", "call", 4000, 0.5, 10.0, 1e-6, 0.006, 1e-3, 0.0)])
+    est = estimates(
+        [("A", "base", 4000, 0.5, 0.0, 0.0, 0.0005, 1e-4, 0.0), ("A", "call", 4000, 0.5, 10.0, 1e-6, 0.006, 1e-3, 0.0)]
+    )
     cc = _contact_rows([(0, "sms", 2000, 1), (1, "phone", 8000, 12)])
     model = _channel_complaint_model(cc, [1, 12], np.array([2000.0, 2000.0]), ["A", "A"])
     est = dataclasses.replace(est, complaint_model=model)
@@ -180,16 +220,20 @@ def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
     x = d.shares().loc["A", "call"]
     # 1e4 * ((1 - x) * 1 * hi_sms + x * 4 * hi_phone) <= 30
     assert x == pytest.approx((30e-4 - hi_sms) / (4 * hi_phone - hi_sms), rel=1e-5)
-    chance = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level,
-                      bound="chance")
+    chance = D.decide(
+        est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=30, level=level, bound="chance"
+    )
     assert chance.shares().loc["A", "call"] > x  # the posterior alone is more trusting
     # the same test applied to allocations from outside: the chosen one passes, a little more calls fail
     alloc = d.allocation[["segment", "strategy", "share"]]
     assert D.holds(est, alloc, capacity_hours=None, complaint_budget_per_10k=30, level=level) == {
-        "capacity_hours": True, "complaint_budget_per_10k": True}
+        "capacity_hours": True,
+        "complaint_budget_per_10k": True,
+    }
     more = pd.DataFrame({"segment": ["A", "A"], "strategy": ["base", "call"], "share": [0.97 - x, x + 0.03]})
     assert not D.holds(est, more, capacity_hours=None, complaint_budget_per_10k=30, level=level)[
-        "complaint_budget_per_10k"]
+        "complaint_budget_per_10k"
+    ]
     # the limit is stated on the model it was held on, at least the level, and how it was held in words
     lim = d.limits.set_index("limit").loc["complaint_budget_per_10k"]
     assert lim.prob_holds >= level and 0 <= lim.prob_holds_full <= 1
@@ -199,7 +243,7 @@ def test_robust_complaints_hold_at_the_exact_upper_limits_of_the_rates():
 
 
 def test_segment_factors_pull_agreeing_segments_to_one_and_keep_a_real_difference():
-    from analysis.decision import _SEGMENT_PRIOR_EVENTS, _segment_factors
+    from analysis.decide.decision import _SEGMENT_PRIOR_EVENTS, _segment_factors
 
     # two segments that agree with the channels' rates (30 and 31 complaints, 30.5 expected each)
     shape, rate, note = _segment_factors([30, 31], [30.5, 30.5])
@@ -218,23 +262,36 @@ def test_segment_factors_pull_agreeing_segments_to_one_and_keep_a_real_differenc
 def test_an_uncertain_complaint_rate_leaves_room_for_its_spread():
     # calls draw 0.002 +- 0.0004 complaints per account; 10 per 10,000 accounts allowed:
     # 1e4 * (0.002 x + z * 0.0004 x) <= 10
-    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    est = estimates(
+        [("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0), ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)]
+    )
     for level in (0.8, 0.9, 0.95):
-        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
-                     draws=20_000, bound="chance")
+        d = D.decide(
+            est,
+            None,
+            baseline="base",
+            capacity_hours=None,
+            complaint_budget_per_10k=10,
+            level=level,
+            draws=20_000,
+            bound="chance",
+        )
         x = d.shares().loc["A", "call"]
         assert x == pytest.approx(10 / (20 + 4 * sps.norm.ppf(level)), rel=1e-4)
-        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] == pytest.approx(level, abs=0.02)
+        assert d.limits.set_index("limit").loc["complaint_budget_per_10k", "prob_holds"] == pytest.approx(
+            level, abs=0.02
+        )
 
 
 def test_an_uncertain_complaint_rate_is_held_in_every_scenario_draw():
     # calls draw 0.002 +- 0.0004 complaints per account; 10 per 10,000 accounts allowed
-    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    est = estimates(
+        [("A", "base", 1000, 0.5, 0.0, 0.0, 1e-9, 1e-12, 0.0), ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)]
+    )
     for level in (0.8, 0.9):
-        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level,
-                     bound="scenario")
+        d = D.decide(
+            est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10, level=level, bound="scenario"
+        )
         x = d.shares().loc["A", "call"]
         # the scenario approach: the largest of S draws of 20 x (per 10k) stays within 10
         s = D.scenario_draws(level, 2)
@@ -274,8 +331,12 @@ def test_the_default_keeps_no_more_than_today(tmp_path):
 
 
 def test_an_impossible_budget_names_the_limit_and_the_least_reachable_value():
-    est = estimates([("A", "base", 1000, 0.5, 0.0, 0.0, 0.001, 0.0001, 0.0),
-                     ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5)])
+    est = estimates(
+        [
+            ("A", "base", 1000, 0.5, 0.0, 0.0, 0.001, 0.0001, 0.0),
+            ("A", "call", 1000, 0.5, 10.0, 1e-6, 0.002, 0.0004, 0.5),
+        ]
+    )
     with pytest.raises(D.InfeasibleDecision) as e:
         D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=5)
     assert e.value.constraint == "complaint_budget_per_10k"
@@ -336,7 +397,9 @@ def _contact_rows(rows):
 
 def test_the_channel_model_multiplies_contacts_per_account_by_the_rate_per_contact():
     # two segments x (texts only, calls only); every call cell complains at 1 per 1,000 calls, texts never
-    cc = _contact_rows([(0, "sms", 40_000, 0), (1, "phone", 20_000, 20), (2, "sms", 40_000, 0), (3, "phone", 40_000, 40)])
+    cc = _contact_rows(
+        [(0, "sms", 40_000, 0), (1, "phone", 20_000, 20), (2, "sms", 40_000, 0), (3, "phone", 40_000, 40)]
+    )
     accounts = np.array([10_000, 10_000, 10_000, 10_000.0])
     model = D._channel_complaint_model(cc, [0, 20, 0, 40], accounts, ["A", "A", "B", "B"])
     draws = D._complaint_draws(model, 20_000, np.random.default_rng(1))
@@ -351,8 +414,9 @@ def test_the_channel_model_multiplies_contacts_per_account_by_the_rate_per_conta
 
 def test_complaints_no_contact_explains_get_account_exposure_and_a_silent_strategy_none():
     cc = _contact_rows([(0, "phone", 10_000, 5), (1, "phone", 10_000, 5)])
-    model = D._channel_complaint_model(cc, [9, 5, 0], np.array([1000, 1000, 1000.0]), ["A", "A", "A"],
-                                       silent=[False, False, True])
+    model = D._channel_complaint_model(
+        cc, [9, 5, 0], np.array([1000, 1000, 1000.0]), ["A", "A", "A"], silent=[False, False, True]
+    )
     assert D.UNLINKED in model["strategies"]  # cell 0's 4 complaints without a contact
     mean = D._complaint_draws(model, 20_000, np.random.default_rng(2)).mean(0)
     assert mean[0] > mean[1] > 0 and mean[2] == 0.0
@@ -366,8 +430,8 @@ def test_a_bad_bound_is_named():
 @pytest.fixture(scope="module")
 def small_worlds(tmp_path_factory):
     """Four small cn_default datasets and the scenario's truth (complaints as expected numbers)."""
-    from analysis import io, synth
-    from analysis.scenario import load_scenario
+    from analysis.data import io, synth
+    from analysis.data.scenario import load_scenario
 
     sc = load_scenario("cn_default")
     truth = D.truth_cells(synth.simulate_truth(sc, accounts=30_000, seed=7), sc)
@@ -409,20 +473,25 @@ def test_the_default_limits_hold_against_the_truth(small_worlds):
         current = c[["segment", "strategy"]].assign(share=c.current_share)
         got = D.evaluate_truth(d.allocation[["segment", "strategy", "share"]], truth, pop)
         now = D.evaluate_truth(current, truth, pop)
-        breaches += (got["complaints_per_10k"] > now["complaints_per_10k"] * (1 + 1e-9)
-                     or got["agent_hours"] > now["agent_hours"] * (1 + 1e-9))
+        breaches += got["complaints_per_10k"] > now["complaints_per_10k"] * (1 + 1e-9) or got["agent_hours"] > now[
+            "agent_hours"
+        ] * (1 + 1e-9)
         assert got["value_per_account"] > now["value_per_account"]  # and it truly gains on today
     assert breaches <= 1
 
 
 def test_segments_whose_complaints_differ_are_named_in_a_note():
-    from analysis.decision import _channel_complaint_model
+    from analysis.decide.decision import _channel_complaint_model
 
     # the same calls per account in two segments; B complains five times as often per call
     cc = _contact_rows([(0, "phone", 20_000, 10), (1, "phone", 20_000, 50)])
     differ = _channel_complaint_model(cc, [10, 50], np.array([5000.0, 5000.0]), ["A", "B"])
     note = D.segment_factor_note(differ, ["A", "B"], 0.9)
     assert note is not None and "B 1." in note and "A 0." in note and "the scenario bound" in note
-    same = _channel_complaint_model(_contact_rows([(0, "phone", 20_000, 30), (1, "phone", 20_000, 31)]),
-                                    [30, 31], np.array([5000.0, 5000.0]), ["A", "B"])
+    same = _channel_complaint_model(
+        _contact_rows([(0, "phone", 20_000, 30), (1, "phone", 20_000, 31)]),
+        [30, 31],
+        np.array([5000.0, 5000.0]),
+        ["A", "B"],
+    )
     assert D.segment_factor_note(same, ["A", "B"], 0.9) is None

@@ -24,10 +24,17 @@ def test_the_study_scores_both_methods_against_the_truth(capsys):
 def test_score_counts_a_breach_and_regret():
     import pandas as pd
 
-    from analysis import decision
+    from analysis.decide import decision
 
-    truth = pd.DataFrame({"segment": ["a", "a"], "strategy": ["sms_only", "phone_only"], "net_gain": [0.0, 10.0],
-                          "hours": [0.0, 1.0], "complaints": [0.0001, 0.003]})
+    truth = pd.DataFrame(
+        {
+            "segment": ["a", "a"],
+            "strategy": ["sms_only", "phone_only"],
+            "net_gain": [0.0, 10.0],
+            "hours": [0.0, 1.0],
+            "complaints": [0.0001, 0.003],
+        }
+    )
     pop = {"a": 100.0}
     current = truth[["segment", "strategy"]].assign(share=[0.5, 0.5])
     everyone = truth[["segment", "strategy"]].assign(share=[0.0, 1.0])

@@ -15,8 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import contract, display, plots  # noqa: E402
-from analysis.scenario import load_scenario  # noqa: E402
+from analysis.data import contract
+from analysis.data.scenario import load_scenario  # noqa: E402
+from analysis.report import display, plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +36,16 @@ def cn():
 
 
 # ---------------------------------------------------------------- names
-@pytest.mark.parametrize("code, shown", [
-    ("sms_only", "SMS only"), ("phone_only", "Phone only"), ("sms_then_phone", "SMS first week, then phone"),
-    ("ai_voice", "AI voice with SMS"), ("no_contact", "No contact (holdout)"),
-])
+@pytest.mark.parametrize(
+    "code, shown",
+    [
+        ("sms_only", "SMS only"),
+        ("phone_only", "Phone only"),
+        ("sms_then_phone", "SMS first week, then phone"),
+        ("ai_voice", "AI voice with SMS"),
+        ("no_contact", "No contact (holdout)"),
+    ],
+)
 def test_strategy_names_are_the_scenario_labels(cn, code, shown):
     assert display.name(code) == display.name(code, "strategy") == shown
     assert cn.settings["strategies"][code]["label"] == shown  # one source: the scenario file
@@ -90,11 +97,11 @@ def test_unknown_names_fall_back_to_words():
 
 def test_words_and_spoken_replace_code_names(cn):
     assert display.words("sms_then_phone 60%, phone_only 40% in M1-high") == (
-        "SMS first week, then phone 60%, Phone only 40% in M1 high balance")
+        "SMS first week, then phone 60%, Phone only 40% in M1 high balance"
+    )
     assert display.words("the swing of costs.agent_cost_per_hour") == "the swing of agent cost per hour"
     said = display.spoken({"b": "sms_only", "g": "M3+-low", "c": "third_party_disclosure", "n": 3, "t": (1, 0, 2)})
-    assert said == {"b": "SMS only", "g": "M3+ low balance", "c": "disclosure to a third party", "n": 3,
-                    "t": (1, 0, 2)}
+    assert said == {"b": "SMS only", "g": "M3+ low balance", "c": "disclosure to a third party", "n": 3, "t": (1, 0, 2)}
 
 
 def test_names_are_escaped_where_they_reach_html():
@@ -122,10 +129,18 @@ def _rgba(c):
 
 @pytest.mark.parametrize("order", [["sms_only", "phone_only"], ["phone_only", "ai_voice", "sms_only"]])
 def test_plots_draw_each_strategy_in_its_colour(order):
-    df = pd.DataFrame({"segment": ["M1-low"] * len(order), "strategy": order, "v": np.arange(len(order)) + 1.0,
-                       "ci_low": 0.0, "ci_high": 5.0})
-    ax = plots.bar_with_ci(display.named(df), x="segment", y="v", low="ci_low", high="ci_high", hue="strategy",
-                           ylabel="v")
+    df = pd.DataFrame(
+        {
+            "segment": ["M1-low"] * len(order),
+            "strategy": order,
+            "v": np.arange(len(order)) + 1.0,
+            "ci_low": 0.0,
+            "ci_high": 5.0,
+        }
+    )
+    ax = plots.bar_with_ci(
+        display.named(df), x="segment", y="v", low="ci_low", high="ci_high", hue="strategy", ylabel="v"
+    )
     bars = {p.get_label(): _rgba(p.get_facecolor()) for p in ax.containers[0].patches[:1]}
     got = {c.get_label(): _rgba(c.patches[0].get_facecolor()) for c in ax.containers if hasattr(c, "patches")}
     for code in order:
@@ -141,8 +156,9 @@ def test_alt_text_from_the_titles_and_labels():
     fig, axes = plt.subplots(1, 2)
     axes[0].set(title="Cost per account", xlabel="strategy", ylabel="cost per account (CNY)")
     axes[1].set(xlabel="strategy", ylabel="cost per CNY collected (CNY)")
-    assert plots.alt_text(fig) == ("Chart: Cost per account. Cost per account (CNY) by strategy; "
-                                   "Cost per CNY collected (CNY) by strategy.")
+    assert plots.alt_text(fig) == (
+        "Chart: Cost per account. Cost per account (CNY) by strategy; Cost per CNY collected (CNY) by strategy."
+    )
 
 
 # ---------------------------------------------------------------- tables
@@ -151,24 +167,45 @@ def _cells(t: display.Table) -> list[dict]:
 
 
 def test_table_formats_numbers_by_kind(cn):
-    df = pd.DataFrame({"strategy": ["sms_only", "phone_only"], "accounts": [139878, 18406],
-                       "pvalue": [1.64e-10, 0.0421], "paid_rate": [0.3022, 0.05],
-                       "net_value_per_account": [12345.5, -18.25], "cost_per_account": [0.52, 12.0]})
+    df = pd.DataFrame(
+        {
+            "strategy": ["sms_only", "phone_only"],
+            "accounts": [139878, 18406],
+            "pvalue": [1.64e-10, 0.0421],
+            "paid_rate": [0.3022, 0.05],
+            "net_value_per_account": [12345.5, -18.25],
+            "cost_per_account": [0.52, 12.0],
+        }
+    )
     rows = _cells(display.table(df))
-    assert rows[0] == {"Strategy": "SMS only", "Accounts": "139,878", "p-value": "< 0.001",
-                       "Paid anything (% of accounts)": "30.2%", "Net value per account (CNY)": "12,346",
-                       "Contact cost per account (CNY)": "0.52"}
+    assert rows[0] == {
+        "Strategy": "SMS only",
+        "Accounts": "139,878",
+        "p-value": "< 0.001",
+        "Paid anything (% of accounts)": "30.2%",
+        "Net value per account (CNY)": "12,346",
+        "Contact cost per account (CNY)": "0.52",
+    }
     assert rows[1]["Accounts"] == "18,406" and rows[1]["p-value"] == "0.042"
     assert rows[1]["Net value per account (CNY)"] == "-18" and rows[1]["Contact cost per account (CNY)"] == "12.00"
 
 
 def test_an_interval_shows_the_decimals_of_its_estimate(cn):
-    df = pd.DataFrame({"collected_per_account": [1815.3, 12.0], "collected_ci_low": [80.2, 1.5],
-                       "collected_ci_high": [3500.0, 30.0], "assumed": [0.045, 20000.0]})
+    df = pd.DataFrame(
+        {
+            "collected_per_account": [1815.3, 12.0],
+            "collected_ci_low": [80.2, 1.5],
+            "collected_ci_high": [3500.0, 30.0],
+            "assumed": [0.045, 20000.0],
+        }
+    )
     rows = _cells(display.table(df, kinds={"assumed": "value"}))
-    assert rows[0] == {"Collected per account (CNY)": "1,815.30",
-                       "Collected per account, lower 95% limit (CNY)": "80.20",
-                       "Collected per account, upper 95% limit (CNY)": "3,500.00", "Assumed": "0.045"}
+    assert rows[0] == {
+        "Collected per account (CNY)": "1,815.30",
+        "Collected per account, lower 95% limit (CNY)": "80.20",
+        "Collected per account, upper 95% limit (CNY)": "3,500.00",
+        "Assumed": "0.045",
+    }
     assert rows[1]["Assumed"] == "20,000"
 
 
@@ -178,8 +215,14 @@ def test_table_p_value_zero_and_rounding_to_zero_show_a_bound():
 
 
 def test_table_missing_values_are_a_dash_with_a_footnote():
-    df = pd.DataFrame({"strategy": ["sms_only", "phone_only"], "net_value_vs_baseline": [math.nan, 12.5],
-                       "ratio": [math.inf, 1.5], "note": [None, "x"]})
+    df = pd.DataFrame(
+        {
+            "strategy": ["sms_only", "phone_only"],
+            "net_value_vs_baseline": [math.nan, 12.5],
+            "ratio": [math.inf, 1.5],
+            "note": [None, "x"],
+        }
+    )
     t = display.table(df, missing={"net_value_vs_baseline": "the baseline compared with itself"})
     rows = _cells(t)
     assert rows[0]["Net value against the baseline (money per account)"] == display.MISSING
@@ -202,8 +245,9 @@ def test_table_shows_no_index():
 
 
 def test_pivoted_tables_name_their_columns(cn):
-    df = pd.DataFrame({"segment": ["M1-high", "M1-high"], "strategy": ["sms_only", "phone_only"],
-                       "prob_best": [0.25, 0.75]}).pivot(index="segment", columns="strategy", values="prob_best")
+    df = pd.DataFrame(
+        {"segment": ["M1-high", "M1-high"], "strategy": ["sms_only", "phone_only"], "prob_best": [0.25, 0.75]}
+    ).pivot(index="segment", columns="strategy", values="prob_best")
     rows = _cells(display.table(df, default_kind="rate"))
     assert rows == [{"Segment": "M1 high balance", "Phone only": "75.0%", "SMS only": "25.0%"}]
     t = display.table(df.reset_index(), default_kind="rate")
@@ -215,15 +259,27 @@ def _widths(html: str) -> list[int]:
 
 
 def test_wide_tables_are_transposed_or_split_to_fit():
-    measures = ["accounts", "attempts", "agent_hours", "sms_cost", "phone_cost", "ai_voice_cost", "cost_per_attempt",
-                "cost_per_delivered_sms", "cost_per_connected_call", "cost_per_right_party_contact", "cost_per_account"]
+    measures = [
+        "accounts",
+        "attempts",
+        "agent_hours",
+        "sms_cost",
+        "phone_cost",
+        "ai_voice_cost",
+        "cost_per_attempt",
+        "cost_per_delivered_sms",
+        "cost_per_connected_call",
+        "cost_per_right_party_contact",
+        "cost_per_account",
+    ]
     few = pd.DataFrame({"strategy": ["sms_only", "phone_only", "ai_voice"], **{m: [1.0, 2.0, 3.0] for m in measures}})
     t = display.table(few)
     assert _widths(t.report) == [4]  # transposed: the strategies are the columns
     assert "SMS only" in re.search(r"<thead>(.*?)</thead>", t.report).group(1)
     assert all(w <= display.SLIDE_COLUMNS for w in _widths(t.slides))
-    many = pd.DataFrame({"segment": ["M1-low"] * 30, "strategy": ["sms_only"] * 30,
-                         **{m: np.arange(30.0) for m in measures}})
+    many = pd.DataFrame(
+        {"segment": ["M1-low"] * 30, "strategy": ["sms_only"] * 30, **{m: np.arange(30.0) for m in measures}}
+    )
     t = display.table(many)
     assert len(_widths(t.report)) == 2 and all(w <= display.REPORT_COLUMNS for w in _widths(t.report))
     assert all(w <= display.SLIDE_COLUMNS for w in _widths(t.slides))
@@ -247,7 +303,7 @@ def test_table_rejects_bad_arguments():
 
 
 def test_readable_still_works():
-    from analysis.tables import readable
+    from analysis.report.tables import readable
 
     out = readable(pd.DataFrame({"x": [1.0, math.nan]}))
     assert list(out.x) == [1.0, display.MISSING]

@@ -10,11 +10,20 @@ import pytest
 
 import analysis
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(analysis.__path__, prefix="analysis.")
-                 if not m.name.rsplit(".", 1)[-1].startswith("__"))
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(analysis.__path__, prefix="analysis.")
+    if not m.name.rsplit(".", 1)[-1].startswith("__")
+)
 #: Modules known to carry examples: a collection that found none of them would be a test that checks nothing.
-WITH_EXAMPLES = {"analysis.checks", "analysis.decision", "analysis.display", "analysis.folders", "analysis.notebook",
-                 "analysis.stats.strata"}
+WITH_EXAMPLES = {
+    "analysis.checks",
+    "analysis.decide.decision",
+    "analysis.report.display",
+    "analysis.data.folders",
+    "analysis.report.notebook",
+    "analysis.stats.strata",
+}
 
 
 @pytest.mark.parametrize("name", MODULES)

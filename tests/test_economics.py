@@ -8,13 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import economics as E
-from analysis import engine, io, stats
-from analysis.costs import UnitCosts
-from analysis.scenario import load_scenario
+from analysis import engine, stats
+from analysis.data import io
+from analysis.data.scenario import load_scenario
+from analysis.decide import economics as E
+from analysis.measures.costs import UnitCosts
 
-EQUAL = {"assignment": {"design": "randomised",
-                        "split": {"sms_only": .25, "phone_only": .25, "sms_then_phone": .25, "ai_voice": .25}}}
+EQUAL = {
+    "assignment": {
+        "design": "randomised",
+        "split": {"sms_only": 0.25, "phone_only": 0.25, "sms_then_phone": 0.25, "ai_voice": 0.25},
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +38,30 @@ def true_net_values(truth: dict, sc) -> pd.DataFrame:
     for s in truth["segments"]:
         for st, r in s["strategies"].items():
             u, c = r["usage_per_account"], r["contacts_per_account"]
-            hours = (c["phone"] * a["costs.dial_seconds"] + u["phone_connected"] * a["costs.wrap_seconds"]
-                     + u["phone_talk_seconds"]) / 3600
-            cost = (a["costs.sms_per_segment"] * u["sms_segments"] + a["costs.agent_cost_per_hour"] * hours
-                    + a["costs.phone_per_minute"] * u["phone_billed_minutes"]  # the line of a human call
-                    + a["costs.ai_voice_per_minute"] * u["ai_voice_billed_minutes"])
-            cc = r["complaints_per_account"] * (a["economics.complaint_handling_cost"]
-                                                + a["complaints.escalation_probability"]
-                                                * a["economics.regulatory_escalation_cost"])
-            rows.append(dict(segment=s["segment"], strategy=st, net_value=r["collected_per_account"] - cost - cc,
-                             agent_hours_per_account=hours, complaints_per_account=r["complaints_per_account"]))
+            hours = (
+                c["phone"] * a["costs.dial_seconds"]
+                + u["phone_connected"] * a["costs.wrap_seconds"]
+                + u["phone_talk_seconds"]
+            ) / 3600
+            cost = (
+                a["costs.sms_per_segment"] * u["sms_segments"]
+                + a["costs.agent_cost_per_hour"] * hours
+                + a["costs.phone_per_minute"] * u["phone_billed_minutes"]  # the line of a human call
+                + a["costs.ai_voice_per_minute"] * u["ai_voice_billed_minutes"]
+            )
+            cc = r["complaints_per_account"] * (
+                a["economics.complaint_handling_cost"]
+                + a["complaints.escalation_probability"] * a["economics.regulatory_escalation_cost"]
+            )
+            rows.append(
+                dict(
+                    segment=s["segment"],
+                    strategy=st,
+                    net_value=r["collected_per_account"] - cost - cc,
+                    agent_hours_per_account=hours,
+                    complaints_per_account=r["complaints_per_account"],
+                )
+            )
     df = pd.DataFrame(rows)
     base = df[df.strategy == "sms_only"].set_index("segment").net_value
     df["net_value_vs_baseline"] = df.net_value - df.segment.map(base)
@@ -74,7 +93,8 @@ def test_net_value_against_baseline_matches_the_truth(data):
     z = (other.net_value_vs_baseline - other.net_value_vs_baseline_true) / other.vs_baseline_se
     assert (z.abs() < 3.5).all(), z.describe()
     covered = (other.vs_baseline_ci_low <= other.net_value_vs_baseline_true) & (
-        other.net_value_vs_baseline_true <= other.vs_baseline_ci_high)
+        other.net_value_vs_baseline_true <= other.vs_baseline_ci_high
+    )
     assert covered.mean() >= 0.8
     # agent hours are a usage measure: close to the truth
     assert np.allclose(nv.agent_hours_per_account, nv.agent_hours_per_account_true, rtol=0.05, atol=1e-9)
@@ -91,8 +111,11 @@ def test_options_discount_strata_escalation_and_bad_arguments(data):
     assert np.allclose(strat.net_value_per_account, plain.net_value_per_account, rtol=0.1)
     obs = E.net_value(m, sc, escalation="observed")
     assert np.allclose(obs.contact_cost_per_account, plain.contact_cost_per_account)
-    for kw, name in [({"baseline": "letters"}, "baseline"), ({"escalation": "maybe"}, "escalation"),
-                     ({"confidence": 1.5}, "confidence")]:
+    for kw, name in [
+        ({"baseline": "letters"}, "baseline"),
+        ({"escalation": "maybe"}, "escalation"),
+        ({"confidence": 1.5}, "confidence"),
+    ]:
         with pytest.raises(ValueError, match=name):
             E.net_value(m, sc, **kw)
     with pytest.raises(ValueError, match="draws"):
@@ -145,8 +168,9 @@ def test_tornado_one_row_per_key_sorted_by_swing(data):
     assert sorted(t.key) == sorted(sc["uncertainty"])
     assert t.swing.is_monotonic_decreasing
     # a key flips the sign of the advantage exactly when its two ends lie on either side of 0
-    assert (t.flips_sign == ((t.value_at_low < 0) != (t.value_at_high < 0))
-            & (t.value_at_low != 0) & (t.value_at_high != 0)).all()
+    assert (
+        t.flips_sign == ((t.value_at_low < 0) != (t.value_at_high < 0)) & (t.value_at_low != 0) & (t.value_at_high != 0)
+    ).all()
     # recompute one end by hand: population-weighted phone_only vs sms_only at the high agent cost
     row = t.set_index("key").loc["costs.agent_cost_per_hour"]
     nv = E.net_value(m, sc, unit_costs=UnitCosts.from_scenario(sc, agent_cost_per_hour=row.high))

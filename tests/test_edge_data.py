@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from analysis import contract, io
-from analysis.build import BuildConfig, build
 from conftest import write_parquet_dataset
+
+from analysis.data import contract, io
+from analysis.report.build import BuildConfig, build
 
 pytestmark = pytest.mark.slow  # report builds: left out by make test-fast
 TABLES = tuple(contract.TABLES)
@@ -35,14 +35,24 @@ NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 #: What a manager must never read in a report.
 FORBIDDEN = re.compile(r"\bNaN\b|\bnan%|\bnan\b|\bNone\b|-?\binf\b|\bInfinity\b")
 #: Names a team's data may hold, hostile ones included (segment, product, region, a declared strategy).
-HOSTILE = {"segment": ["<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "逾期M1-高"],
-           "product": "\"><script>alert(2)</script>", "region": "<iframe srcdoc=\"<script>alert(3)</script>\">",
-           "strategy": "<svg onload=alert(4)>"}
-RAW_HOSTILE = ("<script>alert(2)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(4)>",
-               'href="javascript:alert(1)"')
+HOSTILE = {
+    "segment": ["<img src=x onerror=alert(1)>", "[click](javascript:alert(1))", "逾期M1-高"],
+    "product": '"><script>alert(2)</script>',
+    "region": '<iframe srcdoc="<script>alert(3)</script>">',
+    "strategy": "<svg onload=alert(4)>",
+}
+RAW_HOSTILE = (
+    "<script>alert(2)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(4)>",
+    'href="javascript:alert(1)"',
+)
 #: Markup that would be live in a page if a hostile name went through unescaped (scripts are checked apart).
-LIVE_MARKUP = re.compile(r"<img\b[^>]*\bonerror|<svg\b[^>]*\bonload|<iframe\b|<script>alert|"
-                         r"href=[\"']?\s*javascript:", re.IGNORECASE)
+LIVE_MARKUP = re.compile(
+    r"<img\b[^>]*\bonerror|<svg\b[^>]*\bonload|<iframe\b|<script>alert|"
+    r"href=[\"']?\s*javascript:",
+    re.IGNORECASE,
+)
 
 
 # --------------------------------------------------------------------------
@@ -88,8 +98,14 @@ def everybody_pays(frames: dict) -> dict:
     a = frames["accounts"]
     local = pd.to_datetime(a.entry_date.astype(str)) + pd.Timedelta(days=1, hours=12)
     paid_at = pd.DatetimeIndex([t.tz_localize(z).tz_convert("UTC") for t, z in zip(local, a.time_zone)])
-    payments = pd.DataFrame({"payment_id": range(len(a)), "account_id": a.account_id.to_numpy(),
-                             "paid_at": paid_at, "amount": a.balance_due.to_numpy()})
+    payments = pd.DataFrame(
+        {
+            "payment_id": range(len(a)),
+            "account_id": a.account_id.to_numpy(),
+            "paid_at": paid_at,
+            "amount": a.balance_due.to_numpy(),
+        }
+    )
     return {**frames, "payments": payments}
 
 
@@ -134,8 +150,11 @@ def built(frames: dict, folder: Path, strategies: list[str] | None = None) -> di
         live = [m.group(0)[:80] for m in LIVE_MARKUP.finditer(re.sub(r"(?is)<script\b.*?</script>", " ", raw))]
         live += [h for h in RAW_HOSTILE if h in raw]  # (a script from the data would be removed above)
         assert not live, f"{page.name}: markup from the data is live: {live[:3]}"
-    return {p.stem: visible_text(p.read_text(encoding="utf-8")) for p in sorted(out.glob("[0-9][0-9]_*.html"))
-            if not p.name.endswith((".analyst.html", ".slides.html"))}
+    return {
+        p.stem: visible_text(p.read_text(encoding="utf-8"))
+        for p in sorted(out.glob("[0-9][0-9]_*.html"))
+        if not p.name.endswith((".analyst.html", ".slides.html"))
+    }
 
 
 def visible_text(page: str) -> str:
@@ -146,8 +165,11 @@ def visible_text(page: str) -> str:
 
 def assert_readable(reports: dict[str, str]) -> None:
     assert len(reports) == len(list(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))), sorted(reports)
-    bad = {name: [text[max(0, m.start() - 60):m.end() + 30] for m in FORBIDDEN.finditer(text)][:3]
-           for name, text in reports.items() if FORBIDDEN.search(text)}
+    bad = {
+        name: [text[max(0, m.start() - 60) : m.end() + 30] for m in FORBIDDEN.finditer(text)][:3]
+        for name, text in reports.items()
+        if FORBIDDEN.search(text)
+    }
     assert not bad, bad
 
 
@@ -182,10 +204,17 @@ def single_everything(base_frames, tmp_path_factory) -> dict[str, str]:
     f = one_strategy(base_frames)
     f = {**f, "complaints": base_frames["complaints"].iloc[:0]}
     contact = f["contacts"].iloc[0]  # a complaint of the only strategy, linked to its contact
-    f["complaints"] = pd.DataFrame({
-        "complaint_id": [1], "account_id": [contact.account_id], "contact_id": [contact.contact_id],
-        "complained_at": [contact.contacted_at + pd.Timedelta(hours=2)], "channel": [contact.channel],
-        "category": ["frequency"], "escalated": [False]})
+    f["complaints"] = pd.DataFrame(
+        {
+            "complaint_id": [1],
+            "account_id": [contact.account_id],
+            "contact_id": [contact.contact_id],
+            "complained_at": [contact.contacted_at + pd.Timedelta(hours=2)],
+            "channel": [contact.channel],
+            "category": ["frequency"],
+            "escalated": [False],
+        }
+    )
     for table in ("payments", "opt_outs"):
         f = single_row(f, table, rng)
     return built(f, tmp_path_factory.mktemp("single"))
@@ -196,10 +225,14 @@ def single_everything(base_frames, tmp_path_factory) -> dict[str, str]:
 # --------------------------------------------------------------------------
 def test_no_complaints_no_payments_no_opt_outs(no_events):
     assert_readable(no_events)
-    assert "No complaints in the period, so complaint rates are 0 with an upper bound of" in no_events[
-        "05_complaints_compliance"]
-    assert "Nothing was collected within the horizon, so the cost per unit collected is not computable" in no_events[
-        "03_cost"]
+    assert (
+        "No complaints in the period, so complaint rates are 0 with an upper bound of"
+        in no_events["05_complaints_compliance"]
+    )
+    assert (
+        "Nothing was collected within the horizon, so the cost per unit collected is not computable"
+        in no_events["03_cost"]
+    )
     assert "no baseline account paid" in no_events["06_experiment_design"]
 
 
@@ -217,8 +250,10 @@ def test_a_single_strategy_and_single_event_rows(single_everything):
     r = single_everything
     assert_readable(r)
     assert "Only SMS only is in the data: there is no other strategy to compare it with" in r["04_response"]
-    assert "Only SMS only is in the data: there is no other strategy to compare its complaint rate with" in r[
-        "05_complaints_compliance"]
+    assert (
+        "Only SMS only is in the data: there is no other strategy to compare its complaint rate with"
+        in r["05_complaints_compliance"]
+    )
 
 
 # --------------------------------------------------------------------------

@@ -10,9 +10,10 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis import contract, engine
 from conftest import tiny_frames, write_parquet_dataset
+
+from analysis import engine
+from analysis.data import contract
 
 ZONES = ("Asia/Shanghai", "America/New_York", "America/Los_Angeles")
 US_PER_HOUR = 3_600 * 1_000_000
@@ -27,10 +28,7 @@ US_PER_DAY = 24 * US_PER_HOUR
 def _tables(folder: Path) -> dict[str, ibis.Table]:
     """The five contract tables of a Parquet folder, on a fresh DuckDB."""
     con = ibis.duckdb.connect()
-    return {
-        name: con.read_parquet(folder / f"{name}.parquet", table_name=name)
-        for name in contract.TABLES
-    }
+    return {name: con.read_parquet(folder / f"{name}.parquet", table_name=name) for name in contract.TABLES}
 
 
 def _outcomes_df(tables, **kwargs) -> pd.DataFrame:
@@ -134,9 +132,7 @@ def test_tiny_account_columns_pass_through(tiny_outcomes):
 
 
 def test_tiny_cell_stats(tiny_tables):
-    cs = engine.cell_stats(
-        tiny_tables, by=("strategy", "segment"), cross=[("collected", "n_contacts")]
-    )
+    cs = engine.cell_stats(tiny_tables, by=("strategy", "segment"), cross=[("collected", "n_contacts")])
     assert list(cs[["strategy", "segment"]].itertuples(index=False, name=None)) == sorted(
         cs[["strategy", "segment"]].itertuples(index=False, name=None)
     )
@@ -283,15 +279,11 @@ def _random_frames(n: int = 3000, seed: int = 20260302) -> dict[str, pd.DataFram
             "account_id": acc_ids[ci],
             "channel": channel,
             "contacted_at": times(ci),
-            "delivered": pd.array(
-                np.where(sms, rng.random(m) < 0.8, False), dtype="boolean"
-            ),
+            "delivered": pd.array(np.where(sms, rng.random(m) < 0.8, False), dtype="boolean"),
             "sms_segments": pd.array(rng.integers(1, 4, m), dtype="Int64"),
             "connected": pd.array(connected, dtype="boolean"),
             "right_party": pd.array(right, dtype="boolean"),
-            "talk_seconds": pd.array(
-                np.where(connected, rng.integers(1, 900, m), 0), dtype="Int64"
-            ),
+            "talk_seconds": pd.array(np.where(connected, rng.integers(1, 900, m), 0), dtype="Int64"),
             "promise_to_pay": rng.random(m) < 0.05,
         }
     )
@@ -669,8 +661,13 @@ def test_derived_metrics_are_computed_in_the_engine(tiny_dir):
     con = ibis.duckdb.connect()
     t = {name: con.read_parquet(tiny_dir / f"{name}.parquet") for name in contract.TABLES}
     derived = {"cost": lambda o: 0.05 * o.sms_segments + 0.5 * o.phone_billed_minutes}
-    df = engine.cell_stats(t, by=(), metrics=["cost", "sms_segments", "phone_billed_minutes"],
-                           cross=[("cost", "collected")], derived=derived)
+    df = engine.cell_stats(
+        t,
+        by=(),
+        metrics=["cost", "sms_segments", "phone_billed_minutes"],
+        cross=[("cost", "collected")],
+        derived=derived,
+    )
     row = df.iloc[0]
     assert row.cost_sum == pytest.approx(0.05 * row.sms_segments_sum + 0.5 * row.phone_billed_minutes_sum)
     # account 2's calls: 0 s and 180 s (3 billed minutes); account 3: 20 s (1); account 5: 95 s (2)
@@ -688,7 +685,7 @@ LOSS = {"M1": 0.1, "M2": 0.4, "M3+": 0.7, "charge_off": 0.9}
 
 def test_tiny_long_horizon(tiny_tables):
     out = _outcomes_df(tiny_tables, long_horizon_days=90, loss_rates=LOSS).set_index("account_id")
-    assert list(out.columns[-len(engine.LONG_OUTCOME_COLUMNS):]) == list(engine.LONG_OUTCOME_COLUMNS)
+    assert list(out.columns[-len(engine.LONG_OUTCOME_COLUMNS) :]) == list(engine.LONG_OUTCOME_COLUMNS)
     # account 3 pays its 8000 on local day 49: not paid at 30 days, cured by 90
     a3 = out.loc[3]
     assert not a3.paid and a3.long_paid and a3.long_cured and a3.long_collected == 8000.0
@@ -741,11 +738,18 @@ def _reference_long(frames, long_days, rates):
     held = paid & ~cured
     remaining = np.where(cured, 0.0, np.maximum(acc.balance_due - collected, 0.0))
     nxt = {"M1": "M2", "M2": "M3+", "M3+": "charge_off"}
-    rate = np.where(rolled, acc.dpd_bucket.map(lambda b: rates[nxt[b]]),
-                    np.where(held, acc.dpd_bucket.map(rates), 0.0))
-    return pd.DataFrame({"long_paid": paid, "long_collected": collected, "long_cured": cured,
-                         "long_delinquent": held, "long_rolled": rolled, "long_remaining": remaining,
-                         "long_expected_loss": remaining * rate}).reset_index()
+    rate = np.where(rolled, acc.dpd_bucket.map(lambda b: rates[nxt[b]]), np.where(held, acc.dpd_bucket.map(rates), 0.0))
+    return pd.DataFrame(
+        {
+            "long_paid": paid,
+            "long_collected": collected,
+            "long_cured": cured,
+            "long_delinquent": held,
+            "long_rolled": rolled,
+            "long_remaining": remaining,
+            "long_expected_loss": remaining * rate,
+        }
+    ).reset_index()
 
 
 @pytest.mark.slow
@@ -761,15 +765,21 @@ def test_long_outcomes_match_pandas_reference(random_data):
     assert (got.long_collected >= got.collected).all()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"long_horizon_days": 0}, "long_horizon_days must be a positive integer"),
-    ({"long_horizon_days": 90.0}, "long_horizon_days must be a positive integer"),
-    ({"loss_rates": LOSS}, "give long_horizon_days too"),
-    ({"long_horizon_days": 90, "loss_rates": {"M1": 0.1}}, "missing: M2, M3\\+, charge_off"),
-    ({"long_horizon_days": 90, "loss_rates": {**LOSS, "M4": 0.9}}, "unknown: M4"),
-    ({"long_horizon_days": 90, "loss_rates": {**LOSS, "M1": 1.5}}, "loss_rates\\['M1'\\] must be a rate in \\[0, 1\\]"),
-    ({"long_horizon_days": 90, "loss_rates": [0.1]}, "loss_rates must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"long_horizon_days": 0}, "long_horizon_days must be a positive integer"),
+        ({"long_horizon_days": 90.0}, "long_horizon_days must be a positive integer"),
+        ({"loss_rates": LOSS}, "give long_horizon_days too"),
+        ({"long_horizon_days": 90, "loss_rates": {"M1": 0.1}}, "missing: M2, M3\\+, charge_off"),
+        ({"long_horizon_days": 90, "loss_rates": {**LOSS, "M4": 0.9}}, "unknown: M4"),
+        (
+            {"long_horizon_days": 90, "loss_rates": {**LOSS, "M1": 1.5}},
+            "loss_rates\\['M1'\\] must be a rate in \\[0, 1\\]",
+        ),
+        ({"long_horizon_days": 90, "loss_rates": [0.1]}, "loss_rates must be a mapping"),
+    ],
+)
 def test_bad_long_horizon_arguments(tiny_tables, kwargs, message):
     with pytest.raises(ValueError, match=message):
         engine.account_outcomes(tiny_tables, **kwargs)

@@ -25,8 +25,8 @@ from matplotlib import cbook
 from matplotlib.text import Text
 from nbconvert.filters.markdown import markdown2html
 
-from analysis import notebook as nb
-from analysis import plots
+from analysis.report import notebook as nb
+from analysis.report import plots
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
@@ -133,9 +133,11 @@ def _displayed(monkeypatch, call) -> str:
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_bullets_escape_plain_lines_and_pass_sentences_through(monkeypatch, name):
-    lines = [nb.sentence("{s} gains {d:money}.", currency="CNY", s=name, d=1.5),
-             f"{name} costs CNY 2.00 more per account than sms_only.",  # built elsewhere, like claims' explanations
-             name]
+    lines = [
+        nb.sentence("{s} gains {d:money}.", currency="CNY", s=name, d=1.5),
+        f"{name} costs CNY 2.00 more per account than sms_only.",  # built elsewhere, like claims' explanations
+        name,
+    ]
     markdown = _displayed(monkeypatch, lambda: nb.bullets(lines))
     html = _render(markdown, {"ul", "li"})
     assert html.tags.count("li") == 3
@@ -165,8 +167,7 @@ def test_the_doctests_of_notebook_and_plots_hold():
 
 # --- plots: names from the data are drawn as literal text -------------------------------------------------------
 
-PLOT_NAMES = ["$x$", r"$\notacommand{$", "_hidden", r"a\b_c^2", "<img src=x onerror=alert(1)>", "逾期M1-高",
-              "**bold**"]
+PLOT_NAMES = ["$x$", r"$\notacommand{$", "_hidden", r"a\b_c^2", "<img src=x onerror=alert(1)>", "逾期M1-高", "**bold**"]
 
 
 @pytest.fixture()
@@ -178,9 +179,19 @@ def _figures():
 
 
 def _frame(column: str) -> pd.DataFrame:
-    rows = [{column: name, "hue": other, "estimate": 0.1 * i + 0.1, "ci_low": 0.1 * i, "ci_high": 0.1 * i + 0.2,
-             "x": float(i), "n": 100 * (i + 1)}
-            for i, name in enumerate(PLOT_NAMES) for other in PLOT_NAMES[:2]]
+    rows = [
+        {
+            column: name,
+            "hue": other,
+            "estimate": 0.1 * i + 0.1,
+            "ci_low": 0.1 * i,
+            "ci_high": 0.1 * i + 0.2,
+            "x": float(i),
+            "n": 100 * (i + 1),
+        }
+        for i, name in enumerate(PLOT_NAMES)
+        for other in PLOT_NAMES[:2]
+    ]
     return pd.DataFrame(rows)
 
 
@@ -206,8 +217,9 @@ def test_every_plot_draws_hostile_names_literally(_figures):
     ax = plots.interval_plot(df, label="name", hue="hue", xlabel="effect ($x$)", title=TITLE, truth="estimate")
     shown = _draw_and_check(ax)
     assert names <= shown and TITLE in shown and hues <= _legend(ax)
-    ax = plots.bar_with_ci(df, x="name", y="estimate", low="ci_low", high="ci_high", hue="hue", ylabel="$y$",
-                           title=TITLE)
+    ax = plots.bar_with_ci(
+        df, x="name", y="estimate", low="ci_low", high="ci_high", hue="hue", ylabel="$y$", title=TITLE
+    )
     shown = _draw_and_check(ax)
     assert names <= shown and "$y$" in shown and hues <= _legend(ax)
     funnel = df.rename(columns={"name": "stage", "estimate": "rate", "hue": "strategy"})
@@ -246,25 +258,26 @@ def test_literal_text_keeps_a_backslash_before_a_dollar(_figures):
 
 # --- warnings never reach a notebook's outputs ------------------------------------------------------------------
 
+
 def test_capture_warnings_records_instead_of_printing(monkeypatch, capsys):
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after the test
     nb.capture_warnings()
     with warnings.catch_warnings():
         warnings.simplefilter("always")
-        warnings.warn("Glyph 36926 missing from font(s) DejaVu Sans.", UserWarning)
-        warnings.warn("use something else", FutureWarning)
+        warnings.warn("Glyph 36926 missing from font(s) DejaVu Sans.", UserWarning, stacklevel=1)
+        warnings.warn("use something else", FutureWarning, stacklevel=1)
     assert capsys.readouterr().err == ""
     recorded = nb.captured_warnings()
     assert any("UserWarning: Glyph 36926 missing" in w for w in recorded)
     assert any("FutureWarning: use something else" in w for w in recorded)
     with warnings.catch_warnings(record=True) as caught:  # recording still works for tests
         warnings.simplefilter("always")
-        warnings.warn("seen", UserWarning)
+        warnings.warn("seen", UserWarning, stacklevel=1)
     assert [str(w.message) for w in caught] == ["seen"]
     with warnings.catch_warnings():  # an "error" filter still raises
         warnings.simplefilter("error")
         with pytest.raises(UserWarning):
-            warnings.warn("raised", UserWarning)
+            warnings.warn("raised", UserWarning, stacklevel=1)
 
 
 def test_escaping_is_never_applied_twice():

@@ -12,14 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import compare, decision, engine, io, synth
-from analysis import economics as E
-from analysis.costs import UnitCosts
-from analysis.scenario import LOSS_STAGES, load_scenario
+from analysis import engine
+from analysis.data import io, synth
+from analysis.data.scenario import LOSS_STAGES, load_scenario
+from analysis.decide import compare, decision
+from analysis.decide import economics as E
+from analysis.measures.costs import UnitCosts
 
 ROOT = Path(__file__).resolve().parents[1]
-EQUAL = {"assignment": {"design": "randomised",
-                        "split": {"sms_only": .25, "phone_only": .25, "sms_then_phone": .25, "ai_voice": .25}}}
+EQUAL = {
+    "assignment": {
+        "design": "randomised",
+        "split": {"sms_only": 0.25, "phone_only": 0.25, "sms_then_phone": 0.25, "ai_voice": 0.25},
+    }
+}
 BY = ["segment", "strategy"]
 
 
@@ -35,7 +41,9 @@ def outcomes(data):
     """Per-account outcomes over the long window, computed by the engine (the hand computation's input)."""
     _, ds, sc, _ = data
     days = sc.long_horizon_days
-    return engine.account_outcomes(ds, horizon_days=days, long_horizon_days=days, loss_rates=sc.loss_rates()).to_pandas()
+    return engine.account_outcomes(
+        ds, horizon_days=days, long_horizon_days=days, loss_rates=sc.loss_rates()
+    ).to_pandas()
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +61,24 @@ def test_short_is_the_default_and_keeps_its_shape(data):
     nv = E.net_value(m, sc)
     assert "expected_loss_per_account" not in nv and nv.attrs["horizon"] == "short"
     assert list(nv.columns) == [
-        "segment", "strategy", "accounts", "population", "collected_per_account", "contact_cost_per_account",
-        "complaint_cost_per_account", "net_value_per_account", "net_value_se", "net_value_ci_low", "net_value_ci_high",
-        "net_value_vs_baseline", "vs_baseline_se", "vs_baseline_ci_low", "vs_baseline_ci_high",
-        "agent_hours_per_account", "complaints_per_account"]
+        "segment",
+        "strategy",
+        "accounts",
+        "population",
+        "collected_per_account",
+        "contact_cost_per_account",
+        "complaint_cost_per_account",
+        "net_value_per_account",
+        "net_value_se",
+        "net_value_ci_low",
+        "net_value_ci_high",
+        "net_value_vs_baseline",
+        "vs_baseline_se",
+        "vs_baseline_ci_low",
+        "vs_baseline_ci_high",
+        "agent_hours_per_account",
+        "complaints_per_account",
+    ]
     pd.testing.assert_frame_equal(E.net_value(ds, sc, horizon="short"), nv, rtol=1e-12)
     # moments built as before the horizon existed are short-horizon moments
     old = E.CellMoments(m.by, m.cells, m.mean, m.cov, m.discount_rate)
@@ -74,15 +96,19 @@ def test_short_is_the_default_and_keeps_its_shape(data):
 def _hand_value(o: pd.DataFrame, sc) -> pd.Series:
     """Long-basis net value of each account, from the engine's account outcomes and the scenario's assumptions."""
     a = E.assumptions(sc)
-    contact = (a["costs.sms_per_segment"] * o.sms_segments
-               + a["costs.agent_cost_per_hour"] / 3600 * (a["costs.dial_seconds"] * o.n_phone
-                                                         + a["costs.wrap_seconds"] * o.phone_connected
-                                                         + o.phone_talk_seconds)
-               + a["costs.phone_per_minute"] * o.phone_billed_minutes
-               + a["costs.ai_voice_per_minute"] * o.ai_voice_billed_minutes
-               + a["costs.commission_rate"] * o.collected)
-    complaint = o.complaints * (a["economics.complaint_handling_cost"]
-                                + a["complaints.escalation_probability"] * a["economics.regulatory_escalation_cost"])
+    contact = (
+        a["costs.sms_per_segment"] * o.sms_segments
+        + a["costs.agent_cost_per_hour"]
+        / 3600
+        * (a["costs.dial_seconds"] * o.n_phone + a["costs.wrap_seconds"] * o.phone_connected + o.phone_talk_seconds)
+        + a["costs.phone_per_minute"] * o.phone_billed_minutes
+        + a["costs.ai_voice_per_minute"] * o.ai_voice_billed_minutes
+        + a["costs.commission_rate"] * o.collected
+    )
+    complaint = o.complaints * (
+        a["economics.complaint_handling_cost"]
+        + a["complaints.escalation_probability"] * a["economics.regulatory_escalation_cost"]
+    )
     return -o.long_expected_loss - contact - complaint
 
 
@@ -96,15 +122,24 @@ def test_long_net_value_is_the_hand_computation_from_account_outcomes(data, outc
     nv = E.net_value(m, sc, horizon="long").set_index(BY)
     assert nv.attrs["horizon"] == "long"
     g = o.groupby(BY)
-    hand = pd.DataFrame({"n": g.size(), "value": g.value.mean(), "var": g.value.var(ddof=1),
-                         "loss": g.long_expected_loss.mean(), "collected": g.long_collected.mean()})
+    hand = pd.DataFrame(
+        {
+            "n": g.size(),
+            "value": g.value.mean(),
+            "var": g.value.var(ddof=1),
+            "loss": g.long_expected_loss.mean(),
+            "collected": g.long_collected.mean(),
+        }
+    )
     nv = nv.join(hand)
     np.testing.assert_allclose(nv.net_value_per_account, nv.value, rtol=1e-9)
     np.testing.assert_allclose(nv.expected_loss_per_account, nv.loss, rtol=1e-9)
     np.testing.assert_allclose(nv.collected_per_account, nv.collected, rtol=1e-9)
     np.testing.assert_allclose(
         nv.net_value_per_account,
-        -nv.expected_loss_per_account - nv.contact_cost_per_account - nv.complaint_cost_per_account, rtol=1e-12)
+        -nv.expected_loss_per_account - nv.contact_cost_per_account - nv.complaint_cost_per_account,
+        rtol=1e-12,
+    )
     np.testing.assert_allclose(nv.net_value_se, np.sqrt(nv["var"] / nv.n), rtol=1e-6)
     base = nv.xs("sms_only", level="strategy")
     seg = nv.index.get_level_values("segment")
@@ -139,19 +174,24 @@ def test_with_every_loss_rate_one_the_long_basis_is_the_short_formula_less_the_b
     np.testing.assert_allclose(long.net_value_per_account, cash.net_value_per_account - balance, rtol=0, atol=1e-6)
     # differences against the baseline: the short formula's, net of the arms' difference in mean balance due
     base = balance.xs("sms_only", level="strategy").reindex(long.index.get_level_values("segment")).to_numpy()
-    np.testing.assert_allclose(long.net_value_vs_baseline, cash.net_value_vs_baseline - (balance - base),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        long.net_value_vs_baseline, cash.net_value_vs_baseline - (balance - base), rtol=0, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("call", [
-    lambda ds, sc, m: E.cell_moments(ds, sc, horizon="medium"),
-    lambda ds, sc, m: E.net_value(m, sc, horizon="90"),
-    lambda ds, sc, m: E.monte_carlo(m, sc, draws=100, horizon=None),
-    lambda ds, sc, m: E.break_even(m, sc, horizon="Long"),
-    lambda ds, sc, m: E.tornado(m, sc, horizon=90),
-    lambda ds, sc, m: E._coef(E.assumptions(sc), "assumed", "both"),
-    lambda ds, sc, m: compare.headline(ds, costs=UnitCosts.from_scenario(sc), horizon="medium"),
-], ids=["cell_moments", "net_value", "monte_carlo", "break_even", "tornado", "_coef", "headline"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ds, sc, m: E.cell_moments(ds, sc, horizon="medium"),
+        lambda ds, sc, m: E.net_value(m, sc, horizon="90"),
+        lambda ds, sc, m: E.monte_carlo(m, sc, draws=100, horizon=None),
+        lambda ds, sc, m: E.break_even(m, sc, horizon="Long"),
+        lambda ds, sc, m: E.tornado(m, sc, horizon=90),
+        lambda ds, sc, m: E._coef(E.assumptions(sc), "assumed", "both"),
+        lambda ds, sc, m: compare.headline(ds, costs=UnitCosts.from_scenario(sc), horizon="medium"),
+    ],
+    ids=["cell_moments", "net_value", "monte_carlo", "break_even", "tornado", "_coef", "headline"],
+)
 def test_a_bad_horizon_names_the_parameter_and_the_accepted_values(data, short_moments, call):
     _, ds, sc, _ = data
     with pytest.raises(ValueError, match=r"^horizon must be one of 'short', 'long', got "):
@@ -161,7 +201,9 @@ def test_a_bad_horizon_names_the_parameter_and_the_accepted_values(data, short_m
 def test_moments_of_the_other_horizon_and_a_scenario_without_loss_rates_are_refused(data):
     _, ds, sc, _ = data
     short = E.cell_moments(ds, sc, by=())
-    with pytest.raises(ValueError, match="horizon='long' does not match the moments' horizon='short'.*no expected loss"):
+    with pytest.raises(
+        ValueError, match="horizon='long' does not match the moments' horizon='short'.*no expected loss"
+    ):
         E.net_value(short, sc, by=(), horizon="long")
     with pytest.raises(ValueError, match="horizon='short' does not match the moments' horizon='long'"):
         E.monte_carlo(E.cell_moments(ds, sc, by=(), horizon="long"), sc, by=(), draws=100)
@@ -175,8 +217,13 @@ def test_moments_of_the_other_horizon_and_a_scenario_without_loss_rates_are_refu
 
 def test_compare_long_fields_add_up_and_match_the_engine(data, outcomes):
     _, ds, sc, _ = data
-    recs = compare.headline(ds, costs=UnitCosts.from_scenario(sc), horizon="long",
-                            long_horizon_days=sc.long_horizon_days, loss_rates=sc.loss_rates())
+    recs = compare.headline(
+        ds,
+        costs=UnitCosts.from_scenario(sc),
+        horizon="long",
+        long_horizon_days=sc.long_horizon_days,
+        loss_rates=sc.loss_rates(),
+    )
     by_strategy = outcomes.groupby("strategy")
     for r in recs:
         assert list(r) == [*compare.FIELDS, *compare.LONG_FIELDS, "currency"]
@@ -189,8 +236,15 @@ def test_compare_long_fields_add_up_and_match_the_engine(data, outcomes):
         assert r["rolled_rate"] == pytest.approx(o.long_rolled.mean(), rel=1e-12)
         assert r["paid_rate"] == pytest.approx(o.long_paid.mean(), rel=1e-12)  # rates at the long window
         assert r["collected_per_account"] == pytest.approx(o.long_collected.mean(), rel=1e-9)
-    grouped = compare.headline(ds, costs=UnitCosts.from_scenario(sc), by=("segment",), adjust=True, horizon="long",
-                               long_horizon_days=sc.long_horizon_days, loss_rates=sc.loss_rates())
+    grouped = compare.headline(
+        ds,
+        costs=UnitCosts.from_scenario(sc),
+        by=("segment",),
+        adjust=True,
+        horizon="long",
+        long_horizon_days=sc.long_horizon_days,
+        loss_rates=sc.loss_rates(),
+    )
     assert len(grouped) == 24 and all(r["adjusted_diff"] is not None for r in grouped)
     assert "cured / delinquent / rolled" in compare.format_table(recs)
     assert "cured" not in compare.format_table(compare.headline(ds, costs=UnitCosts.from_scenario(sc)))
@@ -199,13 +253,18 @@ def test_compare_long_fields_add_up_and_match_the_engine(data, outcomes):
 def _strict(text: str):
     def refuse(name):
         raise ValueError(f"not strict JSON: {name}")
+
     return json.loads(text, parse_constant=refuse)
 
 
 def test_cli_compare_horizon_long_gives_strict_json_with_the_long_fields(data):
     path = data[0]
-    run = lambda *a: subprocess.run([sys.executable, "-m", "analysis", "compare", str(path), *a],  # noqa: E731
-                                    cwd=ROOT, capture_output=True, text=True)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "analysis", "compare", str(path), *a],  # noqa: E731
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     r = run("--horizon", "long", "--format", "json")
     assert r.returncode == 0, r.stderr
     recs = _strict(r.stdout)
@@ -231,9 +290,13 @@ def test_long_loss_per_account_is_near_the_truth(data):
         assert abs(m.mean[i, k] - t["expected_loss_per_account"]) < 4 * se, s
     seg = E.cell_moments(ds, sc, by=("segment",), horizon="long")
     true = {(g["segment"], s): r["long_horizon"] for g in truth["segments"] for s, r in g["strategies"].items()}
-    z = [(seg.mean[i, k] - true[(c.segment, c.strategy)]["expected_loss_per_account"])
-         / np.hypot(np.sqrt(seg.cov[i, k, k]), true[(c.segment, c.strategy)]["mc_standard_error"]["expected_loss_per_account"])
-         for i, c in enumerate(seg.cells.itertuples())]
+    z = [
+        (seg.mean[i, k] - true[(c.segment, c.strategy)]["expected_loss_per_account"])
+        / np.hypot(
+            np.sqrt(seg.cov[i, k, k]), true[(c.segment, c.strategy)]["mc_standard_error"]["expected_loss_per_account"]
+        )
+        for i, c in enumerate(seg.cells.itertuples())
+    ]
     assert np.abs(z).max() < 4.5 and np.mean(np.abs(z) < 2) >= 0.8, z
 
 
@@ -253,9 +316,26 @@ def test_the_decision_on_the_long_horizon(data):
         assert r.gain_raw == pytest.approx(raw, rel=1e-9, abs=1e-6)
     with pytest.raises(ValueError, match="the estimates are on the 'long' horizon, not 'short'"):
         decision.decide(est, sc, horizon="short")
-    r = subprocess.run([sys.executable, "-m", "analysis", "recommend", str(path), "--horizon", "long",
-                        "--capacity", "unlimited", "--complaint-budget", "unlimited", "--format", "json"],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "recommend",
+            str(path),
+            "--horizon",
+            "long",
+            "--capacity",
+            "unlimited",
+            "--complaint-budget",
+            "unlimited",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["horizon"] == "long"

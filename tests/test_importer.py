@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import compare, contract, io
-from analysis.costs import UnitCosts
-from analysis.importer import ImportProblemError, MappingError, import_export
+from analysis.data import contract, io
+from analysis.data.importer import ImportProblemError, MappingError, import_export
+from analysis.decide import compare
+from analysis.measures.costs import UnitCosts
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "data" / "templates"
@@ -47,7 +48,7 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
     return buf.getvalue()
 
 
-CN_MAPPING = '''\
+CN_MAPPING = """\
 # 催收系统导出 -> data contract. Documented in data/import_mapping.md.
 name = "cn_collection_export"
 description = "A Chinese collection system's export: loans, call/SMS log, repayments, complaints, stop requests."
@@ -148,10 +149,15 @@ opt_out_id = "申请编号"
 account_id = "借据号"
 requested_at = "申请时间"
 channel = "停催渠道"
-'''
+"""
 
-_CN_STRATEGY = {"sms_only": "短信", "phone_only": "人工外呼", "sms_then_phone": "短信+人工", "ai_voice": "智能语音",
-                "ai_then_phone": "智能语音+人工"}
+_CN_STRATEGY = {
+    "sms_only": "短信",
+    "phone_only": "人工外呼",
+    "sms_then_phone": "短信+人工",
+    "ai_voice": "智能语音",
+    "ai_then_phone": "智能语音+人工",
+}
 _CN_CHANNEL = {"sms": "短信", "phone": "人工外呼", "ai_voice": "智能语音", "all": "全部"}
 _CN_CATEGORY = {"frequency": "频繁催收", "time_of_day": "非合理时间", "tone": "态度问题", "other": "其他"}
 
@@ -174,22 +180,51 @@ def cn_template_files() -> dict[str, bytes]:
         risk = None if k % 11 == 0 else round(rng.uniform(0.05, 0.95), 3)
         strategy = list(_CN_STRATEGY)[k % 5]
         balance = round(rng.uniform(300, 12000), 2)
-        accounts.append([loan, entry.strftime("%Y/%m/%d"), rng.choice(["现金贷", "消费分期"]), f"{balance:,.2f}",
-                         dpd, "" if risk is None else risk, rng.choice(regions),
-                         f"{bucket}-{'高' if (risk or 0) > 0.5 else '低'}", _CN_STRATEGY[strategy], "0.2"])
-        plan = {"sms_only": ["sms"] * 2, "phone_only": ["phone"] * 2, "sms_then_phone": ["sms", "phone"],
-                "ai_voice": ["ai_voice"] * 2, "ai_then_phone": ["ai_voice", "phone"]}[strategy]
+        accounts.append(
+            [
+                loan,
+                entry.strftime("%Y/%m/%d"),
+                rng.choice(["现金贷", "消费分期"]),
+                f"{balance:,.2f}",
+                dpd,
+                "" if risk is None else risk,
+                rng.choice(regions),
+                f"{bucket}-{'高' if (risk or 0) > 0.5 else '低'}",
+                _CN_STRATEGY[strategy],
+                "0.2",
+            ]
+        )
+        plan = {
+            "sms_only": ["sms"] * 2,
+            "phone_only": ["phone"] * 2,
+            "sms_then_phone": ["sms", "phone"],
+            "ai_voice": ["ai_voice"] * 2,
+            "ai_then_phone": ["ai_voice", "phone"],
+        }[strategy]
         first_call = None
         for day, ch in enumerate(plan):
             cid += 1
             when = datetime.combine(entry + timedelta(days=day * 2), datetime.min.time()) + timedelta(
-                hours=rng.randrange(9, 19), minutes=rng.randrange(60), seconds=rng.randrange(60))
+                hours=rng.randrange(9, 19), minutes=rng.randrange(60), seconds=rng.randrange(60)
+            )
             stamp = when.strftime("%Y-%m-%d %H:%M:%S") if cid % 4 else when.strftime("%Y/%m/%d %H:%M")
             rec = f"CR{cid:07d}"
             if ch == "sms":
                 ok = rng.random() < 0.9
-                contacts.append([rec, loan, "短信", stamp, "发送成功" if ok else "发送失败", rng.choice([1, 1, 2]),
-                                 "", "", "", "否"])
+                contacts.append(
+                    [
+                        rec,
+                        loan,
+                        "短信",
+                        stamp,
+                        "发送成功" if ok else "发送失败",
+                        rng.choice([1, 1, 2]),
+                        "",
+                        "",
+                        "",
+                        "否",
+                    ]
+                )
             else:
                 conn = rng.random() < 0.6
                 rpc = conn and rng.random() < 0.8
@@ -203,31 +238,76 @@ def cn_template_files() -> dict[str, bytes]:
             for share in shares:
                 day = rng.randrange(day + 1, day + 10)
                 when = datetime.combine(entry + timedelta(days=day), datetime.min.time()) + timedelta(
-                    hours=rng.randrange(0, 24), minutes=rng.randrange(60), seconds=rng.randrange(60))
+                    hours=rng.randrange(0, 24), minutes=rng.randrange(60), seconds=rng.randrange(60)
+                )
                 payments.append([loan, when.strftime("%Y-%m-%d %H:%M:%S"), f"{balance * share:.2f}"])
         if first_call and k % 6 == 0:
             rec, when, ch = first_call
             cat = list(_CN_CATEGORY)[k % 4]
-            complaints.append([f"TS{k:05d}", loan, rec if k % 12 else "", (when + timedelta(hours=3)).strftime(
-                "%Y-%m-%d %H:%M:%S"), _CN_CHANNEL[ch], _CN_CATEGORY[cat], _yn(k % 18 == 0)])
+            complaints.append(
+                [
+                    f"TS{k:05d}",
+                    loan,
+                    rec if k % 12 else "",
+                    (when + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"),
+                    _CN_CHANNEL[ch],
+                    _CN_CATEGORY[cat],
+                    _yn(k % 18 == 0),
+                ]
+            )
         if k % 7 == 0:
-            opt_outs.append([f"TC{k:05d}", loan, (datetime.combine(entry, datetime.min.time()) + timedelta(
-                days=1, hours=10)).strftime("%Y-%m-%d %H:%M:%S"), _CN_CHANNEL["sms" if k % 14 else "all"]])
+            opt_outs.append(
+                [
+                    f"TC{k:05d}",
+                    loan,
+                    (datetime.combine(entry, datetime.min.time()) + timedelta(days=1, hours=10)).strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    ),
+                    _CN_CHANNEL["sms" if k % 14 else "all"],
+                ]
+            )
     files = {
-        "借据信息.csv": _csv_text(["借据号", "入催日期", "产品类型", "逾期金额", "逾期天数", "风险评分", "区域", "分群",
-                                 "催收策略", "分配概率"], accounts).encode("utf-8-sig"),
-        "催收记录.csv": _csv_text(["记录编号", "借据号", "催收方式", "催收时间", "短信状态", "短信条数", "是否接通",
-                                 "本人接听", "通话时长(秒)", "承诺还款"], contacts).encode("gb18030"),
+        "借据信息.csv": _csv_text(
+            [
+                "借据号",
+                "入催日期",
+                "产品类型",
+                "逾期金额",
+                "逾期天数",
+                "风险评分",
+                "区域",
+                "分群",
+                "催收策略",
+                "分配概率",
+            ],
+            accounts,
+        ).encode("utf-8-sig"),
+        "催收记录.csv": _csv_text(
+            [
+                "记录编号",
+                "借据号",
+                "催收方式",
+                "催收时间",
+                "短信状态",
+                "短信条数",
+                "是否接通",
+                "本人接听",
+                "通话时长(秒)",
+                "承诺还款",
+            ],
+            contacts,
+        ).encode("gb18030"),
         "还款流水.csv": _csv_text(["借据号", "还款时间", "还款金额"], payments).encode("gb18030"),
-        "投诉记录.csv": _csv_text(["投诉单号", "借据号", "关联记录编号", "投诉时间", "投诉渠道", "投诉类型", "是否升级监管"],
-                                complaints).encode("utf-8-sig"),
+        "投诉记录.csv": _csv_text(
+            ["投诉单号", "借据号", "关联记录编号", "投诉时间", "投诉渠道", "投诉类型", "是否升级监管"], complaints
+        ).encode("utf-8-sig"),
         "停催申请.csv": _csv_text(["申请编号", "借据号", "申请时间", "停催渠道"], opt_outs).encode("utf-8"),
         "mapping.toml": CN_MAPPING.encode("utf-8"),
     }
     return files
 
 
-US_MAPPING = '''\
+US_MAPPING = """\
 # US dialer + SMS gateway export -> data contract. Documented in data/import_mapping.md.
 name = "us_dialer_export"
 time_zone = "America/New_York"       # the dialer and the gateway log Eastern time, with DST
@@ -348,10 +428,15 @@ file = "opt_outs.csv"
 account_id = "Account Number"
 requested_at = "Requested At"
 channel = "Channel"
-'''
+"""
 
-_US_ZONES = [("NY", "America/New_York"), ("FL", "America/New_York"), ("TX", "America/Chicago"),
-             ("IL", "America/Chicago"), ("CA", "America/Los_Angeles")]
+_US_ZONES = [
+    ("NY", "America/New_York"),
+    ("FL", "America/New_York"),
+    ("TX", "America/Chicago"),
+    ("IL", "America/Chicago"),
+    ("CA", "America/Los_Angeles"),
+]
 _US_TREATMENT = {"sms_only": "SMS Only", "phone_only": "Call Only", "sms_then_phone": "SMS then Call"}
 
 
@@ -368,50 +453,92 @@ def us_template_data() -> dict:
         treat = list(_US_TREATMENT)[k % 3]
         bal = round(rng.uniform(150, 6000), 2)
         risk = round(rng.uniform(0.05, 0.9), 3)
-        sheet_acc.append([acct, entry, rng.choice(["Credit Card", "Personal Loan"]), bal, dpd, risk, state, zone,
-                          f"{contract.dpd_bucket(dpd)}-{'high' if risk > 0.5 else 'low'}", _US_TREATMENT[treat]])
+        sheet_acc.append(
+            [
+                acct,
+                entry,
+                rng.choice(["Credit Card", "Personal Loan"]),
+                bal,
+                dpd,
+                risk,
+                state,
+                zone,
+                f"{contract.dpd_bucket(dpd)}-{'high' if risk > 0.5 else 'low'}",
+                _US_TREATMENT[treat],
+            ]
+        )
         plan = {"sms_only": ["sms", "sms"], "phone_only": ["phone", "phone"], "sms_then_phone": ["sms", "phone"]}[treat]
         last_call = None
         for j, ch in enumerate(plan):
             when = datetime.combine(entry + timedelta(days=2 + j * 3), datetime.min.time()) + timedelta(
-                hours=rng.randrange(10, 18), minutes=rng.randrange(60), seconds=rng.randrange(60))
+                hours=rng.randrange(10, 18), minutes=rng.randrange(60), seconds=rng.randrange(60)
+            )
             if ch == "sms":
                 n_sms += 1
                 status = rng.choice(["delivered"] * 8 + ["undelivered", "failed"])
                 last = j == len(plan) - 1 or plan[j + 1] != "sms"
                 reply = "STOP" if k % 9 == 0 and last else rng.choice(["none"] * 6 + ["PTP"])
-                sms.append([f"SM{n_sms:08x}", acct, when.strftime("%Y-%m-%d %H:%M:%S"), status, rng.choice([1, 1, 2]),
-                            reply])
+                sms.append(
+                    [f"SM{n_sms:08x}", acct, when.strftime("%Y-%m-%d %H:%M:%S"), status, rng.choice([1, 1, 2]), reply]
+                )
                 if reply == "STOP":
                     opt_outs.append([acct, (when + timedelta(minutes=4)).strftime("%m/%d/%Y %H:%M:%S"), "SMS"])
             else:
                 n_call += 1
                 disp = rng.choice(["RPC", "RPC", "Third Party", "No Answer", "Busy", "Voicemail"])
-                talk = rng.randrange(30, 400) if disp == "RPC" else (rng.randrange(10, 60) if disp == "Third Party" else 0)
+                talk = (
+                    rng.randrange(30, 400) if disp == "RPC" else (rng.randrange(10, 60) if disp == "Third Party" else 0)
+                )
                 ptp = "Y" if disp == "RPC" and rng.random() < 0.4 else "N"
                 cid = f"{5_000_000 + n_call}"
-                calls.append([cid, acct, when.strftime("%m/%d/%Y %H:%M:%S"), disp, "Y" if disp == "RPC" else "N",
-                              talk, ptp])
+                calls.append(
+                    [cid, acct, when.strftime("%m/%d/%Y %H:%M:%S"), disp, "Y" if disp == "RPC" else "N", talk, ptp]
+                )
                 last_call = (cid, when)
         if rng.random() < 0.4:
             when = datetime.combine(entry + timedelta(days=rng.randrange(3, 15)), datetime.min.time()) + timedelta(
-                hours=rng.randrange(7, 23), minutes=rng.randrange(60))
+                hours=rng.randrange(7, 23), minutes=rng.randrange(60)
+            )
             sheet_pay.append([f"PMT{len(sheet_pay) + 1:05d}", acct, when, round(bal * rng.choice([0.25, 1.0]), 2)])
         if last_call and k % 7 == 0:
-            complaints.append([f"C-{k:04d}", acct, last_call[0], (last_call[1] + timedelta(hours=2)).strftime(
-                "%m/%d/%Y %H:%M:%S"), "Phone", ["Too many calls", "Called at a bad time", "Agent conduct"][k % 3],
-                "Yes" if k == 14 else "No"])
+            complaints.append(
+                [
+                    f"C-{k:04d}",
+                    acct,
+                    last_call[0],
+                    (last_call[1] + timedelta(hours=2)).strftime("%m/%d/%Y %H:%M:%S"),
+                    "Phone",
+                    ["Too many calls", "Called at a bad time", "Agent conduct"][k % 3],
+                    "Yes" if k == 14 else "No",
+                ]
+            )
     # payments posted in the night the clocks went forward and around it
     sheet_pay.append(["PMT90001", sheet_acc[0][0], datetime(2026, 3, 8, 1, 45), 50.0])
     sheet_pay.append(["PMT90002", sheet_acc[1][0], datetime(2026, 3, 8, 2, 30), 75.0])  # not a clock time in NY
     sheet_pay.append(["PMT90003", sheet_acc[2][0], datetime(2026, 3, 8, 3, 15), 20.0])
     opt_outs.append([sheet_acc[4][0], "03/10/2026 16:02:00", "All"])
-    return {"accounts": sheet_acc, "payments": sheet_pay, "calls": calls, "sms": sms, "complaints": complaints,
-            "opt_outs": opt_outs}
+    return {
+        "accounts": sheet_acc,
+        "payments": sheet_pay,
+        "calls": calls,
+        "sms": sms,
+        "complaints": complaints,
+        "opt_outs": opt_outs,
+    }
 
 
-US_ACCOUNT_HEADER = ["Account Number", "Placement Date", "Product", "Past Due Amount", "Days Delinquent",
-                     "Risk Score", "Region", "Time Zone", "Segment", "Treatment"]
+US_ACCOUNT_HEADER = [
+    "Account Number",
+    "Placement Date",
+    "Product",
+    "Past Due Amount",
+    "Days Delinquent",
+    "Risk Score",
+    "Region",
+    "Time Zone",
+    "Segment",
+    "Treatment",
+]
 US_PAYMENT_HEADER = ["Payment Ref", "Account Number", "Posted At", "Amount"]
 
 
@@ -437,12 +564,15 @@ def us_template_files() -> dict[str, bytes]:
     """The US template's text files (the workbook is written by :func:`write_us_workbook`)."""
     d = us_template_data()
     return {
-        "dialer_calls.csv": _csv_text(["Call ID", "Account Number", "Call Start", "Disposition", "RPC",
-                                       "Talk Time (s)", "PTP"], d["calls"]).encode("utf-8"),
-        "sms_gateway_log.csv": _csv_text(["Message SID", "Account Number", "Sent At (ET)", "Status", "Segments",
-                                          "Reply Intent"], d["sms"]).encode("utf-8"),
-        "complaints.csv": _csv_text(["Complaint #", "Account Number", "Call ID", "Received", "Channel", "Reason",
-                                     "CFPB"], d["complaints"]).encode("utf-8"),
+        "dialer_calls.csv": _csv_text(
+            ["Call ID", "Account Number", "Call Start", "Disposition", "RPC", "Talk Time (s)", "PTP"], d["calls"]
+        ).encode("utf-8"),
+        "sms_gateway_log.csv": _csv_text(
+            ["Message SID", "Account Number", "Sent At (ET)", "Status", "Segments", "Reply Intent"], d["sms"]
+        ).encode("utf-8"),
+        "complaints.csv": _csv_text(
+            ["Complaint #", "Account Number", "Call ID", "Received", "Channel", "Reason", "CFPB"], d["complaints"]
+        ).encode("utf-8"),
         "opt_outs.csv": _csv_text(["Account Number", "Requested At", "Channel"], d["opt_outs"]).encode("utf-8"),
         "mapping.toml": US_MAPPING.encode("utf-8"),
     }
@@ -482,8 +612,9 @@ def test_templates_are_up_to_date():
     wb = openpyxl.load_workbook(US / "collections_workbook.xlsx", read_only=True)
     d = us_template_data()
     got = [list(r) for r in wb["Accounts"].iter_rows(values_only=True)]
-    assert got == [US_ACCOUNT_HEADER] + [[datetime.combine(v, datetime.min.time()) if isinstance(v, date) else v
-                                          for v in r] for r in d["accounts"]]
+    assert got == [US_ACCOUNT_HEADER] + [
+        [datetime.combine(v, datetime.min.time()) if isinstance(v, date) else v for v in r] for r in d["accounts"]
+    ]
     assert len(list(wb["Payments"].iter_rows(values_only=True))) == len(d["payments"]) + 1
     wb.close()
 
@@ -560,8 +691,10 @@ def test_a_repeated_hour_reads_as_the_first(tmp_path):
     src = _copy(US, tmp_path)
     log = src / "sms_gateway_log.csv"
     account = us_template_data()["sms"][0][1]
-    log.write_text(log.read_text(encoding="utf-8") + f"SMfallback,{account},2026-11-01 01:30:00,delivered,1,none\r\n",
-                   encoding="utf-8")
+    log.write_text(
+        log.read_text(encoding="utf-8") + f"SMfallback,{account},2026-11-01 01:30:00,delivered,1,none\r\n",
+        encoding="utf-8",
+    )
     import_export(src, src / "mapping.toml", tmp_path / "out", progress=False)
     ids = pd.read_csv(tmp_path / "out" / "id_maps" / "contact_id.csv", dtype=str).set_index("source_id")["id"]
     con = pq.read_table(tmp_path / "out" / "contacts.parquet").to_pandas().set_index("contact_id")
@@ -582,8 +715,9 @@ def test_dst_error_rule_reports_the_gap(tmp_path):
     pytest.importorskip("openpyxl")
     src = _copy(US, tmp_path)
     mapping = src / "mapping.toml"
-    mapping.write_text(mapping.read_text(encoding="utf-8").replace('dst = "earlier"', 'dst = "error"'),
-                       encoding="utf-8")
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace('dst = "earlier"', 'dst = "error"'), encoding="utf-8"
+    )
     with pytest.raises(ImportProblemError) as e:
         import_export(src, mapping, tmp_path / "out", progress=False)
     [p] = e.value.problems
@@ -596,7 +730,7 @@ def test_dst_error_rule_reports_the_gap(tmp_path):
 # Round trip: a generated dataset exported as a Chinese GBK export and imported back
 # ---------------------------------------------------------------------------
 
-_RT_MAPPING = '''
+_RT_MAPPING = """
 time_zone = "Asia/Shanghai"
 timestamp_formats = ["%Y-%m-%d %H:%M:%S"]
 date_formats = ["%Y-%m-%d"]
@@ -683,22 +817,60 @@ opt_out_id = "申请编号"
 account_id = "借据号"
 requested_at = "申请时间"
 channel = { column = "渠道", values = "opt_channel" }
-'''
+"""
 
 _RT_COLUMNS = {
-    "accounts": ("账户.csv", {"account_id": "借据号", "entry_date": "入催日期", "product": "产品", "currency": "币种",
-                            "balance_due": "逾期金额", "days_past_due": "逾期天数", "dpd_bucket": "账龄",
-                            "risk_score": "风险评分", "region": "区域", "time_zone": "时区", "segment": "分群",
-                            "strategy": "催收策略", "assignment": "分配方式", "assignment_probability": "分配概率"}),
-    "contacts": ("催收记录.csv", {"contact_id": "记录编号", "account_id": "借据号", "channel": "催收方式",
-                               "contacted_at": "催收时间", "delivered": "送达", "sms_segments": "短信条数",
-                               "connected": "接通", "right_party": "本人", "talk_seconds": "通话秒数",
-                               "promise_to_pay": "承诺还款"}),
+    "accounts": (
+        "账户.csv",
+        {
+            "account_id": "借据号",
+            "entry_date": "入催日期",
+            "product": "产品",
+            "currency": "币种",
+            "balance_due": "逾期金额",
+            "days_past_due": "逾期天数",
+            "dpd_bucket": "账龄",
+            "risk_score": "风险评分",
+            "region": "区域",
+            "time_zone": "时区",
+            "segment": "分群",
+            "strategy": "催收策略",
+            "assignment": "分配方式",
+            "assignment_probability": "分配概率",
+        },
+    ),
+    "contacts": (
+        "催收记录.csv",
+        {
+            "contact_id": "记录编号",
+            "account_id": "借据号",
+            "channel": "催收方式",
+            "contacted_at": "催收时间",
+            "delivered": "送达",
+            "sms_segments": "短信条数",
+            "connected": "接通",
+            "right_party": "本人",
+            "talk_seconds": "通话秒数",
+            "promise_to_pay": "承诺还款",
+        },
+    ),
     "payments": ("还款.csv", {"payment_id": "流水号", "account_id": "借据号", "paid_at": "还款时间", "amount": "金额"}),
-    "complaints": ("投诉.csv", {"complaint_id": "投诉单号", "account_id": "借据号", "contact_id": "记录编号",
-                              "complained_at": "投诉时间", "channel": "渠道", "category": "类型", "escalated": "升级"}),
-    "opt_outs": ("停催.csv", {"opt_out_id": "申请编号", "account_id": "借据号", "requested_at": "申请时间",
-                            "channel": "渠道"}),
+    "complaints": (
+        "投诉.csv",
+        {
+            "complaint_id": "投诉单号",
+            "account_id": "借据号",
+            "contact_id": "记录编号",
+            "complained_at": "投诉时间",
+            "channel": "渠道",
+            "category": "类型",
+            "escalated": "升级",
+        },
+    ),
+    "opt_outs": (
+        "停催.csv",
+        {"opt_out_id": "申请编号", "account_id": "借据号", "requested_at": "申请时间", "channel": "渠道"},
+    ),
 }
 _RT_PREFIX = {"account_id": "JD", "contact_id": "CR", "payment_id": "LS", "complaint_id": "TS", "opt_out_id": "TC"}
 
@@ -707,10 +879,25 @@ def _export_chinese(folder: Path, out: Path, rows: slice | None = None) -> Path:
     """Write a contract dataset as a Chinese export: GBK CSV, text ids, Beijing clock times, 是/否."""
     out.mkdir(parents=True, exist_ok=True)
     to_cn = {**{v: k for k, v in {"短信": "sms", "人工外呼": "phone", "智能语音": "ai_voice", "全部": "all"}.items()}}
-    strat = {v: k for k, v in {"短信": "sms_only", "人工外呼": "phone_only", "短信+人工": "sms_then_phone",
-                               "智能语音": "ai_voice", "智能语音+人工": "ai_then_phone", "不催收": "no_contact"}.items()}
-    cat = {"frequency": "频繁催收", "time_of_day": "非合理时间", "after_stop_request": "拒绝后仍联系",
-           "third_party_disclosure": "告知第三方", "tone": "态度问题", "other": "其他"}
+    strat = {
+        v: k
+        for k, v in {
+            "短信": "sms_only",
+            "人工外呼": "phone_only",
+            "短信+人工": "sms_then_phone",
+            "智能语音": "ai_voice",
+            "智能语音+人工": "ai_then_phone",
+            "不催收": "no_contact",
+        }.items()
+    }
+    cat = {
+        "frequency": "频繁催收",
+        "time_of_day": "非合理时间",
+        "after_stop_request": "拒绝后仍联系",
+        "third_party_disclosure": "告知第三方",
+        "tone": "态度问题",
+        "other": "其他",
+    }
     for table, (name, cols) in _RT_COLUMNS.items():
         df = pq.read_table(folder / f"{table}.parquet").to_pandas()
         if table == "accounts" and rows is not None:
@@ -809,7 +996,9 @@ def test_ids_are_stable_across_imports(tmp_path, synthetic):
     assert map_b[map_a.index].tolist() == map_a.tolist()  # every account of A keeps its integer
     assert sorted(map_b.astype(int)) == list(range(1, 301))
     acc = io.load(out)["accounts"].execute()
-    assert len(acc) == 200 and set(acc["account_id"]) == set(map_b[map_b.astype(int) > 0].astype(int)) & set(acc["account_id"])
+    assert len(acc) == 200 and set(acc["account_id"]) == set(map_b[map_b.astype(int) > 0].astype(int)) & set(
+        acc["account_id"]
+    )
     raw = pd.read_csv(b / "账户.csv", encoding="gbk", dtype=str)
     overlap = raw["借据号"].iloc[0]  # in both exports
     assert overlap in map_a.index and int(map_b[overlap]) in set(acc["account_id"])
@@ -828,7 +1017,7 @@ def test_ids_option_starts_from_another_folder(tmp_path):
 def test_integer_ids_pass_through(tmp_path, synthetic):
     gen = synthetic("cn_default", accounts=300, seed=3).path
     src = _export_chinese(gen, tmp_path / "export")
-    for name, (file, cols) in _RT_COLUMNS.items():
+    for _name, (file, cols) in _RT_COLUMNS.items():
         df = pd.read_csv(src / file, encoding="gbk", dtype=str, keep_default_na=False)
         for col, head in cols.items():
             if col in _RT_PREFIX:
@@ -896,19 +1085,28 @@ def test_unmapped_channel_value(tmp_path):
 def test_ambiguous_encoding(tmp_path):
     src = _cn_copy(tmp_path)
     # English headers, GBK values: the header cannot confirm the encoding
-    _edit_csv(src / "还款流水.csv", "gb18030", lambda t: t.replace("借据号,还款时间,还款金额", "loan,paid,amount", 1)
-              .replace("JD", "借据"))
+    _edit_csv(
+        src / "还款流水.csv",
+        "gb18030",
+        lambda t: t.replace("借据号,还款时间,还款金额", "loan,paid,amount", 1).replace("JD", "借据"),
+    )
     mapping = src / "mapping.toml"
-    mapping.write_text(mapping.read_text(encoding="utf-8").replace(
-        'account_id = "借据号"\npaid_at = "还款时间"\namount = "还款金额"',
-        'account_id = "loan"\npaid_at = "paid"\namount = "amount"'), encoding="utf-8")
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace(
+            'account_id = "借据号"\npaid_at = "还款时间"\namount = "还款金额"',
+            'account_id = "loan"\npaid_at = "paid"\namount = "amount"',
+        ),
+        encoding="utf-8",
+    )
     err = _fails(src, tmp_path / "out")
     [p] = err.problems
     assert p.file == "还款流水.csv" and "ambiguous encoding" in p.message and "encoding" in p.accepted
     assert "还款流水.csv" in str(err)
     # declaring it resolves it (the loan numbers then do not match the accounts: reported as such)
-    mapping.write_text(mapping.read_text(encoding="utf-8").replace(
-        'file = "还款流水.csv"', 'file = "还款流水.csv"\nencoding = "gbk"'), encoding="utf-8")
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace('file = "还款流水.csv"', 'file = "还款流水.csv"\nencoding = "gbk"'),
+        encoding="utf-8",
+    )
     err = _fails(src, tmp_path / "out")
     assert [p.column for p in err.problems] == ["loan"] and "not in the export's accounts" in err.problems[0].message
 
@@ -930,7 +1128,7 @@ def test_duplicate_ids(tmp_path):
     src = _cn_copy(tmp_path)
     lines = (src / "借据信息.csv").read_bytes().decode("utf-8-sig").split("\r\n")
     loan2 = lines[2].split(",")[0]
-    lines[9] = loan2 + lines[9][lines[9].index(","):]
+    lines[9] = loan2 + lines[9][lines[9].index(",") :]
     (src / "借据信息.csv").write_bytes("\r\n".join(lines).encode("utf-8-sig"))
     err = _fails(src, tmp_path / "out")
     dup = [p for p in err.problems if "share" in p.message]
@@ -946,7 +1144,10 @@ def test_every_problem_is_reported_at_once(tmp_path):
     _edit_csv(src / "投诉记录.csv", "utf-8-sig", lambda t: t.replace("态度问题", "服务态度", 1))
     err = _fails(src, tmp_path / "out")
     assert {(p.file, p.column) for p in err.problems} == {
-        ("借据信息.csv", "产品类型"), ("停催申请.csv", "停催渠道"), ("投诉记录.csv", "投诉类型")}
+        ("借据信息.csv", "产品类型"),
+        ("停催申请.csv", "停催渠道"),
+        ("投诉记录.csv", "投诉类型"),
+    }
 
 
 def test_failed_reimport_leaves_the_earlier_import_as_it_was(tmp_path):
@@ -958,7 +1159,7 @@ def test_failed_reimport_leaves_the_earlier_import_as_it_was(tmp_path):
 
 
 def test_output_folder_rules(tmp_path):
-    import analysis.folders as folders
+    import analysis.data.folders as folders
 
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -966,7 +1167,7 @@ def test_output_folder_rules(tmp_path):
     with pytest.raises(folders.FolderError):
         import_export(CN, CN / "mapping.toml", mine, progress=False, overwrite=True)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
-    from analysis import synth
+    from analysis.data import synth
 
     gen = tmp_path / "gen"
     synth.generate(scenario="cn_default", accounts=50, seed=1, out=gen, progress=False, truth_accounts=50)
@@ -977,12 +1178,15 @@ def test_output_folder_rules(tmp_path):
     assert not (gen / "truth.json").exists() and io.load(gen).currency == "CNY"
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace('time_zone = "Asia/Shanghai"', 'time_zone = "Beijing"'), "not an IANA time zone"),
-    (lambda t: t.replace("channel = \"催收方式\"", "chanel = \"催收方式\""), "unknown key(s) 'chanel'"),
-    (lambda t: t.replace('"智能语音" = "ai_voice"', '"智能语音" = "robot"'), "'robot'"),
-    (lambda t: t + "\n[broken", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace('time_zone = "Asia/Shanghai"', 'time_zone = "Beijing"'), "not an IANA time zone"),
+        (lambda t: t.replace('channel = "催收方式"', 'chanel = "催收方式"'), "unknown key(s) 'chanel'"),
+        (lambda t: t.replace('"智能语音" = "ai_voice"', '"智能语音" = "robot"'), "'robot'"),
+        (lambda t: t + "\n[broken", "not valid TOML"),
+    ],
+)
 def test_bad_mapping(tmp_path, edit, message):
     src = _cn_copy(tmp_path)
     mapping = src / "mapping.toml"
@@ -998,8 +1202,14 @@ def test_bad_mapping(tmp_path, edit, message):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "analysis", "import", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", "import", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -1023,7 +1233,7 @@ def test_run_reports_a_contract_failure(tmp_path, monkeypatch, capsys):
     # a rule the importer does not check itself fails in io.load: exit 1, the ContractError printed, nothing written
     import argparse
 
-    from analysis import importer
+    from analysis.data import importer
 
     def refuse(path, **kw):
         raise io.ContractError([io.Problem(str(path), "accounts", "region", "range", "accounts.parquet: bad")], path)
@@ -1032,8 +1242,10 @@ def test_run_reports_a_contract_failure(tmp_path, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
     importer.add_arguments(parser)
     out = tmp_path / "out"
-    assert importer.run(parser.parse_args([str(CN), "--mapping", str(CN / "mapping.toml"), "--out", str(out),
-                                           "--quiet"])) == 1
+    assert (
+        importer.run(parser.parse_args([str(CN), "--mapping", str(CN / "mapping.toml"), "--out", str(out), "--quiet"]))
+        == 1
+    )
     err = capsys.readouterr().err
     assert "accounts.parquet: bad" in err and "nothing was written" in err
     assert not out.exists() and not list(tmp_path.iterdir())
@@ -1042,12 +1254,13 @@ def test_run_reports_a_contract_failure(tmp_path, monkeypatch, capsys):
 def test_run_reports_usage_errors(tmp_path, capsys):
     import argparse
 
-    from analysis import importer
+    from analysis.data import importer
 
     parser = argparse.ArgumentParser()
     importer.add_arguments(parser)
-    args = parser.parse_args([str(tmp_path / "absent"), "--mapping", str(CN / "mapping.toml"), "--out",
-                              str(tmp_path / "x")])
+    args = parser.parse_args(
+        [str(tmp_path / "absent"), "--mapping", str(CN / "mapping.toml"), "--out", str(tmp_path / "x")]
+    )
     assert importer.run(args) == 2
     assert capsys.readouterr().err.startswith("error: ") and not (tmp_path / "x").exists()
 

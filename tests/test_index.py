@@ -7,25 +7,44 @@ import base64
 import nbformat
 import pytest
 
-from analysis.build import HEADLINE_TAG, index_html, summarise_notebook
+from analysis.report.build import HEADLINE_TAG, index_html, summarise_notebook
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 20).decode()
-INFO = {"scenario": "cn_default", "data_dir": "data/x", "data_sha256": "ab" * 32, "accounts": 1000,
-        "built_at": "2026-01-01T00:00:00", "build_seconds": 1.0, "pdf": "PDF skipped", "parameters": {},
-        "versions": {"python": "3.11"}}
+INFO = {
+    "scenario": "cn_default",
+    "data_dir": "data/x",
+    "data_sha256": "ab" * 32,
+    "accounts": 1000,
+    "built_at": "2026-01-01T00:00:00",
+    "build_seconds": 1.0,
+    "pdf": "PDF skipped",
+    "parameters": {},
+    "versions": {"python": "3.11"},
+}
 
 
 def _notebook(path, headline="Move **M1-high**\\: calls; gains 1\\.5 CNY <script>alert(1)</script>"):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# 9. Hostile <b>title</b>\n\n**Question.** Is a *call* worth it -- and "
-                                      "when?\n\nMore text that is not the question."),
-        nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output(
-            "display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]),
-        nbformat.v4.new_code_cell("say(...)", metadata={"tags": [HEADLINE_TAG]}, outputs=[nbformat.v4.new_output(
-            "display_data", data={"text/markdown": headline, "text/plain": "<IPython.core.display.Markdown>"})]),
-        nbformat.v4.new_code_cell("untagged", outputs=[nbformat.v4.new_output(
-            "display_data", data={"text/markdown": "not the headline"})]),
+        nbformat.v4.new_markdown_cell(
+            "# 9. Hostile <b>title</b>\n\n**Question.** Is a *call* worth it -- and "
+            "when?\n\nMore text that is not the question."
+        ),
+        nbformat.v4.new_code_cell(
+            "x = 1", outputs=[nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+        ),
+        nbformat.v4.new_code_cell(
+            "say(...)",
+            metadata={"tags": [HEADLINE_TAG]},
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", data={"text/markdown": headline, "text/plain": "<IPython.core.display.Markdown>"}
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "untagged", outputs=[nbformat.v4.new_output("display_data", data={"text/markdown": "not the headline"})]
+        ),
     ]
     nbformat.write(nb, str(path))
     return path

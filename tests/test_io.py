@@ -11,15 +11,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from analysis import contract
-from analysis.io import ContractError, Dataset, Problem, load, summary
 from conftest import tiny_frames, write_parquet_dataset
+
+from analysis.data import contract
+from analysis.data.io import ContractError, Dataset, Problem, load, summary
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "templates"
 IBIS_TYPES = {
-    "int64": dt.int64, "int32": dt.int32, "int16": dt.int16, "float64": dt.float64,
-    "bool": dt.boolean, "string": dt.string, "date": dt.date,
+    "int64": dt.int64,
+    "int32": dt.int32,
+    "int16": dt.int16,
+    "float64": dt.float64,
+    "bool": dt.boolean,
+    "string": dt.string,
+    "date": dt.date,
 }
 
 
@@ -34,8 +39,7 @@ def _write(frames: dict[str, pd.DataFrame], folder: Path, csv=(), raw=()) -> Pat
             pq.write_table(pa.Table.from_pandas(df, preserve_index=False), folder / f"{name}.parquet")
         else:
             schema = pa.schema([f.with_nullable(True) for f in contract.arrow_schema(name)])
-            pq.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False),
-                           folder / f"{name}.parquet")
+            pq.write_table(pa.Table.from_pandas(df, schema=schema, preserve_index=False), folder / f"{name}.parquet")
     return folder
 
 
@@ -50,6 +54,7 @@ def _set(table, column, row, value):
         df = frames[table]
         df[column] = df[column].astype(object)
         df.loc[row, column] = value
+
     return mutate
 
 
@@ -57,6 +62,7 @@ def _set_many(table, column, changes):
     def mutate(frames):
         for row, value in changes.items():
             _set(table, column, row, value)(frames)
+
     return mutate
 
 
@@ -71,59 +77,147 @@ def _add(table, column, value):
 def _as_str(table, column):
     def mutate(frames):
         frames[table][column] = frames[table][column].astype(str)
+
     return mutate
 
 
 def _naive(table, column):
     def mutate(frames):
         frames[table][column] = frames[table][column].dt.tz_localize(None)
+
     return mutate
 
 
 # id, mutate, written as (csv tables, raw-parquet tables), expected
 # (check, table, column, rows, values, text the message must contain)
 CASES = [
-    ("missing_column", _drop("accounts", "region"), ((), ("accounts",)),
-     ("missing_column", "accounts", "region", (), (), "column region is missing")),
-    ("extra_column", _add("contacts", "email", "x@y.cn"), (("contacts",), ()),
-     ("extra_column", "contacts", "email", (), (), "contacts.csv: column email")),
-    ("parquet_string_in_int", _as_str("payments", "payment_id"), ((), ("payments",)),
-     ("type", "payments", "payment_id", (), (), "Parquet type VARCHAR")),
-    ("csv_unparseable_number", _set("accounts", "balance_due", 2, "1,200.50"), (("accounts",), ()),
-     ("type", "accounts", "balance_due", (3,), ("1,200.50",), "line 4: '1,200.50'")),
-    ("csv_zoneless_timestamp", _set("payments", "paid_at", 1, "2026-03-03 10:00:00"), (("payments",), ()),
-     ("timestamp_zone", "payments", "paid_at", (2,), ("2026-03-03 10:00:00",), "line 3")),
-    ("parquet_zoneless_timestamp", _naive("opt_outs", "requested_at"), ((), ("opt_outs",)),
-     ("timestamp_zone", "opt_outs", "requested_at", (), (), "no time zone")),
-    ("csv_unparseable_timestamp", _set("complaints", "complained_at", 0, "yesterday 9am"), (("complaints",), ()),
-     ("timestamp_parse", "complaints", "complained_at", (1,), ("yesterday 9am",), "line 2: 'yesterday 9am'")),
-    ("unknown_channel", _set_many("contacts", "channel", {3: "wechat", 5: "email"}), (("contacts",), ()),
-     ("allowed_values", "contacts", "channel", (4, 6), ("wechat", "email"),
-      "2 rows have values outside the allowed set (lines 5, 7: 'wechat', 'email'); allowed: sms, phone, ai_voice")),
-    ("unknown_strategy", _set("accounts", "strategy", 4, "letter_only"), ((), ()),
-     ("unknown_strategy", "accounts", "strategy", (5,), ("letter_only",), "row 5: 'letter_only'")),
-    ("negative_amount", _set("payments", "amount", 0, -5.0), ((), ()),
-     ("range", "payments", "amount", (1,), (-5.0,), ">= 0")),
-    ("negative_balance", _set("accounts", "balance_due", 1, -1.0), (("accounts",), ()),
-     ("range", "accounts", "balance_due", (2,), ("-1.0",), "line 3")),
-    ("risk_score_above_1", _set("accounts", "risk_score", 0, 1.5), ((), ()),
-     ("range", "accounts", "risk_score", (1,), (1.5,), "between 0 and 1")),
-    ("null_in_non_null", _set("contacts", "promise_to_pay", 2, None), (("contacts",), ()),
-     ("null", "contacts", "promise_to_pay", (3,), (), "1 row is empty (line 4)")),
-    ("duplicate_key", _set("contacts", "contact_id", 7, 10), ((), ()),
-     ("duplicate_key", "contacts", "contact_id", (1, 8), (10,), "rows 1, 8: 10")),
-    ("contact_unknown_account", _set("contacts", "account_id", 0, 99), ((), ()),
-     ("foreign_key", "contacts", "account_id", (1,), (99,), "refers to accounts")),
-    ("payment_unknown_account", _set("payments", "account_id", 3, 42), (("payments",), ()),
-     ("foreign_key", "payments", "account_id", (4,), ("42",), "line 5: '42'")),
-    ("complaint_unknown_contact", _set("complaints", "contact_id", 0, 999), ((), ()),
-     ("foreign_key", "complaints", "contact_id", (1,), (999,), "contacts.contact_id")),
-    ("bad_dpd_bucket", _set("accounts", "dpd_bucket", 2, "M1"), ((), ()),
-     ("dpd_bucket", "accounts", "dpd_bucket", (3,), ("M1 for 45 days",), "M2 = 31-60")),
-    ("bad_time_zone", _set("accounts", "time_zone", 0, "China/Beijing"), (("accounts",), ()),
-     ("time_zone", "accounts", "time_zone", (1,), ("China/Beijing",), "line 2: 'China/Beijing'")),
-    ("mixed_currencies", _set("accounts", "currency", 4, "USD"), ((), ()),
-     ("currency", "accounts", "currency", (5,), ("CNY", "USD"), "found: CNY, USD")),
+    (
+        "missing_column",
+        _drop("accounts", "region"),
+        ((), ("accounts",)),
+        ("missing_column", "accounts", "region", (), (), "column region is missing"),
+    ),
+    (
+        "extra_column",
+        _add("contacts", "email", "x@y.cn"),
+        (("contacts",), ()),
+        ("extra_column", "contacts", "email", (), (), "contacts.csv: column email"),
+    ),
+    (
+        "parquet_string_in_int",
+        _as_str("payments", "payment_id"),
+        ((), ("payments",)),
+        ("type", "payments", "payment_id", (), (), "Parquet type VARCHAR"),
+    ),
+    (
+        "csv_unparseable_number",
+        _set("accounts", "balance_due", 2, "1,200.50"),
+        (("accounts",), ()),
+        ("type", "accounts", "balance_due", (3,), ("1,200.50",), "line 4: '1,200.50'"),
+    ),
+    (
+        "csv_zoneless_timestamp",
+        _set("payments", "paid_at", 1, "2026-03-03 10:00:00"),
+        (("payments",), ()),
+        ("timestamp_zone", "payments", "paid_at", (2,), ("2026-03-03 10:00:00",), "line 3"),
+    ),
+    (
+        "parquet_zoneless_timestamp",
+        _naive("opt_outs", "requested_at"),
+        ((), ("opt_outs",)),
+        ("timestamp_zone", "opt_outs", "requested_at", (), (), "no time zone"),
+    ),
+    (
+        "csv_unparseable_timestamp",
+        _set("complaints", "complained_at", 0, "yesterday 9am"),
+        (("complaints",), ()),
+        ("timestamp_parse", "complaints", "complained_at", (1,), ("yesterday 9am",), "line 2: 'yesterday 9am'"),
+    ),
+    (
+        "unknown_channel",
+        _set_many("contacts", "channel", {3: "wechat", 5: "email"}),
+        (("contacts",), ()),
+        (
+            "allowed_values",
+            "contacts",
+            "channel",
+            (4, 6),
+            ("wechat", "email"),
+            "2 rows have values outside the allowed set (lines 5, 7: 'wechat', 'email'); allowed: sms, phone, ai_voice",
+        ),
+    ),
+    (
+        "unknown_strategy",
+        _set("accounts", "strategy", 4, "letter_only"),
+        ((), ()),
+        ("unknown_strategy", "accounts", "strategy", (5,), ("letter_only",), "row 5: 'letter_only'"),
+    ),
+    (
+        "negative_amount",
+        _set("payments", "amount", 0, -5.0),
+        ((), ()),
+        ("range", "payments", "amount", (1,), (-5.0,), ">= 0"),
+    ),
+    (
+        "negative_balance",
+        _set("accounts", "balance_due", 1, -1.0),
+        (("accounts",), ()),
+        ("range", "accounts", "balance_due", (2,), ("-1.0",), "line 3"),
+    ),
+    (
+        "risk_score_above_1",
+        _set("accounts", "risk_score", 0, 1.5),
+        ((), ()),
+        ("range", "accounts", "risk_score", (1,), (1.5,), "between 0 and 1"),
+    ),
+    (
+        "null_in_non_null",
+        _set("contacts", "promise_to_pay", 2, None),
+        (("contacts",), ()),
+        ("null", "contacts", "promise_to_pay", (3,), (), "1 row is empty (line 4)"),
+    ),
+    (
+        "duplicate_key",
+        _set("contacts", "contact_id", 7, 10),
+        ((), ()),
+        ("duplicate_key", "contacts", "contact_id", (1, 8), (10,), "rows 1, 8: 10"),
+    ),
+    (
+        "contact_unknown_account",
+        _set("contacts", "account_id", 0, 99),
+        ((), ()),
+        ("foreign_key", "contacts", "account_id", (1,), (99,), "refers to accounts"),
+    ),
+    (
+        "payment_unknown_account",
+        _set("payments", "account_id", 3, 42),
+        (("payments",), ()),
+        ("foreign_key", "payments", "account_id", (4,), ("42",), "line 5: '42'"),
+    ),
+    (
+        "complaint_unknown_contact",
+        _set("complaints", "contact_id", 0, 999),
+        ((), ()),
+        ("foreign_key", "complaints", "contact_id", (1,), (999,), "contacts.contact_id"),
+    ),
+    (
+        "bad_dpd_bucket",
+        _set("accounts", "dpd_bucket", 2, "M1"),
+        ((), ()),
+        ("dpd_bucket", "accounts", "dpd_bucket", (3,), ("M1 for 45 days",), "M2 = 31-60"),
+    ),
+    (
+        "bad_time_zone",
+        _set("accounts", "time_zone", 0, "China/Beijing"),
+        (("accounts",), ()),
+        ("time_zone", "accounts", "time_zone", (1,), ("China/Beijing",), "line 2: 'China/Beijing'"),
+    ),
+    (
+        "mixed_currencies",
+        _set("accounts", "currency", 4, "USD"),
+        ((), ()),
+        ("currency", "accounts", "currency", (5,), ("CNY", "USD"), "found: CNY, USD"),
+    ),
 ]
 
 
@@ -152,17 +246,27 @@ def _header_only(name):
         (folder / f"{name}.parquet").unlink()
         cols = ",".join(contract.TABLES[name].column_names)
         (folder / f"{name}.csv").write_text(cols + "\n", encoding="utf-8")
+
     return action
 
 
 FILE_CASES = [
-    ("zero_byte_file", lambda f: (f / "opt_outs.parquet").write_bytes(b""),
-     ("empty_file", "opt_outs", "opt_outs.parquet")),
+    (
+        "zero_byte_file",
+        lambda f: (f / "opt_outs.parquet").write_bytes(b""),
+        ("empty_file", "opt_outs", "opt_outs.parquet"),
+    ),
     ("header_only_accounts", _header_only("accounts"), ("empty_file", "accounts", "no data rows")),
-    ("missing_file", lambda f: (f / "payments.parquet").unlink(),
-     ("missing_file", "payments", "payments.csv, payments.parquet")),
-    ("two_forms", lambda f: pd.read_parquet(f / "accounts.parquet").to_csv(f / "accounts.csv", index=False),
-     ("duplicate_file", "accounts", "accounts.parquet and accounts.csv")),
+    (
+        "missing_file",
+        lambda f: (f / "payments.parquet").unlink(),
+        ("missing_file", "payments", "payments.csv, payments.parquet"),
+    ),
+    (
+        "two_forms",
+        lambda f: pd.read_parquet(f / "accounts.parquet").to_csv(f / "accounts.csv", index=False),
+        ("duplicate_file", "accounts", "accounts.parquet and accounts.csv"),
+    ),
 ]
 
 
@@ -216,8 +320,7 @@ def test_parquet_folder_of_parts_loads(tmp_path):
     schema = contract.arrow_schema("contacts")
     contacts = frames["contacts"]
     for i, chunk in enumerate((contacts.iloc[:5], contacts.iloc[5:])):
-        pq.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False),
-                       parts / f"part-{i}.parquet")
+        pq.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), parts / f"part-{i}.parquet")
     assert load(folder)["contacts"].count().execute() == len(contacts)
 
 
@@ -228,8 +331,9 @@ def test_problem_in_a_part_names_the_part(tmp_path):
     (folder / "contacts").mkdir()
     schema = contract.arrow_schema("contacts")
     for i, chunk in enumerate((frames["contacts"].iloc[:5], frames["contacts"].iloc[5:])):
-        pq.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False),
-                       folder / "contacts" / f"part-{i}.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), folder / "contacts" / f"part-{i}.parquet"
+        )
     (problem,) = _errors(folder)
     assert problem.rows == (2,) and problem.file.endswith("part-1.parquet")
     assert "part-1.parquet row 2: 'wechat'" in problem.message
@@ -246,8 +350,7 @@ def test_manifest_strategy_is_accepted(tiny_manifest_dir):
 def test_strategies_argument_is_accepted(tmp_path):
     frames = tiny_frames()
     frames["accounts"].loc[0, "strategy"] = "field_visit"
-    assert "field_visit" in load(write_parquet_dataset(frames, tmp_path / "ds"),
-                                 strategies=["field_visit"]).strategies
+    assert "field_visit" in load(write_parquet_dataset(frames, tmp_path / "ds"), strategies=["field_visit"]).strategies
 
 
 def test_header_only_complaints_csv_is_fine(tiny_dir):
@@ -275,8 +378,12 @@ def test_all_problems_of_all_files_reported_at_once(tmp_path):
     with pytest.raises(ContractError) as info:
         load(folder)
     checks = {(p.table, p.check) for p in info.value.problems}
-    assert {("contacts", "allowed_values"), ("payments", "range"),
-            ("accounts", "missing_column"), ("opt_outs", "missing_file")} <= checks
+    assert {
+        ("contacts", "allowed_values"),
+        ("payments", "range"),
+        ("accounts", "missing_column"),
+        ("opt_outs", "missing_file"),
+    } <= checks
     text = str(info.value)
     assert text.splitlines()[0] == f"{len(info.value.problems)} problem(s) in {folder}"
     assert "contacts.csv, column channel" in text and "line 2" in text
@@ -310,15 +417,25 @@ def test_two_datasets_on_one_connection_stay_apart(tiny_dir):
 
 def test_summary_mentions_counts(tiny_dir):
     text = summary(load(tiny_dir))
-    for fragment in ("CNY", "accounts 5", "contacts 8", "payments 4", "complaints 1",
-                     "opt_outs 1", "sms_only 2", "M1 3", "phone 4", "9,500.00", "2026-03-02"):
+    for fragment in (
+        "CNY",
+        "accounts 5",
+        "contacts 8",
+        "payments 4",
+        "complaints 1",
+        "opt_outs 1",
+        "sms_only 2",
+        "M1 3",
+        "phone 4",
+        "9,500.00",
+        "2026-03-02",
+    ):
         assert fragment in text, (fragment, text)
 
 
 def test_unreadable_ragged_csv_is_reported(tiny_dir):
     (tiny_dir / "opt_outs.parquet").unlink()
-    (tiny_dir / "opt_outs.csv").write_text(
-        "opt_out_id,account_id,requested_at,channel\n300,5\n", encoding="utf-8")
+    (tiny_dir / "opt_outs.csv").write_text("opt_out_id,account_id,requested_at,channel\n300,5\n", encoding="utf-8")
     (problem,) = _errors(tiny_dir)
     assert problem.check == "unreadable" and "opt_outs.csv" in problem.message
 

@@ -7,12 +7,11 @@ import json
 import os
 import stat
 
-import pyarrow.parquet as pq
 import pytest
-
-from analysis import io
-from analysis.io import ContractError, load
 from conftest import tiny_frames, write_parquet_dataset
+
+from analysis.data import io
+from analysis.data.io import ContractError, load
 
 
 @pytest.fixture
@@ -173,7 +172,10 @@ def test_sparse_keys_use_count_distinct(tmp_path, memo):
     frames["contacts"]["contact_id"] = [10, 11, 12, 13, 14, 15, 2**40, 2**40]
     problems = _problems(write_parquet_dataset(frames, tmp_path / "sparse"))
     dup = [p for p in problems if p.check == "duplicate_key"]
-    assert len(dup) == 1 and "column contact_id: 2 rows share a key with another row (rows 7, 8: 1099511627776)" in dup[0].message
+    assert (
+        len(dup) == 1
+        and "column contact_id: 2 rows share a key with another row (rows 7, 8: 1099511627776)" in dup[0].message
+    )
 
 
 def _problems(folder):

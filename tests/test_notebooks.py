@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from analysis.__main__ import main
-from analysis.build import kernel_failed_to_start
+from analysis.report.build import kernel_failed_to_start
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -20,9 +20,17 @@ PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_ov
 #: The decision's parameters, in the notebooks that decide (01, 08, 09) with the defaults of ``recommend``.
 DECISION = {"capacity_hours", "complaint_budget_per_10k", "level", "horizon"}
 DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb", "09_what_if.ipynb"}
-EXPECTED = ["01_executive_summary.ipynb", "02_data_tour.ipynb", "03_cost.ipynb", "04_response.ipynb",
-            "05_complaints_compliance.ipynb", "06_experiment_design.ipynb", "07_cost_benefit.ipynb",
-            "08_channel_policy.ipynb", "09_what_if.ipynb"]
+EXPECTED = [
+    "01_executive_summary.ipynb",
+    "02_data_tour.ipynb",
+    "03_cost.ipynb",
+    "04_response.ipynb",
+    "05_complaints_compliance.ipynb",
+    "06_experiment_design.ipynb",
+    "07_cost_benefit.ipynb",
+    "08_channel_policy.ipynb",
+    "09_what_if.ipynb",
+]
 
 
 def _read(path: Path):
@@ -62,7 +70,7 @@ def test_a_notebook_that_names_its_costs_reads_no_other():
     again only when they change), so it must not touch any other cost, nor hand the costs to a function."""
     import re
 
-    from analysis.build import declared_cost_keys
+    from analysis.report.build import declared_cost_keys
 
     named = {p: keys for p, keys in declared_cost_keys(NOTEBOOKS).items() if keys is not None}
     assert named, "no notebook names its costs"
@@ -90,13 +98,19 @@ def test_every_notebook_executes(report_build, small_dataset):
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
         # warnings are recorded by nb.prepare, never printed into the reports
-        stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                  if o.output_type == "stream" and o.name == "stderr"]
+        stderr = [
+            o.text
+            for c in nb.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+            if o.output_type == "stream" and o.name == "stderr"
+        ]
         assert not stderr, f"{path.name} printed to stderr: {stderr[0][:500]}"
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1 and str(small_dataset) in injected[0].source
-        markdown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                    if "text/markdown" in o.get("data", {})]
+        markdown = [
+            o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "text/markdown" in o.get("data", {})
+        ]
         assert markdown, f"{path.name}: no interpretation sentence was displayed"
         assert not any("$" in o["data"]["text/markdown"] for o in markdown)
         images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
@@ -124,7 +138,14 @@ def _allocation(nb) -> dict:
 
 
 def test_table_number_format():
-    from analysis.notebook import number_format
+    from analysis.report.notebook import number_format
 
     assert [number_format(x) for x in (18406.0, 254.6, 0.0913, 0.00128, 0.0000213, 0.0, -3.5)] == [
-        "18,406", "254.60", "0.0913", "0.0013", "2.13e-05", "0", "-3.50"]
+        "18,406",
+        "254.60",
+        "0.0913",
+        "0.0013",
+        "2.13e-05",
+        "0",
+        "-3.50",
+    ]

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 
-from analysis import plots
+from analysis.report import plots
 
 
 @pytest.fixture(autouse=True)
@@ -27,13 +27,15 @@ def _close():
 
 
 def _frame():
-    return pd.DataFrame({
-        "strategy": ["sms_only", "phone_only", "sms_only", "phone_only"],
-        "segment": ["M1-low", "M1-low", "M2-high", "M2-high"],
-        "estimate": [0.10, 0.30, -0.05, 0.20],
-        "ci_low": [0.05, 0.20, -0.10, 0.15],
-        "ci_high": [0.15, 0.40, 0.00, 0.25],
-    })
+    return pd.DataFrame(
+        {
+            "strategy": ["sms_only", "phone_only", "sms_only", "phone_only"],
+            "segment": ["M1-low", "M1-low", "M2-high", "M2-high"],
+            "estimate": [0.10, 0.30, -0.05, 0.20],
+            "ci_low": [0.05, 0.20, -0.10, 0.15],
+            "ci_high": [0.15, 0.40, 0.00, 0.25],
+        }
+    )
 
 
 def _error_segments(ax) -> list:
@@ -47,8 +49,9 @@ def _labelled(ax):
 
 def test_interval_plot_draws_the_given_intervals():
     df = _frame()
-    ax = plots.interval_plot(df, label="segment", hue="strategy", reference=0, xlabel="effect (percentage points)",
-                             scale=100)
+    ax = plots.interval_plot(
+        df, label="segment", hue="strategy", reference=0, xlabel="effect (percentage points)", scale=100
+    )
     _labelled(ax)
     segs = _error_segments(ax)
     assert len(segs) == len(df)
@@ -60,8 +63,9 @@ def test_interval_plot_draws_the_given_intervals():
 
 def test_bar_with_ci_one_error_bar_per_bar_and_units():
     df = _frame()
-    ax = plots.bar_with_ci(df, x="segment", y="estimate", low="ci_low", high="ci_high", hue="strategy",
-                           ylabel="paid rate (%)", scale=100)
+    ax = plots.bar_with_ci(
+        df, x="segment", y="estimate", low="ci_low", high="ci_high", hue="strategy", ylabel="paid rate (%)", scale=100
+    )
     _labelled(ax)
     assert len(ax.patches) == len(df)
     assert sorted(p.get_height() for p in ax.patches) == pytest.approx(sorted(100 * df.estimate))
@@ -69,28 +73,50 @@ def test_bar_with_ci_one_error_bar_per_bar_and_units():
 
 
 def test_bar_without_intervals_draws_no_error_bars():
-    ax = plots.bar_with_ci(_frame(), x="segment", y="estimate", low=None, high=None, hue="strategy",
-                           ylabel="accounts")
+    ax = plots.bar_with_ci(_frame(), x="segment", y="estimate", low=None, high=None, hue="strategy", ylabel="accounts")
     assert _error_segments(ax) == []
 
 
 def test_funnel_dose_sensitivity_hour_power_and_stacked():
-    funnel = pd.DataFrame({"strategy": ["a", "a", "b", "b"], "stage": ["contacted", "paid"] * 2,
-                           "rate": [0.9, 0.3, 0.8, 0.35], "ci_low": [0.88, 0.28, 0.78, 0.33],
-                           "ci_high": [0.92, 0.32, 0.82, 0.37]})
+    funnel = pd.DataFrame(
+        {
+            "strategy": ["a", "a", "b", "b"],
+            "stage": ["contacted", "paid"] * 2,
+            "rate": [0.9, 0.3, 0.8, 0.35],
+            "ci_low": [0.88, 0.28, 0.78, 0.33],
+            "ci_high": [0.92, 0.32, 0.82, 0.37],
+        }
+    )
     ax = plots.funnel_plot(funnel)
     _labelled(ax)
     assert len(_error_segments(ax)) == 4
-    dose = pd.DataFrame({"channel": ["sms"] * 3, "n_window": [1, 2, 3], "rate": [1.0, 2.0, 3.0],
-                         "ci_low": [0.5, 1.0, 2.0], "ci_high": [2.0, 3.0, 4.0], "fitted_rate": [1.1, 1.9, 3.1]})
+    dose = pd.DataFrame(
+        {
+            "channel": ["sms"] * 3,
+            "n_window": [1, 2, 3],
+            "rate": [1.0, 2.0, 3.0],
+            "ci_low": [0.5, 1.0, 2.0],
+            "ci_high": [2.0, 3.0, 4.0],
+            "fitted_rate": [1.1, 1.9, 3.1],
+        }
+    )
     ax = plots.dose_response_plot(dose)
     _labelled(ax)
     assert len(_error_segments(ax)) == 3
     assert any(np.allclose(line.get_ydata(), dose.fitted_rate) for line in ax.lines)
-    sens = pd.DataFrame({"strategy": ["a", "a"], "x": [25.0, 50.0], "y": [1.0, 2.0], "lo": [0.9, 1.8],
-                         "hi": [1.1, 2.2]})
-    ax = plots.sensitivity_plot(sens, x="x", y="y", low="lo", high="hi", xlabel="agent cost per hour (CNY)",
-                                ylabel="cost per account (CNY)", baseline_x=50.0)
+    sens = pd.DataFrame(
+        {"strategy": ["a", "a"], "x": [25.0, 50.0], "y": [1.0, 2.0], "lo": [0.9, 1.8], "hi": [1.1, 2.2]}
+    )
+    ax = plots.sensitivity_plot(
+        sens,
+        x="x",
+        y="y",
+        low="lo",
+        high="hi",
+        xlabel="agent cost per hour (CNY)",
+        ylabel="cost per account (CNY)",
+        baseline_x=50.0,
+    )
     _labelled(ax)
     assert len(_error_segments(ax)) == 2
     hours = pd.DataFrame({"channel": ["sms", "sms", "phone"], "local_hour": [9, 10, 9], "contacts": [5, 7, 3]})
@@ -101,8 +127,9 @@ def test_funnel_dose_sensitivity_hour_power_and_stacked():
     ax = plots.power_curve(curve, x="n", hue="lift", xlabel="accounts in the test")
     _labelled(ax)
     assert np.allclose(ax.lines[0].get_ydata(), [30, 60, 90])
-    mix = pd.DataFrame({"channel": ["sms", "sms", "phone"], "category": ["tone", "other", "tone"],
-                        "share": [0.25, 0.75, 1.0]})
+    mix = pd.DataFrame(
+        {"channel": ["sms", "sms", "phone"], "category": ["tone", "other", "tone"], "share": [0.25, 0.75, 1.0]}
+    )
     ax = plots.stacked_share(mix, x="channel", hue="category", value="share")
     _labelled(ax)
     assert len(ax.patches) == 4  # every category drawn for every channel (0 where absent)
@@ -116,8 +143,13 @@ def test_every_plot_takes_ax_and_returns_it():
 def test_truth_markers_are_drawn_where_given():
     df = _frame().assign(truth=[0.12, 0.28, -0.02, 0.22])
     ax = plots.interval_plot(df, label="segment", hue="strategy", truth="truth", xlabel="effect")
-    xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections if hasattr(c, "get_offsets")
-                         and not isinstance(c, LineCollection)])
+    xs = np.concatenate(
+        [
+            c.get_offsets()[:, 0]
+            for c in ax.collections
+            if hasattr(c, "get_offsets") and not isinstance(c, LineCollection)
+        ]
+    )
     assert sorted(xs) == pytest.approx(sorted(df.truth))
 
 
@@ -134,8 +166,14 @@ def test_plots_leave_the_global_style_alone_and_set_style_sets_it():
 
 
 def test_tornado_plot_draws_bars_from_the_base_to_each_end():
-    df = pd.DataFrame({"key": ["agent cost", "sms price"], "base": [2.0, 2.0], "value_at_low": [5.0, 1.5],
-                       "value_at_high": [-1.0, 2.5]})
+    df = pd.DataFrame(
+        {
+            "key": ["agent cost", "sms price"],
+            "base": [2.0, 2.0],
+            "value_at_low": [5.0, 1.5],
+            "value_at_high": [-1.0, 2.5],
+        }
+    )
     ax = plots.tornado_plot(df, xlabel="net value per account (CNY)", reference=0)
     _labelled(ax)
     assert len(ax.patches) == 2 * len(df)
@@ -149,8 +187,13 @@ def test_tornado_plot_draws_bars_from_the_base_to_each_end():
 
 
 def test_frontier_plot_joins_feasible_points_and_marks_infeasible_limits():
-    df = pd.DataFrame({"limit": [0.0, 1.0, 2.0, 3.0], "status": ["infeasible", "optimal", "optimal", "optimal"],
-                       "value_per_account": [np.nan, 1.0, 1.5, 1.7]})
+    df = pd.DataFrame(
+        {
+            "limit": [0.0, 1.0, 2.0, 3.0],
+            "status": ["infeasible", "optimal", "optimal", "optimal"],
+            "value_per_account": [np.nan, 1.0, 1.5, 1.7],
+        }
+    )
     ax = plots.frontier_plot(df, xlabel="agent hours", ylabel="net value per account (CNY)", current=2.0, scale=10)
     _labelled(ax)
     line = ax.lines[0]
@@ -160,11 +203,14 @@ def test_frontier_plot_joins_feasible_points_and_marks_infeasible_limits():
     assert any(ln.get_linestyle() == "--" and ln.get_xdata()[0] == 2.0 for ln in ax.lines)
     fig, ax2 = plt.subplots()
     assert plots.frontier_plot(df, status=None, xlabel="x", ylabel="y", ax=ax2) is ax2
-    assert plots.tornado_plot(df.assign(key="k", base=0.0, value_at_low=-1.0, value_at_high=1.0),
-                              xlabel="x", ax=ax2) is ax2
+    assert (
+        plots.tornado_plot(df.assign(key="k", base=0.0, value_at_low=-1.0, value_at_high=1.0), xlabel="x", ax=ax2)
+        is ax2
+    )
 
 
 # --- Chinese names: a CJK font in the fallback list ---------------------------------------------------------------
+
 
 def _needs_cjk_font() -> str:
     name = plots.cjk_font()
@@ -177,8 +223,16 @@ def _missing_glyph_warnings(label: str) -> list[str]:
     df = _frame().assign(segment=[label, label, "M2-high", "M2-high"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ax = plots.bar_with_ci(df, x="segment", y="estimate", low="ci_low", high="ci_high", hue="strategy",
-                               ylabel="paid rate (%)", title=label)
+        ax = plots.bar_with_ci(
+            df,
+            x="segment",
+            y="estimate",
+            low="ci_low",
+            high="ci_high",
+            hue="strategy",
+            ylabel="paid rate (%)",
+            title=label,
+        )
         ax.figure.canvas.draw()
     return [str(w.message) for w in caught if "missing from font" in str(w.message)]
 
@@ -211,8 +265,12 @@ def test_cjk_font_rebuilds_a_font_cache_that_predates_the_font(monkeypatch):
         rebuilds.append(try_read_cache)
         return real  # what a rebuild finds, without rewriting this machine's cache
 
-    for attr, value in (("fontManager", stale), ("findfont", stale.findfont), ("get_font_names", stale.get_font_names),
-                        ("_load_fontmanager", rebuild)):
+    for attr, value in (
+        ("fontManager", stale),
+        ("findfont", stale.findfont),
+        ("get_font_names", stale.get_font_names),
+        ("_load_fontmanager", rebuild),
+    ):
         monkeypatch.setattr(font_manager, attr, value)
     monkeypatch.setattr(plots, "_rebuilt_font_cache", False)
     assert plots.cjk_font() == name

@@ -8,12 +8,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis import io
-from analysis import policy as P
-from analysis.scenario import load_scenario
-
 from test_economics import EQUAL, true_net_values
+
+from analysis.data import io
+from analysis.data.scenario import load_scenario
+from analysis.decide import policy as P
 
 
 def instance(rng, g, s):
@@ -21,9 +20,16 @@ def instance(rng, g, s):
     for i in range(g):
         n = int(rng.integers(100, 5000))
         for j in range(s):
-            rows.append(dict(segment=f"g{i}", accounts=n, strategy=f"s{j}", net_value_per_account=rng.normal(10 + 25 * j, 30),
-                             agent_hours_per_account=0.0 if j == 0 else rng.uniform(0.05, 0.5),
-                             complaints_per_account=rng.uniform(0, 0.004) if j else 1e-5))
+            rows.append(
+                dict(
+                    segment=f"g{i}",
+                    accounts=n,
+                    strategy=f"s{j}",
+                    net_value_per_account=rng.normal(10 + 25 * j, 30),
+                    agent_hours_per_account=0.0 if j == 0 else rng.uniform(0.05, 0.5),
+                    complaints_per_account=rng.uniform(0, 0.004) if j else 1e-5,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -143,8 +149,10 @@ def test_infeasible_budgets_name_the_constraint_and_bad_arguments_raise():
     with pytest.raises(P.InfeasiblePolicy, match="within capacity_hours") as e:
         P.optimise_policy(df, capacity_hours=lo_h * 1.01, complaint_budget_per_10k=30)
     assert e.value.constraint == "complaint_budget_per_10k"
-    for kw, name in [({"capacity_hours": -1}, "capacity_hours"), ({"complaint_budget_per_10k": "x"},
-                                                                   "complaint_budget_per_10k")]:
+    for kw, name in [
+        ({"capacity_hours": -1}, "capacity_hours"),
+        ({"complaint_budget_per_10k": "x"}, "complaint_budget_per_10k"),
+    ]:
         with pytest.raises(ValueError, match=name):
             P.optimise_policy(df, **kw)
     with pytest.raises(ValueError, match="net_value_per_account"):
@@ -163,8 +171,9 @@ def test_frontier_is_monotone_and_ends_at_the_unconstrained_optimum():
         assert f.total_value.iloc[-1] == pytest.approx(free.total_value)
     f = P.frontier(df, over="capacity", points=[0.0, free.agent_hours / 2], complaint_budget_per_10k=None)
     assert f.total_value.iloc[1] >= f.total_value.iloc[0]
-    tight = P.frontier(df.assign(agent_hours_per_account=df.agent_hours_per_account + 0.1), over="capacity",
-                       points=[1.0])
+    tight = P.frontier(
+        df.assign(agent_hours_per_account=df.agent_hours_per_account + 0.1), over="capacity", points=[1.0]
+    )
     assert tight.status.iloc[0] == "infeasible"
 
 
@@ -200,7 +209,7 @@ def test_recommended_policy_is_near_the_true_optimum(data, capacity_hours):
 
 
 def test_decide_on_data_keeps_its_limits_and_lists_every_segment(data):
-    from analysis import decision
+    from analysis.decide import decision
 
     ds, sc, seg, _ = data
     d = decision.decide(ds, sc, capacity_hours=3000.0, complaint_budget_per_10k=15.0)
@@ -209,7 +218,8 @@ def test_decide_on_data_keeps_its_limits_and_lists_every_segment(data):
     comp = d.comparisons.set_index("policy")
     assert comp.loc["all sms_only", "value_per_account"] == 0.0  # gains are against the SMS baseline
     assert comp.loc["current", "agent_hours"] == pytest.approx(
-        (seg.accounts * seg.current_share * seg.agent_hours_per_account).sum(), rel=1e-9)
+        (seg.accounts * seg.current_share * seg.agent_hours_per_account).sum(), rel=1e-9
+    )
     lim = d.limits.set_index("limit")
     assert lim.loc["capacity_hours", "expected"] <= 3000.0 and lim.loc["complaint_budget_per_10k", "expected"] <= 15
     assert (lim.prob_holds >= 0.87).all()
@@ -221,8 +231,9 @@ def test_decide_on_data_keeps_its_limits_and_lists_every_segment(data):
 
 def test_decide_uses_the_unit_costs_given(synthetic):
     """Dearer agents make the decision use fewer agent hours."""
-    from analysis import costs, decision
-    from analysis.scenario import load_scenario
+    from analysis.data.scenario import load_scenario
+    from analysis.decide import decision
+    from analysis.measures import costs
 
     ds, sc = io.load(synthetic("cn_default", accounts=6000, seed=8).path), load_scenario("cn_default")
     kw = dict(capacity_hours=None, complaint_budget_per_10k=None, level=0.8)
@@ -233,16 +244,21 @@ def test_decide_uses_the_unit_costs_given(synthetic):
 
 
 def test_what_if_reports_optimal_and_infeasible_cases():
-    from analysis import policy
+    from analysis.decide import policy
 
-    seg = pd.DataFrame({
-        "segment": ["a", "a", "b", "b"], "accounts": [100, 100, 50, 50],
-        "strategy": ["sms_only", "phone_only"] * 2,
-        "net_value_per_account": [0.0, 10.0, 0.0, 4.0],
-        "agent_hours_per_account": [0.0, 1.0, 0.0, 1.0],
-        "complaints_per_account": [0.001, 0.004, 0.001, 0.004],
-    })
-    out = policy.what_if(seg, {"free": (None, None), "tight": (50.0, None), "impossible": (None, 1.0)}).set_index("case")
+    seg = pd.DataFrame(
+        {
+            "segment": ["a", "a", "b", "b"],
+            "accounts": [100, 100, 50, 50],
+            "strategy": ["sms_only", "phone_only"] * 2,
+            "net_value_per_account": [0.0, 10.0, 0.0, 4.0],
+            "agent_hours_per_account": [0.0, 1.0, 0.0, 1.0],
+            "complaints_per_account": [0.001, 0.004, 0.001, 0.004],
+        }
+    )
+    out = policy.what_if(seg, {"free": (None, None), "tight": (50.0, None), "impossible": (None, 1.0)}).set_index(
+        "case"
+    )
     assert out.loc["free", "note"] == "no limit binding"
     assert out.loc["free", "value_per_account"] == pytest.approx((100 * 10 + 50 * 4) / 150)
     assert out.loc["tight", "agent_hours"] == pytest.approx(50.0)
@@ -254,7 +270,7 @@ def test_what_if_reports_optimal_and_infeasible_cases():
 def test_policy_segments_and_decide_name_the_segments_they_drop(tmp_path, recwarn):
     from conftest import tiny_frames, write_parquet_dataset
 
-    from analysis import decision
+    from analysis.decide import decision
 
     ds = io.load(write_parquet_dataset(tiny_frames(), tmp_path / "tiny"))
     sc = load_scenario("cn_default")
@@ -263,8 +279,10 @@ def test_policy_segments_and_decide_name_the_segments_they_drop(tmp_path, recwar
     reason = "no sms_only accounts in this segment, so no value against the baseline"
     assert seg.attrs["dropped"][0] == {"segment": "M1-high", "accounts": 1, "reason": reason}
     d = decision.decide(ds, sc, capacity_hours=None, complaint_budget_per_10k=None)
-    assert d.notes[:2] == ["segment M1-high left out: no sms_only arm to measure against",
-                           "segment M2-high left out: no sms_only arm to measure against"]
+    assert d.notes[:2] == [
+        "segment M1-high left out: no sms_only arm to measure against",
+        "segment M2-high left out: no sms_only arm to measure against",
+    ]
     assert "note: segment M2-high left out" in decision.decision_table(d)
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]  # said in the output, not warned
 
@@ -272,7 +290,7 @@ def test_policy_segments_and_decide_name_the_segments_they_drop(tmp_path, recwar
 def test_decide_leaves_out_a_segment_whose_money_is_beyond_floating_point(tmp_path):
     from conftest import tiny_frames, write_parquet_dataset
 
-    from analysis import decision
+    from analysis.decide import decision
 
     f = tiny_frames()
     f["accounts"].loc[f["accounts"].account_id == 3, "segment"] = "M1-low"  # two phone_only accounts in M1-low

@@ -1,4 +1,4 @@
-"""Tests for analysis.power against published worked examples and simulation."""
+"""Tests for analysis.stats.power against published worked examples and simulation."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from analysis.power import (
-    mde_proportions, mde_rates, power_proportions, power_rates, sample_size_proportions,
+from analysis.stats._result import SampleSize
+from analysis.stats.power import (
+    mde_proportions,
+    mde_rates,
+    power_proportions,
+    power_rates,
+    sample_size_proportions,
     sample_size_rates,
 )
-from analysis.stats._result import SampleSize
 from analysis.stats.rates import compare_rates
 
 # ------------------------------------------------------------------ proportions
@@ -43,26 +47,29 @@ def test_r_power_prop_test_detectable_p2():
     assert power_proportions(0.5, 0.5 + delta, 50) == pytest.approx(0.9, abs=1e-10)
 
 
-@pytest.mark.parametrize("ratio, n1_cc", [
-    # Zar (1999), Biostatistical Analysis, Example 24.26, as worked in the UNISTAT manual
-    # ("Sample Size for Two Proportions"): p1 = .45, p2 = .25, power .9, alpha .05
-    # two-tailed -> n1 = 127.2343; with n2/n1 = 3 -> n1 = 83.1527. These include the
-    # continuity correction of Fleiss, Tytun & Ury (1980), applied here to our
-    # uncorrected n1: n1' = n1/4 (1 + sqrt(1 + 2 (r + 1) / (r n1 |p1 - p2|)))^2.
-    (1, 127.2343),
-    (3, 83.1527),
-])
+@pytest.mark.parametrize(
+    "ratio, n1_cc",
+    [
+        # Zar (1999), Biostatistical Analysis, Example 24.26, as worked in the UNISTAT manual
+        # ("Sample Size for Two Proportions"): p1 = .45, p2 = .25, power .9, alpha .05
+        # two-tailed -> n1 = 127.2343; with n2/n1 = 3 -> n1 = 83.1527. These include the
+        # continuity correction of Fleiss, Tytun & Ury (1980), applied here to our
+        # uncorrected n1: n1' = n1/4 (1 + sqrt(1 + 2 (r + 1) / (r n1 |p1 - p2|)))^2.
+        (1, 127.2343),
+        (3, 83.1527),
+    ],
+)
 def test_unequal_allocation_zar_unistat(ratio, n1_cc):
-    n1 = optimize.brentq(lambda n: power_proportions(0.45, 0.25, n, ratio=ratio) - 0.9,
-                         1, 1e4, xtol=1e-12)
+    n1 = optimize.brentq(lambda n: power_proportions(0.45, 0.25, n, ratio=ratio) - 0.9, 1, 1e4, xtol=1e-12)
     corrected = n1 / 4 * (1 + math.sqrt(1 + 2 * (ratio + 1) / (ratio * n1 * 0.2))) ** 2
     assert corrected == pytest.approx(n1_cc, abs=5e-5)
     s = sample_size_proportions(0.45, 0.25, power=0.9, ratio=ratio)
     assert s.n1 == math.ceil(n1) and s.n2 == math.ceil(ratio * s.n1)
 
 
-@pytest.mark.parametrize("alternative, p1, p2", [("smaller", 0.2, 0.26), ("larger", 0.3, 0.22),
-                                                 ("two-sided", 0.1, 0.15)])
+@pytest.mark.parametrize(
+    "alternative, p1, p2", [("smaller", 0.2, 0.26), ("larger", 0.3, 0.22), ("two-sided", 0.1, 0.15)]
+)
 def test_sample_size_is_the_smallest_reaching_power(alternative, p1, p2):
     s = sample_size_proportions(p1, p2, power=0.85, ratio=1.5, alternative=alternative)
     power = lambda n: power_proportions(p1, p2, n, ratio=1.5, alternative=alternative)
@@ -115,8 +122,9 @@ def test_pass_noninferiority_poisson(rate1, n, power):
     assert (s.n1, s.n2) == (n, n)
     assert s.power == pytest.approx(power, abs=5e-6)
     # The same design seen from the other side: superiority of group 2 by 1/margin.
-    mirrored = power_rates(2.2, rate1, n, exposure_per_unit=2.5, alpha=0.025, margin=1 / 1.2,
-                           alternative="larger", method="wald")
+    mirrored = power_rates(
+        2.2, rate1, n, exposure_per_unit=2.5, alpha=0.025, margin=1 / 1.2, alternative="larger", method="wald"
+    )
     assert mirrored == pytest.approx(power, abs=5e-6)
 
 
@@ -148,10 +156,8 @@ def test_noninferiority_sample_size_simulated_power(method):
     # margin 1.2, one-sided alpha 0.025, target power 0.8; the data are analysed with
     # compare_rates' test of the same method.
     rng = np.random.default_rng(11)
-    s = sample_size_rates(0.018, 0.02, exposure_per_unit=5, power=0.8, alpha=0.025,
-                          margin=1.2, method=method)
-    sim = _simulated_rate_power(0.018, 0.02, s, 5, method, 0.025, 2000, rng, value=1.2,
-                                alternative="smaller")
+    s = sample_size_rates(0.018, 0.02, exposure_per_unit=5, power=0.8, alpha=0.025, margin=1.2, method=method)
+    sim = _simulated_rate_power(0.018, 0.02, s, 5, method, 0.025, 2000, rng, value=1.2, alternative="smaller")
     assert abs(sim - 0.8) < 0.03
 
 
@@ -162,12 +168,12 @@ def test_two_sided_rate_sample_size_simulated_power():
     assert abs(sim - 0.8) < 0.03
 
 
-@pytest.mark.parametrize("alternative, margin", [("two-sided", None), ("larger", None),
-                                                 ("smaller", 1.2), ("smaller", None)])
+@pytest.mark.parametrize(
+    "alternative, margin", [("two-sided", None), ("larger", None), ("smaller", 1.2), ("smaller", None)]
+)
 @pytest.mark.parametrize("method", ["score", "wald"])
 def test_mde_rates_round_trip(alternative, margin, method):
-    kw = dict(exposure_per_unit=5, alpha=0.05, margin=margin, alternative=alternative,
-              method=method)
+    kw = dict(exposure_per_unit=5, alpha=0.05, margin=margin, alternative=alternative, method=method)
     r = mde_rates(0.02, 3000, power=0.8, **kw)
     null = margin or 1.0
     assert (r < null) if alternative == "smaller" else (r > null)
@@ -210,8 +216,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("func, args, kwargs, error, name", BAD,
-                         ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "func, args, kwargs, error, name", BAD, ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)]
+)
 def test_bad_arguments(func, args, kwargs, error, name):
     with pytest.raises(error, match=name):
         func(*args, **kwargs)
@@ -219,8 +226,9 @@ def test_bad_arguments(func, args, kwargs, error, name):
 
 # ------------------------------------------------ designs from observed (edge) rates
 
+
 def test_lift_designs_match_sample_size_and_name_what_cannot_be_planned():
-    from analysis.power import lift_designs
+    from analysis.stats.power import lift_designs
 
     t = lift_designs(0.3, (0.02, 0.75), (0.5, 0.1), power=0.8, alpha=0.05)
     ok = t[t.note.isna()]
@@ -238,7 +246,7 @@ def test_lift_designs_match_sample_size_and_name_what_cannot_be_planned():
 
 
 def test_power_curve_and_detectable_lift_at_the_edges():
-    from analysis.power import detectable_lift, power_curve_proportions
+    from analysis.stats.power import detectable_lift, power_curve_proportions
 
     c = power_curve_proportions(0.985, (0.01, 0.02), (1000, 4000), ratio=3.0)
     assert set(c.lift) == {0.01} and list(c.attrs["not_computable"]) == [0.02]
@@ -253,7 +261,7 @@ def test_power_curve_and_detectable_lift_at_the_edges():
 
 
 def test_noninferiority_designs_without_complaints():
-    from analysis.power import noninferiority_designs
+    from analysis.stats.power import noninferiority_designs
 
     t = noninferiority_designs(0.002, (0.5, 0.2), margin=1.5)
     s = sample_size_rates(0.002, 0.002, margin=1.5, alternative="smaller", ratio=4.0)

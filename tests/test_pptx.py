@@ -1,4 +1,4 @@
-"""The PowerPoint decks (analysis.pptx_deck): one 16:9 slide per slide of the HTML deck, text as text, native tables."""
+"""The PowerPoint decks (analysis.report.pptx_deck): one 16:9 slide per slide of the HTML deck, text as text, native tables."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.enum.text import PP_ALIGN
 from pptx.oxml.ns import qn
 
-from analysis.pptx_deck import parse_slides, write_pptx
+from analysis.report.pptx_deck import parse_slides, write_pptx
 
 
 def _png(width=320, height=180) -> str:
@@ -29,10 +29,12 @@ def _png(width=320, height=180) -> str:
 
 def deck_html(sections: list[str], lang: str = "en") -> str:
     """A page shaped like the build's reveal.js decks: ``<div class="reveal"><div class="slides">``, sections."""
-    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>Test &amp; deck</title>'
-            "<style>.x { color: red; }</style><script>var notText = 1;</script></head><body>"
-            '<div class="reveal"><div class="slides">' + "".join(sections) + "</div></div>"
-            "<script>Reveal.initialize({});</script></body></html>")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>Test &amp; deck</title>'
+        "<style>.x { color: red; }</style><script>var notText = 1;</script></head><body>"
+        '<div class="reveal"><div class="slides">' + "".join(sections) + "</div></div>"
+        "<script>Reveal.initialize({});</script></body></html>"
+    )
 
 
 SECTIONS = [
@@ -85,8 +87,9 @@ def test_titles_and_sentences_are_text_unescaped(small_deck):
     body = _texts(first)
     assert "Question. Is a call worth it when 5 < 6?" in body
     assert "&amp;" not in body and "&lt;" not in body and "¶" not in body
-    runs = {r.text: r for shape in first.shapes if shape.has_text_frame
-            for p in shape.text_frame.paragraphs for r in p.runs}
+    runs = {
+        r.text: r for shape in first.shapes if shape.has_text_frame for p in shape.text_frame.paragraphs for r in p.runs
+    }
     assert runs["Question."].font.bold and runs["call"].font.italic
     # an East Asian font on every run, so Chinese renders in WPS and LibreOffice too
     assert all(r._r.rPr.find(qn("a:ea")).get("typeface") == "Noto Sans CJK SC" for r in runs.values())
@@ -100,8 +103,12 @@ def test_a_table_is_a_native_table(small_deck):
     assert len(tables) == 1, "the report-only layout must not be on the slide"
     table = tables[0]
     cells = [[table.cell(r, c).text_frame.text for c in range(len(table.columns))] for r in range(len(table.rows))]
-    assert cells == [["Segment", "Accounts", "Paid rate"], ["M1 高余额", "1,836", "48.8%"],
-                     ["R&D test", "10,181", "28.6%"], ["M3+ low", "0", "–"]]
+    assert cells == [
+        ["Segment", "Accounts", "Paid rate"],
+        ["M1 高余额", "1,836", "48.8%"],
+        ["R&D test", "10,181", "28.6%"],
+        ["M3+ low", "0", "–"],
+    ]
     assert table.first_row
     assert table.cell(1, 1).text_frame.paragraphs[0].alignment == PP_ALIGN.RIGHT
     assert table.cell(1, 0).text_frame.paragraphs[0].alignment == PP_ALIGN.LEFT
@@ -123,7 +130,7 @@ def test_a_chart_is_a_picture(small_deck):
 
 
 def test_vertical_slides_are_slides_and_the_same_deck_gives_the_same_bytes(tmp_path):
-    stack = '<section><section><h2>One</h2></section><section><h2>Two</h2></section><section></section></section>'
+    stack = "<section><section><h2>One</h2></section><section><h2>Two</h2></section><section></section></section>"
     page = deck_html([stack, SECTIONS[0]], lang="zh-CN")
     slides, meta = parse_slides(page)
     assert [s.title for s in slides] == ["One", "Two", "", "Costs & gains"] and meta["lang"] == "zh-CN"
@@ -136,14 +143,19 @@ def test_vertical_slides_are_slides_and_the_same_deck_gives_the_same_bytes(tmp_p
 
 def test_a_tall_table_is_kept_whole_at_a_smaller_font(tmp_path):
     rows = "".join(f'<tr><td class="txt">row {i}</td><td class="num">{i * 1000:,}</td></tr>' for i in range(30))
-    page = deck_html([f'<section><section><h2>Tall</h2><table><thead><tr><th>Name</th><th>Value</th></tr></thead>'
-                      f"<tbody>{rows}</tbody></table></section></section>"])
+    page = deck_html(
+        [
+            f"<section><section><h2>Tall</h2><table><thead><tr><th>Name</th><th>Value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section></section>"
+        ]
+    )
     out = tmp_path / "tall.pptx"
     assert write_pptx(page, out) == 1
     table = next(s.table for s in Presentation(str(out)).slides[0].shapes if s.has_table)
     assert len(table.rows) == 31  # not split
-    sizes = {r.font.size.pt for row in table.rows for cell in row.cells
-             for p in cell.text_frame.paragraphs for r in p.runs}
+    sizes = {
+        r.font.size.pt for row in table.rows for cell in row.cells for p in cell.text_frame.paragraphs for r in p.runs
+    }
     assert sizes == {10.0}  # shrunk to the floor, no further
 
 
@@ -207,9 +219,22 @@ def test_libreoffice_prints_one_page_per_slide(small_deck, tmp_path):
         pytest.skip("soffice is not on PATH (apt-get install libreoffice-impress)")
     out, count = small_deck
     profile = tmp_path / "lo-profile"  # a private profile: parallel runs do not share LibreOffice's lock
-    done = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                           "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(out)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     pdf = tmp_path / "pdf" / "09_test.pdf"
     assert done.returncode == 0 and pdf.is_file(), done.stdout + done.stderr
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import contract
+from analysis.data import contract
 
 pytestmark = pytest.mark.slow  # builds every notebook's reports (a minute or two)
 
@@ -90,7 +90,7 @@ def test_no_code_names(report_build):
         page = _read(path)
         text = " ".join(page.text + [a or "" for a in page.alts])
         shown = sorted({c for c in codes if re.search(rf"(?<![\w]){c}(?![\w])", text)})
-        assert not shown, f"{path.name} shows strategy codes {shown}: ...{text[text.find(shown[0]) - 80:][:160]}..."
+        assert not shown, f"{path.name} shows strategy codes {shown}: ...{text[text.find(shown[0]) - 80 :][:160]}..."
         ids = sorted(set(CODE.findall(text)))
         assert not ids, f"{path.name} shows code identifiers {ids}"
         assert not re.search(r"\b[a-z]+_[a-z_]+_(?:ci_low|ci_high|low|high|rate|per_account)\b", text), path.name

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from analysis import io, response, stats
+from analysis import stats
+from analysis.data import io
+from analysis.measures import response
 
 
 def test_tiny_funnel_by_hand(tiny_dir):
@@ -46,7 +48,8 @@ def test_outcomes_cover_the_truth(large):
         assert out.loc[s, "paid_rate_ci_low"] - 0.01 < t["paid_rate"] < out.loc[s, "paid_rate_ci_high"] + 0.01
         se = (out.loc[s, "collected_ci_high"] - out.loc[s, "collected_ci_low"]) / 3.92
         assert abs(out.loc[s, "collected_per_account"] - t["collected_per_account"]) < 4 * math.hypot(
-            se, t["mc_standard_error"]["collected_per_account"])
+            se, t["mc_standard_error"]["collected_per_account"]
+        )
 
 
 def test_effects_against_baseline_match_truth(large):

@@ -20,23 +20,29 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from analysis import build as build_mod
-from analysis import folders, io, synth
-from analysis.__main__ import main
-from analysis.build import BuildConfig, BuildError, UsageError, build
-from analysis.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 from conftest import tiny_frames, write_parquet_dataset
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_build import PARAMETERS
+
+from analysis.__main__ import main
+from analysis.data import folders, io, synth
+from analysis.data.scenario import SCENARIO_DIR, ScenarioError, load_scenario
+from analysis.report import build as build_mod
+from analysis.report.build import BuildConfig, BuildError, UsageError, build
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # builds, killed runs, the command line: left out by make test-fast
 
 
 def run(*args, cwd=ROOT, **kwargs):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        **kwargs,
+    )
 
 
 def snapshot(folder: Path) -> dict:
@@ -84,8 +90,9 @@ def test_build_with_a_path_as_scenario_name_touches_nothing(tmp_path, notebooks)
     victim.mkdir()
     (victim / "thesis.txt").write_text("years of work")
     path = scenario_file(tmp_path, f'name = "{victim}"\n')
-    code = main(["build", "--scenario", str(path), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"),
-                 "--no-pdf"])
+    code = main(
+        ["build", "--scenario", str(path), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"), "--no-pdf"]
+    )
     assert code == 2
     assert snapshot(victim) == {"thesis.txt": b"years of work"}
     assert not (tmp_path / "r").exists()
@@ -148,8 +155,9 @@ def test_build_out_may_not_be_a_protected_folder(out, tmp_path, data, notebooks,
 
 def test_leftovers_of_a_killed_run_are_cleaned_and_nothing_else(tmp_path):
     out = tmp_path / "reports"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     left = tmp_path / f".reports.analysis-tmp-{dead}-abc123"
     left.mkdir()
     (left / folders.OWNER_FILE).write_text(json.dumps({"tool": "analysis", "kind": "reports", "entries": []}))
@@ -167,12 +175,18 @@ def test_leftovers_of_a_killed_run_are_cleaned_and_nothing_else(tmp_path):
 
 def test_killed_generate_leaves_a_folder_the_next_run_removes(tmp_path):
     out = tmp_path / "big"
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", "generate", "--accounts", "3000000", "--out", str(out),
-                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "generate", "--accounts", "3000000", "--out", str(out), "--quiet"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(1200):  # wait for its first chunk in the temporary folder, then kill -9
-            if any(p.name.startswith(".big.analysis-tmp-") and (p / "accounts.parquet").exists()
-                   for p in tmp_path.iterdir()):
+            if any(
+                p.name.startswith(".big.analysis-tmp-") and (p / "accounts.parquet").exists()
+                for p in tmp_path.iterdir()
+            ):
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
@@ -190,8 +204,18 @@ def test_killed_generate_leaves_a_folder_the_next_run_removes(tmp_path):
 # No silent wrong answers
 # --------------------------------------------------------------------------
 def test_build_with_a_mistyped_data_folder_generates_nothing(tmp_path, notebooks):
-    code = main(["build", "--data", str(tmp_path / "dta"), "--notebooks", str(notebooks),
-                 "--out", str(tmp_path / "r"), "--no-pdf"])
+    code = main(
+        [
+            "build",
+            "--data",
+            str(tmp_path / "dta"),
+            "--notebooks",
+            str(notebooks),
+            "--out",
+            str(tmp_path / "r"),
+            "--no-pdf",
+        ]
+    )
     assert code == 2
     assert sorted(tmp_path.iterdir()) == []
 
@@ -199,8 +223,9 @@ def test_build_with_a_mistyped_data_folder_generates_nothing(tmp_path, notebooks
 def test_build_with_a_file_as_data_is_one_line(tmp_path, notebooks, capsys):
     f = tmp_path / "accounts.csv"
     f.write_text("account_id\n1\n")
-    assert main(["build", "--data", str(f), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"),
-                 "--no-pdf"]) == 2
+    assert (
+        main(["build", "--data", str(f), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"), "--no-pdf"]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --data") and "is a file" in err and "\n" not in err
 
@@ -209,8 +234,10 @@ def test_invalid_data_stop_the_build_before_any_notebook(tmp_path, notebooks, ca
     frames = tiny_frames()
     frames["payments"].loc[0, "paid_at"] = pd.Timestamp("2020-01-01", tz="UTC")
     bad = write_parquet_dataset(frames, tmp_path / "bad")
-    assert main(["build", "--data", str(bad), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"),
-                 "--no-pdf"]) == 1
+    assert (
+        main(["build", "--data", str(bad), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"), "--no-pdf"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "paid_at" in err and "before the account entered collection" in err
     assert not (tmp_path / "r").exists()
@@ -222,7 +249,7 @@ def test_every_report_on_synthetic_data_says_so_first(sample_build):
         if page.name == "index.html":
             continue
         text = page.read_text(encoding="utf-8")
-        body = text[text.index("<body"):]
+        body = text[text.index("<body") :]
         first = body.index("Synthetic data: generated by this tool from scenario cn_default")
         assert first < body.index("Overview" if page.name.startswith("01") else "Unit costs"), page.name
 
@@ -248,8 +275,9 @@ def test_build_with_a_scenario_file_path(tmp_path, notebooks, monkeypatch):
     assert not generated.exists()
     monkeypatch.setattr(synth, "generate", _small(synth.generate))
     try:
-        res = build(BuildConfig(scenario=str(path), seed=77, out=tmp_path / "r", notebooks=notebooks, pdf=False,
-                                quiet=True))
+        res = build(
+            BuildConfig(scenario=str(path), seed=77, out=tmp_path / "r", notebooks=notebooks, pdf=False, quiet=True)
+        )
         assert res.parameters["scenario"] == str(path.resolve())
         executed = nbformat.read(tmp_path / "r" / "notebooks" / "02_costs.ipynb", as_version=4)
         assert "0.0123" in json.dumps([c.get("outputs", []) for c in executed.cells])
@@ -293,8 +321,9 @@ def test_bad_parameters_stop_before_any_notebook_runs(args, expected, tmp_path, 
         raise BuildError("a notebook ran")
 
     monkeypatch.setattr(build_mod, "execute", execute)
-    code = main(["build", "--data", str(data), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"),
-                 "--no-pdf", *args])
+    code = main(
+        ["build", "--data", str(data), "--notebooks", str(notebooks), "--out", str(tmp_path / "r"), "--no-pdf", *args]
+    )
     err = capsys.readouterr().err.strip()
     if expected is None:
         assert code == 1 and "a notebook ran" in err
@@ -306,13 +335,32 @@ def test_bad_parameters_stop_before_any_notebook_runs(args, expected, tmp_path, 
 def test_a_number_parameter_needs_a_number(tmp_path, data, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    nb = new_notebook(cells=[new_markdown_cell("# T"),
-                             new_code_cell(PARAMETERS + "\nbudget = 10.0", metadata={"tags": ["parameters"]})])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# T"),
+            new_code_cell(PARAMETERS + "\nbudget = 10.0", metadata={"tags": ["parameters"]}),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, nbs / "01_t.ipynb")
     for bad in ("budget=NaN", "budget=cheap", "budget=true"):
-        assert main(["build", "--data", str(data), "--notebooks", str(nbs), "--out", str(tmp_path / "r"),
-                     "--no-pdf", "--set", bad]) == 2
+        assert (
+            main(
+                [
+                    "build",
+                    "--data",
+                    str(data),
+                    "--notebooks",
+                    str(nbs),
+                    "--out",
+                    str(tmp_path / "r"),
+                    "--no-pdf",
+                    "--set",
+                    bad,
+                ]
+            )
+            == 2
+        )
         assert "--set budget: expected a finite number" in capsys.readouterr().err
 
 
@@ -363,8 +411,7 @@ def test_a_full_disk_in_generate_is_one_line_and_leaves_nothing(tmp_path, monkey
     assert sorted(tmp_path.iterdir()) == []
 
 
-def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebooks, sample_build, monkeypatch,
-                                                        capsys):
+def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebooks, sample_build, monkeypatch, capsys):
     out = earlier_build(sample_build, tmp_path / "r")
     before = snapshot(out)
 
@@ -379,8 +426,9 @@ def test_a_full_disk_in_build_keeps_the_earlier_reports(tmp_path, data, notebook
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
-def test_an_out_folder_that_cannot_be_renamed_is_refused_before_the_build(tmp_path, data, notebooks, sample_build,
-                                                                         monkeypatch):
+def test_an_out_folder_that_cannot_be_renamed_is_refused_before_the_build(
+    tmp_path, data, notebooks, sample_build, monkeypatch
+):
     out = earlier_build(sample_build, tmp_path / "r")
     real = os.rename
 
@@ -402,13 +450,34 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     for i in (1, 2):
-        nb = new_notebook(cells=[new_markdown_cell("# Slow"), new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
-                                 new_code_cell("import time\nopen('started', 'a').close()\ntime.sleep(600)")])
+        nb = new_notebook(
+            cells=[
+                new_markdown_cell("# Slow"),
+                new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+                new_code_cell("import time\nopen('started', 'a').close()\ntime.sleep(600)"),
+            ]
+        )
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, nbs / f"0{i}_slow.ipynb")
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", "build", "--data", str(data), "--notebooks", str(nbs),
-                             "--out", str(tmp_path / "r"), "--no-pdf"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "build",
+            "--data",
+            str(data),
+            "--notebooks",
+            str(nbs),
+            "--out",
+            str(tmp_path / "r"),
+            "--no-pdf",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(3000):  # up to 5 minutes: validation and a kernel start are slow on a loaded machine
             if (nbs / "started").exists() or proc.poll() is not None:
@@ -431,7 +500,7 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
 def test_the_policy_allows_only_the_templates_scripts():
     page = "<html><head><title>t</title></head><body><script>good()</script><script>evil()</script></body></html>"
     out = build_mod.with_csp(page, {"good()"})
-    policy = out[out.index('content="') + 9: out.index('">', out.index("Content-Security-Policy"))]
+    policy = out[out.index('content="') + 9 : out.index('">', out.index("Content-Security-Policy"))]
     assert policy.count("'sha256-") == 1 and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
     import base64
     import hashlib

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.scenario import SCENARIO_DIR, ScenarioError, load_rule_pack, load_scenario, sms_segments
+from analysis.data.scenario import SCENARIO_DIR, ScenarioError, load_rule_pack, load_scenario, sms_segments
 
 CALIBRATION = Path(__file__).resolve().parents[1] / "data" / "CALIBRATION.md"
 
@@ -65,25 +65,82 @@ BAD = {
     "unknown_key": ({"population": {"colour": 1}}, "population.colour is not a known key"),
     "unknown_section": ({"bogus": {"x": 1}}, "bogus is not a known key"),
     "wrong_type": ({"scenario": {"horizon_days": "thirty"}}, "scenario.horizon_days must be a whole number"),
-    "probability_above_one": ({"channels": {"phone": {"connect_rate": {"M1": 1.4}}}}, "channels.phone.connect_rate.M1 must be a probability in [0, 1], got 1.4"),
+    "probability_above_one": (
+        {"channels": {"phone": {"connect_rate": {"M1": 1.4}}}},
+        "channels.phone.connect_rate.M1 must be a probability in [0, 1], got 1.4",
+    ),
     "negative_probability": ({"rules": {"breach_time_rate": -0.1}}, "rules.breach_time_rate must be a probability"),
     "negative_cost": ({"costs": {"sms_per_segment": -0.01}}, "costs.sms_per_segment must be a number >= 0, got -0.01"),
-    "shares_do_not_add_up": ({"population": {"bucket_shares": {"M1": 0.5, "M2": 0.25, "M3+": 0.15}}}, "population.bucket_shares shares must add up to 1"),
-    "unknown_strategy_in_split": ({"assignment": {"split": {"sms_only": 0.5, "letters": 0.5}}}, "assignment.split.letters is not a strategy"),
-    "step_beyond_horizon": ({"strategies": {"sms_only": {"steps": [{"channel": "sms", "first_day": 0, "last_day": 45, "every_days": 1, "per_day": 1}]}}}, "strategies.sms_only.steps[0].last_day must be < scenario.horizon_days"),
-    "unknown_channel": ({"strategies": {"sms_only": {"steps": [{"channel": "fax", "first_day": 0, "last_day": 5, "every_days": 1, "per_day": 1}]}}}, "strategies.sms_only.steps[0].channel must be one of sms, phone, ai_voice"),
-    "bad_time_zone": ({"population": {"regions": [{"name": "x", "share": 1.0, "time_zone": "Mars/Olympus"}]}}, "population.regions[0].time_zone must be an IANA time zone"),
+    "shares_do_not_add_up": (
+        {"population": {"bucket_shares": {"M1": 0.5, "M2": 0.25, "M3+": 0.15}}},
+        "population.bucket_shares shares must add up to 1",
+    ),
+    "unknown_strategy_in_split": (
+        {"assignment": {"split": {"sms_only": 0.5, "letters": 0.5}}},
+        "assignment.split.letters is not a strategy",
+    ),
+    "step_beyond_horizon": (
+        {
+            "strategies": {
+                "sms_only": {
+                    "steps": [{"channel": "sms", "first_day": 0, "last_day": 45, "every_days": 1, "per_day": 1}]
+                }
+            }
+        },
+        "strategies.sms_only.steps[0].last_day must be < scenario.horizon_days",
+    ),
+    "unknown_channel": (
+        {
+            "strategies": {
+                "sms_only": {
+                    "steps": [{"channel": "fax", "first_day": 0, "last_day": 5, "every_days": 1, "per_day": 1}]
+                }
+            }
+        },
+        "strategies.sms_only.steps[0].channel must be one of sms, phone, ai_voice",
+    ),
+    "bad_time_zone": (
+        {"population": {"regions": [{"name": "x", "share": 1.0, "time_zone": "Mars/Olympus"}]}},
+        "population.regions[0].time_zone must be an IANA time zone",
+    ),
     "bad_date": ({"scenario": {"start_date": "2026-13-01"}}, "scenario.start_date must be a date"),
     "unknown_rule_pack": ({"rules": {"packs": ["no_such_pack"]}}, "unknown rule pack 'no_such_pack'"),
     "targeted_without_rules": ({"assignment": {"design": "targeted"}}, "assignment.rules is missing"),
     "bool_is_not_a_number": ({"effects": {"decay": True}}, "effects.decay must be a probability"),
-    "no_contact_with_steps": ({"strategies": {"no_contact": {"steps": [{"channel": "sms", "first_day": 0, "last_day": 5, "every_days": 1, "per_day": 1}]}}}, "strategies.no_contact.steps must be empty (a no-contact holdout makes no contact), got 1 step(s)"),
-    "steps_not_a_list": ({"strategies": {"no_contact": {"steps": "none"}}}, "strategies.no_contact.steps must be a list, got 'none'"),
-    "unknown_encoding": ({"channels": {"sms": {"encoding": "UTF-8"}}}, "channels.sms.encoding must be one of GSM-7, UCS-2, got 'UTF-8'"),
-    "old_segment_key": ({"channels": {"sms": {"chars_per_segment": 70}}}, "channels.sms.chars_per_segment is not a known key; allowed:"),
-    "long_horizon_too_short": ({"long_horizon": {"days": 20}}, "long_horizon.days must be >= scenario.horizon_days (30), got 20"),
-    "unknown_loss_stage": ({"long_horizon": {"loss_rate": {"M4": 0.9}}}, "long_horizon.loss_rate.M4 is not a known key; allowed: M1, M2, M3+, charge_off"),
-    "loss_rate_above_one": ({"long_horizon": {"loss_rate": {"M1": 1.2}}}, "long_horizon.loss_rate.M1 must be a probability in [0, 1], got 1.2"),
+    "no_contact_with_steps": (
+        {
+            "strategies": {
+                "no_contact": {
+                    "steps": [{"channel": "sms", "first_day": 0, "last_day": 5, "every_days": 1, "per_day": 1}]
+                }
+            }
+        },
+        "strategies.no_contact.steps must be empty (a no-contact holdout makes no contact), got 1 step(s)",
+    ),
+    "steps_not_a_list": (
+        {"strategies": {"no_contact": {"steps": "none"}}},
+        "strategies.no_contact.steps must be a list, got 'none'",
+    ),
+    "unknown_encoding": (
+        {"channels": {"sms": {"encoding": "UTF-8"}}},
+        "channels.sms.encoding must be one of GSM-7, UCS-2, got 'UTF-8'",
+    ),
+    "old_segment_key": (
+        {"channels": {"sms": {"chars_per_segment": 70}}},
+        "channels.sms.chars_per_segment is not a known key; allowed:",
+    ),
+    "long_horizon_too_short": (
+        {"long_horizon": {"days": 20}},
+        "long_horizon.days must be >= scenario.horizon_days (30), got 20",
+    ),
+    "unknown_loss_stage": (
+        {"long_horizon": {"loss_rate": {"M4": 0.9}}},
+        "long_horizon.loss_rate.M4 is not a known key; allowed: M1, M2, M3+, charge_off",
+    ),
+    "loss_rate_above_one": (
+        {"long_horizon": {"loss_rate": {"M1": 1.2}}},
+        "long_horizon.loss_rate.M1 must be a probability in [0, 1], got 1.2",
+    ),
     "negative_phone_minute": ({"costs": {"phone_per_minute": -0.1}}, "costs.phone_per_minute must be a number >= 0"),
 }
 
@@ -112,7 +169,7 @@ def test_every_problem_of_a_file_is_reported(tmp_path):
 
 def test_missing_key_is_named(tmp_path):
     text = (SCENARIO_DIR / "cn_default.toml").read_text(encoding="utf-8")
-    text = text.replace('base_paid = { M1 = 0.36, M2 = 0.16, "M3+" = 0.06 }', 'base_paid = { M1 = 0.36, M2 = 0.16 }')
+    text = text.replace('base_paid = { M1 = 0.36, M2 = 0.16, "M3+" = 0.06 }', "base_paid = { M1 = 0.36, M2 = 0.16 }")
     text = text.replace("decay = 0.75", "")
     bad = tmp_path / "bad.toml"
     bad.write_text(text, encoding="utf-8")
@@ -153,10 +210,21 @@ def test_rule_pack_needs_the_fields_of_its_kind(tmp_path):
         load_rule_pack(pack)
 
 
-@pytest.mark.parametrize("chars, encoding, segments", [
-    (1, "UCS-2", 1), (66, "UCS-2", 1), (70, "UCS-2", 1), (71, "UCS-2", 2), (134, "UCS-2", 2), (135, "UCS-2", 3),
-    (160, "GSM-7", 1), (161, "GSM-7", 2), (306, "GSM-7", 2), (307, "GSM-7", 3),
-])
+@pytest.mark.parametrize(
+    "chars, encoding, segments",
+    [
+        (1, "UCS-2", 1),
+        (66, "UCS-2", 1),
+        (70, "UCS-2", 1),
+        (71, "UCS-2", 2),
+        (134, "UCS-2", 2),
+        (135, "UCS-2", 3),
+        (160, "GSM-7", 1),
+        (161, "GSM-7", 2),
+        (306, "GSM-7", 2),
+        (307, "GSM-7", 3),
+    ],
+)
 def test_sms_segments_follow_the_encoding(chars, encoding, segments):
     """One text holds 70 UCS-2 or 160 GSM-7 characters; a longer one goes in parts of 67 or 153."""
     assert sms_segments(chars, encoding) == segments

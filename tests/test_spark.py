@@ -16,9 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import compare, decision, engine, io
-from analysis.costs import UnitCosts
-from analysis.scenario import load_scenario
+from analysis import engine
+from analysis.data import io
+from analysis.data.scenario import load_scenario
+from analysis.decide import compare, decision
+from analysis.measures.costs import UnitCosts
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
@@ -28,7 +30,7 @@ _TOL = 1e-9
 
 @pytest.fixture(scope="module")
 def spark_con():
-    from analysis import spark
+    from analysis.engine import spark
 
     try:
         con = spark.connect("local[2]")
@@ -82,6 +84,7 @@ def test_spark_tables_are_spark_and_typed_as_the_contract(both):
     duck, spark = both
     assert engine.backend_name(spark["contacts"]) == "pyspark"
     assert engine.backend_name(duck["contacts"]) == "duckdb"
+
     def types(t):  # nullability aside (Parquet files written by the generator declare it; Spark reads all nullable)
         return {k: v.copy(nullable=True) for k, v in t.schema().items()}
 
@@ -125,13 +128,17 @@ def test_validation_finds_the_same_problems(data, spark_con, tmp_path):
     contacts.loc[1, "contact_id"] = contacts.loc[2, "contact_id"]
     contacts.loc[3, "account_id"] = 10**12
     contacts.loc[4, "talk_seconds"] = -5
-    pq.write_table(pa.Table.from_pandas(contacts, preserve_index=False).cast(
-        pq.read_schema(data / "contacts.parquet")), bad / "contacts.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(contacts, preserve_index=False).cast(pq.read_schema(data / "contacts.parquet")),
+        bad / "contacts.parquet",
+    )
     accounts = pq.read_table(bad / "accounts.parquet").to_pandas()
     accounts.loc[0, "time_zone"] = "Mars/Olympus"
     accounts.loc[1, "dpd_bucket"] = "M3+" if accounts.loc[1, "days_past_due"] <= 30 else "M1"
-    pq.write_table(pa.Table.from_pandas(accounts, preserve_index=False).cast(
-        pq.read_schema(data / "accounts.parquet")), bad / "accounts.parquet")
+    pq.write_table(
+        pa.Table.from_pandas(accounts, preserve_index=False).cast(pq.read_schema(data / "accounts.parquet")),
+        bad / "accounts.parquet",
+    )
 
     found = {}
     for engine_name, con in (("duckdb", None), ("spark", spark_con)):
@@ -139,16 +146,21 @@ def test_validation_finds_the_same_problems(data, spark_con, tmp_path):
             io.load(bad, con=con)
         found[engine_name] = {(p.table, p.column, p.check) for p in err.value.problems}
         assert "fax" in str(err.value) and "Mars/Olympus" in str(err.value)
-    expected = {("contacts", "channel", "allowed_values"), ("contacts", "contact_id", "duplicate_key"),
-                ("contacts", "account_id", "foreign_key"), ("contacts", "talk_seconds", "range"),
-                ("accounts", "time_zone", "time_zone"), ("accounts", "dpd_bucket", "dpd_bucket")}
+    expected = {
+        ("contacts", "channel", "allowed_values"),
+        ("contacts", "contact_id", "duplicate_key"),
+        ("contacts", "account_id", "foreign_key"),
+        ("contacts", "talk_seconds", "range"),
+        ("accounts", "time_zone", "time_zone"),
+        ("accounts", "dpd_bucket", "dpd_bucket"),
+    }
     assert expected <= found["duckdb"]
     assert found["spark"] == found["duckdb"]
 
 
 def test_notebooks_follow_the_engine_the_build_sets(data, both, monkeypatch):
     """build --engine spark sets ANALYSIS_ENGINE for the kernels; prepare() then loads on Spark."""
-    from analysis import build, notebook
+    from analysis.report import build, notebook
 
     env = build.engine_environment(build.BuildConfig(engine="spark", spark_master="local[2]"))
     assert env == {"ANALYSIS_ENGINE": "spark", "ANALYSIS_SPARK_MASTER": "local[2]"}

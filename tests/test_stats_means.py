@@ -97,6 +97,7 @@ def test_large_sums_keep_precision():
 
 # ----------------------------------------------------------------------------- paired ratio
 
+
 def paired_sums(x, y):
     x, y = np.asarray(x, float), np.asarray(y, float)
     return x.sum(), (x * x).sum(), y.sum(), (y * y).sum(), (x * y).sum(), len(x)
@@ -157,6 +158,7 @@ def test_delta_ratio_coverage_on_simulated_normal_data():
 
 # ----------------------------------------------------------------------------- independent ratio
 
+
 def test_ratio_means_delta_log_by_hand():
     # Independent computation from the raw data with numpy: log ratio, its delta-method SE and
     # Satterthwaite degrees of freedom, following Friedrich, Adhikari & Beyene (2008), eq. 1-2.
@@ -203,14 +205,17 @@ BAD = [
     (diff_means_ci, (*OK1, *OK2), {"equal_var": "yes"}, TypeError, r"equal_var.*yes"),
     (ratio_of_means_ci, (7.0, 21.0, 0.0, 2.0, 1.0, 3), {}, ValueError, r"total_y.*0"),
     (ratio_of_means_ci, (7.0, 21.0, 6.0, 14.0, 100.0, 3), {}, ValueError, r"total_xy.*100\.0"),
-    (ratio_of_means_ci, (7.0, 21.0, 6.0, 14.0, 16.0, 3), {"method": "bootstrap"}, ValueError,
-     r"method.*'delta'.*'bootstrap'"),
-    (ratio_of_means_ci, (7.0, 21.0, 6.0, 14.0, 16.0, 3), {"confidence": 2}, ValueError,
-     r"confidence.*2"),
+    (
+        ratio_of_means_ci,
+        (7.0, 21.0, 6.0, 14.0, 16.0, 3),
+        {"method": "bootstrap"},
+        ValueError,
+        r"method.*'delta'.*'bootstrap'",
+    ),
+    (ratio_of_means_ci, (7.0, 21.0, 6.0, 14.0, 16.0, 3), {"confidence": 2}, ValueError, r"confidence.*2"),
     (ratio_means_ci, (-7.0, 21.0, 3, *OK2), {}, ValueError, r"total1.*-2\.33"),
     (ratio_means_ci, (*OK1, 0.0, 8.0, 2), {}, ValueError, r"total2.*0\.0"),
-    (ratio_means_ci, (*OK1, *OK2), {"method": "delta"}, ValueError,
-     r"method.*'delta-log'.*'delta'"),
+    (ratio_means_ci, (*OK1, *OK2), {"method": "delta"}, ValueError, r"method.*'delta-log'.*'delta'"),
 ]
 
 

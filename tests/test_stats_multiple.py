@@ -12,8 +12,23 @@ from analysis.stats.multiple import adjust_pvalues
 
 # Benjamini & Hochberg (1995), JRSS B 57:289-300, section 4: the fifteen p-values of Neuhaus et
 # al.'s thrombolysis trial. At q = 0.05 the step-up procedure rejects the four smallest.
-BH_1995 = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344,
-           0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.0000]
+BH_1995 = [
+    0.0001,
+    0.0004,
+    0.0019,
+    0.0095,
+    0.0201,
+    0.0278,
+    0.0298,
+    0.0344,
+    0.0459,
+    0.3240,
+    0.4262,
+    0.5719,
+    0.6528,
+    0.7590,
+    1.0000,
+]
 
 
 def test_bh_1995_published_example_rejects_four():

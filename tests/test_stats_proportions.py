@@ -160,8 +160,7 @@ def test_newcombe_test_is_pearson_chi_squared():
     assert diff_proportions_ci(56, 70, 48, 80).statistic == printed(2.65, 2)
 
 
-TABLES = [(56, 70, 48, 80), (9, 10, 3, 10), (6, 7, 2, 7), (5, 56, 0, 29), (7, 34, 1, 34),
-          (0, 16, 15, 72)]
+TABLES = [(56, 70, 48, 80), (9, 10, 3, 10), (6, 7, 2, 7), (5, 56, 0, 29), (7, 34, 1, 34), (0, 16, 15, 72)]
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -201,6 +200,7 @@ def test_difference_degenerate_tests():
 
 # ----------------------------------------------------------------------------- ratio
 
+
 # Fagerland et al. (2015) / (2017) Chapter 4, Perondi et al. 7/34 vs 1/34 (contingencytables
 # test-ch4.R): Koopman score, Miettinen-Nurminen score, Katz log and adjusted log intervals.
 @pytest.mark.parametrize(
@@ -223,8 +223,7 @@ def test_ratio_fagerland_2015_perondi(method, low, high):
 # its default bias correction N/(N-1), i.e. MN), printed to 3 decimals.
 @pytest.mark.parametrize(
     ("table", "low", "high"),
-    [((24, 73, 53, 65), 0.280, 0.560), ((29, 55, 11, 11), 0.397, 0.742),
-     ((7, 18, 1, 18), 1.296, 42.544)],
+    [((24, 73, 53, 65), 0.280, 0.560), ((29, 55, 11, 11), 0.397, 0.742), ((7, 18, 1, 18), 1.296, 42.544)],
 )
 def test_ratio_mn_fagerland_newcombe_2013(table, low, high):
     check_limits(ratio_proportions_ci(*table, method="miettinen-nurminen"), low, high, decimals=3)
@@ -250,14 +249,19 @@ def test_ratio_score_limits_solve_the_score_equation_by_brute_force():
             return -(stats.binom.logpmf(x1, n1, p1) + stats.binom.logpmf(x2, n2, p2))
 
         bounds = (1e-15, min(1.0, 1 / phi) - 1e-15)
-        p2 = optimize.minimize_scalar(nll, bounds=bounds, method="bounded",
-                                      options={"xatol": 1e-15}).x
+        p2 = optimize.minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-15}).x
         p1 = phi * p2
         var = p1 * (1 - p1) / n1 + phi**2 * p2 * (1 - p2) / n2
         return (x1 / n1 - phi * x2 / n2) / math.sqrt(var)
 
-    tables = [(7, 34, 1, 34), (9, 10, 3, 10), (24, 73, 53, 65), (5, 56, 0, 29), (0, 16, 15, 72),
-              (1000, 1000, 0, 1_000_000)]
+    tables = [
+        (7, 34, 1, 34),
+        (9, 10, 3, 10),
+        (24, 73, 53, 65),
+        (5, 56, 0, 29),
+        (0, 16, 15, 72),
+        (1000, 1000, 0, 1_000_000),
+    ]
     for table in tables:
         r = ratio_proportions_ci(*table)
         for limit, target in [(r.ci_low, 1.959964), (r.ci_high, -1.959964)]:
@@ -277,6 +281,7 @@ def test_ratio_zero_cells():
 
 
 # ----------------------------------------------------------------------------- odds ratio
+
 
 def test_odds_ratio_exact_matches_r_fisher_test_tea_tasting():
     # R documentation, ?fisher.test, TeaTasting = matrix(c(3, 1, 1, 3), 2); R prints
@@ -301,7 +306,10 @@ def test_odds_ratio_exact_matches_r_fisher_test_tea_tasting():
     low = optimize.brentq(lambda psi: tail(psi, [3, 4]) - 0.025, 1e-3, 5, xtol=1e-14)
     high = optimize.brentq(lambda psi: tail(psi, [4]) - 0.975, 10, 1e4, xtol=1e-10)
     assert (r.estimate, r.ci_low, r.ci_high) == (
-        pytest.approx(mle, rel=1e-6), pytest.approx(low, rel=1e-6), pytest.approx(high, rel=1e-6))
+        pytest.approx(mle, rel=1e-6),
+        pytest.approx(low, rel=1e-6),
+        pytest.approx(high, rel=1e-6),
+    )
 
 
 def test_exact_limits_match_scipy():
@@ -353,8 +361,12 @@ def test_woolf_matches_statsmodels(table):
 
 # ----------------------------------------------------------------------------- properties
 
-GRID = [(x1, n1, x2, n2) for n1, n2 in [(1, 1), (1, 3), (3, 3), (5, 2), (6, 9)]
-        for x1 in range(n1 + 1) for x2 in range(n2 + 1)]
+GRID = [
+    (x1, n1, x2, n2)
+    for n1, n2 in [(1, 1), (1, 3), (3, 3), (5, 2), (6, 9)]
+    for x1 in range(n1 + 1)
+    for x2 in range(n2 + 1)
+]
 DIFF_METHODS = ("newcombe", "miettinen-nurminen", "agresti-caffo", "wald")
 RATIO_METHODS = ("score", "miettinen-nurminen", "katz", "adjusted-log")
 
@@ -408,9 +420,7 @@ def test_score_intervals_and_their_tests_agree():
             assert (r.pvalue < 0.05) == (not r.ci_low <= 1 <= r.ci_high), (x1, n1, x2, n2, r)
 
 
-@pytest.mark.parametrize(
-    "table", [(0, 10, 0, 20), (10, 10, 0, 20), (0, 10, 20, 20), (10, 10, 20, 20), (0, 1, 1, 1)]
-)
+@pytest.mark.parametrize("table", [(0, 10, 0, 20), (10, 10, 0, 20), (0, 10, 20, 20), (10, 10, 20, 20), (0, 1, 1, 1)])
 def test_extreme_tables_do_not_crash(table):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no runtime warnings either
@@ -447,13 +457,11 @@ BAD = [
     (diff_proportions_ci, (0, 0, 0, 0), {}, ValueError, r"n1.*0"),
     (diff_proportions_ci, (1, 10, 0, 0), {}, ValueError, r"n2.*0"),
     (diff_proportions_ci, (1, 10, 3, 10), {"confidence": 1.5}, ValueError, r"confidence.*1\.5"),
-    (diff_proportions_ci, (1, 10, 3, 10), {"method": "mee"}, ValueError,
-     r"method.*'newcombe'.*'mee'"),
+    (diff_proportions_ci, (1, 10, 3, 10), {"method": "mee"}, ValueError, r"method.*'newcombe'.*'mee'"),
     (ratio_proportions_ci, (1, 10, 30, 20), {}, ValueError, r"x2.*30"),
     (ratio_proportions_ci, (1, -10, 3, 20), {}, ValueError, r"n1.*-10"),
     (ratio_proportions_ci, (1, 10, 3, 20), {"confidence": -0.1}, ValueError, r"confidence.*-0\.1"),
-    (ratio_proportions_ci, (1, 10, 3, 20), {"method": "wald"}, ValueError,
-     r"method.*'score'.*'wald'"),
+    (ratio_proportions_ci, (1, 10, 3, 20), {"method": "wald"}, ValueError, r"method.*'score'.*'wald'"),
     (odds_ratio_ci, (-1, 10, 3, 20), {}, ValueError, r"x1.*-1"),
     (odds_ratio_ci, (1, 10, 3, 2), {}, ValueError, r"x2.*3"),
     (odds_ratio_ci, (1, 10, 3, 20), {"confidence": 95}, ValueError, r"confidence.*95"),

@@ -30,13 +30,16 @@ def test_r_poisson_test_one_sample():
     assert r.ci_high == pytest.approx(6.692709, abs=5e-7)
 
 
-@pytest.mark.parametrize("method, low, high", [
-    # DescTools::PoissonCI(x=15, n=400, method=c("exact", "score", "wald")), as quoted
-    # in statsmodels/stats/tests/test_rates_poisson.py (test_rate_poisson_r):
-    ("exact", 0.0209884653319583, 0.0618505471787146),
-    ("score", 0.0227264749053794, 0.0618771721463559),
-    ("wald", 0.0185227303217751, 0.0564772696782249),
-])
+@pytest.mark.parametrize(
+    "method, low, high",
+    [
+        # DescTools::PoissonCI(x=15, n=400, method=c("exact", "score", "wald")), as quoted
+        # in statsmodels/stats/tests/test_rates_poisson.py (test_rate_poisson_r):
+        ("exact", 0.0209884653319583, 0.0618505471787146),
+        ("score", 0.0227264749053794, 0.0618771721463559),
+        ("wald", 0.0185227303217751, 0.0564772696782249),
+    ],
+)
 def test_desctools_poisson_ci(method, low, high):
     r = rate_ci(15, 400, method=method)
     assert r.estimate == 0.0375
@@ -91,30 +94,36 @@ def test_r_poisson_test_two_sample_small_counts():
     assert r.pvalue == pytest.approx(0.007385, abs=5e-7)
 
 
-GU1 = (60, 51477.5, 30, 54308.7)   # Gu, Ng, Tang & Schucany (2008), example 1 (breast cancer)
-GU2 = (41, 28010, 15, 19017)       # Gu et al. (2008), example 2, null ratio 1.5
+GU1 = (60, 51477.5, 30, 54308.7)  # Gu, Ng, Tang & Schucany (2008), example 1 (breast cancer)
+GU2 = (41, 28010, 15, 19017)  # Gu et al. (2008), example 2, null ratio 1.5
 
 
-@pytest.mark.parametrize("method, pvalue", [
-    # Gu et al. (2008), one-sided p-values of example 1 (H1: ratio > 1), as quoted in
-    # statsmodels/stats/tests/test_rates_poisson.py::test_twosample_poisson:
-    ("score", 0.000316),        # W2, constrained MLE (score) statistic
-    ("wald", 0.000420),         # W4, log-transformed Wald statistic
-    ("exact-cond", 0.000428),   # conditional exact test (statsmodels notes Gu swapped C and M)
-])
+@pytest.mark.parametrize(
+    "method, pvalue",
+    [
+        # Gu et al. (2008), one-sided p-values of example 1 (H1: ratio > 1), as quoted in
+        # statsmodels/stats/tests/test_rates_poisson.py::test_twosample_poisson:
+        ("score", 0.000316),  # W2, constrained MLE (score) statistic
+        ("wald", 0.000420),  # W4, log-transformed Wald statistic
+        ("exact-cond", 0.000428),  # conditional exact test (statsmodels notes Gu swapped C and M)
+    ],
+)
 def test_gu_2008_example_1(method, pvalue):
     r = compare_rates(*GU1, method=method, alternative="larger")
     assert r.pvalue == pytest.approx(pvalue, abs=5e-7)
 
 
-@pytest.mark.parametrize("method, pvalue", [
-    # Gu et al. (2008) example 2, H0: ratio = 1.5 vs H1: ratio > 1.5 (same source as above).
-    # The printed values differ from every implementation in the 4th decimal
-    # (statsmodels: "only 2.5 decimal agreement, rounding?"), so the tolerance is 2e-4.
-    ("score", 0.2398),
-    ("wald", 0.2402),
-    ("exact-cond", 0.2913),
-])
+@pytest.mark.parametrize(
+    "method, pvalue",
+    [
+        # Gu et al. (2008) example 2, H0: ratio = 1.5 vs H1: ratio > 1.5 (same source as above).
+        # The printed values differ from every implementation in the 4th decimal
+        # (statsmodels: "only 2.5 decimal agreement, rounding?"), so the tolerance is 2e-4.
+        ("score", 0.2398),
+        ("wald", 0.2402),
+        ("exact-cond", 0.2913),
+    ],
+)
 def test_gu_2008_example_2(method, pvalue):
     r = compare_rates(*GU2, method=method, value=1.5, alternative="larger")
     assert r.pvalue == pytest.approx(pvalue, abs=2e-4)
@@ -159,8 +168,9 @@ def _exact_pvalue(x, n, p):
     return min(1.0, pmf[pmf <= pmf[x] * (1 + 1e-7)].sum())
 
 
-@pytest.mark.parametrize("y1, e1, y2, e2, value", [(3, 100, 9, 150, 1), (0, 10, 4, 10, 1),
-                                                   (12, 80, 5, 200, 2.5), (1, 1, 0, 3, 0.5)])
+@pytest.mark.parametrize(
+    "y1, e1, y2, e2, value", [(3, 100, 9, 150, 1), (0, 10, 4, 10, 1), (12, 80, 5, 200, 2.5), (1, 1, 0, 3, 0.5)]
+)
 def test_exact_cond_by_enumeration(y1, e1, y2, e2, value):
     # Independent computation: sum the binomial pmf of x1 | x1 + x2 directly, and
     # solve the Clopper-Pearson tail equations by root finding.
@@ -182,16 +192,19 @@ def test_exact_cond_by_enumeration(y1, e1, y2, e2, value):
 # ---------------------------------------------------------- difference of two rates
 
 
-@pytest.mark.parametrize("method, value, z, p, p_tol", [
-    # Ng, Gu & Tang (2007), CSDA 51:3085-3099, example (41/28010 vs 15/19017),
-    # one-sided H1: rate1 - rate2 > value, as quoted in statsmodels'
-    # test_rates_poisson.py::cases_diff_ng (statistic, p-value); tolerance = half
-    # a unit in the last printed digit.
-    ("wald", 0.0, 2.2047, 0.0137, 5e-5),
-    ("score", 0.0, 2.0818, 0.0187, 5e-5),
-    ("wald", 0.0002, 1.5514, 0.06040, 5e-6),
-    ("score", 0.0002, 1.5023, 0.06651, 5e-6),
-])
+@pytest.mark.parametrize(
+    "method, value, z, p, p_tol",
+    [
+        # Ng, Gu & Tang (2007), CSDA 51:3085-3099, example (41/28010 vs 15/19017),
+        # one-sided H1: rate1 - rate2 > value, as quoted in statsmodels'
+        # test_rates_poisson.py::cases_diff_ng (statistic, p-value); tolerance = half
+        # a unit in the last printed digit.
+        ("wald", 0.0, 2.2047, 0.0137, 5e-5),
+        ("score", 0.0, 2.0818, 0.0187, 5e-5),
+        ("wald", 0.0002, 1.5514, 0.06040, 5e-6),
+        ("score", 0.0002, 1.5023, 0.06651, 5e-6),
+    ],
+)
 def test_ng_2007_difference(method, value, z, p, p_tol):
     r = compare_rates(*GU2, compare="diff", method=method, value=value, alternative="larger")
     assert r.statistic == pytest.approx(z, abs=5e-5)
@@ -209,16 +222,14 @@ def test_ratesci_score_interval_for_difference():
 # ------------------------------------------------------------- general properties
 
 GRID = [(y1, y2) for y1 in range(5) for y2 in range(5)]
-CASES = [("ratio", "score"), ("ratio", "exact-cond"), ("ratio", "wald"),
-         ("diff", "score"), ("diff", "wald")]
+CASES = [("ratio", "score"), ("ratio", "exact-cond"), ("ratio", "wald"), ("diff", "score"), ("diff", "wald")]
 
 
 @pytest.mark.parametrize("compare, method", CASES)
 @pytest.mark.parametrize("alternative", ["two-sided", "larger", "smaller"])
 def test_interval_contains_estimate_on_small_counts(compare, method, alternative):
     for y1, y2 in GRID:
-        r = compare_rates(y1, 2.5, y2, 1.0, compare=compare, method=method,
-                          alternative=alternative)
+        r = compare_rates(y1, 2.5, y2, 1.0, compare=compare, method=method, alternative=alternative)
         assert isinstance(r, Estimate)
         assert r.ci_low <= r.ci_high
         if compare == "ratio":
@@ -242,11 +253,9 @@ def test_rate_interval_contains_estimate(x, method):
 def test_noninferiority_pvalue_monotone_in_margin(method):
     # H1: ratio < margin: a larger margin is easier to beat, so p can only fall.
     margins = np.linspace(0.6, 3.0, 49)
-    p = [compare_rates(40, 2000, 45, 2100, method=method, value=m, alternative="smaller").pvalue
-         for m in margins]
+    p = [compare_rates(40, 2000, 45, 2100, method=method, value=m, alternative="smaller").pvalue for m in margins]
     assert np.all(np.diff(p) <= 1e-15)
-    p_up = [compare_rates(40, 2000, 45, 2100, method=method, value=m, alternative="greater").pvalue
-            for m in margins]
+    p_up = [compare_rates(40, 2000, 45, 2100, method=method, value=m, alternative="greater").pvalue for m in margins]
     assert np.all(np.diff(p_up) >= -1e-15)
 
 
@@ -270,8 +279,7 @@ def test_score_ratio_interval_covers_about_95_percent():
     e1, e2, rate2, ratio = 1500.0, 2000.0, 0.01, 1.5
     y1 = rng.poisson(rate2 * ratio * e1, 2000)
     y2 = rng.poisson(rate2 * e2, 2000)
-    covered = [(r := compare_rates(a, e1, b, e2)).ci_low <= ratio <= r.ci_high
-               for a, b in zip(y1, y2)]
+    covered = [(r := compare_rates(a, e1, b, e2)).ci_low <= ratio <= r.ci_high for a, b in zip(y1, y2)]
     assert 0.93 <= np.mean(covered) <= 0.97
 
 
@@ -293,16 +301,16 @@ BAD = [
     (compare_rates, (1, 10, 3, None), {}, TypeError, "exposure2"),
     (compare_rates, (1, 10, 3, 10), {"compare": "odds"}, ValueError, "compare"),
     (compare_rates, (1, 10, 3, 10), {"method": "exact"}, ValueError, "method"),
-    (compare_rates, (1, 10, 3, 10), {"compare": "diff", "method": "exact-cond"}, ValueError,
-     "method"),
+    (compare_rates, (1, 10, 3, 10), {"compare": "diff", "method": "exact-cond"}, ValueError, "method"),
     (compare_rates, (1, 10, 3, 10), {"alternative": "bigger"}, ValueError, "alternative"),
     (compare_rates, (1, 10, 3, 10), {"value": 0}, ValueError, "value"),
     (compare_rates, (1, 10, 3, 10), {"confidence": 0}, ValueError, "confidence"),
 ]
 
 
-@pytest.mark.parametrize("func, args, kwargs, error, name", BAD,
-                         ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "func, args, kwargs, error, name", BAD, ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)]
+)
 def test_bad_arguments(func, args, kwargs, error, name):
     with pytest.raises(error, match=name):
         func(*args, **kwargs)

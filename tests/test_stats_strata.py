@@ -18,12 +18,17 @@ from analysis.stats.strata import CMHResult, cmh, mh_risk_difference, mh_risk_ra
 
 # R ?mantelhaen.test: Agresti (1990) penicillin and rabbits; rows Delay None / 1.5h,
 # columns Cured / Died, strata = penicillin level 1/8, 1/4, 1/2, 1, 4.
-RABBITS = [[[0, 6], [0, 5]], [[3, 3], [0, 6]], [[6, 0], [2, 4]], [[5, 1], [6, 0]],
-           [[2, 0], [5, 0]]]
+RABBITS = [[[0, 6], [0, 5]], [[3, 3], [0, 6]], [[6, 0], [2, 4]], [[5, 1], [6, 0]], [[2, 0], [5, 0]]]
 
 # R datasets::UCBAdmissions: rows Male / Female, columns Admitted / Rejected, by department.
-UCB = [[[512, 313], [89, 19]], [[353, 207], [17, 8]], [[120, 205], [202, 391]],
-       [[138, 279], [131, 244]], [[53, 138], [94, 299]], [[22, 351], [24, 317]]]
+UCB = [
+    [[512, 313], [89, 19]],
+    [[353, 207], [17, 8]],
+    [[120, 205], [202, 391]],
+    [[138, 279], [131, 244]],
+    [[53, 138], [94, 299]],
+    [[22, 351], [24, 317]],
+]
 
 # SAS/STAT PROC FREQ documentation, "Cochran-Mantel-Haenszel Statistics" example
 # (data set Migraine): rows Active / Placebo, columns Better / Same, strata female / male.
@@ -32,16 +37,28 @@ MIGRAINE = [[[16, 11], [5, 20]], [[12, 16], [7, 19]]]
 # DescTools-based examples in statsmodels/stats/tests/test_contingency_tables.py
 # (TestStratified2, TestStratified3); the odds ratio and all statistics are
 # unchanged by transposing a table, so the layout there is used as is.
-DESCTOOLS2 = [[[20, 14], [10, 24]], [[15, 12], [3, 15]], [[3, 2], [3, 2]], [[12, 3], [7, 5]],
-              [[1, 0], [3, 2]]]
-DESCTOOLS3 = [[[313, 512], [19, 89]], [[207, 353], [8, 17]], [[205, 120], [391, 202]],
-              [[278, 139], [244, 131]], [[138, 53], [299, 94]], [[351, 22], [317, 24]]]
+DESCTOOLS2 = [[[20, 14], [10, 24]], [[15, 12], [3, 15]], [[3, 2], [3, 2]], [[12, 3], [7, 5]], [[1, 0], [3, 2]]]
+DESCTOOLS3 = [
+    [[313, 512], [19, 89]],
+    [[207, 353], [8, 17]],
+    [[205, 120], [391, 202]],
+    [[278, 139], [244, 131]],
+    [[138, 53], [299, 94]],
+    [[351, 22], [317, 24]],
+]
 
 # Agresti (2013), Categorical Data Analysis, 3rd ed., p. 226: eight-centre trial,
 # rows Drug / Control, columns success / failure (as in cicalc's test suite).
-AGRESTI_CENTRES = [[[11, 25], [10, 27]], [[16, 4], [22, 10]], [[14, 5], [7, 12]],
-                   [[2, 14], [1, 16]], [[6, 11], [0, 12]], [[1, 10], [0, 10]],
-                   [[1, 4], [1, 8]], [[4, 2], [6, 1]]]
+AGRESTI_CENTRES = [
+    [[11, 25], [10, 27]],
+    [[16, 4], [22, 10]],
+    [[14, 5], [7, 12]],
+    [[2, 14], [1, 16]],
+    [[6, 11], [0, 12]],
+    [[1, 10], [0, 10]],
+    [[1, 4], [1, 8]],
+    [[4, 2], [6, 1]],
+]
 
 
 def test_rabbits_r_mantelhaen_test():
@@ -78,13 +95,16 @@ def test_migraine_sas_cmh_without_correction():
     assert r.pvalue == pytest.approx(0.0040, abs=5e-5)
 
 
-@pytest.mark.parametrize("tables, odds, odds_tol, chi2, p, p_tol, ci", [
-    # statsmodels test_contingency_tables.py TestStratified2 / TestStratified3:
-    # R mantelhaen.test (correct=TRUE) values with DescTools::BreslowDayTest;
-    # tolerances are half a unit in the last printed digit.
-    (DESCTOOLS2, 3.5912, 5e-5, 11.8852, 0.0005658, 5e-8, (1.781135, 7.240633)),
-    (DESCTOOLS3, 1.101879, 5e-7, 1.3368, 0.2476, 5e-5, (0.9402012, 1.2913602)),
-])
+@pytest.mark.parametrize(
+    "tables, odds, odds_tol, chi2, p, p_tol, ci",
+    [
+        # statsmodels test_contingency_tables.py TestStratified2 / TestStratified3:
+        # R mantelhaen.test (correct=TRUE) values with DescTools::BreslowDayTest;
+        # tolerances are half a unit in the last printed digit.
+        (DESCTOOLS2, 3.5912, 5e-5, 11.8852, 0.0005658, 5e-8, (1.781135, 7.240633)),
+        (DESCTOOLS3, 1.101879, 5e-7, 1.3368, 0.2476, 5e-5, (0.9402012, 1.2913602)),
+    ],
+)
 def test_desctools_examples(tables, odds, odds_tol, chi2, p, p_tol, ci):
     r = cmh(tables, correction=True)
     assert r.estimate == pytest.approx(odds, abs=odds_tol)
@@ -202,12 +222,10 @@ def test_single_stratum_variances_reduce_to_textbook_formulas():
     a, b, c, d = 7, 23, 3, 12
     z = stats.norm.isf(0.025)
     rd = mh_risk_difference([[[a, b], [c, d]]])
-    assert (rd.ci_high - rd.ci_low) / (2 * z) == pytest.approx(
-        math.sqrt(a * b / 30**3 + c * d / 15**3), rel=1e-12)
+    assert (rd.ci_high - rd.ci_low) / (2 * z) == pytest.approx(math.sqrt(a * b / 30**3 + c * d / 15**3), rel=1e-12)
     rr = mh_risk_ratio([[[a, b], [c, d]]])
     assert rr.estimate == pytest.approx((7 / 30) / (3 / 15))
-    assert math.log(rr.ci_high / rr.estimate) / z == pytest.approx(
-        math.sqrt(b / (a * 30) + d / (c * 15)), rel=1e-12)
+    assert math.log(rr.ci_high / rr.estimate) / z == pytest.approx(math.sqrt(b / (a * 30) + d / (c * 15)), rel=1e-12)
 
 
 @pytest.mark.parametrize("func", [cmh, mh_risk_ratio, mh_risk_difference])
@@ -259,8 +277,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("func, args, kwargs, error, name", BAD,
-                         ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "func, args, kwargs, error, name", BAD, ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BAD)]
+)
 def test_bad_arguments(func, args, kwargs, error, name):
     with pytest.raises(error, match=name):
         func(*args, **kwargs)
@@ -272,10 +291,24 @@ def test_cochran_q_matches_the_bcg_worked_example():
 
     from analysis.stats import cochran_q
 
-    t = np.array([(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619),
-                  (33, 5036, 47, 5761), (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892),
-                  (29, 7470, 45, 7232), (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338),
-                  (27, 16886, 29, 17825)], float)
+    t = np.array(
+        [
+            (4, 119, 11, 128),
+            (6, 300, 29, 274),
+            (3, 228, 11, 209),
+            (62, 13536, 248, 12619),
+            (33, 5036, 47, 5761),
+            (180, 1361, 372, 1079),
+            (8, 2537, 10, 619),
+            (505, 87886, 499, 87892),
+            (29, 7470, 45, 7232),
+            (17, 1699, 65, 1600),
+            (186, 50448, 141, 27197),
+            (5, 2493, 3, 2338),
+            (27, 16886, 29, 17825),
+        ],
+        float,
+    )
     yi = np.log((t[:, 0] / (t[:, 0] + t[:, 1])) / (t[:, 2] / (t[:, 2] + t[:, 3])))
     vi = 1 / t[:, 0] - 1 / (t[:, 0] + t[:, 1]) + 1 / t[:, 2] - 1 / (t[:, 2] + t[:, 3])
     r = cochran_q(yi, np.sqrt(vi))

@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import contract, io, synth
-from analysis.folders import FolderError
-from analysis.scenario import load_scenario
+from analysis.data import contract, io, synth
+from analysis.data.folders import FolderError
+from analysis.data.scenario import load_scenario
 
 NO_BREACHES = {"rules": {"breach_time_rate": 0.0, "breach_cap_rate": 0.0, "breach_opt_out_rate": 0.0}}
 
@@ -161,9 +161,14 @@ def _violations(t, scenario_name):
                 per_day = on[sel].groupby(["account_id", "day"]).size()
                 v = (per_day - r["max"]).clip(lower=0).sum()
             elif kind == "rolling_cap":
-                daily = on.groupby(["account_id", "day"]).size().unstack(fill_value=0).reindex(columns=range(30), fill_value=0)
+                daily = (
+                    on.groupby(["account_id", "day"])
+                    .size()
+                    .unstack(fill_value=0)
+                    .reindex(columns=range(30), fill_value=0)
+                )
                 window = daily.T.rolling(r["window_days"], min_periods=1).sum().T
-                v = (window - r["max"]).clip(lower=0).where(lambda w: w < daily, daily).to_numpy().sum()
+                v = (window - r["max"]).clip(lower=0).where(lambda w: w < daily, daily).to_numpy().sum()  # noqa: B023
             elif kind == "quiet_after_conversation":
                 conv = on[on["right_party"].astype(bool)][["account_id", "day"]].drop_duplicates()
                 conv = conv.rename(columns={"day": "conv_day"})
@@ -182,8 +187,12 @@ def test_china_rules_hold_exactly_without_breaches(cn_clean):
 
 def test_us_rules_hold_exactly_without_breaches(us_clean):
     v = _violations(us_clean, "us_default")
-    assert set(v) == {"us_reg_f.inconvenient_time", "us_reg_f.seven_in_seven",
-                      "us_reg_f.quiet_after_conversation", "us_reg_f.after_stop_request"}
+    assert set(v) == {
+        "us_reg_f.inconvenient_time",
+        "us_reg_f.seven_in_seven",
+        "us_reg_f.quiet_after_conversation",
+        "us_reg_f.after_stop_request",
+    }
     assert v == {k: 0 for k in v}, v
 
 
@@ -237,7 +246,7 @@ def test_same_seed_same_files_other_seed_other_data(tmp_path):
     a = synth.generate(scenario="us_default", accounts=1500, seed=11, out=tmp_path / "a").path
     b = synth.generate(scenario="us_default", accounts=1500, seed=11, out=tmp_path / "b", chunk_size=600).path
     c = synth.generate(scenario="us_default", accounts=1500, seed=12, out=tmp_path / "c").path
-    ha, hb, hc = _hashes(a), _hashes(b), _hashes(c)
+    ha, hc = _hashes(a), _hashes(c)
     # chunking changes row groups, not the data
     assert pq.read_table(a / "accounts.parquet").equals(pq.read_table(b / "accounts.parquet"))
     assert hc["accounts.parquet"] != ha["accounts.parquet"]
@@ -251,7 +260,13 @@ def test_truth_has_the_documented_shape(cn):
     assert truth["horizon_days"] == 30 and truth["long_horizon_days"] == 90
     assert set(truth["strategies"]) == {"sms_only", "phone_only", "sms_then_phone", "ai_voice", "no_contact"}
     for outcomes in truth["strategies"].values():
-        assert {"paid_rate", "cure_rate", "collected_per_account", "complaints_per_account", "contacts_per_account"} <= set(outcomes)
+        assert {
+            "paid_rate",
+            "cure_rate",
+            "collected_per_account",
+            "complaints_per_account",
+            "contacts_per_account",
+        } <= set(outcomes)
         assert set(outcomes["contacts_per_account"]) == set(contract.CHANNELS)
         assert 0 <= outcomes["cure_rate"] <= outcomes["paid_rate"] <= 1
         long = outcomes["long_horizon"]
@@ -296,8 +311,11 @@ def test_the_value_of_a_call_differs_by_segment():
     for s in truth["segments"]:
         ph, sms = s["strategies"]["phone_only"], s["strategies"]["sms_only"]
         gain[s["segment"]] = ph["paid_rate"] - sms["paid_rate"]
-        hours = (costs["dial_seconds"] * ph["contacts_per_account"]["phone"] + costs["wrap_seconds"]
-                 * ph["usage_per_account"]["phone_connected"] + ph["usage_per_account"]["phone_talk_seconds"]) / 3600
+        hours = (
+            costs["dial_seconds"] * ph["contacts_per_account"]["phone"]
+            + costs["wrap_seconds"] * ph["usage_per_account"]["phone_connected"]
+            + ph["usage_per_account"]["phone_talk_seconds"]
+        ) / 3600
         per_hour[s["segment"]] = (ph["collected_per_account"] - sms["collected_per_account"]) / hours
     assert min(gain.values()) > 0
     assert max(gain.values()) > 3 * min(gain.values()), gain
@@ -321,10 +339,17 @@ def _observed(t, days=30):
     """Per-strategy observed outcomes and standard errors, in pandas."""
     a = t["accounts"].set_index("account_id")
     paid = _paid_within(t, days).groupby("account_id")["amount"].sum().reindex(a.index, fill_value=0.0)
-    per = pd.DataFrame({"strategy": a["strategy"], "paid_rate": (paid > 0).astype(float),
-                        "cure_rate": (paid >= a["balance_due"] - 0.005).astype(float),
-                        "collected_per_account": paid})
-    counts = t["contacts"].groupby(["account_id", "channel"]).size().unstack(fill_value=0).reindex(a.index, fill_value=0)
+    per = pd.DataFrame(
+        {
+            "strategy": a["strategy"],
+            "paid_rate": (paid > 0).astype(float),
+            "cure_rate": (paid >= a["balance_due"] - 0.005).astype(float),
+            "collected_per_account": paid,
+        }
+    )
+    counts = (
+        t["contacts"].groupby(["account_id", "channel"]).size().unstack(fill_value=0).reindex(a.index, fill_value=0)
+    )
     for ch in contract.CHANNELS:
         per[f"contacts.{ch}"] = counts[ch] if ch in counts else 0.0
     g = per.groupby("strategy")

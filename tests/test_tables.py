@@ -8,13 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.tables import MISSING, UNBOUNDED, readable
+from analysis.report.tables import MISSING, UNBOUNDED, readable
 
 
 def test_readable_replaces_gaps_and_keeps_numbers():
-    df = pd.DataFrame({"strategy": ["sms_only", "phone_only", None], "ratio": [1.0, math.inf, math.nan],
-                       "low": [-math.inf, 0.5, 0.25], "n": pd.array([3, None, 5], dtype="Int64"),
-                       "x": [1.23456, 2.0, 3.0], "ok": [True, False, True]})
+    df = pd.DataFrame(
+        {
+            "strategy": ["sms_only", "phone_only", None],
+            "ratio": [1.0, math.inf, math.nan],
+            "low": [-math.inf, 0.5, 0.25],
+            "n": pd.array([3, None, 5], dtype="Int64"),
+            "x": [1.23456, 2.0, 3.0],
+            "ok": [True, False, True],
+        }
+    )
     out = readable(df, 2)
     assert list(out.strategy) == ["sms_only", "phone_only", MISSING]
     assert list(out.ratio) == [1.0, UNBOUNDED, MISSING]

@@ -1,4 +1,4 @@
-"""The live what-if (analysis.what_if): the decision of ``recommend`` at any settings, from statistics queried once."""
+"""The live what-if (analysis.report.what_if): the decision of ``recommend`` at any settings, from statistics queried once."""
 
 from __future__ import annotations
 
@@ -7,16 +7,26 @@ import re
 
 import pytest
 
-from analysis import decision, engine, economics, io, what_if
-from analysis.build import EXTERNAL_REF
-from analysis.costs import UnitCosts
-from analysis.scenario import load_scenario
+from analysis import engine
+from analysis.data import io
+from analysis.data.scenario import load_scenario
+from analysis.decide import decision, economics
+from analysis.measures.costs import UnitCosts
+from analysis.report import what_if
+from analysis.report.build import EXTERNAL_REF
 
 #: Settings changed one at a time, then together (each must give recommend's allocation).
 CHANGES = [
     {},
-    {"unit_costs": {"agent_cost_per_hour": 20.0, "sms_per_segment": 0.03, "ai_voice_per_minute": 0.5,
-                    "dial_seconds": 40.0, "commission_rate": 0.01}},
+    {
+        "unit_costs": {
+            "agent_cost_per_hour": 20.0,
+            "sms_per_segment": 0.03,
+            "ai_voice_per_minute": 0.5,
+            "dial_seconds": 40.0,
+            "commission_rate": 0.01,
+        }
+    },
     {"capacity_hours": "unlimited", "complaint_budget_per_10k": 5.0, "level": 0.8},
     {"baseline": "phone_only", "level": 0.95, "capacity_hours": 150.0},
 ]
@@ -39,9 +49,17 @@ def wi(data, scenario):
 
 def _recommend(ds, sc, s: what_if.Settings):
     """What ``python -m analysis recommend`` computes (``_cmd_recommend``): decide on the tables."""
-    return decision.decide(ds, sc, baseline=s.baseline, capacity_hours=s.capacity_hours,
-                           complaint_budget_per_10k=s.complaint_budget_per_10k, level=s.level, seed=0,
-                           unit_costs=s.unit_costs, horizon="short")
+    return decision.decide(
+        ds,
+        sc,
+        baseline=s.baseline,
+        capacity_hours=s.capacity_hours,
+        complaint_budget_per_10k=s.complaint_budget_per_10k,
+        level=s.level,
+        seed=0,
+        unit_costs=s.unit_costs,
+        horizon="short",
+    )
 
 
 @pytest.mark.parametrize("changes", CHANGES, ids=lambda c: ",".join(c) or "defaults")
@@ -74,6 +92,7 @@ def test_no_engine_query_after_prepare(wi, monkeypatch):
         def spy(*args, **kwargs):
             calls.append(name)
             raise AssertionError(f"{name} queried the data during an update")
+
         return spy
 
     for mod, names in ((engine, ("contact_cells", "cell_stats")), (economics, ("cell_moments",))):
@@ -82,8 +101,9 @@ def test_no_engine_query_after_prepare(wi, monkeypatch):
     for changes in CHANGES + [{"unit_costs": {"wrap_seconds": 5.0}}]:
         res = wi.update(frontier="capacity", **changes)
         assert res.decision is not None and len(res.frontier) == wi.frontier_points
-    assert wi.update(frontier="complaint_budget", complaint_budget_per_10k=0.0).frontier.over.eq(
-        "complaint_budget").all()
+    assert (
+        wi.update(frontier="complaint_budget", complaint_budget_per_10k=0.0).frontier.over.eq("complaint_budget").all()
+    )
     assert calls == []
 
 

@@ -116,9 +116,7 @@ def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half, t, p, "t", confidence, 0.0)
 
 
-def diff_means_ci(
-    total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, equal_var=False
-) -> Estimate:
+def diff_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, equal_var=False) -> Estimate:
     """Difference of two independent means, mean1 - mean2, with the matching two-sample t test.
 
     ``equal_var=False`` (default) gives Welch's interval and test with Satterthwaite degrees of
@@ -228,9 +226,7 @@ def ratio_of_means_ci(
     return Estimate(ratio, (b - root) / a, (b + root) / a, method=method, confidence=confidence)
 
 
-def ratio_means_ci(
-    total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, method="delta-log"
-) -> Estimate:
+def ratio_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, method="delta-log") -> Estimate:
     """Ratio mean1 / mean2 of two independent groups, with the test of ratio = 1.
 
     For instance money collected per account, phone arm over SMS arm. Method ``"delta-log"``:

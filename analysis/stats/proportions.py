@@ -257,6 +257,7 @@ def diff_proportions_ci(x1, n1, x2, n2, *, method="newcombe", confidence=0.95) -
         pooled = (x1 + x2) / (n1 + n2)
         stat, p = _wald_test(est, math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)), 0.0)
     elif method == "miettinen-nurminen":
+
         def f(delta):
             return _mn_diff_z(x1, n1, x2, n2, delta)
 
@@ -301,6 +302,7 @@ def _ratio_score_z(x1: int, n1: int, x2: int, n2: int, phi: float, factor: float
 
 def _score_ratio_limits(x1, n1, x2, n2, z, factor) -> tuple[float, float]:
     """Invert the ratio score test on the log scale; limits 0 / inf when no bound exists."""
+
     def f(log_phi):
         return _ratio_score_z(x1, n1, x2, n2, math.exp(log_phi), factor)
 
@@ -412,11 +414,9 @@ def _exact_or_limits(a: int, b: int, c: int, d: int, tail: float, est: float) ->
             limits.append(0.0 if at_least else math.inf)
             continue
         step = 1.0
-        while (step < 1e4
-               and tail_minus(centre - step, at_least) * tail_minus(centre + step, at_least) > 0):
+        while step < 1e4 and tail_minus(centre - step, at_least) * tail_minus(centre + step, at_least) > 0:
             step *= 2.0
-        root = optimize.brentq(tail_minus, centre - step, centre + step, args=(at_least,),
-                               xtol=1e-13, rtol=1e-13)
+        root = optimize.brentq(tail_minus, centre - step, centre + step, args=(at_least,), xtol=1e-13, rtol=1e-13)
         limits.append(math.exp(root))
     return limits[0], limits[1]
 

@@ -43,6 +43,7 @@ COMPARE_METHODS = {"ratio": ("score", "exact-cond", "wald"), "diff": ("score", "
 # ----------------------------------------------------------------- validation
 # (shared with analysis.stats.strata and analysis.power)
 
+
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
@@ -87,6 +88,7 @@ def _alternative(value) -> str:
 
 # ------------------------------------------------------------------- helpers
 
+
 def _pvalue(z: float, alternative: str) -> float:
     """P-value of a standard-normal statistic (NaN stays NaN)."""
     if math.isnan(z):
@@ -127,6 +129,7 @@ def _odds_to_ratio(p: float, k: float) -> float:
 
 
 # ------------------------------------------------------------------ one rate
+
 
 def rate_ci(count, exposure, *, method: str = "exact", confidence: float = 0.95) -> Estimate:
     """Confidence interval for one Poisson rate, ``count / exposure``.
@@ -178,8 +181,9 @@ def rate_ci(count, exposure, *, method: str = "exact", confidence: float = 0.95)
 
 # -------------------------------------------------------------- two rates
 
+
 def _ratio(y1, e1, y2, e2, value, method, alternative, confidence):
-    k = e1 / e2                       # exposure ratio; y1 | N ~ Bin(N, Rk / (1 + Rk))
+    k = e1 / e2  # exposure ratio; y1 | N ~ Bin(N, Rk / (1 + Rk))
     n = y1 + y2
     est = (y1 / e1) / (y2 / e2) if y2 > 0 else (math.inf if y1 > 0 else math.nan)
     if n == 0:
@@ -195,8 +199,9 @@ def _ratio(y1, e1, y2, e2, value, method, alternative, confidence):
         return est, *_one_sided(low, high, alternative, 0.0), z_stat, _pvalue(z_stat, alternative)
     if method == "exact-cond":
         # Conditional binomial test and Clopper-Pearson limits, as R's poisson.test.
-        test = stats.binomtest(int(y1), int(n), p0, alternative={"larger": "greater",
-                               "smaller": "less"}.get(alternative, "two-sided"))
+        test = stats.binomtest(
+            int(y1), int(n), p0, alternative={"larger": "greater", "smaller": "less"}.get(alternative, "two-sided")
+        )
         ci = test.proportion_ci(confidence_level=confidence, method="exact")
         low, high = _odds_to_ratio(ci.low, k), _odds_to_ratio(ci.high, k)
         return est, low, high, y1, float(test.pvalue)
@@ -220,7 +225,7 @@ def _diff_score_z(y1, e1, y2, e2, delta):
         return 0.0
     t = e1 + e2
     dt = (y1 + y2) / t - delta
-    r2 = 0.5 * (dt + math.sqrt(dt * dt + 4 * delta * y2 / t))    # constrained MLE of rate2
+    r2 = 0.5 * (dt + math.sqrt(dt * dt + 4 * delta * y2 / t))  # constrained MLE of rate2
     r2 = max(r2, 0.0)
     r1 = max(r2 + delta, 0.0)
     var = r1 / e1 + r2 / e2
@@ -232,14 +237,14 @@ def _diff(y1, e1, y2, e2, value, method, alternative, confidence):
     crit = _crit(confidence, alternative)
     if method == "wald":
         se = math.sqrt(y1 / e1**2 + y2 / e2**2)
-        z_stat = (est - value) / se if se > 0 else math.nan    # undefined without events
+        z_stat = (est - value) / se if se > 0 else math.nan  # undefined without events
         low, high = est - crit * se, est + crit * se
     else:
         z_stat = _diff_score_z(y1, e1, y2, e2, value)
         f = lambda delta, target: _diff_score_z(y1, e1, y2, e2, delta) - target
         step = max(math.sqrt(y1 / e1**2 + y2 / e2**2), crit**2 / min(e1, e2), 1e-12)
 
-        def solve(sign):                     # z decreases in delta: walk out, then bisect
+        def solve(sign):  # z decreases in delta: walk out, then bisect
             target, far = -sign * crit, est + sign * step
             while sign * f(far, target) > 0:
                 far = est + 2 * (far - est)
@@ -249,9 +254,18 @@ def _diff(y1, e1, y2, e2, value, method, alternative, confidence):
     return est, *_one_sided(low, high, alternative, -math.inf), z_stat, _pvalue(z_stat, alternative)
 
 
-def compare_rates(count1, exposure1, count2, exposure2, *, compare: str = "ratio",
-                  method: str = "score", value=None, alternative: str = "two-sided",
-                  confidence: float = 0.95) -> Estimate:
+def compare_rates(
+    count1,
+    exposure1,
+    count2,
+    exposure2,
+    *,
+    compare: str = "ratio",
+    method: str = "score",
+    value=None,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+) -> Estimate:
     """Compare two Poisson rates by their ratio or difference, with a test.
 
     ``compare="ratio"`` estimates ``rate1 / rate2`` and tests
@@ -323,5 +337,13 @@ def compare_rates(count1, exposure1, count2, exposure2, *, compare: str = "ratio
         if math.isinf(value):
             raise ValueError(f"value must be finite, got {value!r}")
         est, low, high, z_stat, p = _diff(y1, e1, y2, e2, value, method, alternative, confidence)
-    return Estimate(float(est), float(low), float(high), float(z_stat), float(p),
-                    method=f"{compare}-{method}", confidence=confidence, null=float(value))
+    return Estimate(
+        float(est),
+        float(low),
+        float(high),
+        float(z_stat),
+        float(p),
+        method=f"{compare}-{method}",
+        confidence=confidence,
+        null=float(value),
+    )

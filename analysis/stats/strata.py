@@ -66,8 +66,9 @@ def _tables(tables) -> np.ndarray:
     if arr.ndim == 2 and arr.shape == (2, 2):
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (2, 2) or arr.shape[0] == 0:
-        raise ValueError(f"tables must be a non-empty sequence of 2x2 tables [[a, b], [c, d]]; "
-                         f"got an array of shape {arr.shape}")
+        raise ValueError(
+            f"tables must be a non-empty sequence of 2x2 tables [[a, b], [c, d]]; got an array of shape {arr.shape}"
+        )
     if not np.isfinite(arr).all() or (arr < 0).any():
         raise ValueError("tables must hold non-negative finite counts")
     arr = arr[arr.sum(axis=(1, 2)) > 0]
@@ -100,10 +101,10 @@ def _breslow_day(arr: np.ndarray, psi: float):
     for (a, b), (c, d) in arr:
         n1, m1, t = a + b, a + c, a + b + c + d
         lo, hi = max(0.0, m1 + n1 - t), min(m1, n1)
-        if hi - lo <= 0:                    # a fixed by the margins: no information
+        if hi - lo <= 0:  # a fixed by the margins: no information
             continue
         # expected a under the common odds ratio: A(t - m1 - n1 + A) = psi (m1 - A)(n1 - A)
-        f = lambda x: x * (t - m1 - n1 + x) - psi * (m1 - x) * (n1 - x)
+        f = lambda x: x * (t - m1 - n1 + x) - psi * (m1 - x) * (n1 - x)  # noqa: B023 (solved within this iteration)
         e = optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-15)
         v = 1 / (1 / e + 1 / (m1 - e) + 1 / (n1 - e) + 1 / (t - m1 - n1 + e))
         diffs.append(a - e)
@@ -160,8 +161,7 @@ def cmh(tables, *, confidence: float = 0.95, correction: bool = False) -> CMHRes
     est = sr / ss if ss > 0 else (math.inf if sr > 0 else math.nan)
     p, q = (a + d) / t, (b + c) / t
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = (np.sum(p * r) / (2 * sr**2) + np.sum(p * s + q * r) / (2 * sr * ss)
-               + np.sum(q * s) / (2 * ss**2))
+        var = np.sum(p * r) / (2 * sr**2) + np.sum(p * s + q * r) / (2 * sr * ss) + np.sum(q * s) / (2 * ss**2)
     low, high = _log_interval(est, math.sqrt(var) if var >= 0 else math.nan, confidence)
 
     m1, m2 = a + c, b + d
@@ -177,11 +177,21 @@ def cmh(tables, *, confidence: float = 0.95, correction: bool = False) -> CMHRes
 
     bd, tarone, df = _breslow_day(arr, est)
     return CMHResult(
-        float(est), float(low), float(high), float(chi2), pvalue,
-        method="mantel-haenszel" + ("-cc" if correction else ""), confidence=confidence,
-        null=1.0, correction=bool(correction), homogeneity_statistic=tarone,
+        float(est),
+        float(low),
+        float(high),
+        float(chi2),
+        pvalue,
+        method="mantel-haenszel" + ("-cc" if correction else ""),
+        confidence=confidence,
+        null=1.0,
+        correction=bool(correction),
+        homogeneity_statistic=tarone,
         homogeneity_pvalue=float(stats.chi2.sf(tarone, df)) if df > 0 else math.nan,
-        homogeneity_df=df, breslow_day_statistic=bd, strata=int(arr.shape[0]))
+        homogeneity_df=df,
+        breslow_day_statistic=bd,
+        strata=int(arr.shape[0]),
+    )
 
 
 def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
@@ -215,8 +225,7 @@ def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
     a, b, c, d, n1, n2, t = _cells(_tables(tables))
     w = n1 * n2 / t
     if w.sum() == 0:
-        return Estimate(math.nan, -1.0, 1.0, math.nan, math.nan, method="mh-rd-sato",
-                        confidence=confidence, null=0.0)
+        return Estimate(math.nan, -1.0, 1.0, math.nan, math.nan, method="mh-rd-sato", confidence=confidence, null=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         rd_k = np.where(w > 0, a / n1 - c / n2, 0.0)
     est = float(np.sum(w * rd_k) / w.sum())
@@ -225,8 +234,16 @@ def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
     se = math.sqrt(max(0.0, (est * pk.sum() + qk.sum()) / w.sum() ** 2))
     z = float(stats.norm.isf((1 - confidence) / 2))
     stat = est / se if se > 0 else math.nan
-    return Estimate(est, max(-1.0, est - z * se), min(1.0, est + z * se), stat, _z_pvalue(stat),
-                    method="mh-rd-sato", confidence=confidence, null=0.0)
+    return Estimate(
+        est,
+        max(-1.0, est - z * se),
+        min(1.0, est + z * se),
+        stat,
+        _z_pvalue(stat),
+        method="mh-rd-sato",
+        confidence=confidence,
+        null=0.0,
+    )
 
 
 def mh_risk_ratio(tables, *, confidence: float = 0.95) -> Estimate:
@@ -261,8 +278,9 @@ def mh_risk_ratio(tables, *, confidence: float = 0.95) -> Estimate:
     else:
         se, stat = math.nan, math.nan
     low, high = _log_interval(est, se, confidence)
-    return Estimate(float(est), low, high, stat, _z_pvalue(stat), method="mh-rr-greenland-robins",
-                    confidence=confidence, null=1.0)
+    return Estimate(
+        float(est), low, high, stat, _z_pvalue(stat), method="mh-rr-greenland-robins", confidence=confidence, null=1.0
+    )
 
 
 @dataclass(frozen=True)

@@ -40,36 +40,65 @@ import tempfile
 import threading
 import time
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 
-from analysis import contract
+from analysis.data import clock, contract
 
 __all__ = [
-    "Problem", "ContractError", "Dataset", "load", "summary", "cache_dir",
+    "Problem",
+    "ContractError",
+    "Dataset",
+    "load",
+    "summary",
+    "cache_dir",
 ]
 
 _MAX_EXAMPLES = 5
 _SQL_TYPES = {
-    "int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "float64": "DOUBLE",
-    "bool": "BOOLEAN", "string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMPTZ",
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "int16": "SMALLINT",
+    "float64": "DOUBLE",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
 }
-_INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-         "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+_INTS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 _ACCEPTED_PARQUET = {
-    "int64": "integer types", "int32": "integer types", "int16": "integer types",
-    "float64": "integer, float or decimal types", "bool": "BOOLEAN",
-    "string": "VARCHAR (string)", "date": "DATE",
+    "int64": "integer types",
+    "int32": "integer types",
+    "int16": "integer types",
+    "float64": "integer, float or decimal types",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR (string)",
+    "date": "DATE",
     "timestamp": "TIMESTAMP WITH TIME ZONE (timezone-aware)",
 }
 _ACCEPTED_CSV = {
-    "int64": "whole numbers such as 42", "int32": "whole numbers such as 42",
-    "int16": "whole numbers such as 42", "float64": "finite numbers such as 1234.5",
-    "bool": "true/false or 1/0", "date": "dates as YYYY-MM-DD",
+    "int64": "whole numbers such as 42",
+    "int32": "whole numbers such as 42",
+    "int16": "whole numbers such as 42",
+    "float64": "finite numbers such as 1234.5",
+    "bool": "true/false or 1/0",
+    "date": "dates as YYYY-MM-DD",
 }
 _TS_EXAMPLE = "ISO 8601 with an offset, e.g. 2026-03-02T09:15:00+08:00 or 2026-03-02T01:15:00Z"
 _ZONE_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|UTC|GMT|[+-]\d\d(:?\d\d)?|[A-Za-z_]+/[A-Za-z0-9_/+-]+)$"
@@ -158,10 +187,11 @@ class _Source:
     def rows_sql(self) -> str:
         """Raw columns plus ``__row`` (1-based data row) and ``__file``."""
         if self.form == "csv":
-            return (f"SELECT *, row_number() OVER () AS __row, {_lit(self.label)} AS __file "
-                    f"FROM {self.scan}")
-        return ("SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS __row, "
-                f"filename AS __file FROM {self.scan}")
+            return f"SELECT *, row_number() OVER () AS __row, {_lit(self.label)} AS __file FROM {self.scan}"
+        return (
+            "SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS __row, "
+            f"filename AS __file FROM {self.scan}"
+        )
 
     def checked(self, rows: bool = False) -> str:
         """Raw columns plus each usable column typed as ``"__t_<col>"``; with
@@ -170,8 +200,7 @@ class _Source:
         return f"(SELECT *{typed} FROM {f'({self.rows_sql})' if rows else self.scan})"
 
     def problem(self, column, check, message, rows=(), values=(), file=None) -> Problem:
-        return Problem(str(file or self.path), self.table.name, column, check,
-                       message, tuple(rows), tuple(values))
+        return Problem(str(file or self.path), self.table.name, column, check, message, tuple(rows), tuple(values))
 
 
 def _q(name: str) -> str:
@@ -219,9 +248,10 @@ def cache_dir() -> Path:
 def _code_digest() -> str:
     """Hash of the checking code: a change in the rules checks every folder again."""
     h = hashlib.sha256()
-    for module in (contract.__file__, __file__):
+    for module in (contract.__file__, clock.__file__, __file__):
         h.update(Path(module).read_bytes())
     import duckdb
+
     h.update(duckdb.__version__.encode())
     return h.hexdigest()
 
@@ -257,7 +287,10 @@ def _memo_key(root: Path, allowed: tuple[str, ...]) -> str | None:
                     files[part.relative_to(root).as_posix()] = _file_digest(part)
         manifest = root / "manifest.json"
         described = {
-            "version": _MEMO_VERSION, "root": str(root.resolve()), "files": files, "strategies": list(allowed),
+            "version": _MEMO_VERSION,
+            "root": str(root.resolve()),
+            "files": files,
+            "strategies": list(allowed),
             "manifest": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None,
             "code": _code_digest(),
         }
@@ -348,8 +381,14 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
-         progress: bool | None = None, recheck: bool = False) -> Dataset:
+def load(
+    path: str | Path,
+    *,
+    con=None,
+    strategies: Iterable[str] | None = None,
+    progress: bool | None = None,
+    recheck: bool = False,
+) -> Dataset:
     """Load and validate a dataset folder.
 
     A passed validation is remembered (outside the dataset folder, see
@@ -362,7 +401,7 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
         path: folder holding the five tables (CSV, Parquet file or Parquet folder). On Spark
             also a URL the cluster reads (``hdfs://...``, ``s3a://...``), Parquet only.
         con: the Ibis backend to run on: DuckDB (default: a new in-memory one) or Spark
-            (:func:`analysis.spark.connect`). On Spark the same checks run as Ibis
+            (:func:`analysis.engine.spark.connect`). On Spark the same checks run as Ibis
             expressions in the cluster, and failing rows are named by their key.
         strategies: extra allowed strategy names, on top of the contract's and
             those declared in ``manifest.json``.
@@ -382,16 +421,27 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
         return _load_ibis(str(path), con, strategies)
     root = Path(path)
     if not root.exists():
-        raise ContractError([Problem(str(root), "", None, "missing_file",
-                                     f"{root}: no such folder; pass the folder holding "
-                                     f"{', '.join(contract.TABLES)}.")], root)
+        raise ContractError(
+            [
+                Problem(
+                    str(root),
+                    "",
+                    None,
+                    "missing_file",
+                    f"{root}: no such folder; pass the folder holding {', '.join(contract.TABLES)}.",
+                )
+            ],
+            root,
+        )
     if not root.is_dir():
-        raise NotADirectoryError(f"{root} is a file; load() expects the dataset folder "
-                                 f"holding {', '.join(contract.TABLES)}.")
+        raise NotADirectoryError(
+            f"{root} is a file; load() expects the dataset folder holding {', '.join(contract.TABLES)}."
+        )
     con = ibis.duckdb.connect() if con is None else con
     if getattr(con, "name", None) != "duckdb":
-        raise TypeError("con must be an Ibis backend: DuckDB (ibis.duckdb.connect()) or Spark "
-                        "(analysis.spark.connect())")
+        raise TypeError(
+            "con must be an Ibis backend: DuckDB (ibis.duckdb.connect()) or Spark (analysis.engine.spark.connect())"
+        )
     head: list[Problem] = []
     manifest, declared = _read_manifest(root, head)
     allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
@@ -416,8 +466,14 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
             if problems:
                 raise ContractError(problems, root)
             if key is not None:
-                _memo_put(key, {"currency": currency, "path": str(root.resolve()),
-                                "checked": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                _memo_put(
+                    key,
+                    {
+                        "currency": currency,
+                        "path": str(root.resolve()),
+                        "checked": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    },
+                )
     n = next(_view_counter)
     tables = {}
     for name, src in sources.items():
@@ -428,8 +484,9 @@ def load(path: str | Path, *, con=None, strategies: Iterable[str] | None = None,
     return Dataset(root, con, tables, manifest, allowed, currency)
 
 
-def _check_rows(con, sources: dict[str, _Source], allowed, found: dict[str, list[Problem]],
-                tail: list[Problem], bar) -> str:
+def _check_rows(
+    con, sources: dict[str, _Source], allowed, found: dict[str, list[Problem]], tail: list[Problem], bar
+) -> str:
     """Every row-level check (the costly part of :func:`load`); returns the currency.
 
     Problems of one table's own rows go to ``found[table]`` (after its file problems), the
@@ -463,13 +520,23 @@ def _read_manifest(root: Path, problems: list[Problem]) -> tuple[dict | None, li
     try:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        problems.append(Problem(str(file), "", None, "manifest",
-                                f"manifest.json is not valid UTF-8 JSON ({exc}); expected an object."))
+        problems.append(
+            Problem(
+                str(file), "", None, "manifest", f"manifest.json is not valid UTF-8 JSON ({exc}); expected an object."
+            )
+        )
         return None, []
     strategies = manifest.get("strategies", []) if isinstance(manifest, dict) else None
     if not isinstance(strategies, list) or not all(isinstance(x, str) for x in strategies):
-        problems.append(Problem(str(file), "", None, "manifest", "manifest.json must be a JSON "
-                                'object whose optional "strategies" is a list of names.'))
+        problems.append(
+            Problem(
+                str(file),
+                "",
+                None,
+                "manifest",
+                'manifest.json must be a JSON object whose optional "strategies" is a list of names.',
+            )
+        )
         return (manifest if isinstance(manifest, dict) else None), []
     return manifest, strategies
 
@@ -480,26 +547,49 @@ def _open_source(con, root: Path, table: contract.Table, problems) -> _Source | 
     forms = [p for p in (root / f"{name}.parquet", root / name, root / f"{name}.csv") if p.exists()]
     if not forms:
         known = {f"{t}{s}" for t in contract.TABLES for s in ("", ".csv", ".parquet")}
-        strays = sorted(p.name for p in root.iterdir()
-                        if p.suffix in (".csv", ".parquet") and p.name not in known)
+        strays = sorted(p.name for p in root.iterdir() if p.suffix in (".csv", ".parquet") and p.name not in known)
         hint = f" (unrecognised files here: {', '.join(strays)})" if strays else ""
-        problems.append(Problem(str(root / f"{name}.csv"), name, None, "missing_file",
-                                f"{name}: no file found; expected {name}.csv, {name}.parquet "
-                                f"or a folder {name}/ of .parquet parts{hint}."))
+        problems.append(
+            Problem(
+                str(root / f"{name}.csv"),
+                name,
+                None,
+                "missing_file",
+                f"{name}: no file found; expected {name}.csv, {name}.parquet "
+                f"or a folder {name}/ of .parquet parts{hint}.",
+            )
+        )
         return None
     if len(forms) > 1:
         found = " and ".join(p.name + ("/" if p.is_dir() else "") for p in forms)
-        problems.append(Problem(str(forms[0]), name, None, "duplicate_file",
-                                f"{name}: found both {found}; keep exactly one form of each table."))
+        problems.append(
+            Problem(
+                str(forms[0]),
+                name,
+                None,
+                "duplicate_file",
+                f"{name}: found both {found}; keep exactly one form of each table.",
+            )
+        )
         return None
     path = forms[0]
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     empty = [f for f in files if f.stat().st_size == 0]
     if not files or empty:
-        what = f"{empty[0].relative_to(root)} is an empty (0-byte) file" if empty else \
-            f"{path.name}/ holds no .parquet parts"
-        problems.append(Problem(str(empty[0] if empty else path), name, None, "empty_file",
-                                f"{what}; {name} needs a file with a header and its columns."))
+        what = (
+            f"{empty[0].relative_to(root)} is an empty (0-byte) file"
+            if empty
+            else f"{path.name}/ holds no .parquet parts"
+        )
+        problems.append(
+            Problem(
+                str(empty[0] if empty else path),
+                name,
+                None,
+                "empty_file",
+                f"{what}; {name} needs a file with a header and its columns.",
+            )
+        )
         return None
     if path.suffix == ".csv":
         src = _open_csv(root, table, path, problems)
@@ -524,22 +614,39 @@ def _open_csv(root, table, path, problems) -> _Source | None:
         with path.open(encoding="utf-8-sig", newline="") as fh:
             header = [h.strip() for h in next(csv.reader(fh), [])]
     except UnicodeDecodeError:
-        problems.append(Problem(str(path), table.name, None, "unreadable",
-                                f"{path.name} is not UTF-8 text; save it as UTF-8 CSV."))
+        problems.append(
+            Problem(str(path), table.name, None, "unreadable", f"{path.name} is not UTF-8 text; save it as UTF-8 CSV.")
+        )
         return None
     if not any(header):
-        problems.append(Problem(str(path), table.name, None, "empty_file",
-                                f"{path.name} has no header row; the first line must name the columns."))
+        problems.append(
+            Problem(
+                str(path),
+                table.name,
+                None,
+                "empty_file",
+                f"{path.name} has no header row; the first line must name the columns.",
+            )
+        )
         return None
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        problems.append(Problem(str(path), table.name, dupes[0], "extra_column",
-                                f"{path.name}: header repeats column(s) {', '.join(dupes)}; "
-                                "each column must appear once.", values=tuple(dupes)))
+        problems.append(
+            Problem(
+                str(path),
+                table.name,
+                dupes[0],
+                "extra_column",
+                f"{path.name}: header repeats column(s) {', '.join(dupes)}; each column must appear once.",
+                values=tuple(dupes),
+            )
+        )
         return None
     cols = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
-    scan = (f"read_csv({_lit(str(path))}, auto_detect=false, header=true, delim=',', "
-            f"quote='\"', escape='\"', columns={cols})")
+    scan = (
+        f"read_csv({_lit(str(path))}, auto_detect=false, header=true, delim=',', "
+        f"quote='\"', escape='\"', columns={cols})"
+    )
     return _Source(table, root, path, "csv", scan, dict.fromkeys(header, "VARCHAR"))
 
 
@@ -548,14 +655,22 @@ def _check_columns(src: _Source, problems) -> None:
     expected = src.table.column_names
     for name in expected:
         if name not in src.types:
-            problems.append(src.problem(name, "missing_column",
-                                        f"{src.label}: column {name} is missing; expected columns: "
-                                        f"{', '.join(expected)}."))
+            problems.append(
+                src.problem(
+                    name,
+                    "missing_column",
+                    f"{src.label}: column {name} is missing; expected columns: {', '.join(expected)}.",
+                )
+            )
     for name in src.types:
         if name not in expected:
-            problems.append(src.problem(name, "extra_column",
-                                        f"{src.label}: column {name} is not in the contract; "
-                                        f"expected columns: {', '.join(expected)}."))
+            problems.append(
+                src.problem(
+                    name,
+                    "extra_column",
+                    f"{src.label}: column {name} is not in the contract; expected columns: {', '.join(expected)}.",
+                )
+            )
     for col in src.table.columns:
         if col.name not in src.types:
             continue
@@ -567,20 +682,30 @@ def _check_columns(src: _Source, problems) -> None:
         if have == target or (col.dtype == "timestamp" and have == "TIMESTAMP WITH TIME ZONE"):
             src.typed[col.name] = raw
         elif (col.dtype.startswith("int") and have in _INTS) or (
-                col.dtype == "float64" and (have in _INTS or have in ("FLOAT", "DOUBLE")
-                                            or have.startswith("DECIMAL"))):
+            col.dtype == "float64" and (have in _INTS or have in ("FLOAT", "DOUBLE") or have.startswith("DECIMAL"))
+        ):
             src.typed[col.name] = f"TRY_CAST({raw} AS {target})"
         elif col.dtype == "timestamp" and have.startswith("TIMESTAMP"):
             src.type_failed.add(col.name)
-            problems.append(src.problem(col.name, "timestamp_zone",
-                                        f"{src.label}, column {col.name}: Parquet type {have} has no time "
-                                        "zone; write timezone-aware timestamps (stored as UTC), e.g. "
-                                        "pandas .dt.tz_localize('Asia/Shanghai')."))
+            problems.append(
+                src.problem(
+                    col.name,
+                    "timestamp_zone",
+                    f"{src.label}, column {col.name}: Parquet type {have} has no time "
+                    "zone; write timezone-aware timestamps (stored as UTC), e.g. "
+                    "pandas .dt.tz_localize('Asia/Shanghai').",
+                )
+            )
         else:
             src.type_failed.add(col.name)
-            problems.append(src.problem(col.name, "type",
-                                        f"{src.label}, column {col.name}: Parquet type {have} cannot be "
-                                        f"used as {col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}."))
+            problems.append(
+                src.problem(
+                    col.name,
+                    "type",
+                    f"{src.label}, column {col.name}: Parquet type {have} cannot be "
+                    f"used as {col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}.",
+                )
+            )
 
 
 def _csv_typed(raw: str, dtype: str) -> str:
@@ -590,8 +715,10 @@ def _csv_typed(raw: str, dtype: str) -> str:
     if dtype == "float64":
         return f"TRY_CAST(trim({raw}) AS DOUBLE)"
     if dtype == "bool":
-        return (f"CASE lower(trim({raw})) WHEN 'true' THEN true WHEN '1' THEN true "
-                f"WHEN 'false' THEN false WHEN '0' THEN false END")
+        return (
+            f"CASE lower(trim({raw})) WHEN 'true' THEN true WHEN '1' THEN true "
+            f"WHEN 'false' THEN false WHEN '0' THEN false END"
+        )
     if dtype == "date":
         return f"CAST(TRY_STRPTIME(trim({raw}), '%Y-%m-%d') AS DATE)"
     if dtype == "timestamp":
@@ -613,12 +740,23 @@ def _value_checks(src: _Source, allowed: tuple[str, ...]) -> list[tuple]:
             continue
         raw, t = _q(col.name), _t(col.name)
         if col.dtype == "timestamp" and src.form == "csv":
-            zone = f"({raw} IS NOT NULL AND NOT regexp_matches(trim({raw}), '{_ZONE_RE}') " \
-                   f"AND TRY_CAST(trim({raw}) AS TIMESTAMP) IS NOT NULL)"
-            checks.append(("timestamp_zone", col.name, zone, raw, "have timestamps without a time zone",
-                           f"write {_TS_EXAMPLE}"))
-            checks.append(("timestamp_parse", col.name, f"({raw} IS NOT NULL AND {t} IS NULL AND NOT {zone})",
-                           raw, "cannot be read as timestamps", f"accepted: {_TS_EXAMPLE}"))
+            zone = (
+                f"({raw} IS NOT NULL AND NOT regexp_matches(trim({raw}), '{_ZONE_RE}') "
+                f"AND TRY_CAST(trim({raw}) AS TIMESTAMP) IS NOT NULL)"
+            )
+            checks.append(
+                ("timestamp_zone", col.name, zone, raw, "have timestamps without a time zone", f"write {_TS_EXAMPLE}")
+            )
+            checks.append(
+                (
+                    "timestamp_parse",
+                    col.name,
+                    f"({raw} IS NOT NULL AND {t} IS NULL AND NOT {zone})",
+                    raw,
+                    "cannot be read as timestamps",
+                    f"accepted: {_TS_EXAMPLE}",
+                )
+            )
         elif src.typed[col.name] != raw:
             bad = f"{raw} IS NOT NULL AND {t} IS NULL"
             if col.dtype == "float64":
@@ -626,35 +764,68 @@ def _value_checks(src: _Source, allowed: tuple[str, ...]) -> list[tuple]:
             accepted = _ACCEPTED_CSV.get(col.dtype) if src.form == "csv" else f"values that fit {col.dtype}"
             checks.append(("type", col.name, bad, raw, f"cannot be read as {col.dtype}", f"accepted: {accepted}"))
         elif col.dtype == "float64":
-            checks.append(("type", col.name, f"NOT isfinite({t})", raw, "are not finite numbers",
-                           "accepted: finite numbers"))
+            checks.append(
+                ("type", col.name, f"NOT isfinite({t})", raw, "are not finite numbers", "accepted: finite numbers")
+            )
         if not col.nullable:
             checks.append(("null", col.name, f"{raw} IS NULL", None, "are empty", "this column must not be null"))
         values = allowed if col.name == "strategy" else col.allowed
         if values is not None:
             check = "unknown_strategy" if col.name == "strategy" else "allowed_values"
-            hint = "; or declare the name in manifest.json under \"strategies\"" if col.name == "strategy" else ""
+            hint = '; or declare the name in manifest.json under "strategies"' if col.name == "strategy" else ""
             in_list = ", ".join(_lit(v) for v in values)
-            checks.append((check, col.name, f"{t} NOT IN ({in_list})", raw,
-                           "have values outside the allowed set", f"allowed: {', '.join(values)}{hint}"))
+            checks.append(
+                (
+                    check,
+                    col.name,
+                    f"{t} NOT IN ({in_list})",
+                    raw,
+                    "have values outside the allowed set",
+                    f"allowed: {', '.join(values)}{hint}",
+                )
+            )
         if col.min is not None or col.max is not None:
-            conds = [f"{t} < {col.min}" if col.min is not None else None,
-                     f"{t} > {col.max}" if col.max is not None else None]
-            checks.append(("range", col.name, " OR ".join(c for c in conds if c), raw,
-                           "have values out of range", f"accepted: {_range_text(col)}"))
+            conds = [
+                f"{t} < {col.min}" if col.min is not None else None,
+                f"{t} > {col.max}" if col.max is not None else None,
+            ]
+            checks.append(
+                (
+                    "range",
+                    col.name,
+                    " OR ".join(c for c in conds if c),
+                    raw,
+                    "have values out of range",
+                    f"accepted: {_range_text(col)}",
+                )
+            )
     if src.table.name == "accounts" and {"dpd_bucket", "days_past_due"} <= src.typed.keys():
         b, d = _t("dpd_bucket"), _t("days_past_due")
         expect = f"CASE WHEN {d} <= 30 THEN 'M1' WHEN {d} <= 60 THEN 'M2' ELSE 'M3+' END"
-        checks.append(("dpd_bucket", "dpd_bucket",
-                       f"{d} >= 1 AND {b} IN ('M1', 'M2', 'M3+') AND {b} <> {expect}",
-                       f"{b} || ' for ' || {d} || ' days'", "have a dpd_bucket that does not match days_past_due",
-                       "M1 = 1-30, M2 = 31-60, M3+ = 61+ days"))
+        checks.append(
+            (
+                "dpd_bucket",
+                "dpd_bucket",
+                f"{d} >= 1 AND {b} IN ('M1', 'M2', 'M3+') AND {b} <> {expect}",
+                f"{b} || ' for ' || {d} || ' days'",
+                "have a dpd_bucket that does not match days_past_due",
+                "M1 = 1-30, M2 = 31-60, M3+ = 61+ days",
+            )
+        )
     key = src.table.key
     if all(k in src.typed and k not in src.type_failed for k in key):
         kt = ", ".join(_t(k) for k in key)
         dup = f"({kt}) IN (SELECT ({kt}) FROM {src.checked()} GROUP BY ALL HAVING count(*) > 1)"
-        checks.append(("duplicate_key", key[0], dup, _t(key[0]) if len(key) == 1 else f"({kt})",
-                       "share a key with another row", f"each {', '.join(key)} must be unique"))
+        checks.append(
+            (
+                "duplicate_key",
+                key[0],
+                dup,
+                _t(key[0]) if len(key) == 1 else f"({kt})",
+                "share a key with another row",
+                f"each {', '.join(key)} must be unique",
+            )
+        )
     return checks
 
 
@@ -682,9 +853,13 @@ def _check_values(con, src: _Source, allowed, problems) -> bool:
         return False
     n, values = row[0], iter(row[1:])
     if n < src.table.min_rows:
-        problems.append(src.problem(None, "empty_file",
-                                    f"{src.label} has no data rows; {src.table.name} needs at least "
-                                    f"{src.table.min_rows} row."))
+        problems.append(
+            src.problem(
+                None,
+                "empty_file",
+                f"{src.label} has no data rows; {src.table.name} needs at least {src.table.min_rows} row.",
+            )
+        )
     for check, column, pred, value, what, accepted in checks:
         if check == "duplicate_key":
             count = _duplicates(con, src, column, *(next(values) for _ in range(3)))
@@ -714,15 +889,21 @@ def _duplicates(con, src: _Source, column: str, n: int, low, high) -> int:
         distinct = f"count(DISTINCT {k})"
     if _run(con, f"SELECT {distinct} FROM {src.checked()} AS s WHERE {k} IS NOT NULL")[0][0] == n:
         return 0
-    return _run(con, f"SELECT sum(n) FROM (SELECT count(*) AS n FROM {src.checked()} "
-                     f"WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1)")[0][0]
+    return _run(
+        con,
+        f"SELECT sum(n) FROM (SELECT count(*) AS n FROM {src.checked()} "
+        f"WHERE {k} IS NOT NULL GROUP BY {k} HAVING count(*) > 1)",
+    )[0][0]
 
 
 def _examples(con, src: _Source, check, column, pred, value, count, what, accepted) -> Problem:
     """Fetch a few failing rows and phrase the problem."""
     value_sql = value or "NULL"
-    rows = _run(con, f"SELECT __file, __row, {value_sql} FROM {src.checked(rows=True)} AS s "
-                     f"WHERE {pred} ORDER BY __file, __row LIMIT {_MAX_EXAMPLES}")
+    rows = _run(
+        con,
+        f"SELECT __file, __row, {value_sql} FROM {src.checked(rows=True)} AS s "
+        f"WHERE {pred} ORDER BY __file, __row LIMIT {_MAX_EXAMPLES}",
+    )
     values = tuple(dict.fromkeys(r[2] for r in rows if r[2] is not None))
     files = {r[0] for r in rows}
     if src.form == "csv":
@@ -737,8 +918,9 @@ def _examples(con, src: _Source, check, column, pred, value, count, what, accept
     if count == 1:
         first, _, rest = what.partition(" ")
         what = f"{_SINGULAR.get(first, first)} {rest}"
-    message = (f"{src.label}, column {column}: {count} {'row' if count == 1 else 'rows'} {what} "
-               f"({where}{shown}); {accepted}.")
+    message = (
+        f"{src.label}, column {column}: {count} {'row' if count == 1 else 'rows'} {what} ({where}{shown}); {accepted}."
+    )
     file = Path(rows[0][0]) if src.path.is_dir() and len(files) == 1 else None
     return src.problem(column, check, message, [r[1] for r in rows], values, file=file)
 
@@ -746,8 +928,12 @@ def _examples(con, src: _Source, check, column, pred, value, count, what, accept
 def _unreadable(src: _Source, exc: Exception) -> Problem:
     text = str(exc).split("Possible fixes")[0].split("LINE 1:")[0]
     detail = "; ".join(line.strip() for line in text.splitlines() if line.strip())[:300]
-    return src.problem(None, "unreadable", f"{src.label} cannot be read ({detail}); "
-                       f"expected a well-formed {'CSV (comma-separated, UTF-8)' if src.form == 'csv' else 'Parquet'} file.")
+    return src.problem(
+        None,
+        "unreadable",
+        f"{src.label} cannot be read ({detail}); "
+        f"expected a well-formed {'CSV (comma-separated, UTF-8)' if src.form == 'csv' else 'Parquet'} file.",
+    )
 
 
 def _check_accounts(con, src: _Source | None, problems) -> str:
@@ -759,16 +945,33 @@ def _check_accounts(con, src: _Source | None, problems) -> str:
         zones = _distinct(con, src, "time_zone")
         bad = [z for z in zones if not _is_zone(z)]
         if bad:
-            problems.append(_flag(con, src, "time_zone", bad, "have time zones that are not IANA names",
-                                  "use names such as Asia/Shanghai or America/New_York"))
+            problems.append(
+                _flag(
+                    con,
+                    src,
+                    "time_zone",
+                    bad,
+                    "have time zones that are not IANA names",
+                    "use names such as Asia/Shanghai or America/New_York",
+                )
+            )
     if "currency" in src.typed:
         found = _distinct(con, src, "currency")
         bad = [c for c in found if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper())]
         if len(found) > 1 or bad:
-            what = "have currency codes that are not 3 upper-case letters" if bad else \
-                f"use another currency than {found[0]}"
-            problem = _flag(con, src, "currency", bad or found[1:], what, "a dataset uses one ISO 4217 "
-                            f"code such as CNY or USD (found: {', '.join(found)})")
+            what = (
+                "have currency codes that are not 3 upper-case letters"
+                if bad
+                else f"use another currency than {found[0]}"
+            )
+            problem = _flag(
+                con,
+                src,
+                "currency",
+                bad or found[1:],
+                what,
+                f"a dataset uses one ISO 4217 code such as CNY or USD (found: {', '.join(found)})",
+            )
             problems.append(replace(problem, values=tuple(found)))
         currency = found[0] if found else ""
     return currency
@@ -778,8 +981,14 @@ def _check_accounts(con, src: _Source | None, problems) -> str:
 _EVENT_DATES = (("payments", "paid_at"), ("contacts", "contacted_at"), ("complaints", "complained_at"))
 
 
-def _check_links(con, sources: dict[str, _Source], src: _Source, so_far: list[Problem],
-                 fk_problems: list[Problem], event_problems: dict) -> None:
+def _check_links(
+    con,
+    sources: dict[str, _Source],
+    src: _Source,
+    so_far: list[Problem],
+    fk_problems: list[Problem],
+    event_problems: dict,
+) -> None:
     """The foreign keys and event dates of one table, counted in one scan of it.
 
     Each referenced table whose key proved unique is LEFT JOINed once (a missing match is an
@@ -787,6 +996,7 @@ def _check_links(con, sources: dict[str, _Source], src: _Source, so_far: list[Pr
     duplicate keys is counted on its own as before. Examples are fetched only for failures,
     with the same queries (and so the same messages) as a check run on its own.
     """
+
     def usable(s: _Source, *columns: str) -> bool:
         return all(c in s.typed and c not in s.type_failed for c in columns)
 
@@ -805,58 +1015,89 @@ def _check_links(con, sources: dict[str, _Source], src: _Source, so_far: list[Pr
         if ref is None or not usable(src, fk.column) or not usable(ref, fk.ref_column):
             continue
         c = "s." + _t(fk.column)
-        slow = (f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref.checked()} AS p "
-                f"WHERE p.{_t(fk.ref_column)} = {c})")
+        slow = f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {ref.checked()} AS p WHERE p.{_t(fk.ref_column)} = {c})"
         alias = join(ref) if fk.ref_column == ref.table.key[0] else None
         fast = f"{c} IS NOT NULL AND {alias}.k IS NULL" if alias else None
 
         def emit(count, pred, fk=fk, ref=ref):
-            fk_problems.append(_examples(
-                con, src, "foreign_key", fk.column, pred, _q(fk.column), count,
-                f"refer to {fk.ref_table} that are not in {ref.label}",
-                f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}"))
+            fk_problems.append(
+                _examples(
+                    con,
+                    src,
+                    "foreign_key",
+                    fk.column,
+                    pred,
+                    _q(fk.column),
+                    count,
+                    f"refer to {fk.ref_table} that are not in {ref.label}",
+                    f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}",
+                )
+            )
+
         checks.append((fast, slow, emit))
 
     acc = sources.get("accounts")
     needed = ("account_id", "entry_date", "time_zone")
-    placed = acc is not None and usable(acc, *needed) and not any(
-        p.table == "accounts" and p.column in needed for p in so_far)  # else the dates cannot be placed
+    placed = (
+        acc is not None
+        and usable(acc, *needed)
+        and not any(p.table == "accounts" and p.column in needed for p in so_far)
+    )  # else the dates cannot be placed
     for table, column in _EVENT_DATES:
         if not placed or table != src.table.name or not usable(src, "account_id", column):
             continue
         ts = f"s.{_t(column)}"
         alias = join(acc, ("entry_date", "time_zone"))
-        slow_before = (f"EXISTS (SELECT 1 FROM {acc.checked()} AS a WHERE a.{_t('account_id')} = "
-                       f"s.{_t('account_id')} AND {_local_before(ts, 'a.' + _t('entry_date'), 'a.' + _t('time_zone'))})")
+        slow_before = (
+            f"EXISTS (SELECT 1 FROM {acc.checked()} AS a WHERE a.{_t('account_id')} = "
+            f"s.{_t('account_id')} AND {_local_before(ts, 'a.' + _t('entry_date'), 'a.' + _t('time_zone'))})"
+        )
         # the UTC instant of the account's local midnight (once per entry date and zone): only events
         # within three hours of it (more than any daylight-saving shift) need the zone conversion
-        fast_before = (f"{alias}.k IS NOT NULL AND CASE WHEN epoch_us({ts}) >= {alias}.start + 10800000000 THEN false "
-                       f"WHEN epoch_us({ts}) < {alias}.start - 10800000000 THEN true "
-                       f"ELSE CAST(timezone({alias}.time_zone, {ts}) AS DATE) < {alias}.entry_date END"
-                       if alias else None)
+        fast_before = (
+            f"{alias}.k IS NOT NULL AND CASE WHEN epoch_us({ts}) >= {alias}.start + 10800000000 THEN false "
+            f"WHEN epoch_us({ts}) < {alias}.start - 10800000000 THEN true "
+            f"ELSE CAST(timezone({alias}.time_zone, {ts}) AS DATE) < {alias}.entry_date END"
+            if alias
+            else None
+        )
         future = f"{ts} > now() + INTERVAL 1 DAY"
         for check, fast, slow, what, accepted in (
-            ("before_entry", fast_before, slow_before, "are dated before the account entered collection",
-             f"{column} on or after accounts.entry_date (in the account's time_zone)"),
+            (
+                "before_entry",
+                fast_before,
+                slow_before,
+                "are dated before the account entered collection",
+                f"{column} on or after accounts.entry_date (in the account's time_zone)",
+            ),
             ("future", future, future, "are dated in the future", f"{column} no later than today"),
         ):
+
             def emit(count, pred, check=check, column=column, what=what, accepted=accepted, table=table):
                 event_problems.setdefault((table, column), []).append(
-                    _examples(con, src, check, column, pred, _q(column), count, what, accepted))
+                    _examples(con, src, check, column, pred, _q(column), count, what, accepted)
+                )
+
             checks.append((fast and f"{ts} IS NOT NULL AND {fast}", f"{ts} IS NOT NULL AND {slow}", emit))
 
     fast = [(f, s, e) for f, s, e in checks if f is not None]
     if fast:
-        joined = "".join(f" LEFT JOIN ({_key_sql(sources[ref], cols)}) AS {alias} "
-                         f"ON {alias}.k = s.{_t(_fk_column(src, ref))}" for ref, (alias, cols) in joins.items())
-        counts = _run(con, f"SELECT {', '.join(f'count_if({f})' for f, _, _ in fast)} "
-                           f"FROM {src.checked()} AS s{joined}")[0]
+        joined = "".join(
+            f" LEFT JOIN ({_key_sql(sources[ref], cols)}) AS {alias} ON {alias}.k = s.{_t(_fk_column(src, ref))}"
+            for ref, (alias, cols) in joins.items()
+        )
+        counts = _run(
+            con, f"SELECT {', '.join(f'count_if({f})' for f, _, _ in fast)} FROM {src.checked()} AS s{joined}"
+        )[0]
         found = {id(e): n for (_, _, e), n in zip(fast, counts)}
     else:
         found = {}
     for f, slow, emit in checks:
-        count = found[id(emit)] if f is not None else \
-            _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {slow}")[0][0]
+        count = (
+            found[id(emit)]
+            if f is not None
+            else _run(con, f"SELECT count(*) FROM {src.checked()} AS s WHERE {slow}")[0][0]
+        )
         if count:
             emit(count, slow)
 
@@ -868,10 +1109,12 @@ def _key_sql(ref: _Source, columns: list[str]) -> str:
     sql = f"SELECT {_t(ref.table.key[0])} AS k{cols} FROM {ref.checked()}"
     if "entry_date" not in columns:
         return sql
-    return (f"SELECT a.*, z.start FROM ({sql}) AS a LEFT JOIN (SELECT entry_date, time_zone, "
-            "epoch_us(timezone(time_zone, CAST(entry_date AS TIMESTAMP))) AS start FROM (SELECT DISTINCT "
-            f"{_t('entry_date')} AS entry_date, {_t('time_zone')} AS time_zone FROM {ref.checked()})) AS z "
-            "ON a.entry_date = z.entry_date AND a.time_zone = z.time_zone")
+    return (
+        f"SELECT a.*, z.start FROM ({sql}) AS a LEFT JOIN (SELECT entry_date, time_zone, "
+        "epoch_us(timezone(time_zone, CAST(entry_date AS TIMESTAMP))) AS start FROM (SELECT DISTINCT "
+        f"{_t('entry_date')} AS entry_date, {_t('time_zone')} AS time_zone FROM {ref.checked()})) AS z "
+        "ON a.entry_date = z.entry_date AND a.time_zone = z.time_zone"
+    )
 
 
 def _fk_column(src: _Source, ref_table: str) -> str:
@@ -882,15 +1125,23 @@ def _fk_column(src: _Source, ref_table: str) -> str:
 def _local_before(ts: str, entry: str, zone: str) -> str:
     """SQL: the instant ``ts`` falls on a local date (in ``zone``) before the date ``entry``."""
     # Local time is UTC-12 to UTC+14: only events near the entry day need the (slow) zone conversion.
-    return (f"CASE WHEN epoch({ts}) >= epoch({entry}) + 50400 THEN false "
-            f"WHEN epoch({ts}) < epoch({entry}) - 43200 THEN true "
-            f"ELSE CAST(timezone({zone}, {ts}) AS DATE) < {entry} END")
+    return (
+        f"CASE WHEN epoch({ts}) >= epoch({entry}) + 50400 THEN false "
+        f"WHEN epoch({ts}) < epoch({entry}) - 43200 THEN true "
+        f"ELSE CAST(timezone({zone}, {ts}) AS DATE) < {entry} END"
+    )
 
 
 def _distinct(con, src: _Source, column: str, limit: int = 1000) -> list:
     """Distinct non-null values of a column, most frequent first."""
-    return [r[0] for r in _run(con, f"SELECT {_t(column)} FROM {src.checked()} WHERE {_t(column)} "
-                                    f"IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {limit}")]
+    return [
+        r[0]
+        for r in _run(
+            con,
+            f"SELECT {_t(column)} FROM {src.checked()} WHERE {_t(column)} "
+            f"IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {limit}",
+        )
+    ]
 
 
 def _flag(con, src: _Source, column: str, bad: list, what: str, accepted: str) -> Problem:
@@ -908,18 +1159,29 @@ def _is_zone(name: str) -> bool:
     return True
 
 
-
 # --------------------------------------------------------------------------
 # Other engines (Spark): the same contract checks as Ibis expressions
 # --------------------------------------------------------------------------
 #: Ibis type families each contract dtype accepts in a Parquet file read by another engine.
 _IBIS_ACCEPTS = {
-    "int64": "is_integer", "int32": "is_integer", "int16": "is_integer", "float64": "is_numeric",
-    "bool": "is_boolean", "string": "is_string", "date": "is_date", "timestamp": "is_timestamp",
+    "int64": "is_integer",
+    "int32": "is_integer",
+    "int16": "is_integer",
+    "float64": "is_numeric",
+    "bool": "is_boolean",
+    "string": "is_string",
+    "date": "is_date",
+    "timestamp": "is_timestamp",
 }
 _IBIS_TYPES = {
-    "int64": dt.int64, "int32": dt.int32, "int16": dt.int16, "float64": dt.float64, "bool": dt.boolean,
-    "string": dt.string, "date": dt.date, "timestamp": dt.Timestamp(timezone="UTC", scale=6),
+    "int64": dt.int64,
+    "int32": dt.int32,
+    "int16": dt.int16,
+    "float64": dt.float64,
+    "bool": dt.boolean,
+    "string": dt.string,
+    "date": dt.date,
+    "timestamp": dt.Timestamp(timezone="UTC", scale=6),
 }
 
 
@@ -933,14 +1195,13 @@ def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
     Failing rows are named by their key (``contact_id 17``) instead of a file row
     number, which a distributed read does not keep.
     """
-    from analysis import engine
-
     problems: list[Problem] = []
     local = not _is_url(root)
     base = Path(root)
     if local and not base.is_dir():
-        raise NotADirectoryError(f"{root} is not a folder; load() expects the dataset folder "
-                                 f"holding {', '.join(contract.TABLES)}.")
+        raise NotADirectoryError(
+            f"{root} is not a folder; load() expects the dataset folder holding {', '.join(contract.TABLES)}."
+        )
     manifest, declared = _read_manifest(base, problems) if local else (None, [])
     allowed = tuple(dict.fromkeys([*contract.STRATEGIES, *declared, *(strategies or ())]))
     n = next(_view_counter)
@@ -953,16 +1214,26 @@ def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
         if local:
             forms = [p for p in (base / f"{name}.parquet", base / name) if p.exists()]
             if not forms:
-                csv_note = " (CSV is read by the DuckDB engine only; convert it to Parquet)" \
-                    if (base / f"{name}.csv").exists() else ""
-                problems.append(Problem(where, name, None, "missing_file",
-                                        f"{name}: no file found; expected {name}.parquet or a folder "
-                                        f"{name}/ of .parquet parts{csv_note}."))
+                csv_note = (
+                    " (CSV is read by the DuckDB engine only; convert it to Parquet)"
+                    if (base / f"{name}.csv").exists()
+                    else ""
+                )
+                problems.append(
+                    Problem(
+                        where,
+                        name,
+                        None,
+                        "missing_file",
+                        f"{name}: no file found; expected {name}.parquet or a folder "
+                        f"{name}/ of .parquet parts{csv_note}.",
+                    )
+                )
                 continue
             where = str(forms[0])
         try:
             t = con.read_parquet(where, table_name=f"ds{n}_{name}_raw")
-        except Exception as exc:  # the engine's own error types
+        except Exception:  # the engine's own error types
             if not local:  # a remote folder of parts rather than one file
                 try:
                     where = f"{root}{sep}{name}"
@@ -974,8 +1245,9 @@ def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
                 t = None
             if t is None:
                 detail = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())[:300]
-                problems.append(Problem(where, name, None, "unreadable",
-                                        f"{where} cannot be read ({detail}); expected Parquet."))
+                problems.append(
+                    Problem(where, name, None, "unreadable", f"{where} cannot be read ({detail}); expected Parquet.")
+                )
                 continue
         label = Path(where).name
         ok = _ibis_columns(t, table, where, label, problems)
@@ -986,22 +1258,35 @@ def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
         _ibis_values(t, raw[name], contract.TABLES[name], name, allowed, failed[name], problems, con)
     _ibis_foreign_keys(typed, failed, problems)
     currency = _ibis_accounts(typed.get("accounts"), failed.get("accounts", set()), problems)
-    if "accounts" in typed and not any(p.table == "accounts" and p.column in ("account_id", "entry_date", "time_zone")
-                                       for p in problems):
-        windows = engine.horizon_windows(typed["accounts"], 1)
+    if "accounts" in typed and not any(
+        p.table == "accounts" and p.column in ("account_id", "entry_date", "time_zone") for p in problems
+    ):
+        windows = clock.horizon_windows(typed["accounts"], 1)
         for table, column in _EVENT_DATES:
             t = typed.get(table)
             if t is None or {"account_id", column} & failed[table] or column not in t.columns:
                 continue
             j = t.join(windows, "account_id")
             for check, pred, what, accepted in (
-                ("before_entry", j[column] < j._start, "are dated before the account entered collection",
-                 f"{column} on or after accounts.entry_date (in the account's time_zone)"),
+                (
+                    "before_entry",
+                    j[column] < j._start,
+                    "are dated before the account entered collection",
+                    f"{column} on or after accounts.entry_date (in the account's time_zone)",
+                ),
             ):
                 _ibis_flag(j.filter(pred), contract.TABLES[table], table, column, check, what, accepted, problems)
             future = t.filter(t[column] > ibis.now() + ibis.interval(days=1))
-            _ibis_flag(future, contract.TABLES[table], table, column, "future", "are dated in the future",
-                       f"{column} no later than today", problems)
+            _ibis_flag(
+                future,
+                contract.TABLES[table],
+                table,
+                column,
+                "future",
+                "are dated in the future",
+                f"{column} no later than today",
+                problems,
+            )
     if problems:
         raise ContractError(problems, root)
     tables = {name: t.select(*contract.TABLES[name].column_names) for name, t in typed.items()}
@@ -1014,13 +1299,26 @@ def _ibis_columns(t: ibis.Table, table: contract.Table, where: str, label: str, 
     schema = t.schema()
     for name in expected:
         if name not in schema:
-            problems.append(Problem(where, table.name, name, "missing_column",
-                                    f"{label}: column {name} is missing; expected columns: {', '.join(expected)}."))
+            problems.append(
+                Problem(
+                    where,
+                    table.name,
+                    name,
+                    "missing_column",
+                    f"{label}: column {name} is missing; expected columns: {', '.join(expected)}.",
+                )
+            )
     for name in schema:
         if name not in expected:
-            problems.append(Problem(where, table.name, name, "extra_column",
-                                    f"{label}: column {name} is not in the contract; expected columns: "
-                                    f"{', '.join(expected)}."))
+            problems.append(
+                Problem(
+                    where,
+                    table.name,
+                    name,
+                    "extra_column",
+                    f"{label}: column {name} is not in the contract; expected columns: {', '.join(expected)}.",
+                )
+            )
     ok = []
     for col in table.columns:
         if col.name not in schema:
@@ -1029,9 +1327,16 @@ def _ibis_columns(t: ibis.Table, table: contract.Table, where: str, label: str, 
         if getattr(have, _IBIS_ACCEPTS[col.dtype])():
             ok.append(col.name)
         else:
-            problems.append(Problem(where, table.name, col.name, "type",
-                                    f"{label}, column {col.name}: Parquet type {have} cannot be used as "
-                                    f"{col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}."))
+            problems.append(
+                Problem(
+                    where,
+                    table.name,
+                    col.name,
+                    "type",
+                    f"{label}, column {col.name}: Parquet type {have} cannot be used as "
+                    f"{col.dtype}; accepted: {_ACCEPTED_PARQUET[col.dtype]}.",
+                )
+            )
     return ok
 
 
@@ -1050,13 +1355,21 @@ def _ibis_examples(rows: ibis.Table, table: contract.Table, column: str) -> tupl
     cols = [key] + ([column] if column != key and column in rows.columns else [])
     df = rows.select(*cols).order_by(key).limit(_MAX_EXAMPLES).to_pandas()
     keys = [v for v in df[key].tolist()]
-    values = list(dict.fromkeys(v for v in df[column].tolist() if v is not None and v == v)) \
-        if column in df else []
+    values = list(dict.fromkeys(v for v in df[column].tolist() if v is not None and v == v)) if column in df else []
     return keys, values
 
 
-def _ibis_problem(table: contract.Table, where: str, column: str, check: str, count: int, keys: list,
-                  values: list, what: str, accepted: str) -> Problem:
+def _ibis_problem(
+    table: contract.Table,
+    where: str,
+    column: str,
+    check: str,
+    count: int,
+    keys: list,
+    values: list,
+    what: str,
+    accepted: str,
+) -> Problem:
     key = table.key[0]
     shown = f": {', '.join(_fmt(v) for v in values)}" if values else ""
     at = f"{key} {', '.join(str(k) for k in keys)}" + (", ..." if count > len(keys) else "")
@@ -1067,16 +1380,18 @@ def _ibis_problem(table: contract.Table, where: str, column: str, check: str, co
     return Problem(where, table.name, column, check, message, tuple(keys), tuple(values))
 
 
-def _ibis_flag(rows: ibis.Table, table: contract.Table, where: str, column: str, check: str, what: str,
-               accepted: str, problems) -> None:
+def _ibis_flag(
+    rows: ibis.Table, table: contract.Table, where: str, column: str, check: str, what: str, accepted: str, problems
+) -> None:
     count = int(rows.count().to_pandas())
     if count:
         keys, values = _ibis_examples(rows, table, column)
         problems.append(_ibis_problem(table, where, column, check, count, keys, values, what, accepted))
 
 
-def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: str, allowed, failed: set,
-                 problems, con) -> None:
+def _ibis_values(
+    t: ibis.Table, raw: ibis.Table, table: contract.Table, where: str, allowed, failed: set, problems, con
+) -> None:
     """Row-level checks of one table: every count in one aggregate query, examples only for failures."""
     checks: list[tuple[str, str, ibis.Value, str, str]] = []
     for col in table.columns:
@@ -1084,29 +1399,56 @@ def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: s
             continue
         v = t[col.name]
         if v.type() != raw[col.name].type() and col.dtype not in ("timestamp", "string"):
-            checks.append(("type", col.name, raw[col.name].notnull() & v.isnull(), f"cannot be read as {col.dtype}",
-                           f"accepted: values that fit {col.dtype}"))
+            checks.append(
+                (
+                    "type",
+                    col.name,
+                    raw[col.name].notnull() & v.isnull(),
+                    f"cannot be read as {col.dtype}",
+                    f"accepted: values that fit {col.dtype}",
+                )
+            )
         if col.dtype == "float64":
-            checks.append(("type", col.name, v.isnan() | v.isinf(), "are not finite numbers",
-                           "accepted: finite numbers"))
+            checks.append(
+                ("type", col.name, v.isnan() | v.isinf(), "are not finite numbers", "accepted: finite numbers")
+            )
         if not col.nullable:
             checks.append(("null", col.name, v.isnull(), "are empty", "this column must not be null"))
         values = allowed if col.name == "strategy" else col.allowed
         if values is not None:
-            hint = "; or declare the name in manifest.json under \"strategies\"" if col.name == "strategy" else ""
-            checks.append(("unknown_strategy" if col.name == "strategy" else "allowed_values", col.name,
-                           v.notnull() & ~v.isin(list(values)), "have values outside the allowed set",
-                           f"allowed: {', '.join(values)}{hint}"))
+            hint = '; or declare the name in manifest.json under "strategies"' if col.name == "strategy" else ""
+            checks.append(
+                (
+                    "unknown_strategy" if col.name == "strategy" else "allowed_values",
+                    col.name,
+                    v.notnull() & ~v.isin(list(values)),
+                    "have values outside the allowed set",
+                    f"allowed: {', '.join(values)}{hint}",
+                )
+            )
         if col.min is not None or col.max is not None:
-            conds = [c for c in ((v < col.min) if col.min is not None else None,
-                                 (v > col.max) if col.max is not None else None) if c is not None]
+            conds = [
+                c
+                for c in (
+                    (v < col.min) if col.min is not None else None,
+                    (v > col.max) if col.max is not None else None,
+                )
+                if c is not None
+            ]
             pred = conds[0] if len(conds) == 1 else conds[0] | conds[1]
             checks.append(("range", col.name, pred, "have values out of range", f"accepted: {_range_text(col)}"))
     if table.name == "accounts" and {"dpd_bucket", "days_past_due"} <= set(t.columns):
         d, b = t.days_past_due, t.dpd_bucket
         expect = ibis.cases((d <= 30, "M1"), (d <= 60, "M2"), else_="M3+")
-        checks.append(("dpd_bucket", "dpd_bucket", (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),
-                       "have a dpd_bucket that does not match days_past_due", "M1 = 1-30, M2 = 31-60, M3+ = 61+ days"))
+        checks.append(
+            (
+                "dpd_bucket",
+                "dpd_bucket",
+                (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),
+                "have a dpd_bucket that does not match days_past_due",
+                "M1 = 1-30, M2 = 31-60, M3+ = 61+ days",
+            )
+        )
     # distinct keys in the same scan: the duplicate query runs only when some key repeats
     key_value = t[table.key[0]] if len(table.key) == 1 and table.key[0] in t.columns else None
     aggs = {"__n": t.count()}
@@ -1121,8 +1463,15 @@ def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: s
         failed.update(t.columns)
         return
     if int(row["__n"]) < table.min_rows:
-        problems.append(Problem(where, table.name, None, "empty_file",
-                                f"{where} has no data rows; {table.name} needs at least {table.min_rows} row."))
+        problems.append(
+            Problem(
+                where,
+                table.name,
+                None,
+                "empty_file",
+                f"{where} has no data rows; {table.name} needs at least {table.min_rows} row.",
+            )
+        )
     for i, (check, column, pred, what, accepted) in enumerate(checks):
         count = int(row[f"__c{i}"])
         if count:
@@ -1139,8 +1488,19 @@ def _ibis_values(t: ibis.Table, raw: ibis.Table, table: contract.Table, where: s
         if count:
             failed.add(key[0])
             ex = dups.order_by(key[0]).limit(_MAX_EXAMPLES).to_pandas()
-            problems.append(_ibis_problem(table, where, key[0], "duplicate_key", count, ex[key[0]].tolist(), [],
-                                          "share a key with another row", f"each {', '.join(key)} must be unique"))
+            problems.append(
+                _ibis_problem(
+                    table,
+                    where,
+                    key[0],
+                    "duplicate_key",
+                    count,
+                    ex[key[0]].tolist(),
+                    [],
+                    "share a key with another row",
+                    f"each {', '.join(key)} must be unique",
+                )
+            )
 
 
 def _ibis_foreign_keys(typed: dict[str, ibis.Table], failed: dict[str, set], problems) -> None:
@@ -1148,14 +1508,26 @@ def _ibis_foreign_keys(typed: dict[str, ibis.Table], failed: dict[str, set], pro
         table = contract.TABLES[name]
         for fk in table.foreign_keys:
             ref = typed.get(fk.ref_table)
-            if ref is None or fk.column in failed[name] or fk.ref_column in failed.get(fk.ref_table, ()) \
-                    or fk.column not in t.columns or fk.ref_column not in ref.columns:
+            if (
+                ref is None
+                or fk.column in failed[name]
+                or fk.ref_column in failed.get(fk.ref_table, ())
+                or fk.column not in t.columns
+                or fk.ref_column not in ref.columns
+            ):
                 continue
             keys = ref.select(**{fk.column: ref[fk.ref_column]})
             orphans = t.filter(t[fk.column].notnull()).anti_join(keys, fk.column)
-            _ibis_flag(orphans, table, name, fk.column, "foreign_key",
-                       f"refer to {fk.ref_table} that are not in {fk.ref_table}",
-                       f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}", problems)
+            _ibis_flag(
+                orphans,
+                table,
+                name,
+                fk.column,
+                "foreign_key",
+                f"refer to {fk.ref_table} that are not in {fk.ref_table}",
+                f"every {fk.column} must appear in {fk.ref_table}.{fk.ref_column}",
+                problems,
+            )
 
 
 def _ibis_accounts(t: ibis.Table | None, failed: set, problems) -> str:
@@ -1168,22 +1540,45 @@ def _ibis_accounts(t: ibis.Table | None, failed: set, problems) -> str:
         if column not in t.columns or column in failed:
             continue
         f = t.filter(t[column].notnull())
-        found = f.group_by(column).aggregate(__n=f.count()) \
-            .order_by([ibis.desc("__n"), column]).limit(1000).to_pandas()[column].tolist()
+        found = (
+            f.group_by(column)
+            .aggregate(__n=f.count())
+            .order_by([ibis.desc("__n"), column])
+            .limit(1000)
+            .to_pandas()[column]
+            .tolist()
+        )
         if column == "time_zone":
             bad = [z for z in found if not _is_zone(z)]
             if bad:
-                _ibis_flag(t.filter(t.time_zone.isin(bad)), table, "accounts", column, column,
-                           "have time zones that are not IANA names",
-                           "use names such as Asia/Shanghai or America/New_York", problems)
+                _ibis_flag(
+                    t.filter(t.time_zone.isin(bad)),
+                    table,
+                    "accounts",
+                    column,
+                    column,
+                    "have time zones that are not IANA names",
+                    "use names such as Asia/Shanghai or America/New_York",
+                    problems,
+                )
         else:
             bad = [c for c in found if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper())]
             if len(found) > 1 or bad:
-                what = "have currency codes that are not 3 upper-case letters" if bad else \
-                    f"use another currency than {found[0]}"
-                _ibis_flag(t.filter(t.currency.isin(bad or found[1:])), table, "accounts", column, column, what,
-                           f"a dataset uses one ISO 4217 code such as CNY or USD (found: {', '.join(found)})",
-                           problems)
+                what = (
+                    "have currency codes that are not 3 upper-case letters"
+                    if bad
+                    else f"use another currency than {found[0]}"
+                )
+                _ibis_flag(
+                    t.filter(t.currency.isin(bad or found[1:])),
+                    table,
+                    "accounts",
+                    column,
+                    column,
+                    what,
+                    f"a dataset uses one ISO 4217 code such as CNY or USD (found: {', '.join(found)})",
+                    problems,
+                )
             currency = found[0] if found else ""
     return currency
 
@@ -1198,6 +1593,7 @@ def summary(ds: Dataset) -> str:
         Multi-line text: path, currency, row counts, entry dates, accounts per
         strategy and bucket, contacts per channel, payments, complaints, opt-outs.
     """
+
     def counts(table: str, column: str) -> str:
         t = ds[table]
         df = t.group_by(column).agg(n=t.count()).order_by(column).execute()

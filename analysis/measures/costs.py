@@ -22,16 +22,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from . import checks, engine, stats
-from .scenario import Scenario, load_scenario
+
+from analysis import checks, engine, stats
+from analysis.data.scenario import Scenario, load_scenario
 
 __all__ = [
-    "UnitCosts", "usage_stats", "cost_summary", "cost_sensitivity", "account_cost_expression",
+    "UnitCosts",
+    "usage_stats",
+    "cost_summary",
+    "cost_sensitivity",
+    "account_cost_expression",
 ]
 
 #: Per-account usage measures the cost is linear in (engine outcome columns).
@@ -91,33 +96,37 @@ class UnitCosts:
             raise ValueError(f"unit cost commission_rate must be in [0, 1], got {self.commission_rate!r}")
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario | str = "cn_default", **overrides) -> "UnitCosts":
+    def from_scenario(cls, scenario: Scenario | str = "cn_default", **overrides) -> UnitCosts:
         """The scenario's ``[costs]`` with ``overrides`` (e.g. ``sms_per_segment=0.03``)."""
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         values = {"currency": sc.currency, **sc["costs"]}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise ValueError(f"unknown unit cost(s) {', '.join(unknown)}; known: {', '.join(sorted(known - {'currency'}))}")
+            raise ValueError(
+                f"unknown unit cost(s) {', '.join(unknown)}; known: {', '.join(sorted(known - {'currency'}))}"
+            )
         values.update(overrides)
         return cls(**values)
 
-    def replace(self, **changes) -> "UnitCosts":
+    def replace(self, **changes) -> UnitCosts:
         """A copy with some unit costs changed."""
         return dataclasses.replace(self, **changes)
 
     def weights(self) -> np.ndarray:
         """Coefficients of :data:`USAGE` in the cost of one account."""
         per_sec = self.agent_cost_per_hour / 3600.0
-        return np.array([
-            self.sms_per_segment,
-            per_sec * self.dial_seconds,
-            per_sec * self.wrap_seconds,
-            per_sec,
-            self.phone_per_minute,
-            self.ai_voice_per_minute,
-            self.commission_rate,
-        ])
+        return np.array(
+            [
+                self.sms_per_segment,
+                per_sec * self.dial_seconds,
+                per_sec * self.wrap_seconds,
+                per_sec,
+                self.phone_per_minute,
+                self.ai_voice_per_minute,
+                self.commission_rate,
+            ]
+        )
 
 
 def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int = 30) -> pd.DataFrame:
@@ -125,9 +134,10 @@ def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int 
 
     One engine query; the result feeds :func:`cost_summary` for any unit costs.
     """
-    pairs = [(a, b) for i, a in enumerate(USAGE) for b in USAGE[i + 1:]]
-    return engine.cell_stats(tables, by=tuple(by), metrics=list(USAGE) + list(_COUNTS), cross=pairs,
-                             horizon_days=horizon_days)
+    pairs = [(a, b) for i, a in enumerate(USAGE) for b in USAGE[i + 1 :]]
+    return engine.cell_stats(
+        tables, by=tuple(by), metrics=list(USAGE) + list(_COUNTS), cross=pairs, horizon_days=horizon_days
+    )
 
 
 def _moments(row: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -183,55 +193,75 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
             cost_coll = float((n - 1) * (a[used] @ cov[used, -1]) + n * cost_mean * mean[-1])
         cost_sq = (n - 1) * cost_var + n * cost_mean * cost_mean if math.isfinite(cost_var) else math.inf
         coll_sq = r["collected_sumsq"]
-        per_account = _or_nan(lambda: stats.mean_ci(n * cost_mean, cost_sq, n, confidence=confidence), n >= 2)
+        per_account = _or_nan(n >= 2, stats.mean_ci, n * cost_mean, cost_sq, n, confidence=confidence)
         collected_ok = r["collected_sum"] > 0
+        unit_ok = (
+            n >= 2
+            and collected_ok
+            and math.isfinite(cost_coll)
+            and stats.variance_computable(r["collected_sum"], coll_sq)
+        )
         per_unit = _or_nan(
-            lambda: stats.ratio_of_means_ci(n * cost_mean, cost_sq, r["collected_sum"], coll_sq, cost_coll, n,
-                                            confidence=confidence),
-            n >= 2 and collected_ok and math.isfinite(cost_coll)
-            and stats.variance_computable(r["collected_sum"], coll_sq),
+            unit_ok,
+            stats.ratio_of_means_ci,
+            n * cost_mean,
+            cost_sq,
+            r["collected_sum"],
+            coll_sq,
+            cost_coll,
+            n,
+            confidence=confidence,
         )
         if collected_ok and math.isnan(per_unit.estimate):  # the ratio is known even without its interval
             per_unit = stats.Estimate(cost_mean / mean[-1], math.nan, math.nan)
         sums = {m: r[f"{m}_sum"] for m in USAGE + _COUNTS}
-        agent_secs = costs.dial_seconds * sums["n_phone"] + costs.wrap_seconds * sums["phone_connected"] + sums["phone_talk_seconds"]
+        agent_secs = (
+            costs.dial_seconds * sums["n_phone"]
+            + costs.wrap_seconds * sums["phone_connected"]
+            + sums["phone_talk_seconds"]
+        )
         sms_cost = costs.sms_per_segment * sums["sms_segments"]
-        phone_cost = costs.agent_cost_per_hour * agent_secs / 3600 + costs.phone_per_minute * sums["phone_billed_minutes"]
+        phone_cost = (
+            costs.agent_cost_per_hour * agent_secs / 3600 + costs.phone_per_minute * sums["phone_billed_minutes"]
+        )
         ai_cost = costs.ai_voice_per_minute * sums["ai_voice_billed_minutes"]
         commission = costs.commission_rate * sums["collected"]
         total = sms_cost + phone_cost + ai_cost + commission
         connected = sums["phone_connected"] + sums["ai_voice_connected"]
         rpc = sums["phone_right_party"] + sums["ai_voice_right_party"]
-        rows.append({
-            **{b: r[b] for b in by},
-            "accounts": int(n),
-            "attempts": sums["n_contacts"],
-            "agent_hours": agent_secs / 3600,
-            "sms_cost": sms_cost,
-            "phone_cost": phone_cost,
-            "ai_voice_cost": ai_cost,
-            "commission": commission,
-            "total_cost": total,
-            "cost_per_attempt": _div(total - commission, sums["n_contacts"]),
-            "cost_per_delivered_sms": _div(sms_cost, sums["sms_delivered"]),
-            "cost_per_connected_call": _div(phone_cost + ai_cost, connected),
-            "cost_per_right_party_contact": _div(phone_cost + ai_cost, rpc),
-            "cost_per_account": cost_mean,
-            "cost_per_account_ci_low": per_account.ci_low,
-            "cost_per_account_ci_high": per_account.ci_high,
-            "collected_per_account": mean[-1],
-            "cost_per_unit_collected": per_unit.estimate,
-            "cost_per_unit_collected_ci_low": per_unit.ci_low,
-            "cost_per_unit_collected_ci_high": per_unit.ci_high,
-        })
+        rows.append(
+            {
+                **{b: r[b] for b in by},
+                "accounts": int(n),
+                "attempts": sums["n_contacts"],
+                "agent_hours": agent_secs / 3600,
+                "sms_cost": sms_cost,
+                "phone_cost": phone_cost,
+                "ai_voice_cost": ai_cost,
+                "commission": commission,
+                "total_cost": total,
+                "cost_per_attempt": _div(total - commission, sums["n_contacts"]),
+                "cost_per_delivered_sms": _div(sms_cost, sums["sms_delivered"]),
+                "cost_per_connected_call": _div(phone_cost + ai_cost, connected),
+                "cost_per_right_party_contact": _div(phone_cost + ai_cost, rpc),
+                "cost_per_account": cost_mean,
+                "cost_per_account_ci_low": per_account.ci_low,
+                "cost_per_account_ci_high": per_account.ci_high,
+                "collected_per_account": mean[-1],
+                "cost_per_unit_collected": per_unit.estimate,
+                "cost_per_unit_collected_ci_low": per_unit.ci_low,
+                "cost_per_unit_collected_ci_high": per_unit.ci_high,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 _NAN = stats.Estimate(math.nan, math.nan, math.nan)
 
 
-def _or_nan(make, ok: bool) -> stats.Estimate:
-    return make() if ok else _NAN
+def _or_nan(ok: bool, estimate, *args, **kwargs) -> stats.Estimate:
+    """``estimate(*args, **kwargs)`` when ``ok``, else an estimate of NaNs."""
+    return estimate(*args, **kwargs) if ok else _NAN
 
 
 def _div(a: float, b: float) -> float:
@@ -251,7 +281,9 @@ def cost_sensitivity(usage: pd.DataFrame, costs: UnitCosts, name: str, values: S
         The :func:`cost_summary` rows for every value, with a column ``name``.
     """
     if name not in {f.name for f in dataclasses.fields(UnitCosts)} - {"currency"}:
-        raise ValueError(f"unknown unit cost {name!r}; known: {', '.join(f.name for f in dataclasses.fields(UnitCosts)[1:])}")
+        raise ValueError(
+            f"unknown unit cost {name!r}; known: {', '.join(f.name for f in dataclasses.fields(UnitCosts)[1:])}"
+        )
     frames = [cost_summary(usage, costs.replace(**{name: v})).assign(**{name: v}) for v in values]
     return pd.concat(frames, ignore_index=True)
 

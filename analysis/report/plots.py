@@ -31,9 +31,23 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "STYLE", "CJK_FONTS", "set_style", "cjk_font", "literal_text", "interval_plot", "bar_with_ci", "funnel_plot",
-    "dose_response_plot", "hour_profile", "stacked_share", "sensitivity_plot", "power_curve", "tornado_plot",
-    "break_even_plot", "frontier_plot", "alt_text",
+    "STYLE",
+    "CJK_FONTS",
+    "set_style",
+    "cjk_font",
+    "literal_text",
+    "interval_plot",
+    "bar_with_ci",
+    "funnel_plot",
+    "dose_response_plot",
+    "hour_profile",
+    "stacked_share",
+    "sensitivity_plot",
+    "power_curve",
+    "tornado_plot",
+    "break_even_plot",
+    "frontier_plot",
+    "alt_text",
 ]
 
 #: The project style (matplotlib rc parameters).
@@ -50,8 +64,9 @@ STYLE: dict = {
     "axes.labelsize": 10,
     "legend.frameon": False,
     "legend.fontsize": 9,
-    "axes.prop_cycle": mpl.cycler(color=["#1b6ca8", "#e07b39", "#3a923a", "#c03d3e", "#8c6bb1",
-                                         "#7f7f7f", "#b8a22f", "#17becf"]),
+    "axes.prop_cycle": mpl.cycler(
+        color=["#1b6ca8", "#e07b39", "#3a923a", "#c03d3e", "#8c6bb1", "#7f7f7f", "#b8a22f", "#17becf"]
+    ),
 }
 
 
@@ -62,14 +77,29 @@ _log = logging.getLogger(__name__)
 #: (.ttc) of which matplotlib reads the first face only, named "Noto Sans CJK
 #: JP": it covers the same Chinese characters.
 CJK_FONTS: tuple[str, ...] = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK JP",
-    "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans CJK HK", "Source Han Sans", "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
-    "Droid Sans Fallback", "Arial Unicode MS",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK HK",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "Droid Sans Fallback",
+    "Arial Unicode MS",
 )
 #: Font files whose name suggests CJK coverage (to notice a font installed after matplotlib's cache was built).
-_CJK_FILE = re.compile(r"cjk|wqy|wenquanyi|sourcehan|droidsansfallback|yahei|simhei|pingfang|noto\w*(sc|tc)\b",
-                       re.IGNORECASE)
+_CJK_FILE = re.compile(
+    r"cjk|wqy|wenquanyi|sourcehan|droidsansfallback|yahei|simhei|pingfang|noto\w*(sc|tc)\b", re.IGNORECASE
+)
 _rebuilt_font_cache = False
 
 
@@ -152,8 +182,9 @@ def _yerr(data: pd.DataFrame, value: str, low: str, high: str, scale: float) -> 
     return np.vstack([v - data[low].to_numpy(float) * scale, data[high].to_numpy(float) * scale - v])
 
 
-def _finish(ax, xlabel: str, ylabel: str, *, legend: str | None = None, title: str | None = None,
-            entries: bool = False):
+def _finish(
+    ax, xlabel: str, ylabel: str, *, legend: str | None = None, title: str | None = None, entries: bool = False
+):
     """Label the axes, add the legend and the title; return ``ax``.
 
     The legend is drawn when ``legend`` (its title) is given or ``entries``
@@ -172,7 +203,7 @@ def _groups(data: pd.DataFrame, hue: str | None):
     return [(None, data)] if hue is None else list(data.groupby(hue, sort=False))
 
 
-#: Columns whose values get their fixed colour (:func:`analysis.display.colour`) in every chart.
+#: Columns whose values get their fixed colour (:func:`analysis.report.display.colour`) in every chart.
 COLOURED = ("strategy", "channel", "treatment", "policy")
 
 
@@ -182,7 +213,7 @@ def _colour(hue: str | None, name) -> str | None:
     A strategy is drawn in the same colour in every chart, whether the frame
     holds its code (``sms_only``) or its display name ("SMS only").
     """
-    from . import display
+    from analysis.report import display
 
     if hue is None or name is None or hue not in COLOURED:
         return None
@@ -248,6 +279,7 @@ def _install_alt_text() -> None:
 
             return print_figure(fig, "png", bbox_inches="tight", base64=True)
         if not getattr(current, "_alt_text", False):
+
             def drawn(f, _original=current):
                 if _LAST_PNG and _LAST_PNG[0][0] is f:
                     return _LAST_PNG.pop()[1]
@@ -269,8 +301,10 @@ def _install_alt_text() -> None:
         if isinstance(data, bytes):
             data = base64.b64encode(data).decode("ascii")
         _LAST_PNG[:] = [(fig, data)]
-        return (f'<div class="jp-RenderedImage"><img src="data:image/png;base64,{data}" '
-                f'alt="{html.escape(alt_text(fig), quote=True)}" style="max-width: 100%; height: auto;"></div>')
+        return (
+            f'<div class="jp-RenderedImage"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(alt_text(fig), quote=True)}" style="max-width: 100%; height: auto;"></div>'
+        )
 
     def ensure():
         """Register the HTML output again if the inline backend dropped it (it resets every figure
@@ -286,10 +320,22 @@ def _install_alt_text() -> None:
     ip.events.register("post_execute", ensure)
 
 
-def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate", low: str = "ci_low",
-                  high: str = "ci_high", hue: str | None = None, reference: float | None = None,
-                  scale: float = 1.0, xlabel: str, ylabel: str | None = None, title: str | None = None,
-                  truth: str | None = None, ax=None):
+def interval_plot(
+    data: pd.DataFrame,
+    *,
+    label: str,
+    estimate: str = "estimate",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    hue: str | None = None,
+    reference: float | None = None,
+    scale: float = 1.0,
+    xlabel: str,
+    ylabel: str | None = None,
+    title: str | None = None,
+    truth: str | None = None,
+    ax=None,
+):
     """Point estimates with interval bars, one row per ``label`` (horizontal).
 
     Args:
@@ -313,11 +359,19 @@ def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate",
     for j, (name, g) in enumerate(groups):
         offset = (j - (len(groups) - 1) / 2) * width if hue else 0.0
         y = np.array([pos[str(v)] for v in g[label]]) + offset
-        ax.errorbar(g[estimate].to_numpy(float) * scale, y, xerr=_yerr(g, estimate, low, high, scale),
-                    fmt="o", capsize=3, label=literal_text(name), color=_colour(hue, name))
+        ax.errorbar(
+            g[estimate].to_numpy(float) * scale,
+            y,
+            xerr=_yerr(g, estimate, low, high, scale),
+            fmt="o",
+            capsize=3,
+            label=literal_text(name),
+            color=_colour(hue, name),
+        )
         if truth is not None:
-            ax.scatter(g[truth].to_numpy(float) * scale, y, marker="x", color="k", zorder=3,
-                       label="truth" if j == 0 else None)
+            ax.scatter(
+                g[truth].to_numpy(float) * scale, y, marker="x", color="k", zorder=3, label="truth" if j == 0 else None
+            )
     if reference is not None:
         ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
     ax.set_yticks(range(len(labels)), [literal_text(t) for t in labels])
@@ -331,9 +385,21 @@ def interval_plot(data: pd.DataFrame, *, label: str, estimate: str = "estimate",
     return ax
 
 
-def bar_with_ci(data: pd.DataFrame, *, x: str, y: str, low: str | None, high: str | None, hue: str | None = None,
-                scale: float = 1.0, xlabel: str | None = None, ylabel: str, title: str | None = None,
-                reference: float | None = None, ax=None):
+def bar_with_ci(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    low: str | None,
+    high: str | None,
+    hue: str | None = None,
+    scale: float = 1.0,
+    xlabel: str | None = None,
+    ylabel: str,
+    title: str | None = None,
+    reference: float | None = None,
+    ax=None,
+):
     """Vertical bars with interval bars; ``hue`` gives grouped bars.
 
     ``low``/``high`` None draws bars without intervals (for quantities with
@@ -350,30 +416,68 @@ def bar_with_ci(data: pd.DataFrame, *, x: str, y: str, low: str | None, high: st
         color = _colour(hue, name) if hue is not None else ([_colour(x, v) for v in g[x]] if x in COLOURED else None)
         ax.bar(xs, g[y].to_numpy(float) * scale, width=width * 0.95, label=literal_text(name), color=color)
         if low is not None and high is not None:
-            ax.errorbar(xs, g[y].to_numpy(float) * scale, yerr=_yerr(g, y, low, high, scale), fmt="none",
-                        ecolor="0.2", capsize=3)
+            ax.errorbar(
+                xs,
+                g[y].to_numpy(float) * scale,
+                yerr=_yerr(g, y, low, high, scale),
+                fmt="none",
+                ecolor="0.2",
+                capsize=3,
+            )
     if reference is not None:
         ax.axhline(reference * scale, color="0.4", lw=1, ls="--")
     ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
     return _finish(ax, xlabel or x, ylabel, legend=hue, title=title)
 
 
-def funnel_plot(data: pd.DataFrame, *, stage: str = "stage", rate: str = "rate", low: str = "ci_low",
-                high: str = "ci_high", hue: str = "strategy", scale: float = 100.0,
-                ylabel: str = "share of accounts (%)", title: str | None = None, ax=None):
+def funnel_plot(
+    data: pd.DataFrame,
+    *,
+    stage: str = "stage",
+    rate: str = "rate",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    hue: str = "strategy",
+    scale: float = 100.0,
+    ylabel: str = "share of accounts (%)",
+    title: str | None = None,
+    ax=None,
+):
     """The contact funnel: share of accounts reaching each stage, by ``hue``."""
-    return bar_with_ci(data, x=stage, y=rate, low=low, high=high, hue=hue, scale=scale, xlabel="funnel stage",
-                       ylabel=ylabel, title=title, ax=ax)
+    return bar_with_ci(
+        data,
+        x=stage,
+        y=rate,
+        low=low,
+        high=high,
+        hue=hue,
+        scale=scale,
+        xlabel="funnel stage",
+        ylabel=ylabel,
+        title=title,
+        ax=ax,
+    )
 
 
-def dose_response_plot(data: pd.DataFrame, *, x: str = "n_window", rate: str = "rate", low: str = "ci_low",
-                       high: str = "ci_high", fitted: str | None = "fitted_rate", hue: str | None = "channel",
-                       pooled: str | None = "pooled", bin_label: str | None = "bin",
-                       xlabel: str = "contacts in the last 7 days (incl. this one)",
-                       ylabel: str = "complaints per 10,000 contacts", title: str | None = None, ax=None):
+def dose_response_plot(
+    data: pd.DataFrame,
+    *,
+    x: str = "n_window",
+    rate: str = "rate",
+    low: str = "ci_low",
+    high: str = "ci_high",
+    fitted: str | None = "fitted_rate",
+    hue: str | None = "channel",
+    pooled: str | None = "pooled",
+    bin_label: str | None = "bin",
+    xlabel: str = "contacts in the last 7 days (incl. this one)",
+    ylabel: str = "complaints per 10,000 contacts",
+    title: str | None = None,
+    ax=None,
+):
     """Observed rates with intervals by contact frequency, and the fitted model as a line.
 
-    Pass the binned table (:func:`analysis.complaints.dose_bins`, with
+    Pass the binned table (:func:`analysis.measures.complaints.dose_bins`, with
     ``x="n_window_mean"``) so that thin counts do not stretch the scale:
     rows whose ``pooled`` column is true (bins of several counts) are drawn
     as open circles and labelled with their ``bin_label`` text (e.g.
@@ -400,17 +504,38 @@ def dose_response_plot(data: pd.DataFrame, *, x: str = "n_window", rate: str = "
             if not part.any():
                 continue
             sub = g[part]
-            lines = ax.errorbar(sub[x], sub[rate], yerr=_yerr(sub, rate, low, high, 1.0), fmt="o", capsize=2,
-                                alpha=0.8, color=color, mfc=face, zorder=2,
-                                label=None if name is None or not first else literal_text(f"{name} (observed)"))
+            lines = ax.errorbar(
+                sub[x],
+                sub[rate],
+                yerr=_yerr(sub, rate, low, high, 1.0),
+                fmt="o",
+                capsize=2,
+                alpha=0.8,
+                color=color,
+                mfc=face,
+                zorder=2,
+                label=None if name is None or not first else literal_text(f"{name} (observed)"),
+            )
             color, first = lines[0].get_color(), False
         if bin_label is not None and bin_label in g:
             for _, r in g[many].iterrows():
-                ax.annotate(literal_text(r[bin_label]), (r[x], r[rate]), xytext=(4, 4), textcoords="offset points",
-                            fontsize=8, color=color)
+                ax.annotate(
+                    literal_text(r[bin_label]),
+                    (r[x], r[rate]),
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                    fontsize=8,
+                    color=color,
+                )
         if fitted is not None and fitted in g:
-            ax.plot(g[x], g[fitted], color=color, lw=2.5, zorder=3,
-                    label=None if name is None else literal_text(f"{name} (model)"))
+            ax.plot(
+                g[x],
+                g[fitted],
+                color=color,
+                lw=2.5,
+                zorder=3,
+                label=None if name is None else literal_text(f"{name} (model)"),
+            )
     ax.set_ylim(bottom=0)
     _finish(ax, xlabel, ylabel, legend=None, title=title)
     if hue:
@@ -418,25 +543,53 @@ def dose_response_plot(data: pd.DataFrame, *, x: str = "n_window", rate: str = "
     return ax
 
 
-def hour_profile(data: pd.DataFrame, *, x: str = "local_hour", y: str = "contacts", hue: str | None = "channel",
-                 xlabel: str = "local hour of the borrower (0-23)", ylabel: str = "contact attempts",
-                 low: str | None = None, high: str | None = None, shade: Sequence[tuple[float, float]] = (),
-                 title: str | None = None, ax=None):
+def hour_profile(
+    data: pd.DataFrame,
+    *,
+    x: str = "local_hour",
+    y: str = "contacts",
+    hue: str | None = "channel",
+    xlabel: str = "local hour of the borrower (0-23)",
+    ylabel: str = "contact attempts",
+    low: str | None = None,
+    high: str | None = None,
+    shade: Sequence[tuple[float, float]] = (),
+    title: str | None = None,
+    ax=None,
+):
     """Lines over the hour (or day) of contact, optional intervals and shaded spans (e.g. quiet hours)."""
     ax = _axes(ax)
     for start, end in shade:
         ax.axvspan(start, end, color="0.85", lw=0)
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
-            ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=literal_text(name), color=_colour(hue, name))
+            ax.errorbar(
+                g[x],
+                g[y],
+                yerr=_yerr(g, y, low, high, 1.0),
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=literal_text(name),
+                color=_colour(hue, name),
+            )
         else:
             ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
-def stacked_share(data: pd.DataFrame, *, x: str, hue: str, value: str, xlabel: str | None = None,
-                  ylabel: str = "share (%)", scale: float = 100.0, title: str | None = None, ax=None):
+def stacked_share(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    hue: str,
+    value: str,
+    xlabel: str | None = None,
+    ylabel: str = "share (%)",
+    scale: float = 100.0,
+    title: str | None = None,
+    ax=None,
+):
     """Stacked bars of shares (already computed, e.g. ``category_mix``'s ``share``)."""
     ax = _axes(ax)
     cats = list(dict.fromkeys(data[x].astype(str)))
@@ -454,15 +607,34 @@ def stacked_share(data: pd.DataFrame, *, x: str, hue: str, value: str, xlabel: s
     return ax
 
 
-def sensitivity_plot(data: pd.DataFrame, *, x: str, y: str, low: str | None = None, high: str | None = None,
-                     hue: str = "strategy", xlabel: str, ylabel: str, baseline_x: float | None = None,
-                     title: str | None = None, ax=None):
+def sensitivity_plot(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    low: str | None = None,
+    high: str | None = None,
+    hue: str = "strategy",
+    xlabel: str,
+    ylabel: str,
+    baseline_x: float | None = None,
+    title: str | None = None,
+    ax=None,
+):
     """A measure against one varied assumption (e.g. agent cost per hour), one line per ``hue``."""
     ax = _axes(ax)
     for name, g in _groups(data, hue):
         if low is not None and high is not None:
-            ax.errorbar(g[x], g[y], yerr=_yerr(g, y, low, high, 1.0), marker="o", ms=3, capsize=2,
-                        label=literal_text(name), color=_colour(hue, name))
+            ax.errorbar(
+                g[x],
+                g[y],
+                yerr=_yerr(g, y, low, high, 1.0),
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=literal_text(name),
+                color=_colour(hue, name),
+            )
         else:
             ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
     if baseline_x is not None:
@@ -470,8 +642,19 @@ def sensitivity_plot(data: pd.DataFrame, *, x: str, y: str, low: str | None = No
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
-def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None = None, target: float | None = 0.8,
-                xlabel: str, ylabel: str = "power (%)", scale: float = 100.0, title: str | None = None, ax=None):
+def power_curve(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str = "power",
+    hue: str | None = None,
+    target: float | None = 0.8,
+    xlabel: str,
+    ylabel: str = "power (%)",
+    scale: float = 100.0,
+    title: str | None = None,
+    ax=None,
+):
     """Power (or any 0-1 measure) against sample size or effect, with a target line."""
     ax = _axes(ax)
     for name, g in _groups(data, hue):
@@ -481,10 +664,22 @@ def power_curve(data: pd.DataFrame, *, x: str, y: str = "power", hue: str | None
     return _finish(ax, xlabel, ylabel, legend=hue, title=title)
 
 
-def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at_low", high: str = "value_at_high",
-                 base: str = "base", scale: float = 1.0, xlabel: str, ylabel: str | None = None,
-                 reference: float | None = None, reference_label: str | None = None,
-                 ends: tuple[str, str] | None = None, title: str | None = None, ax=None):
+def tornado_plot(
+    data: pd.DataFrame,
+    *,
+    label: str = "key",
+    low: str = "value_at_low",
+    high: str = "value_at_high",
+    base: str = "base",
+    scale: float = 1.0,
+    xlabel: str,
+    ylabel: str | None = None,
+    reference: float | None = None,
+    reference_label: str | None = None,
+    ends: tuple[str, str] | None = None,
+    title: str | None = None,
+    ax=None,
+):
     """One-at-a-time sensitivity, centred on the base value: per row a bar from the base to each end.
 
     The x axis is symmetric around the base value (the bars' common origin,
@@ -492,7 +687,7 @@ def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at
     still bars, not slivers against an edge. Within a row the bar for the
     assumption's low end is drawn above the one for its high end, so neither
     hides the other. Rows are drawn in the order given, the first at the
-    top (pass them sorted by swing, as :func:`analysis.economics.tornado`
+    top (pass them sorted by swing, as :func:`analysis.decide.economics.tornado`
     returns them). A ``reference`` beyond the axis is not drawn: a note at
     that edge says where it lies.
 
@@ -527,8 +722,15 @@ def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at
         for col, end, shift in ((low, ends[0], -0.19), (high, ends[1], 0.19)):
             for yi, tip, value in zip(y, tips[col], data[end].to_numpy(float)):
                 right = tip >= origin
-                ax.annotate(literal_text(_number(value)), (tip, yi + shift), xytext=(3 if right else -3, 0),
-                            textcoords="offset points", ha="left" if right else "right", va="center", fontsize=8)
+                ax.annotate(
+                    literal_text(_number(value)),
+                    (tip, yi + shift),
+                    xytext=(3 if right else -3, 0),
+                    textcoords="offset points",
+                    ha="left" if right else "right",
+                    va="center",
+                    fontsize=8,
+                )
     if reference is not None:
         ref = reference * scale
         what = reference_label or _number(ref)
@@ -536,10 +738,15 @@ def tornado_plot(data: pd.DataFrame, *, label: str = "key", low: str = "value_at
             ax.axvline(ref, color="0.4", lw=1, ls="--", label=literal_text(what))
         else:
             left = ref < origin
-            ax.annotate(literal_text(f"{'<- ' if left else ''}{what} at {_number(ref)}, off the chart"
-                                     f"{'' if left else ' ->'}"),
-                        (0.01 if left else 0.99, 0.01), xycoords="axes fraction", ha="left" if left else "right",
-                        va="bottom", fontsize=8, color="0.35")
+            ax.annotate(
+                literal_text(f"{'<- ' if left else ''}{what} at {_number(ref)}, off the chart{'' if left else ' ->'}"),
+                (0.01 if left else 0.99, 0.01),
+                xycoords="axes fraction",
+                ha="left" if left else "right",
+                va="bottom",
+                fontsize=8,
+                color="0.35",
+            )
     ax.set_yticks(y, [literal_text(t) for t in labels])
     ax.invert_yaxis()
     _finish(ax, xlabel, label if ylabel is None else ylabel, title=title)
@@ -552,15 +759,26 @@ def _number(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.4g}"
 
 
-def break_even_plot(data: pd.DataFrame, *, flips: pd.DataFrame | None = None, x: str = "price",
-                    y: str = "net_value_per_account", hue: str = "strategy", current: float | None = None,
-                    scale: float = 1.0, xlabel: str, ylabel: str, title: str | None = None, ax=None):
+def break_even_plot(
+    data: pd.DataFrame,
+    *,
+    flips: pd.DataFrame | None = None,
+    x: str = "price",
+    y: str = "net_value_per_account",
+    hue: str = "strategy",
+    current: float | None = None,
+    scale: float = 1.0,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    ax=None,
+):
     """Net value of the competing strategies against one price, with the prices where the best one changes.
 
-    Draws one line per ``hue`` (e.g. :attr:`analysis.economics.PriceFlip.curve`),
+    Draws one line per ``hue`` (e.g. :attr:`analysis.decide.economics.PriceFlip.curve`),
     a wide pale band under whichever line is highest, a dashed line at the
     ``current`` price and, per row of ``flips``
-    (:meth:`analysis.economics.PriceFlip.flips_frame`), a dotted line at the
+    (:meth:`analysis.decide.economics.PriceFlip.flips_frame`), a dotted line at the
     flip, the crossing marked with its interval as a horizontal bar (clipped
     to the prices shown) and the strategy that takes over named. With
     ``flips`` given but empty, a note says the best strategy does not change
@@ -579,12 +797,18 @@ def break_even_plot(data: pd.DataFrame, *, flips: pd.DataFrame | None = None, x:
     ax = _axes(ax)
     wide = data.pivot_table(index=x, columns=hue, values=y, sort=True) * scale
     if len(wide):
-        ax.plot(wide.index, wide.max(axis=1), color="0.85", lw=9, solid_capstyle="butt", zorder=1,
-                label="best strategy at that price")
+        ax.plot(
+            wide.index,
+            wide.max(axis=1),
+            color="0.85",
+            lw=9,
+            solid_capstyle="butt",
+            zorder=1,
+            label="best strategy at that price",
+        )
     for name, g in _groups(data, hue):
         g = g.sort_values(x)
-        ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, zorder=2, label=literal_text(name),
-                color=_colour(hue, name))
+        ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, zorder=2, label=literal_text(name), color=_colour(hue, name))
     lo, hi = (float(data[x].min()), float(data[x].max())) if len(data) else (0.0, 1.0)
     if current is not None:
         ax.axvline(current, color="0.3", lw=1, ls="--", label="price now")
@@ -594,16 +818,39 @@ def break_even_plot(data: pd.DataFrame, *, flips: pd.DataFrame | None = None, x:
             at = data[(data[x] == f["price"]) & (data[hue] == f["after"])]
             band = (max(float(f["ci_low"]), lo), min(float(f["ci_high"]), hi))
             if len(at) and np.isfinite(band).all():  # the crossing, with its interval clipped to the prices shown
-                ax.errorbar([f["price"]], [float(at[y].iloc[0]) * scale],
-                            xerr=[[f["price"] - band[0]], [band[1] - f["price"]]], fmt="o", color="#c03d3e",
-                            capsize=4, zorder=4)
-            ax.annotate(literal_text(f"{f['after']} from {_number(f['price'])}"), (f["price"], 0.5),
-                        xycoords=("data", "axes fraction"), xytext=(4, 0), textcoords="offset points",
-                        ha="left", va="center", rotation=90, fontsize=8, color="#c03d3e")
+                ax.errorbar(
+                    [f["price"]],
+                    [float(at[y].iloc[0]) * scale],
+                    xerr=[[f["price"] - band[0]], [band[1] - f["price"]]],
+                    fmt="o",
+                    color="#c03d3e",
+                    capsize=4,
+                    zorder=4,
+                )
+            ax.annotate(
+                literal_text(f"{f['after']} from {_number(f['price'])}"),
+                (f["price"], 0.5),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                rotation=90,
+                fontsize=8,
+                color="#c03d3e",
+            )
         if flips.empty:
-            ax.annotate(literal_text(f"the best strategy does not change between {_number(lo)} and {_number(hi)}"),
-                        (0.5, 0.5), xycoords="axes fraction", ha="center", va="center", fontsize=9, color="0.2",
-                        bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"}, zorder=5)
+            ax.annotate(
+                literal_text(f"the best strategy does not change between {_number(lo)} and {_number(hi)}"),
+                (0.5, 0.5),
+                xycoords="axes fraction",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="0.2",
+                bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"},
+                zorder=5,
+            )
     ax.set_xlim(lo, hi)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_xlabel(literal_text(xlabel))
@@ -613,10 +860,21 @@ def break_even_plot(data: pd.DataFrame, *, flips: pd.DataFrame | None = None, x:
     return ax
 
 
-def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_account", status: str | None = "status",
-                  hue: str | None = None, scale: float = 1.0, current: float | None = None, xlabel: str,
-                  ylabel: str, title: str | None = None, ax=None):
-    """Optimal value against a swept constraint (e.g. :func:`analysis.policy.frontier`), one line per ``hue``.
+def frontier_plot(
+    data: pd.DataFrame,
+    *,
+    x: str = "limit",
+    y: str = "value_per_account",
+    status: str | None = "status",
+    hue: str | None = None,
+    scale: float = 1.0,
+    current: float | None = None,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    ax=None,
+):
+    """Optimal value against a swept constraint (e.g. :func:`analysis.decide.policy.frontier`), one line per ``hue``.
 
     Rows whose ``status`` is ``"infeasible"`` are not joined by the line; their
     limits are marked with crosses on the x axis.
@@ -635,11 +893,26 @@ def frontier_plot(data: pd.DataFrame, *, x: str = "limit", y: str = "value_per_a
     ax = _axes(ax)
     bad = data[status] == "infeasible" if status is not None else pd.Series(False, index=data.index)
     for name, g in _groups(data[~bad], hue):
-        ax.plot(g[x], g[y].to_numpy(float) * scale, marker="o", ms=4, lw=2, label=literal_text(name),
-                color=_colour(hue, name))
+        ax.plot(
+            g[x],
+            g[y].to_numpy(float) * scale,
+            marker="o",
+            ms=4,
+            lw=2,
+            label=literal_text(name),
+            color=_colour(hue, name),
+        )
     if bad.any():
-        ax.plot(data.loc[bad, x], np.zeros(int(bad.sum())), "x", color="#c03d3e", ms=8, clip_on=False,
-                transform=ax.get_xaxis_transform(), label="infeasible limit")
+        ax.plot(
+            data.loc[bad, x],
+            np.zeros(int(bad.sum())),
+            "x",
+            color="#c03d3e",
+            ms=8,
+            clip_on=False,
+            transform=ax.get_xaxis_transform(),
+            label="infeasible limit",
+        )
     if current is not None:
         ax.axvline(current, color="0.4", lw=1, ls="--", label="limit in force")
     return _finish(ax, xlabel, ylabel, legend=hue, title=title, entries=bool(bad.any()) or current is not None)

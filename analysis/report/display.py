@@ -24,7 +24,7 @@ account)". Everything the reports show passes through this module:
 A name this module does not know (a team's own strategy, say) falls back to a
 readable form (``my_new_arm`` -> "My new arm"). Display names are plain text;
 :func:`table` escapes every value and header for HTML, and
-:func:`analysis.notebook.sentence` escapes every value it substitutes.
+:func:`analysis.report.notebook.sentence` escapes every value it substitutes.
 """
 
 from __future__ import annotations
@@ -40,13 +40,37 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .tables import MISSING, UNBOUNDED
+from analysis.report.tables import MISSING, UNBOUNDED
 
 __all__ = [
-    "MISSING", "UNBOUNDED", "NAMES", "MEASURES", "COLOURS", "FALLBACK_COLOURS", "NAME_COLUMNS", "KINDS",
-    "ASSUMPTIONS", "NAME_HEADERS", "MISSING_WHY", "REPORT_COLUMNS", "SLIDE_COLUMNS", "configure", "settings", "name",
-    "names", "rule_name", "named", "label", "words", "spoken", "readable_name", "colour", "segment_definitions",
-    "segment_note", "table", "Table",
+    "MISSING",
+    "UNBOUNDED",
+    "NAMES",
+    "MEASURES",
+    "COLOURS",
+    "FALLBACK_COLOURS",
+    "NAME_COLUMNS",
+    "KINDS",
+    "ASSUMPTIONS",
+    "NAME_HEADERS",
+    "MISSING_WHY",
+    "REPORT_COLUMNS",
+    "SLIDE_COLUMNS",
+    "configure",
+    "settings",
+    "name",
+    "names",
+    "rule_name",
+    "named",
+    "label",
+    "words",
+    "spoken",
+    "readable_name",
+    "colour",
+    "segment_definitions",
+    "segment_note",
+    "table",
+    "Table",
 ]
 
 # --------------------------------------------------------------------------
@@ -66,31 +90,65 @@ NAMES: dict[str, dict[str, str]] = {
     },
     "channel": {"sms": "SMS", "phone": "Phone call", "ai_voice": "AI voice call", "all": "All channels"},
     "dpd_bucket": {"M1": "M1", "M2": "M2", "M3+": "M3+"},
-    "product": {"cash_loan": "Cash loan", "consumer_installment": "Consumer instalment loan",
-                "credit_card": "Credit card"},
-    "category": {"frequency": "Too frequent", "time_of_day": "Time of day", "after_stop_request":
-                 "Contact after a stop request", "third_party_disclosure": "Disclosure to a third party",
-                 "tone": "Tone", "other": "Other"},
-    "stage": {"contacted": "Contacted", "reached": "Reached", "right_party": "Reached in person",
-              "promise": "Promised to pay", "paid": "Paid anything", "cured": "Cured"},
+    "product": {
+        "cash_loan": "Cash loan",
+        "consumer_installment": "Consumer instalment loan",
+        "credit_card": "Credit card",
+    },
+    "category": {
+        "frequency": "Too frequent",
+        "time_of_day": "Time of day",
+        "after_stop_request": "Contact after a stop request",
+        "third_party_disclosure": "Disclosure to a third party",
+        "tone": "Tone",
+        "other": "Other",
+    },
+    "stage": {
+        "contacted": "Contacted",
+        "reached": "Reached",
+        "right_party": "Reached in person",
+        "promise": "Promised to pay",
+        "paid": "Paid anything",
+        "cured": "Cured",
+    },
     "outcome": {"paid": "Paid anything", "collected": "Money collected", "cured": "Cured"},
-    "method": {"naive": "Naive difference", "poststrat": "Adjusted by segment (post-stratified)",
-               "ipw": "Adjusted by weighting (inverse probability)"},
+    "method": {
+        "naive": "Naive difference",
+        "poststrat": "Adjusted by segment (post-stratified)",
+        "ipw": "Adjusted by weighting (inverse probability)",
+    },
     "assignment": {"randomised": "Randomised", "targeted": "Targeted by business rules"},
-    "rule": {"quiet_hours": "Contact in quiet hours", "effective_calls_per_day": "Connected calls per day",
-             "after_stop_request": "Contact after a stop request", "any_violation": "Any rule",
-             "unanswered_attempts_per_day": "Unanswered calls per day",
-             "inconvenient_time": "Contact at an inconvenient time",
-             "seven_in_seven": "Seven calls in seven days", "any": "Any rule",
-             "daily_cap": "Daily cap", "rolling_cap": "Rolling cap", "opt_out": "Stop request",
-             "quiet_after_conversation": "Quiet after a conversation"},
+    "rule": {
+        "quiet_hours": "Contact in quiet hours",
+        "effective_calls_per_day": "Connected calls per day",
+        "after_stop_request": "Contact after a stop request",
+        "any_violation": "Any rule",
+        "unanswered_attempts_per_day": "Unanswered calls per day",
+        "inconvenient_time": "Contact at an inconvenient time",
+        "seven_in_seven": "Seven calls in seven days",
+        "any": "Any rule",
+        "daily_cap": "Daily cap",
+        "rolling_cap": "Rolling cap",
+        "opt_out": "Stop request",
+        "quiet_after_conversation": "Quiet after a conversation",
+    },
     "verdict": {"non-inferior": "Non-inferior", "not shown": "Not shown"},
-    "status": {"IN": "Inside the range", "OUT": "Outside the range", "optimal": "Decided", "decided": "Decided",
-               "infeasible": "Cannot be held"},
+    "status": {
+        "IN": "Inside the range",
+        "OUT": "Outside the range",
+        "optimal": "Decided",
+        "decided": "Decided",
+        "infeasible": "Cannot be held",
+    },
     "policy": {"recommended": "Recommended policy", "current": "Current allocation"},
     "pack": {"all": "All rule packs"},
-    "table": {"accounts": "Accounts", "contacts": "Contact attempts", "payments": "Payments",
-              "complaints": "Complaints", "opt_outs": "Stop-contact requests"},
+    "table": {
+        "accounts": "Accounts",
+        "contacts": "Contact attempts",
+        "payments": "Payments",
+        "complaints": "Complaints",
+        "opt_outs": "Stop-contact requests",
+    },
     "assumption": {},  # see ASSUMPTIONS
     "region": {},
 }
@@ -113,18 +171,43 @@ ASSUMPTIONS: dict[str, tuple[str, str]] = {
 
 #: Columns whose values are names, and the kind of name they hold.
 NAME_COLUMNS: dict[str, str] = {
-    "strategy": "strategy", "treatment": "strategy", "control": "strategy", "baseline": "strategy",
-    "channel": "channel", "segment": "segment", "dpd_bucket": "dpd_bucket", "product": "product",
-    "region": "region", "category": "category", "stage": "stage", "outcome": "outcome", "method": "method",
-    "assignment": "assignment", "rule": "rule", "kind": "rule", "pack": "pack", "key": "assumption",
-    "unit_cost": "assumption", "verdict": "verdict", "status": "status", "policy": "policy",
+    "strategy": "strategy",
+    "treatment": "strategy",
+    "control": "strategy",
+    "baseline": "strategy",
+    "channel": "channel",
+    "segment": "segment",
+    "dpd_bucket": "dpd_bucket",
+    "product": "product",
+    "region": "region",
+    "category": "category",
+    "stage": "stage",
+    "outcome": "outcome",
+    "method": "method",
+    "assignment": "assignment",
+    "rule": "rule",
+    "kind": "rule",
+    "pack": "pack",
+    "key": "assumption",
+    "unit_cost": "assumption",
+    "verdict": "verdict",
+    "status": "status",
+    "policy": "policy",
 }
 
 #: Headers of name columns whose readable form is not words enough.
 NAME_HEADERS: dict[str, str] = {
-    "dpd_bucket": "Days-past-due bucket", "treatment": "Challenger", "control": "Champion",
-    "baseline": "Baseline", "key": "Assumption", "unit_cost": "Unit cost", "kind": "Kind of rule",
-    "pack": "Rule pack", "stage": "Funnel stage", "category": "Complaint category", "method": "Method",
+    "dpd_bucket": "Days-past-due bucket",
+    "treatment": "Challenger",
+    "control": "Champion",
+    "baseline": "Baseline",
+    "key": "Assumption",
+    "unit_cost": "Unit cost",
+    "kind": "Kind of rule",
+    "pack": "Rule pack",
+    "stage": "Funnel stage",
+    "category": "Complaint category",
+    "method": "Method",
 }
 
 # --------------------------------------------------------------------------
@@ -281,8 +364,12 @@ MEASURES: dict[str, tuple[str, str]] = {
 
 #: Suffixes of interval and error columns: ``X_ci_low`` is "X, lower 95% limit".
 _SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_ci_low", "lower {ci} limit"), ("_ci_high", "upper {ci} limit"), ("_low", "lower {ci} limit"),
-    ("_high", "upper {ci} limit"), ("_se", "standard error"), ("_sd", "standard deviation"),
+    ("_ci_low", "lower {ci} limit"),
+    ("_ci_high", "upper {ci} limit"),
+    ("_low", "lower {ci} limit"),
+    ("_high", "upper {ci} limit"),
+    ("_se", "standard error"),
+    ("_sd", "standard deviation"),
 )
 #: Bare interval columns: they take the kind and unit of the table's estimate column.
 _BARE_LIMITS = {"ci_low": "Lower {ci} limit", "ci_high": "Upper {ci} limit"}
@@ -294,16 +381,26 @@ _ESTIMATES = ("estimate", "ratio", "rate", "rate_ratio", "mean", "value_per_acco
 #: Fixed colours of the known strategies and channels (a channel shares the
 #: colour of the strategy that uses it alone). Colour-blind-safe (Okabe-Ito).
 COLOURS: dict[str, str] = {
-    "sms_only": "#0072B2", "sms": "#0072B2",
-    "phone_only": "#D55E00", "phone": "#D55E00",
+    "sms_only": "#0072B2",
+    "sms": "#0072B2",
+    "phone_only": "#D55E00",
+    "phone": "#D55E00",
     "sms_then_phone": "#009E73",
     "ai_voice": "#CC79A7",
     "ai_then_phone": "#E69F00",
     "no_contact": "#7F7F7F",
 }
 #: Colours of names without a fixed one, picked by a hash of the name (stable across runs and charts).
-FALLBACK_COLOURS: tuple[str, ...] = ("#56B4E9", "#8C6BB1", "#B8A22F", "#17BECF", "#8C564B", "#3A923A",
-                                     "#C03D3E", "#1B6CA8")
+FALLBACK_COLOURS: tuple[str, ...] = (
+    "#56B4E9",
+    "#8C6BB1",
+    "#B8A22F",
+    "#17BECF",
+    "#8C564B",
+    "#3A923A",
+    "#C03D3E",
+    "#1B6CA8",
+)
 
 
 @dataclass
@@ -323,8 +420,8 @@ def settings() -> _Settings:
 
 
 def _bucket_days() -> dict[str, str]:
-    """Days past due of each bucket, as words, from :func:`analysis.contract.dpd_bucket` itself."""
-    from .contract import DPD_BUCKETS, dpd_bucket
+    """Days past due of each bucket, as words, from :func:`analysis.data.contract.dpd_bucket` itself."""
+    from analysis.data.contract import DPD_BUCKETS, dpd_bucket
 
     probe = np.arange(1, 400)
     got = np.asarray(dpd_bucket(probe))
@@ -340,7 +437,7 @@ def _bucket_days() -> dict[str, str]:
 def configure(scenario=None, *, currency: str | None = None, confidence: float | None = None) -> None:
     """Set what every name, header and table of this notebook uses (call once, after loading the data).
 
-    From ``scenario`` (an :class:`analysis.scenario.Scenario`): the strategies'
+    From ``scenario`` (an :class:`analysis.data.scenario.Scenario`): the strategies'
     labels, the currency, the segments' definitions (days past due of the
     bucket and the balance band's threshold), the rule packs' titles and the
     regions. ``currency`` and ``confidence`` override.
@@ -367,7 +464,7 @@ def configure(scenario=None, *, currency: str | None = None, confidence: float |
 
 
 def _segment_definitions(scenario) -> dict[str, str]:
-    from .scenario import BALANCE_BANDS
+    from analysis.data.scenario import BALANCE_BANDS
 
     threshold = scenario.settings["population"]["high_balance_threshold"]
     cur = scenario.currency
@@ -418,7 +515,7 @@ def _catalogue(kind: str) -> dict[str, str]:
 
 
 def _segment_name(value: str) -> str | None:
-    from .scenario import BALANCE_BANDS
+    from analysis.data.scenario import BALANCE_BANDS
 
     b, _, band = value.rpartition("-")
     if b in NAMES["dpd_bucket"] and band in BALANCE_BANDS:
@@ -426,8 +523,22 @@ def _segment_name(value: str) -> str | None:
     return None
 
 
-_KIND_ORDER = ("strategy", "channel", "policy", "method", "stage", "outcome", "rule", "pack", "product",
-               "category", "assignment", "verdict", "status", "region")
+_KIND_ORDER = (
+    "strategy",
+    "channel",
+    "policy",
+    "method",
+    "stage",
+    "outcome",
+    "rule",
+    "pack",
+    "product",
+    "category",
+    "assignment",
+    "verdict",
+    "status",
+    "region",
+)
 
 
 def name(value, kind: str | None = None) -> str:
@@ -498,7 +609,7 @@ def named(df: pd.DataFrame, columns: Iterable[str] | None = None, *, wrap: int |
     import textwrap
 
     out = df.copy()
-    for col in (columns if columns is not None else [c for c in out.columns if c in NAME_COLUMNS]):
+    for col in columns if columns is not None else [c for c in out.columns if c in NAME_COLUMNS]:
         kind = NAME_COLUMNS.get(col)
         shown = [name(v, kind) for v in out[col]]
         out[col] = ["\n".join(textwrap.wrap(v, wrap)) or v for v in shown] if wrap else shown
@@ -520,7 +631,7 @@ def words(text) -> str:
         key = m.group(0).split(".", 1)[1]
         return ASSUMPTIONS[key][0].lower() if key in ASSUMPTIONS else readable_name(key).lower()
 
-    out = re.sub(r"\b(?:%s)\.[a-z_]+\b" % "|".join(_SECTIONS), assumption, out)
+    out = re.sub(r"\b(?:" + "|".join(_SECTIONS) + r")\.[a-z_]+\b", assumption, out)
     for code in sorted(codes, key=len, reverse=True):
         if "_" in code:  # a plain word such as "current" stays a word
             out = re.sub(rf"(?<![\w.]){re.escape(code)}(?!\w)", codes[code], out)
@@ -545,21 +656,20 @@ def _in_sentence(value: str) -> str:
 
 
 def spoken(values: Mapping) -> dict:
-    """The values of a sentence (for :func:`analysis.notebook.sentence`) with names in words.
+    """The values of a sentence (for :func:`analysis.report.notebook.sentence`) with names in words.
 
     A string that is a strategy or segment code becomes its display name, a
     channel, complaint category or rule its name in lower case, and any other
     string has the code names in it replaced (:func:`words`); numbers,
-    tuples and already escaped text (:class:`analysis.notebook.SafeText`)
+    tuples and already escaped text (:class:`analysis.report.notebook.SafeText`)
     pass unchanged.
 
     >>> spoken({"b": "sms_only", "n": 3, "c": "third_party_disclosure"})
     {'b': 'SMS only', 'n': 3, 'c': 'disclosure to a third party'}
     """
-    from .notebook import SafeText
+    from analysis.report.notebook import SafeText
 
-    return {k: _in_sentence(v) if isinstance(v, str) and not isinstance(v, SafeText) else v
-            for k, v in values.items()}
+    return {k: _in_sentence(v) if isinstance(v, str) and not isinstance(v, SafeText) else v for k, v in values.items()}
 
 
 def label(column, *, unit: str | None = None) -> str:
@@ -682,11 +792,10 @@ class Table:
     slides: str
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<p class=\"dl-notes\">{html.escape(n)}</p>" for n in self.notes)
+        notes = "".join(f'<p class="dl-notes">{html.escape(n)}</p>' for n in self.notes)
         if self.report == self.slides:
-            return f"{_CSS}<div class=\"dl-both\">{self.report}</div>{notes}"
-        return (f"{_CSS}<div class=\"dl-report\">{self.report}</div>"
-                f"<div class=\"dl-slides\">{self.slides}</div>{notes}")
+            return f'{_CSS}<div class="dl-both">{self.report}</div>{notes}'
+        return f'{_CSS}<div class="dl-report">{self.report}</div><div class="dl-slides">{self.slides}</div>{notes}'
 
     def __repr__(self) -> str:
         text = self.frame.to_string(index=False)
@@ -781,14 +890,18 @@ def _cell(x, kind: str, decimals: int) -> str:
 
 
 def _html_table(cells: pd.DataFrame, numeric: list[bool], caption: str | None = None) -> str:
-    head = "".join(f"<th class=\"{'num' if n else 'txt'}\">{html.escape(str(c))}</th>"
-                   for c, n in zip(cells.columns, numeric))
+    head = "".join(
+        f'<th class="{"num" if n else "txt"}">{html.escape(str(c))}</th>' for c, n in zip(cells.columns, numeric)
+    )
     rows = []
     for r in cells.itertuples(index=False):
-        rows.append("<tr>" + "".join(f"<td class=\"{'num' if n else 'txt'}\">{html.escape(str(v))}</td>"
-                                     for v, n in zip(r, numeric)) + "</tr>")
+        rows.append(
+            "<tr>"
+            + "".join(f'<td class="{"num" if n else "txt"}">{html.escape(str(v))}</td>' for v, n in zip(r, numeric))
+            + "</tr>"
+        )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table class=\"dl-table\">{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<table class="dl-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _layout(cells: pd.DataFrame, numeric: list[bool], keys: int, width: int) -> str:
@@ -808,17 +921,26 @@ def _layout(cells: pd.DataFrame, numeric: list[bool], keys: int, width: int) -> 
     per = math.ceil(len(rest) / n_parts)  # parts of about the same width
     parts = []
     for i in range(0, len(rest), per):
-        idx = list(range(keys)) + rest[i:i + per]
+        idx = list(range(keys)) + rest[i : i + per]
         parts.append(_html_table(cells.iloc[:, idx], [numeric[j] for j in idx]))
     return "".join(parts)
 
 
-def table(df: pd.DataFrame, columns: Mapping[str, str] | Iterable[str] | None = None, *,
-          headers: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None,
-          names: Mapping[str, str] | None = None,
-          missing: str | Mapping[str, str] | None = None, notes: Iterable[str] = (),
-          currency: str | None = None, keys: int | None = None, report_columns: int = REPORT_COLUMNS,
-          slide_columns: int = SLIDE_COLUMNS, default_kind: str | None = None) -> Table:
+def table(
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | Iterable[str] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
+    missing: str | Mapping[str, str] | None = None,
+    notes: Iterable[str] = (),
+    currency: str | None = None,
+    keys: int | None = None,
+    report_columns: int = REPORT_COLUMNS,
+    slide_columns: int = SLIDE_COLUMNS,
+    default_kind: str | None = None,
+) -> Table:
     """``df`` as a manager reads it: words, units and formatted numbers, no index.
 
     * The index is dropped, unless it is named (a named index becomes the first column).
@@ -907,8 +1029,11 @@ def table(df: pd.DataFrame, columns: Mapping[str, str] | Iterable[str] | None = 
             elif kind == "text":
                 values = [MISSING if _is_missing(v) else words(v) for v in s]
             else:
-                nums = pd.to_numeric(s.where(~s.map(_is_missing)), errors="coerce").to_numpy(float) \
-                    if kind != "bool" else np.array([])
+                nums = (
+                    pd.to_numeric(s.where(~s.map(_is_missing)), errors="coerce").to_numpy(float)
+                    if kind != "bool"
+                    else np.array([])
+                )
                 d = _decimals(nums, kind) if kind not in ("bool", "count", "pvalue", "value") else 0
                 if _is_limit(col):
                     d = estimate_decimals.get(kind, d)

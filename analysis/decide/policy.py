@@ -2,7 +2,7 @@
 
 This module solves the programme below with each cell's figures taken as
 exact. The recommendation every entry point prints comes from
-:func:`analysis.decision.decide`, which feeds pooled estimates into the same
+:func:`analysis.decide.decision.decide`, which feeds pooled estimates into the same
 kind of programme and holds the limits with a stated probability; the plug-in
 form here remains for exact inputs (the truth, a team's own planning figures)
 and as the comparison in ``benchmarks/decision_study.py``.
@@ -27,7 +27,7 @@ Units: capacity is agent hours over the horizon for the accounts of the frame
 (for data, the dataset's accounts over its horizon: scale it if the next
 period's inflow differs). Values are whatever ``net_value_per_account``
 holds; the data-facing functions use net value *incremental to the baseline
-strategy* (see :mod:`analysis.economics`), so the total is the value gained
+strategy* (see :mod:`analysis.decide.economics`), so the total is the value gained
 against giving everybody the baseline.
 
 Infeasibility is an exception: :class:`InfeasiblePolicy` (a ``ValueError``)
@@ -42,23 +42,36 @@ strategies in the data are assumed to be rule-compliant as designed.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from . import economics
+from analysis.decide import economics
 
 __all__ = [
-    "REQUIRED", "InfeasiblePolicy", "PolicyResult", "optimise_policy", "evaluate_allocation", "frontier",
-    "policy_segments", "policy_from_data", "what_if",
+    "REQUIRED",
+    "InfeasiblePolicy",
+    "PolicyResult",
+    "optimise_policy",
+    "evaluate_allocation",
+    "frontier",
+    "policy_segments",
+    "policy_from_data",
+    "what_if",
 ]
 
 #: Columns :func:`optimise_policy` needs.
-REQUIRED = ("segment", "accounts", "strategy", "net_value_per_account", "agent_hours_per_account",
-            "complaints_per_account")
+REQUIRED = (
+    "segment",
+    "accounts",
+    "strategy",
+    "net_value_per_account",
+    "agent_hours_per_account",
+    "complaints_per_account",
+)
 _TOL = 1e-9
 
 
@@ -75,8 +88,10 @@ class InfeasiblePolicy(ValueError):
     def __init__(self, constraint: str, limit: float, minimum: float, detail: str = ""):
         self.constraint, self.limit, self.minimum = constraint, limit, minimum
         unit = "agent hours" if constraint == "capacity_hours" else "complaints per 10,000 accounts"
-        super().__init__(f"infeasible policy: {constraint}={limit:g} cannot be met; the least any allocation "
-                         f"needs is {minimum:.6g} {unit}{detail}")
+        super().__init__(
+            f"infeasible policy: {constraint}={limit:g} cannot be met; the least any allocation "
+            f"needs is {minimum:.6g} {unit}{detail}"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,8 +141,15 @@ class PolicyResult:
         sh = a.pivot(index="segment", columns="strategy", values="share").reindex(order).fillna(0.0)
         ac = a.pivot(index="segment", columns="strategy", values="accounts").reindex(order).fillna(0.0)
         tot = a.groupby("segment", sort=False)[["accounts", "value", "agent_hours", "complaints"]].sum().reindex(order)
-        out = pd.concat([tot[["accounts"]], sh.add_prefix("share:"), ac.add_prefix("accounts:"),
-                         tot[["value", "agent_hours", "complaints"]]], axis=1)
+        out = pd.concat(
+            [
+                tot[["accounts"]],
+                sh.add_prefix("share:"),
+                ac.add_prefix("accounts:"),
+                tot[["value", "agent_hours", "complaints"]],
+            ],
+            axis=1,
+        )
         total = out.sum(numeric_only=True)
         for s in sh.columns:
             total[f"share:{s}"] = total[f"accounts:{s}"] / total["accounts"]
@@ -141,7 +163,12 @@ class PolicyResult:
 def _limit(name: str, value) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a number >= 0 or None, got {value!r}")
     return float(value)
 
@@ -181,16 +208,26 @@ def _lp(df: pd.DataFrame, objective: np.ndarray, capacity, budget):
     if budget is not None:
         rows.append(1e4 * n * df.complaints_per_account.to_numpy() / total)
         b.append(budget)
-    res = linprog(objective, A_ub=np.array(rows) if rows else None, b_ub=np.array(b) if b else None,
-                  A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, None), method="highs")
+    res = linprog(
+        objective,
+        A_ub=np.array(rows) if rows else None,
+        b_ub=np.array(b) if b else None,
+        A_eq=a_eq,
+        b_eq=np.ones(len(a_eq)),
+        bounds=(0, None),
+        method="highs",
+    )
     return res, float(total)
 
 
 def _usage(df, x):
     n = df.accounts.to_numpy(float) * x
     total = df.drop_duplicates("segment").accounts.sum()
-    return (float(n @ df.net_value_per_account), float(n @ df.agent_hours_per_account),
-            float(1e4 * (n @ df.complaints_per_account) / total))
+    return (
+        float(n @ df.net_value_per_account),
+        float(n @ df.agent_hours_per_account),
+        float(1e4 * (n @ df.complaints_per_account) / total),
+    )
 
 
 def _check_feasible(df, capacity, budget):
@@ -201,16 +238,18 @@ def _check_feasible(df, capacity, budget):
     min_h = float((n * g.agent_hours_per_account.min()).sum())
     min_c = float(1e4 * (n * g.complaints_per_account.min()).sum() / total)
     if capacity is not None and capacity < min_h * (1 - 1e-9) - _TOL:
-        raise InfeasiblePolicy("capacity_hours", capacity, min_h, " (every segment on its least agent-intensive strategy)")
+        raise InfeasiblePolicy(
+            "capacity_hours", capacity, min_h, " (every segment on its least agent-intensive strategy)"
+        )
     if budget is not None and budget < min_c * (1 - 1e-9) - _TOL:
-        raise InfeasiblePolicy("complaint_budget_per_10k", budget, min_c,
-                               " (every segment on its least complaint-prone strategy)")
+        raise InfeasiblePolicy(
+            "complaint_budget_per_10k", budget, min_c, " (every segment on its least complaint-prone strategy)"
+        )
     if capacity is not None and budget is not None:
         res, _ = _lp(df, n.reindex(df.segment).to_numpy() * df.complaints_per_account.to_numpy(), capacity, None)
         least = 1e4 * res.fun / total
         if budget < least * (1 - 1e-9) - _TOL:
-            raise InfeasiblePolicy("complaint_budget_per_10k", budget, least,
-                                   f" within capacity_hours={capacity:g}")
+            raise InfeasiblePolicy("complaint_budget_per_10k", budget, least, f" within capacity_hours={capacity:g}")
 
 
 def evaluate_allocation(segments: pd.DataFrame, shares: pd.DataFrame) -> dict:
@@ -229,9 +268,13 @@ def evaluate_allocation(segments: pd.DataFrame, shares: pd.DataFrame) -> dict:
     return {"total_value": v, "agent_hours": h, "complaints_per_10k": c}
 
 
-def optimise_policy(segments: pd.DataFrame, *, capacity_hours: float | None = None,
-                    complaint_budget_per_10k: float | None = None,
-                    current: pd.DataFrame | None = None) -> PolicyResult:
+def optimise_policy(
+    segments: pd.DataFrame,
+    *,
+    capacity_hours: float | None = None,
+    complaint_budget_per_10k: float | None = None,
+    current: pd.DataFrame | None = None,
+) -> PolicyResult:
     """The allocation of strategies to segments that maximises total net value (an LP).
 
     Args:
@@ -292,13 +335,20 @@ def optimise_policy(segments: pd.DataFrame, *, capacity_hours: float | None = No
         v, h, c = _usage(df, xx)
         ok = (cap is None or h <= cap * (1 + 1e-9) + 1e-9) and (bud is None or c <= bud * (1 + 1e-9) + 1e-9)
         rows.append((name, v, value - v, h, c, ok))
-    comparisons = pd.DataFrame(rows, columns=["policy", "total_value", "gain_of_optimal", "agent_hours",
-                                              "complaints_per_10k", "feasible"])
+    comparisons = pd.DataFrame(
+        rows, columns=["policy", "total_value", "gain_of_optimal", "agent_hours", "complaints_per_10k", "feasible"]
+    )
     return PolicyResult(alloc, value, value / total, hours, rate, constraints, comparisons, "optimal", res.message)
 
 
-def frontier(segments: pd.DataFrame, *, over: str = "complaint_budget", points: int | Sequence[float] = 11,
-             capacity_hours: float | None = None, complaint_budget_per_10k: float | None = None) -> pd.DataFrame:
+def frontier(
+    segments: pd.DataFrame,
+    *,
+    over: str = "complaint_budget",
+    points: int | Sequence[float] = 11,
+    capacity_hours: float | None = None,
+    complaint_budget_per_10k: float | None = None,
+) -> pd.DataFrame:
     """Optimal total net value as one constraint is swept (the other held).
 
     Args:
@@ -345,21 +395,25 @@ def frontier(segments: pd.DataFrame, *, over: str = "complaint_budget", points: 
             rows.append((float(lim), "infeasible", *[math.nan] * 5))
             continue
         dual = r.constraints.set_index("constraint").loc[key, "dual"]
-        rows.append((float(lim), "optimal", r.total_value, r.value_per_account, r.agent_hours,
-                     r.complaints_per_10k, dual))
-    return pd.DataFrame(rows, columns=["limit", "status", "total_value", "value_per_account", "agent_hours",
-                                       "complaints_per_10k", "dual"]).assign(over=over)
+        rows.append(
+            (float(lim), "optimal", r.total_value, r.value_per_account, r.agent_hours, r.complaints_per_10k, dual)
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["limit", "status", "total_value", "value_per_account", "agent_hours", "complaints_per_10k", "dual"],
+    ).assign(over=over)
 
 
 # --------------------------------------------------------------------------
 # Data-facing
 # --------------------------------------------------------------------------
-def policy_segments(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
-                    **net_value_options) -> pd.DataFrame:
-    """The :func:`optimise_policy` frame from a dataset (or :class:`~analysis.economics.CellMoments`).
+def policy_segments(
+    tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",), **net_value_options
+) -> pd.DataFrame:
+    """The :func:`optimise_policy` frame from a dataset (or :class:`~analysis.decide.economics.CellMoments`).
 
     ``net_value_per_account`` is the net value incremental to ``baseline``
-    (:func:`analysis.economics.net_value`, whose options pass through, e.g.
+    (:func:`analysis.decide.economics.net_value`, whose options pass through, e.g.
     ``strata`` for targeted data, ``unit_costs``, ``discount``); ``accounts``
     is the segment's number of accounts (every arm); ``current_share`` is the
     observed split. Cells with several ``by`` columns are named by joining
@@ -370,34 +424,53 @@ def policy_segments(tables, scenario, *, baseline: str = "sms_only", by: Sequenc
     nv = economics.net_value(tables, scenario, baseline=baseline, by=by, **net_value_options)
     by = list(economics._names(by, "by"))
     seg = nv[by].astype(str).agg("/".join, axis=1) if by else pd.Series(["all"] * len(nv))
-    out = pd.DataFrame({
-        "segment": seg, "accounts": nv.population, "strategy": nv.strategy,
-        "net_value_per_account": nv.net_value_vs_baseline,
-        "agent_hours_per_account": nv.agent_hours_per_account,
-        "complaints_per_account": nv.complaints_per_account,
-        "net_value_ci_low": nv.vs_baseline_ci_low, "net_value_ci_high": nv.vs_baseline_ci_high,
-        "current_share": nv.accounts / nv.population,
-    })
+    out = pd.DataFrame(
+        {
+            "segment": seg,
+            "accounts": nv.population,
+            "strategy": nv.strategy,
+            "net_value_per_account": nv.net_value_vs_baseline,
+            "agent_hours_per_account": nv.agent_hours_per_account,
+            "complaints_per_account": nv.complaints_per_account,
+            "net_value_ci_low": nv.vs_baseline_ci_low,
+            "net_value_ci_high": nv.vs_baseline_ci_high,
+            "current_share": nv.accounts / nv.population,
+        }
+    )
     bad = out.segment[out.net_value_per_account.isna()].unique()
-    dropped = [{"segment": g, "accounts": int(out.accounts[out.segment == g].iloc[0]),
-                "reason": f"no {baseline} accounts in this segment, so no value against the baseline"} for g in bad]
+    dropped = [
+        {
+            "segment": g,
+            "accounts": int(out.accounts[out.segment == g].iloc[0]),
+            "reason": f"no {baseline} accounts in this segment, so no value against the baseline",
+        }
+        for g in bad
+    ]
     out = out[~out.segment.isin(bad)]
     out.attrs.update(nv.attrs)
     out.attrs["dropped"] = dropped
     return out.reset_index(drop=True)
 
 
-def policy_from_data(tables, scenario, *, capacity_hours: float | None = None,
-                     complaint_budget_per_10k: float | None = None, baseline: str = "sms_only",
-                     by: Sequence[str] = ("segment",), **net_value_options) -> PolicyResult:
+def policy_from_data(
+    tables,
+    scenario,
+    *,
+    capacity_hours: float | None = None,
+    complaint_budget_per_10k: float | None = None,
+    baseline: str = "sms_only",
+    by: Sequence[str] = ("segment",),
+    **net_value_options,
+) -> PolicyResult:
     """:func:`optimise_policy` on a dataset, compared with the data's current split.
 
     See :func:`policy_segments` for the frame (values incremental to ``baseline``).
     """
     seg = policy_segments(tables, scenario, baseline=baseline, by=by, **net_value_options)
     current = seg[["segment", "strategy"]].assign(share=seg.current_share)
-    return optimise_policy(seg, capacity_hours=capacity_hours, complaint_budget_per_10k=complaint_budget_per_10k,
-                           current=current)
+    return optimise_policy(
+        seg, capacity_hours=capacity_hours, complaint_budget_per_10k=complaint_budget_per_10k, current=current
+    )
 
 
 def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, float | None]]) -> pd.DataFrame:
@@ -423,7 +496,14 @@ def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, floa
             rows.append({**row, "status": "infeasible", "note": str(err)})
             continue
         binding = list(r.constraints.constraint[r.constraints.binding])
-        rows.append({**row, "status": "optimal", "value_per_account": r.value_per_account,
-                     "agent_hours": r.agent_hours, "complaints_per_10k": r.complaints_per_10k,
-                     "note": (", ".join(binding) + " binding") if binding else "no limit binding"})
+        rows.append(
+            {
+                **row,
+                "status": "optimal",
+                "value_per_account": r.value_per_account,
+                "agent_hours": r.agent_hours,
+                "complaints_per_10k": r.complaints_per_10k,
+                "note": (", ".join(binding) + " binding") if binding else "no limit binding",
+            }
+        )
     return pd.DataFrame(rows)

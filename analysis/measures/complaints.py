@@ -36,7 +36,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from analysis import checks, contract, engine
+from analysis import checks, engine
+from analysis.data import contract
 from analysis.stats import Estimate, adjust_pvalues, compare_rates, mean_ci, proportion_ci, rate_ci
 from analysis.stats.rates import COMPARE_METHODS, RATE_METHODS
 
@@ -110,8 +111,11 @@ def _column(name: str, value: Any, allowed: Sequence[str]) -> str:
 def _allowed(tables, exposure: str, horizon_days: int) -> list[str]:
     """Columns cells may be defined by, on the contacts or accounts scale."""
     if exposure == "contacts":
-        names = [*engine.get_table(tables, "contacts").columns,
-                 *engine.get_table(tables, "accounts").columns, *_CONTACT_DERIVED]
+        names = [
+            *engine.get_table(tables, "contacts").columns,
+            *engine.get_table(tables, "accounts").columns,
+            *_CONTACT_DERIVED,
+        ]
     else:
         names = list(engine.account_outcomes(tables, horizon_days=horizon_days).columns)
     return list(dict.fromkeys(names))
@@ -122,11 +126,9 @@ def _allowed(tables, exposure: str, horizon_days: int) -> list[str]:
 # --------------------------------------------------------------------------
 
 
-def _add_rate(df: pd.DataFrame, count: str, exposure: str, per: float, method: str,
-              confidence: float) -> pd.DataFrame:
+def _add_rate(df: pd.DataFrame, count: str, exposure: str, per: float, method: str, confidence: float) -> pd.DataFrame:
     """Add ``rate``, ``ci_low``, ``ci_high``: ``count`` per ``per`` units of ``exposure``."""
-    est = [rate_ci(int(x), float(e), method=method, confidence=confidence)
-           for x, e in zip(df[count], df[exposure])]
+    est = [rate_ci(int(x), float(e), method=method, confidence=confidence) for x, e in zip(df[count], df[exposure])]
     df["rate"] = [r.estimate * per for r in est]
     df["ci_low"] = [r.ci_low * per for r in est]
     df["ci_high"] = [r.ci_high * per for r in est]
@@ -147,8 +149,7 @@ def _group(df: pd.DataFrame, by: str, value: str, what: str) -> pd.Series:
     rows = df[df[by] == value]
     if rows.empty:
         present = ", ".join(map(repr, sorted(df[by].unique().tolist(), key=str)))
-        raise ValueError(f"{what} {value!r} is not a {by} group with exposure here; "
-                         f"groups present: {present}")
+        raise ValueError(f"{what} {value!r} is not a {by} group with exposure here; groups present: {present}")
     return rows.iloc[0]
 
 
@@ -158,8 +159,13 @@ def _group(df: pd.DataFrame, by: str, value: str, what: str) -> pd.Series:
 
 
 def complaint_rates(
-    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = ("channel",),
-    per: float = 10_000, confidence: float = 0.95, method: str = "exact", horizon_days: int = 30,
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str] = ("channel",),
+    per: float = 10_000,
+    confidence: float = 0.95,
+    method: str = "exact",
+    horizon_days: int = 30,
 ) -> pd.DataFrame:
     """Complaints per ``per`` contact attempts, by cell.
 
@@ -169,7 +175,7 @@ def complaint_rates(
     counts, wherever it was received (as in ``truth.json``).
 
     Args:
-        tables: the contract tables (``analysis.io.load(path)`` or its ``.tables``).
+        tables: the contract tables (``analysis.data.io.load(path)`` or its ``.tables``).
         by: contact and/or account column(s), or the derived ``local_hour``
             and ``day`` (see :func:`analysis.engine.contact_cells`); empty for
             one overall row.
@@ -193,14 +199,18 @@ def complaint_rates(
     per, confidence = _positive("per", per), _confidence(confidence)
     method = _choice("method", method, RATE_METHODS)
     df = engine.contact_cells(tables, by=by, horizon_days=horizon_days)
-    out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts",
-                    per, method, confidence)
+    out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts", per, method, confidence)
     return out.assign(escalated=df.complaints_escalated)
 
 
 def complaints_per_account(
-    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = ("strategy",),
-    per: float = 1_000, confidence: float = 0.95, method: str = "exact", horizon_days: int = 30,
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str] = ("strategy",),
+    per: float = 1_000,
+    confidence: float = 0.95,
+    method: str = "exact",
+    horizon_days: int = 30,
 ) -> pd.DataFrame:
     """Complaints per ``per`` accounts, and the share of accounts that opted out.
 
@@ -236,14 +246,18 @@ def complaints_per_account(
     by = _columns("by", by, _allowed(tables, "accounts", horizon_days))
     per, confidence = _positive("per", per), _confidence(confidence)
     method = _choice("method", method, (*RATE_METHODS, "t"))
-    cs = engine.cell_stats(tables, by=by, metrics=("complaints", "complaints_escalated", "opted_out"),
-                           horizon_days=horizon_days)
+    cs = engine.cell_stats(
+        tables, by=by, metrics=("complaints", "complaints_escalated", "opted_out"), horizon_days=horizon_days
+    )
     count = lambda c: cs[c].round().astype("int64")  # noqa: E731
     out = cs[[*by, "accounts"]].assign(complaints=count("complaints_sum"))
     if method == "t":
-        est = [mean_ci(s, sq, n, confidence=confidence) if n > 1 else
-               Estimate(s / n, math.nan, math.nan, confidence=confidence)
-               for s, sq, n in zip(cs.complaints_sum, cs.complaints_sumsq, cs.accounts)]
+        est = [
+            mean_ci(s, sq, n, confidence=confidence)
+            if n > 1
+            else Estimate(s / n, math.nan, math.nan, confidence=confidence)
+            for s, sq, n in zip(cs.complaints_sum, cs.complaints_sumsq, cs.accounts)
+        ]
         out["rate"] = [e.estimate * per for e in est]
         out["ci_low"] = [max(e.ci_low, 0.0) * per for e in est]
         out["ci_high"] = [e.ci_high * per for e in est]
@@ -251,8 +265,10 @@ def complaints_per_account(
         out = _add_rate(out, "complaints", "accounts", per, method, confidence)
     out["escalated"] = count("complaints_escalated_sum")
     out["opted_out"] = count("opted_out_sum")
-    est = [proportion_ci(int(x), int(n), method="wilson", confidence=confidence)
-           for x, n in zip(out.opted_out, out.accounts)]
+    est = [
+        proportion_ci(int(x), int(n), method="wilson", confidence=confidence)
+        for x, n in zip(out.opted_out, out.accounts)
+    ]
     out["opt_out_rate"] = [e.estimate * per for e in est]
     out["opt_out_ci_low"] = [e.ci_low * per for e in est]
     out["opt_out_ci_high"] = [e.ci_high * per for e in est]
@@ -265,9 +281,16 @@ def complaints_per_account(
 
 
 def rate_ratios(
-    tables: Mapping[str, ibis.Table], *, by: str = "strategy", baseline: str = "sms_only",
-    exposure: str = "contacts", per: float | None = None, method: str = "score",
-    confidence: float = 0.95, within: str | Sequence[str] | None = None, horizon_days: int = 30,
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str = "strategy",
+    baseline: str = "sms_only",
+    exposure: str = "contacts",
+    per: float | None = None,
+    method: str = "score",
+    confidence: float = 0.95,
+    within: str | Sequence[str] | None = None,
+    horizon_days: int = 30,
 ) -> pd.DataFrame:
     """Each group's complaint rate against the baseline group's, as a ratio.
 
@@ -325,24 +348,36 @@ def rate_ratios(
     _group(df, by, baseline, "baseline")
     base = df.loc[df[by] == baseline, [*within, "complaints", exposure]]
     base = base.rename(columns={"complaints": "_count", exposure: "_exposure"})
-    df = df.merge(base, on=within, how="left") if within else df.assign(
-        _count=base._count.iloc[0], _exposure=base._exposure.iloc[0])
+    df = (
+        df.merge(base, on=within, how="left")
+        if within
+        else df.assign(_count=base._count.iloc[0], _exposure=base._exposure.iloc[0])
+    )
 
     def compare(r: dict) -> tuple[float, ...]:
         if r[by] == baseline:
             return 1.0, 1.0, 1.0, math.nan
         if pd.isna(r["_exposure"]):  # no baseline group in this segment
             return (math.nan,) * 4
-        e = compare_rates(int(r["complaints"]), float(r[exposure]), int(r["_count"]),
-                          float(r["_exposure"]), compare="ratio", method=method, confidence=confidence)
+        e = compare_rates(
+            int(r["complaints"]),
+            float(r[exposure]),
+            int(r["_count"]),
+            float(r["_exposure"]),
+            compare="ratio",
+            method=method,
+            confidence=confidence,
+        )
         return e.estimate, e.ci_low, e.ci_high, e.pvalue
 
     out = df.drop(columns=["_count", "_exposure"]).assign(rate=df.complaints / df[exposure] * per)
     out[["ratio", "ci_low", "ci_high", "pvalue"]] = pd.DataFrame(
-        [compare(r) for r in df.to_dict("records")], index=out.index, dtype="float64")
+        [compare(r) for r in df.to_dict("records")], index=out.index, dtype="float64"
+    )
     out["pvalue_adjusted"] = adjust_pvalues(out.pvalue.to_numpy(), method="holm")
-    out["note"] = [_ratio_note(r[by], baseline, r["complaints"], r["_count"], r["_exposure"])
-                   for r in df.to_dict("records")]
+    out["note"] = [
+        _ratio_note(r[by], baseline, r["complaints"], r["_count"], r["_exposure"]) for r in df.to_dict("records")
+    ]
     return out
 
 
@@ -360,8 +395,14 @@ def _ratio_note(group, baseline, count, base_count, base_exposure) -> str | None
 
 
 def non_inferiority(
-    tables: Mapping[str, ibis.Table], *, treatment: str, control: str, margin: float,
-    by: str = "strategy", exposure: str = "contacts", confidence: float = 0.95,
+    tables: Mapping[str, ibis.Table],
+    *,
+    treatment: str,
+    control: str,
+    margin: float,
+    by: str = "strategy",
+    exposure: str = "contacts",
+    confidence: float = 0.95,
     horizon_days: int = 30,
 ) -> pd.DataFrame:
     """Is the treatment's complaint rate not worse than ``margin`` times the control's?
@@ -401,17 +442,36 @@ def non_inferiority(
     confidence = _confidence(confidence)
     df = _cells(tables, [by], exposure, horizon_days)
     t, c = _group(df, by, treatment, "treatment"), _group(df, by, control, "control")
-    e = compare_rates(int(t.complaints), float(t[exposure]), int(c.complaints), float(c[exposure]),
-                      compare="ratio", method="score", value=margin, alternative="smaller",
-                      confidence=confidence)
-    return pd.DataFrame([{
-        "treatment": treatment, "control": control, "margin": margin,
-        "complaints_treatment": int(t.complaints), "exposure_treatment": t[exposure],
-        "complaints_control": int(c.complaints), "exposure_control": c[exposure],
-        "ratio": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
-        "statistic": e.statistic, "pvalue": e.pvalue,
-        "verdict": "non-inferior" if e.pvalue < 1 - confidence else "not shown",
-    }])
+    e = compare_rates(
+        int(t.complaints),
+        float(t[exposure]),
+        int(c.complaints),
+        float(c[exposure]),
+        compare="ratio",
+        method="score",
+        value=margin,
+        alternative="smaller",
+        confidence=confidence,
+    )
+    return pd.DataFrame(
+        [
+            {
+                "treatment": treatment,
+                "control": control,
+                "margin": margin,
+                "complaints_treatment": int(t.complaints),
+                "exposure_treatment": t[exposure],
+                "complaints_control": int(c.complaints),
+                "exposure_control": c[exposure],
+                "ratio": e.estimate,
+                "ci_low": e.ci_low,
+                "ci_high": e.ci_high,
+                "statistic": e.statistic,
+                "pvalue": e.pvalue,
+                "verdict": "non-inferior" if e.pvalue < 1 - confidence else "not shown",
+            }
+        ]
+    )
 
 
 # --------------------------------------------------------------------------
@@ -462,8 +522,12 @@ class DoseResponse:
         See :func:`dose_bins`; the intervals are at the confidence level of
         :attr:`rate_ratio_per_contact`.
         """
-        return dose_bins(self.table, min_contacts=DOSE_MIN_CONTACTS if min_contacts is None else min_contacts,
-                         per=self.per, confidence=self.rate_ratio_per_contact.confidence)
+        return dose_bins(
+            self.table,
+            min_contacts=DOSE_MIN_CONTACTS if min_contacts is None else min_contacts,
+            per=self.per,
+            confidence=self.rate_ratio_per_contact.confidence,
+        )
 
 
 #: Fewest contacts in a bin of the dose-response chart (:func:`dose_bins`). A bin of 2,000
@@ -474,8 +538,9 @@ class DoseResponse:
 DOSE_MIN_CONTACTS = 2_000
 
 
-def dose_bins(table: pd.DataFrame, *, min_contacts: int = DOSE_MIN_CONTACTS, per: float = 10_000,
-              confidence: float = 0.95) -> pd.DataFrame:
+def dose_bins(
+    table: pd.DataFrame, *, min_contacts: int = DOSE_MIN_CONTACTS, per: float = 10_000, confidence: float = 0.95
+) -> pd.DataFrame:
     """Pool the cells of a dose-response table into bins of at least ``min_contacts`` contacts.
 
     The rule, per channel: walk the counts (``n_window``) upwards and add
@@ -528,18 +593,26 @@ def dose_bins(table: pd.DataFrame, *, min_contacts: int = DOSE_MIN_CONTACTS, per
             if held >= min_contacts and i + 1 < len(contacts):
                 edges.append(i + 1)
                 held = 0.0
-        if len(edges) > 1 and contacts[edges[-1]:].sum() < min_contacts:
+        if len(edges) > 1 and contacts[edges[-1] :].sum() < min_contacts:
             edges.pop()  # a thin remainder at the top joins the last bin
         for j, start in enumerate(edges):
             stop = edges[j + 1] if j + 1 < len(edges) else len(n)
             lo, hi, last = int(n[start]), int(n[stop - 1]), stop == len(n)
             label = str(lo) if lo == hi else f"{lo}+" if last else f"{lo}-{hi}"
             k = contacts[start:stop].sum()
-            rows.append({"channel": channel, "bin": label, "n_window": lo, "n_window_max": hi,
-                         "n_window_mean": float(n[start:stop] @ contacts[start:stop] / k) if k else float(lo),
-                         "pooled": lo != hi, "contacts": int(k),
-                         "complaints": int(g.complaints.to_numpy()[start:stop].sum()),
-                         "_expected": float(expected[start:stop].sum())})
+            rows.append(
+                {
+                    "channel": channel,
+                    "bin": label,
+                    "n_window": lo,
+                    "n_window_max": hi,
+                    "n_window_mean": float(n[start:stop] @ contacts[start:stop] / k) if k else float(lo),
+                    "pooled": lo != hi,
+                    "contacts": int(k),
+                    "complaints": int(g.complaints.to_numpy()[start:stop].sum()),
+                    "_expected": float(expected[start:stop].sum()),
+                }
+            )
     cols = ["channel", "bin", "n_window", "n_window_max", "n_window_mean", "pooled", "contacts", "complaints"]
     out = pd.DataFrame(rows, columns=[*cols, "_expected"])
     out = _add_rate(out, "complaints", "contacts", per, "exact", confidence)
@@ -555,7 +628,9 @@ def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     windows = engine.horizon_windows(accounts, horizon_days, "entry_date", "time_zone")
     c = engine.in_horizon(
         engine.get_table(tables, "contacts").select("contact_id", "account_id", "channel", "contacted_at"),
-        "contacted_at", windows)
+        "contacted_at",
+        windows,
+    )
     # Local calendar day since entry without a per-contact time-zone
     # conversion: whole 24-hour days since the window start, corrected by one
     # when a daylight-saving change moved local midnight (exact local
@@ -598,28 +673,33 @@ def _fit(table: pd.DataFrame, free: int | None, confidence: float):
 
     channels = sorted(table.channel.unique(), key=lambda c: (c != "sms", c))
     x = np.maximum(table.n_window - (free or 0), 0).astype(float)
-    nan = Estimate(math.nan, math.nan, math.nan, method="poisson-glm-wald",
-                   confidence=confidence, null=1.0)
+    nan = Estimate(math.nan, math.nan, math.nan, method="poisson-glm-wald", confidence=confidence, null=1.0)
     ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])
     if table.complaints.sum() == 0 or x.nunique() < 2:
-        note = ("not computable: no complaint is linked to a contact" if table.complaints.sum() == 0 else
-                "not computable: every contact had the same number of recent contacts")
+        note = (
+            "not computable: no complaint is linked to a contact"
+            if table.complaints.sum() == 0
+            else "not computable: every contact had the same number of recent contacts"
+        )
         return nan, ratios, note, math.nan, np.full(len(table), np.nan)
     design = pd.DataFrame({"const": 1.0}, index=table.index)
     for ch in channels[1:]:
         design[f"channel[{ch}]"] = (table.channel == ch).astype(float)
     design["n_window" if free is None else f"max(0, n_window - {free})"] = x
     slope_name = design.columns[-1]
-    res = sm.GLM(table.complaints.astype(float), design, family=sm.families.Poisson(),
-                 offset=np.log(table.contacts.astype(float))).fit()
+    res = sm.GLM(
+        table.complaints.astype(float),
+        design,
+        family=sm.families.Poisson(),
+        offset=np.log(table.contacts.astype(float)),
+    ).fit()
     with np.errstate(over="ignore"):  # an unidentified coefficient has an infinite limit
         ci = np.exp(res.conf_int(alpha=1 - confidence))
 
     def ratio(term):
         with np.errstate(over="ignore"):
             est = float(np.exp(res.params[term]))
-        return (est, float(ci.loc[term, 0]), float(ci.loc[term, 1]),
-                float(res.tvalues[term]), float(res.pvalues[term]))
+        return (est, float(ci.loc[term, 0]), float(ci.loc[term, 1]), float(res.tvalues[term]), float(res.pvalues[term]))
 
     est, low, high, z, p = ratio(slope_name)
     slope = Estimate(est, low, high, z, p, method="poisson-glm-wald", confidence=confidence, null=1.0)
@@ -632,8 +712,14 @@ def _fit(table: pd.DataFrame, free: int | None, confidence: float):
 
 
 def dose_response(
-    tables: Mapping[str, ibis.Table], *, window_days: int = 7, by_channel: bool = True,
-    free: int | None = None, per: float = 10_000, confidence: float = 0.95, horizon_days: int = 30,
+    tables: Mapping[str, ibis.Table],
+    *,
+    window_days: int = 7,
+    by_channel: bool = True,
+    free: int | None = None,
+    per: float = 10_000,
+    confidence: float = 0.95,
+    horizon_days: int = 30,
 ) -> DoseResponse:
     """How the complaint rate of a contact grows with the account's recent contacts.
 
@@ -645,7 +731,7 @@ def dose_response(
     ordered by ``contacted_at``, ties by ``contact_id``). So
     ``n_window >= 1``; with ``window_days=1`` it is the attempt's rank within
     its day. With the default ``window_days=7`` it is the ``n7`` of the
-    synthetic generator (:mod:`analysis.synth`), whose rolling sum holds the
+    synthetic generator (:mod:`analysis.data.synth`), whose rolling sum holds the
     6 previous days when day ``t`` starts and adds the day's contacts as they
     are made (the generator orders a day's contacts texts first, then calls,
     which differs from time order only for a few same-day pairs). Local days
@@ -690,8 +776,11 @@ def dose_response(
     c = _contact_windows(tables, window_days, horizon_days)
     if not by_channel:
         c = c.mutate(channel=ibis.literal("all"))
-    expr = c.group_by(["channel", "n_window"]).aggregate(
-        contacts=c.count(), complaints=c.complaints.sum()).order_by(["channel", "n_window"])
+    expr = (
+        c.group_by(["channel", "n_window"])
+        .aggregate(contacts=c.count(), complaints=c.complaints.sum())
+        .order_by(["channel", "n_window"])
+    )
     table = expr.to_pandas()
     counts = ["n_window", "contacts", "complaints"]
     table[counts] = table[counts].astype("int64")
@@ -700,8 +789,10 @@ def dose_response(
     table["fitted_rate"] = mu / table.contacts * per
     note = summary if summary.startswith("not computable") else None
     if note is None and not np.isfinite([slope.estimate, slope.ci_low, slope.ci_high]).all():
-        note = (f"not computable: {int(table.complaints.sum())} complaint(s) linked to contacts are too few "
-                "to bound the trend")
+        note = (
+            f"not computable: {int(table.complaints.sum())} complaint(s) linked to contacts are too few "
+            "to bound the trend"
+        )
     return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free, note, per)
 
 
@@ -711,13 +802,16 @@ def dose_response(
 
 
 def category_mix(
-    tables: Mapping[str, ibis.Table], *, by: str | Sequence[str] = "channel",
-    confidence: float = 0.95, horizon_days: int = 30,
+    tables: Mapping[str, ibis.Table],
+    *,
+    by: str | Sequence[str] = "channel",
+    confidence: float = 0.95,
+    horizon_days: int = 30,
 ) -> pd.DataFrame:
     """What complaints are about, within each group.
 
     Counts the complaints received in the account's horizon by category
-    (every one of :data:`analysis.contract.COMPLAINT_CATEGORIES`, listed even
+    (every one of :data:`analysis.data.contract.COMPLAINT_CATEGORIES`, listed even
     when 0) within each group, with the category's share of the group's
     complaints and its Wilson interval.
 
@@ -744,12 +838,11 @@ def category_mix(
     by = _columns("by", by, allowed)
     confidence = _confidence(confidence)
     extra = [n for n in by if n not in complaints.columns]
-    k = engine.counted_complaints(complaints, engine.get_table(tables, "contacts"),
-                                  engine.horizon_windows(accounts, horizon_days, *extra), *extra)
-    counts = k.group_by([*by, "category"]).aggregate(
-        complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
-    counts = (counts.drop(columns="_esc") if "escalated" in by
-              else counts.rename(columns={"_esc": "escalated"}))
+    k = engine.counted_complaints(
+        complaints, engine.get_table(tables, "contacts"), engine.horizon_windows(accounts, horizon_days, *extra), *extra
+    )
+    counts = k.group_by([*by, "category"]).aggregate(complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
+    counts = counts.drop(columns="_esc") if "escalated" in by else counts.rename(columns={"_esc": "escalated"})
     cats = pd.DataFrame({"category": list(contract.COMPLAINT_CATEGORIES)})
     groups = counts[by].drop_duplicates() if by else pd.DataFrame(index=range(min(len(counts), 1)))
     grid = groups.merge(cats, how="cross")
@@ -757,8 +850,9 @@ def category_mix(
     counted = [c for c in ("complaints", "escalated") if c not in by]
     out[counted] = out[counted].fillna(0).astype("int64")
     out["total"] = out.groupby(by)["complaints"].transform("sum") if by else out.complaints.sum()
-    est = [proportion_ci(int(x), int(n), method="wilson", confidence=confidence)
-           for x, n in zip(out.complaints, out.total)]
+    est = [
+        proportion_ci(int(x), int(n), method="wilson", confidence=confidence) for x, n in zip(out.complaints, out.total)
+    ]
     out["share"] = [e.estimate for e in est]
     out["ci_low"] = [e.ci_low for e in est]
     out["ci_high"] = [e.ci_high for e in est]

@@ -15,7 +15,8 @@ statistics (one row per cell) come back to Python. What Spark needs:
 
 Example::
 
-    from analysis import io, spark
+    from analysis.data import io
+    from analysis.engine import spark
     con = spark.connect("local[2]")            # or spark.connect(session=existing)
     ds = io.load("data/generated/cn_default", con=con)
 """
@@ -41,8 +42,13 @@ class SparkUnavailable(RuntimeError):
     """PySpark or Java is missing, or the session could not start; the message says which."""
 
 
-def connect(master: str | None = None, *, session: Any = None, app_name: str = "channel-choice",
-            config: dict[str, str] | None = None):
+def connect(
+    master: str | None = None,
+    *,
+    session: Any = None,
+    app_name: str = "channel-choice",
+    config: dict[str, str] | None = None,
+):
     """An Ibis PySpark backend with the analyses' settings.
 
     Args:
@@ -59,12 +65,16 @@ def connect(master: str | None = None, *, session: Any = None, app_name: str = "
         import ibis
         from pyspark.sql import SparkSession
     except ImportError:
-        raise SparkUnavailable("the Spark engine needs PySpark: pip install pyspark==4.0.5 "
-                               "(and Java 17 or later, e.g. Debian's openjdk-17-jre-headless)") from None
+        raise SparkUnavailable(
+            "the Spark engine needs PySpark: pip install pyspark==4.0.5 "
+            "(and Java 17 or later, e.g. Debian's openjdk-17-jre-headless)"
+        ) from None
     if session is None:
         if not (os.environ.get("JAVA_HOME") or _on_path("java")):
-            raise SparkUnavailable("the Spark engine needs Java 17 or later on this machine "
-                                   "(e.g. apt-get install openjdk-17-jre-headless), or JAVA_HOME set")
+            raise SparkUnavailable(
+                "the Spark engine needs Java 17 or later on this machine "
+                "(e.g. apt-get install openjdk-17-jre-headless), or JAVA_HOME set"
+            )
         builder = SparkSession.builder.appName(app_name)
         if master:
             builder = builder.master(master)

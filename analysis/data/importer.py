@@ -1,13 +1,13 @@
 """Import a team's collection-system export into a contract dataset folder.
 
-A real export never arrives in the data contract (:mod:`analysis.contract`):
+A real export never arrives in the data contract (:mod:`analysis.data.contract`):
 its headers are in the team's language, its loan numbers are text, its
 timestamps are local clock times without a zone, its channel is ``短信`` or
 ``人工外呼``, its CSV files are GBK or its tables are Excel sheets. A mapping
 file (TOML, documented in ``data/import_mapping.md``) says, per contract
 table, which source file and which source column feed each contract column,
 and how source values translate. :func:`import_export` reads the export,
-checks every row, and writes a dataset folder that :func:`analysis.io.load`
+checks every row, and writes a dataset folder that :func:`analysis.data.io.load`
 accepts:
 
 * ``<table>.parquet`` for the five contract tables;
@@ -21,7 +21,7 @@ Every problem found in the export is reported at once in an
 :class:`ImportProblemError` that names the source file, the source column,
 the source rows and what is accepted; nothing is written then. The output
 is written in a temporary folder beside ``out``, validated with
-:func:`analysis.io.load`, and only then moved into place.
+:func:`analysis.data.io.load`, and only then moved into place.
 
 Command line::
 
@@ -44,7 +44,7 @@ import sys
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import contract, folders
+from analysis.data import contract, folders
 
 __all__ = [
-    "ImportProblem", "ImportProblemError", "MappingError", "ImportResult", "import_export",
-    "add_arguments", "run",
+    "ImportProblem",
+    "ImportProblemError",
+    "MappingError",
+    "ImportResult",
+    "import_export",
+    "add_arguments",
+    "run",
 ]
 
 EXIT_INVALID_DATA = 1
@@ -65,24 +70,63 @@ EXIT_USAGE = 2
 
 #: Local timestamp formats tried when the mapping names none (``strptime`` codes).
 DEFAULT_TIMESTAMP_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
 )
 #: Date formats tried when the mapping names none.
 DEFAULT_DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
 #: Source values read as booleans in every boolean column (case-insensitive), besides the mapping's own.
 DEFAULT_BOOLEANS: dict[str, bool] = {
-    "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "y": True, "n": False,
-    "t": True, "f": False, "是": True, "否": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "t": True,
+    "f": False,
+    "是": True,
+    "否": False,
 }
 #: Name of the folder of id maps inside an import output.
 ID_MAPS = "id_maps"
 
 _MAX_ROWS = 10  # example rows kept per problem
 _MAX_VALUES = 5  # example values kept per problem
-_TOP_KEYS = {"name", "description", "time_zone", "timestamp_formats", "date_formats", "encoding", "delimiter",
-             "header_row", "dst", "ids", "strategies", "scenario", "thousands", "values", "tables"}
-_SOURCE_KEYS = {"file", "sheet", "encoding", "delimiter", "header_row", "time_zone", "timestamp_formats",
-                "date_formats", "id_prefix", "columns"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "time_zone",
+    "timestamp_formats",
+    "date_formats",
+    "encoding",
+    "delimiter",
+    "header_row",
+    "dst",
+    "ids",
+    "strategies",
+    "scenario",
+    "thousands",
+    "values",
+    "tables",
+}
+_SOURCE_KEYS = {
+    "file",
+    "sheet",
+    "encoding",
+    "delimiter",
+    "header_row",
+    "time_zone",
+    "timestamp_formats",
+    "date_formats",
+    "id_prefix",
+    "columns",
+}
 _COLUMN_KEYS = {"column", "value", "derive", "values", "format", "prefix"}
 _DERIVATIONS = {"dpd_bucket": "days_past_due"}
 _OFFSET_RE = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
@@ -222,13 +266,16 @@ def _strings(value, path, *keys) -> tuple[str, ...]:
 
 def _zone(name, path, *keys) -> str:
     if not isinstance(name, str) or not name:
-        raise MappingError(f"{_where(path, *keys)} must be an IANA time zone name such as 'Asia/Shanghai', "
-                           f"got {name!r}")
+        raise MappingError(
+            f"{_where(path, *keys)} must be an IANA time zone name such as 'Asia/Shanghai', got {name!r}"
+        )
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise MappingError(f"{_where(path, *keys)}: {name!r} is not an IANA time zone name; use names such as "
-                           "'Asia/Shanghai' or 'America/New_York'") from None
+        raise MappingError(
+            f"{_where(path, *keys)}: {name!r} is not an IANA time zone name; use names such as "
+            "'Asia/Shanghai' or 'America/New_York'"
+        ) from None
     return name
 
 
@@ -240,15 +287,19 @@ def _encoding(name, path, *keys) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise MappingError(f"{_where(path, *keys)}: unknown encoding {name!r}; use 'auto', 'utf-8', 'utf-8-sig', "
-                           "'gb18030' or another Python codec name") from None
+        raise MappingError(
+            f"{_where(path, *keys)}: unknown encoding {name!r}; use 'auto', 'utf-8', 'utf-8-sig', "
+            "'gb18030' or another Python codec name"
+        ) from None
 
 
 def _unknown_keys(given: dict, known: set[str], path, *keys) -> None:
     extra = sorted(set(given) - known)
     if extra:
-        raise MappingError(f"{_where(path, *keys) if keys else path.name + ':'} unknown key(s) "
-                           f"{', '.join(repr(k) for k in extra)}; accepted keys: {', '.join(sorted(known))}")
+        raise MappingError(
+            f"{_where(path, *keys) if keys else path.name + ':'} unknown key(s) "
+            f"{', '.join(repr(k) for k in extra)}; accepted keys: {', '.join(sorted(known))}"
+        )
 
 
 def _value_map(table: dict, path, *keys) -> dict:
@@ -256,8 +307,9 @@ def _value_map(table: dict, path, *keys) -> dict:
         raise MappingError(f"{_where(path, *keys)} must be a table of source value = contract value")
     for k, v in table.items():
         if not isinstance(v, (str, bool, int, float)):
-            raise MappingError(f"{_where(path, *keys, k)}: a contract value must be text, a number or "
-                               f"true/false, got {v!r}")
+            raise MappingError(
+                f"{_where(path, *keys, k)}: a contract value must be text, a number or true/false, got {v!r}"
+            )
     return {str(k).strip(): v for k, v in table.items()}
 
 
@@ -268,20 +320,30 @@ def _check_targets(col: _Col, path: Path, where: tuple, strategies: tuple[str, .
     c = contract.TABLES[where[1]].column(col.target)
     allowed = strategies if col.target == "strategy" else c.allowed
     if allowed is not None and col.target != "strategy":  # a values table may serve several columns of a name
-        allowed = tuple(dict.fromkeys(a for t in contract.TABLES.values() for k in t.columns
-                                      if k.name == col.target for a in (k.allowed or ())))
+        allowed = tuple(
+            dict.fromkeys(
+                a
+                for t in contract.TABLES.values()
+                for k in t.columns
+                if k.name == col.target
+                for a in (k.allowed or ())
+            )
+        )
     for k, v in col.values.items():
         if isinstance(v, str) and v == "":
             continue  # a source value read as missing
         if c.dtype == "bool":
             if not isinstance(v, bool):
-                raise MappingError(f"{col.values_name} maps {k!r} to {v!r}, but {where[1]}.{col.target} "
-                                   f"is true/false; write {k!r} = true or false (no quotes)")
+                raise MappingError(
+                    f"{col.values_name} maps {k!r} to {v!r}, but {where[1]}.{col.target} "
+                    f"is true/false; write {k!r} = true or false (no quotes)"
+                )
         elif allowed is not None and v not in allowed:
-            raise MappingError(f"{col.values_name} maps {k!r} to {v!r}, which {where[1]}.{col.target} does not "
-                               f"allow; allowed: {', '.join(allowed)}"
-                               + ("; or list the name under the top-level key strategies"
-                                  if col.target == "strategy" else ""))
+            raise MappingError(
+                f"{col.values_name} maps {k!r} to {v!r}, which {where[1]}.{col.target} does not "
+                f"allow; allowed: {', '.join(allowed)}"
+                + ("; or list the name under the top-level key strategies" if col.target == "strategy" else "")
+            )
 
 
 def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Mapping:
@@ -298,8 +360,10 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
         raise MappingError(f"{path} is not valid TOML: {e}") from None
     _unknown_keys(raw, _TOP_KEYS, path)
     if "time_zone" not in raw:
-        raise MappingError(f"{path.name}: the top-level key time_zone is missing: name the time zone of the "
-                           "export's clock times, e.g. time_zone = \"Asia/Shanghai\"")
+        raise MappingError(
+            f"{path.name}: the top-level key time_zone is missing: name the time zone of the "
+            'export\'s clock times, e.g. time_zone = "Asia/Shanghai"'
+        )
     zone = _zone(raw["time_zone"], path, "time_zone")
     ts_formats = _strings(raw.get("timestamp_formats", list(DEFAULT_TIMESTAMP_FORMATS)), path, "timestamp_formats")
     date_formats = _strings(raw.get("date_formats", list(DEFAULT_DATE_FORMATS)), path, "date_formats")
@@ -328,8 +392,9 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
     if isinstance(ids, str):
         ids = dict.fromkeys(id_kinds, ids)
     if not isinstance(ids, dict):
-        raise MappingError(f"{path.name}: ids must be 'map', 'integer' or a table such as "
-                           "{ account_id = \"integer\" }")
+        raise MappingError(
+            f"{path.name}: ids must be 'map', 'integer' or a table such as {{ account_id = \"integer\" }}"
+        )
     _unknown_keys(ids, set(id_kinds), path, "ids")
     for k, v in ids.items():
         if v not in ("map", "integer"):
@@ -350,8 +415,10 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
     for tname, entries in tables.items():
         entries = [entries] if isinstance(entries, dict) else entries
         if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
-            raise MappingError(f"{_where(path, 'tables', tname)} must be a table ([tables.{tname}]) or an array "
-                               f"of tables ([[tables.{tname}]])")
+            raise MappingError(
+                f"{_where(path, 'tables', tname)} must be a table ([tables.{tname}]) or an array "
+                f"of tables ([[tables.{tname}]])"
+            )
         table = contract.TABLES[tname]
         sources[tname] = []
         for i, e in enumerate(entries):
@@ -365,12 +432,14 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
             elif src_file is not None:
                 file, rel = src_file, src_file.name
             else:
-                raise MappingError(f"{_where(path, *keys)}: no file; name the source file, e.g. file = \"{tname}.csv\"")
+                raise MappingError(f'{_where(path, *keys)}: no file; name the source file, e.g. file = "{tname}.csv"')
             sheet = e.get("sheet")
-            if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))
-                                      or (isinstance(sheet, int) and sheet < 1)):
-                raise MappingError(f"{_where(path, *keys, 'sheet')} must be a sheet name or a number from 1, "
-                                   f"got {sheet!r}")
+            if sheet is not None and (
+                isinstance(sheet, bool) or not isinstance(sheet, (str, int)) or (isinstance(sheet, int) and sheet < 1)
+            ):
+                raise MappingError(
+                    f"{_where(path, *keys, 'sheet')} must be a sheet name or a number from 1, got {sheet!r}"
+                )
             hr = e.get("header_row", header_row)
             if isinstance(hr, bool) or not isinstance(hr, int) or hr < 1:
                 raise MappingError(f"{_where(path, *keys, 'header_row')} must be a whole number >= 1, got {hr!r}")
@@ -382,8 +451,10 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
                 raise MappingError(f"{_where(path, *keys, 'id_prefix')} must be text, got {prefix!r}")
             cols_raw = e.get("columns")
             if not isinstance(cols_raw, dict) or not cols_raw:
-                raise MappingError(f"{_where(path, *keys)}: no columns table; add [tables.{tname}.columns] mapping "
-                                   "contract columns to source columns")
+                raise MappingError(
+                    f"{_where(path, *keys)}: no columns table; add [tables.{tname}.columns] mapping "
+                    "contract columns to source columns"
+                )
             _unknown_keys(cols_raw, set(table.column_names), path, *keys, "columns")
             cols = {}
             for target, spec in cols_raw.items():
@@ -401,26 +472,41 @@ def _read_mapping(mapping: str | Path, base: Path, src_file: Path | None) -> _Ma
                 elif c.nullable:
                     cols[target] = _Col(target, const=None)
                 else:
-                    raise MappingError(f"{_where(path, *keys, 'columns')}: contract column {target} is not mapped; "
-                                       f"map it to a source column (\"{target} = 'header'\"), or give a constant "
-                                       f"(\"{target} = {{ value = ... }}\")")
-            sources[tname].append(_Src(
-                tname, file, rel, sheet, _encoding(e.get("encoding", encoding), path, *keys, "encoding"), delim, hr,
-                _zone(e.get("time_zone", zone), path, *keys, "time_zone"),
-                _strings(e.get("timestamp_formats", list(ts_formats)), path, *keys, "timestamp_formats"),
-                _strings(e.get("date_formats", list(date_formats)), path, *keys, "date_formats"),
-                prefix, cols))
+                    raise MappingError(
+                        f"{_where(path, *keys, 'columns')}: contract column {target} is not mapped; "
+                        f"map it to a source column (\"{target} = 'header'\"), or give a constant "
+                        f'("{target} = {{ value = ... }}")'
+                    )
+            sources[tname].append(
+                _Src(
+                    tname,
+                    file,
+                    rel,
+                    sheet,
+                    _encoding(e.get("encoding", encoding), path, *keys, "encoding"),
+                    delim,
+                    hr,
+                    _zone(e.get("time_zone", zone), path, *keys, "time_zone"),
+                    _strings(e.get("timestamp_formats", list(ts_formats)), path, *keys, "timestamp_formats"),
+                    _strings(e.get("date_formats", list(date_formats)), path, *keys, "date_formats"),
+                    prefix,
+                    cols,
+                )
+            )
     return _Mapping(path, sources, id_modes, strategies, scenario, dst, thousands, zone)
 
 
-def _column(spec, target: str, table: contract.Table, value_maps: dict, path: Path, where: tuple,
-            strategies: tuple[str, ...]) -> _Col:
+def _column(
+    spec, target: str, table: contract.Table, value_maps: dict, path: Path, where: tuple, strategies: tuple[str, ...]
+) -> _Col:
     c = table.column(target)
     if isinstance(spec, str):
         spec = {"column": spec}
     if not isinstance(spec, dict):
-        raise MappingError(f"{_where(path, 'tables', *where[1:])} must be a source column name or a table such as "
-                           "{ column = \"...\" } or { value = ... }, got " + repr(spec))
+        raise MappingError(
+            f"{_where(path, 'tables', *where[1:])} must be a source column name or a table such as "
+            '{ column = "..." } or { value = ... }, got ' + repr(spec)
+        )
     _unknown_keys(spec, _COLUMN_KEYS, path, "tables", *where[1:])
     kinds = [k for k in ("column", "value", "derive") if k in spec]
     if len(kinds) != 1:
@@ -430,8 +516,10 @@ def _column(spec, target: str, table: contract.Table, value_maps: dict, path: Pa
         v = spec["values"]
         if isinstance(v, str):
             if v not in value_maps:
-                raise MappingError(f"{_where(path, 'tables', *where[1:], 'values')}: no [values.{v}] table in the "
-                                   f"mapping (tables: {', '.join(value_maps) or 'none'})")
+                raise MappingError(
+                    f"{_where(path, 'tables', *where[1:], 'values')}: no [values.{v}] table in the "
+                    f"mapping (tables: {', '.join(value_maps) or 'none'})"
+                )
             values, values_name = value_maps[v], f"[values.{v}]"
         else:
             values = _value_map(v, path, "tables", *where[1:], "values")
@@ -447,14 +535,22 @@ def _column(spec, target: str, table: contract.Table, value_maps: dict, path: Pa
     if "column" in spec:
         if not isinstance(spec["column"], str) or not spec["column"].strip():
             raise MappingError(f"{_where(path, 'tables', *where[1:], 'column')} must be a source column name")
-        col = _Col(target, source=spec["column"].strip(), values=values, values_name=values_name, formats=formats,
-                   prefix=prefix)
+        col = _Col(
+            target,
+            source=spec["column"].strip(),
+            values=values,
+            values_name=values_name,
+            formats=formats,
+            prefix=prefix,
+        )
         _check_targets(col, path, where, strategies)
         return col
     if "derive" in spec:
         if _DERIVATIONS.get(spec["derive"]) is None or c.dtype != "string":
-            raise MappingError(f"{_where(path, 'tables', *where[1:], 'derive')}: unknown derivation "
-                               f"{spec['derive']!r}; accepted: dpd_bucket (from days_past_due, on a text column)")
+            raise MappingError(
+                f"{_where(path, 'tables', *where[1:], 'derive')}: unknown derivation "
+                f"{spec['derive']!r}; accepted: dpd_bucket (from days_past_due, on a text column)"
+            )
         return _Col(target, derive=spec["derive"])
     return _Col(target, const=spec["value"], formats=formats)
 
@@ -494,18 +590,30 @@ def _decode(src: _Src, data: bytes, problems: _Problems) -> str | None:
         try:
             text = data.decode(src.encoding)
         except UnicodeDecodeError as e:
-            line = data[:e.start].count(b"\n") + 1
-            problems.add(src.rel, None, (), (), f"the file is not valid {src.encoding} text (byte "
-                         f"{e.start}, line {line})", "text in the encoding named by `encoding` in the mapping; "
-                         "fix the mapping's encoding or re-save the file")
+            line = data[: e.start].count(b"\n") + 1
+            problems.add(
+                src.rel,
+                None,
+                (),
+                (),
+                f"the file is not valid {src.encoding} text (byte {e.start}, line {line})",
+                "text in the encoding named by `encoding` in the mapping; "
+                "fix the mapping's encoding or re-save the file",
+            )
             return None
         return text.lstrip("\ufeff")
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            problems.add(src.rel, None, (), (), f"the file starts with a UTF-8 byte-order mark but is not UTF-8 "
-                         f"(byte {e.start})", "a file in one encoding; declare `encoding` in the mapping")
+            problems.add(
+                src.rel,
+                None,
+                (),
+                (),
+                f"the file starts with a UTF-8 byte-order mark but is not UTF-8 (byte {e.start})",
+                "a file in one encoding; declare `encoding` in the mapping",
+            )
             return None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
@@ -516,18 +624,29 @@ def _decode(src: _Src, data: bytes, problems: _Problems) -> str | None:
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
-        problems.add(src.rel, None, (), (), "the file is neither UTF-8 nor GB18030 text, so its encoding is "
-                     "unknown", "declare it with `encoding = \"...\"` in the mapping (e.g. \"cp1252\", "
-                     "\"big5\", \"shift_jis\")")
+        problems.add(
+            src.rel,
+            None,
+            (),
+            (),
+            "the file is neither UTF-8 nor GB18030 text, so its encoding is unknown",
+            'declare it with `encoding = "..."` in the mapping (e.g. "cp1252", "big5", "shift_jis")',
+        )
         return None
     header = _split_header(text, src)
     wanted = {c.source for c in src.cols.values() if c.source and not c.source.isascii()}
     if wanted & set(header):
         return text
-    problems.add(src.rel, None, (), (), "ambiguous encoding: the file is not UTF-8; it reads as GB18030 "
-                 "but its header holds none of the mapped non-ASCII column names, so GB18030 cannot be confirmed",
-                 "declare the encoding in the mapping, e.g. encoding = \"gb18030\" (GBK/GB2312 files too) under "
-                 f"[tables.{src.table}] or at the top")
+    problems.add(
+        src.rel,
+        None,
+        (),
+        (),
+        "ambiguous encoding: the file is not UTF-8; it reads as GB18030 "
+        "but its header holds none of the mapped non-ASCII column names, so GB18030 cannot be confirmed",
+        'declare the encoding in the mapping, e.g. encoding = "gb18030" (GBK/GB2312 files too) under '
+        f"[tables.{src.table}] or at the top",
+    )
     return None
 
 
@@ -541,9 +660,14 @@ def _split_header(text: str, src: _Src) -> list[str]:
 
 def _read_csv(src: _Src, problems: _Problems) -> _Frame | None:
     if src.file.suffix.lower() == ".xls":
-        problems.add(src.rel, None, (), (), "the file is an old-format Excel workbook (.xls), which the importer "
-                     "does not read", "an .xlsx workbook or a CSV file: open it in Excel, LibreOffice or WPS and "
-                     "save it as .xlsx")
+        problems.add(
+            src.rel,
+            None,
+            (),
+            (),
+            "the file is an old-format Excel workbook (.xls), which the importer does not read",
+            "an .xlsx workbook or a CSV file: open it in Excel, LibreOffice or WPS and save it as .xlsx",
+        )
         return None
     try:
         data = src.file.read_bytes()
@@ -570,17 +694,29 @@ def _read_csv(src: _Src, problems: _Problems) -> _Frame | None:
             rows.append([c.strip() or None for c in rec])
             numbers.append(n)
     except csv.Error as e:
-        problems.add(src.rel, None, (), (), f"the file is not well-formed CSV ({e})",
-                     "comma-separated text with quoted values")
+        problems.add(
+            src.rel, None, (), (), f"the file is not well-formed CSV ({e})", "comma-separated text with quoted values"
+        )
         return None
     if header is None or not any(header):
-        problems.add(src.rel, None, (), (), f"no header row at line {src.header_row}",
-                     "a header row naming the columns (set header_row in the mapping when it is not the first line)")
+        problems.add(
+            src.rel,
+            None,
+            (),
+            (),
+            f"no header row at line {src.header_row}",
+            "a header row naming the columns (set header_row in the mapping when it is not the first line)",
+        )
         return None
     if ragged:
-        problems.add(src.rel, None, ragged, (), f"{len(ragged)} row(s) have another number of fields than the "
-                     f"header's {len(header)}", "one field per header column (quote values holding the "
-                     f"delimiter {src.delimiter!r})")
+        problems.add(
+            src.rel,
+            None,
+            ragged,
+            (),
+            f"{len(ragged)} row(s) have another number of fields than the header's {len(header)}",
+            f"one field per header column (quote values holding the delimiter {src.delimiter!r})",
+        )
     return _Frame(header, rows, numbers)
 
 
@@ -588,8 +724,14 @@ def _read_xlsx(src: _Src, problems: _Problems) -> _Frame | None:
     try:
         import openpyxl
     except ImportError:
-        problems.add(src.rel, None, (), (), "reading Excel workbooks needs the openpyxl package, which is not "
-                     "installed", "install it (pip install openpyxl) or save the sheet as CSV")
+        problems.add(
+            src.rel,
+            None,
+            (),
+            (),
+            "reading Excel workbooks needs the openpyxl package, which is not installed",
+            "install it (pip install openpyxl) or save the sheet as CSV",
+        )
         return None
     if not src.file.is_file():
         problems.add(src.rel, None, (), (), "the file is not in the export", _listing(src.file.parent))
@@ -597,8 +739,14 @@ def _read_xlsx(src: _Src, problems: _Problems) -> _Frame | None:
     try:
         wb = openpyxl.load_workbook(src.file, read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many error types for files that are not workbooks
-        problems.add(src.rel, None, (), (), f"the file cannot be read as an Excel workbook ({type(e).__name__}: "
-                     f"{str(e)[:200]})", "an .xlsx workbook saved by Excel, LibreOffice or WPS")
+        problems.add(
+            src.rel,
+            None,
+            (),
+            (),
+            f"the file cannot be read as an Excel workbook ({type(e).__name__}: {str(e)[:200]})",
+            "an .xlsx workbook saved by Excel, LibreOffice or WPS",
+        )
         return None
     try:
         names = wb.sheetnames
@@ -607,13 +755,25 @@ def _read_xlsx(src: _Src, problems: _Problems) -> _Frame | None:
             ws = wb[names[0]]
         elif isinstance(sheet, int):
             if sheet > len(names):
-                problems.add(src.rel, None, (), (), f"the workbook has no sheet number {sheet}",
-                             f"sheets: {', '.join(repr(n) for n in names)}")
+                problems.add(
+                    src.rel,
+                    None,
+                    (),
+                    (),
+                    f"the workbook has no sheet number {sheet}",
+                    f"sheets: {', '.join(repr(n) for n in names)}",
+                )
                 return None
             ws = wb[names[sheet - 1]]
         elif sheet not in names:
-            problems.add(src.rel, None, (), (), f"the workbook has no sheet {sheet!r}",
-                         f"sheets: {', '.join(repr(n) for n in names)}")
+            problems.add(
+                src.rel,
+                None,
+                (),
+                (),
+                f"the workbook has no sheet {sheet!r}",
+                f"sheets: {', '.join(repr(n) for n in names)}",
+            )
             return None
         else:
             ws = wb[sheet]
@@ -626,18 +786,24 @@ def _read_xlsx(src: _Src, problems: _Problems) -> _Frame | None:
             cells = [_cell(v) for v in rec]
             if not any(c is not None for c in cells):
                 continue
-            cells = (cells + [None] * len(header))[:len(header)]
+            cells = (cells + [None] * len(header))[: len(header)]
             rows.append(cells)
             numbers.append(i)
     finally:
         wb.close()
     if header is None or not any(header):
-        problems.add(src.label, None, (), (), f"no header row at sheet row {src.header_row}",
-                     "a header row naming the columns (set header_row in the mapping when it is not row 1)")
+        problems.add(
+            src.label,
+            None,
+            (),
+            (),
+            f"no header row at sheet row {src.header_row}",
+            "a header row naming the columns (set header_row in the mapping when it is not row 1)",
+        )
         return None
     while header and header[-1] == "":
         header.pop()
-    rows = [r[:len(header)] for r in rows]
+    rows = [r[: len(header)] for r in rows]
     return _Frame(header, rows, numbers)
 
 
@@ -650,7 +816,7 @@ def _cell(v):
     if isinstance(v, time):
         return v.isoformat()
     if isinstance(v, float):
-        if v.is_integer() and abs(v) < 2 ** 53:
+        if v.is_integer() and abs(v) < 2**53:
             return str(int(v))
         return repr(v)
     text = str(v).strip()
@@ -682,19 +848,31 @@ def _examples(raw: list, bad: list[int]) -> list:
     return [raw[i] for i in bad[:50]]
 
 
-def _add(problems: _Problems, src: _Src, col: _Col, numbers, bad: list[int], raw, what: str, accepted: str,
-         mapping: _Mapping):
+def _add(
+    problems: _Problems, src: _Src, col: _Col, numbers, bad: list[int], raw, what: str, accepted: str, mapping: _Mapping
+):
     if not bad:
         return
     n = len(bad)
     target = f"{src.table}.{col.target}"
     if col.source is None:
-        problems.add(mapping.path.name, None, (), _examples(raw, bad)[:1],
-                     f"the constant given for {target} under [tables.{src.table}] is not accepted",
-                     accepted)
+        problems.add(
+            mapping.path.name,
+            None,
+            (),
+            _examples(raw, bad)[:1],
+            f"the constant given for {target} under [tables.{src.table}] is not accepted",
+            accepted,
+        )
         return
-    problems.add(src.label, col.source, [numbers[i] for i in bad], [v for v in _examples(raw, bad) if v is not None],
-                 f"{n} row{'s' if n != 1 else ''} ({target}) {what}", accepted)
+    problems.add(
+        src.label,
+        col.source,
+        [numbers[i] for i in bad],
+        [v for v in _examples(raw, bad) if v is not None],
+        f"{n} row{'s' if n != 1 else ''} ({target}) {what}",
+        accepted,
+    )
 
 
 def _accepted_values(col: _Col, allowed) -> str:
@@ -727,12 +905,24 @@ def _convert(src: _Src, frame: _Frame, mapping: _Mapping, problems: _Problems) -
             missing.append(col.source)
     for name in missing:
         targets = ", ".join(f"{src.table}.{c.target}" for c in src.cols.values() if c.source == name)
-        problems.add(src.label, name, (), (), f"the mapped column is not in the file (mapped to {targets})",
-                     "a column the file has: " + ", ".join(repr(h) for h in header if h))
+        problems.add(
+            src.label,
+            name,
+            (),
+            (),
+            f"the mapped column is not in the file (mapped to {targets})",
+            "a column the file has: " + ", ".join(repr(h) for h in header if h),
+        )
     used_dupes = [d for d in dupes if any(c.source == d for c in src.cols.values())]
     for name in used_dupes:
-        problems.add(src.label, name, (), (), "the header names this column more than once",
-                     "each mapped column once in the header")
+        problems.add(
+            src.label,
+            name,
+            (),
+            (),
+            "the header names this column more than once",
+            "each mapped column once in the header",
+        )
     unusable = set(missing) | set(used_dupes)  # reported; the other columns are still checked
     n = len(frame.rows)
     index = {h: i for i, h in enumerate(header)}
@@ -762,8 +952,11 @@ def _convert(src: _Src, frame: _Frame, mapping: _Mapping, problems: _Problems) -
         if col.derive is not None:
             d = out.get(_DERIVATIONS[col.derive])
             if d is not None:
-                out[col.target] = (pd.Series(contract.dpd_bucket(d.fillna(1).to_numpy(dtype="int64")), dtype=object)
-                                   if n else pd.Series([], dtype=object))
+                out[col.target] = (
+                    pd.Series(contract.dpd_bucket(d.fillna(1).to_numpy(dtype="int64")), dtype=object)
+                    if n
+                    else pd.Series([], dtype=object)
+                )
     if unusable:
         return None
     if key not in out:  # no natural key: one derived from the row's content
@@ -803,21 +996,28 @@ def _ids(src, col, c, raw, numbers, mapping, problems) -> pd.Series:
             continue
         text = v.isoformat() if isinstance(v, (date, datetime)) else str(v).strip()
         if integer:
-            if not re.fullmatch(r"\+?\d+", text) or int(text) > 2 ** 63 - 1:
+            if not re.fullmatch(r"\+?\d+", text) or int(text) > 2**63 - 1:
                 bad.append(i)
                 vals.append(None)
                 continue
             text = str(int(text))
         vals.append(prefix + text)
     if bad:
-        _add(problems, src, col, numbers, bad, raw, "are not whole numbers >= 0, but the mapping says "
-             f"ids.{kind} = \"integer\"", "whole numbers 0 to 9223372036854775807, or ids = \"map\" to map "
-             "text ids to integers", mapping)
+        _add(
+            problems,
+            src,
+            col,
+            numbers,
+            bad,
+            raw,
+            f'are not whole numbers >= 0, but the mapping says ids.{kind} = "integer"',
+            'whole numbers 0 to 9223372036854775807, or ids = "map" to map text ids to integers',
+            mapping,
+        )
     return pd.Series(vals, dtype=object)
 
 
 def _typed(src: _Src, col: _Col, c: contract.Column, raw: list, numbers, mapping: _Mapping, problems) -> pd.Series:
-    n = len(raw)
     raw = [None if (isinstance(v, str) and not v.strip()) else v for v in raw]
     if col.values is not None:
         mapped, bad = [], []
@@ -835,9 +1035,17 @@ def _typed(src: _Src, col: _Col, c: contract.Column, raw: list, numbers, mapping
                 bad.append(i)
                 mapped.append(None)
         if bad:
-            _add(problems, src, col, numbers, bad, raw, "have values that the mapping does not map",
-                 _accepted_values(col, c.allowed) + (", and the usual true/false words" if c.dtype == "bool" else ""),
-                 mapping)
+            _add(
+                problems,
+                src,
+                col,
+                numbers,
+                bad,
+                raw,
+                "have values that the mapping does not map",
+                _accepted_values(col, c.allowed) + (", and the usual true/false words" if c.dtype == "bool" else ""),
+                mapping,
+            )
         if c.dtype != "bool":
             raw = [None if v is None else (v if isinstance(v, str) else str(v)) for v in mapped]
         else:
@@ -848,28 +1056,58 @@ def _typed(src: _Src, col: _Col, c: contract.Column, raw: list, numbers, mapping
         bad = []
         empty = [i for i, v in enumerate(raw) if v is None]
     if empty and not c.nullable:
-        _add(problems, src, col, numbers, empty, raw, "are empty", f"a value in every row; {src.table}."
-             f"{c.name} must not be empty", mapping)
+        _add(
+            problems,
+            src,
+            col,
+            numbers,
+            empty,
+            raw,
+            "are empty",
+            f"a value in every row; {src.table}.{c.name} must not be empty",
+            mapping,
+        )
     skip = set(bad) | set(empty)
     if c.dtype == "string":
         raw = [None if v is None else (v if isinstance(v, str) else _as_text(v)) for v in raw]
         allowed = mapping.strategies if c.name == "strategy" else c.allowed
         if c.name == "time_zone":
             wrong = [i for i, v in enumerate(raw) if v is not None and not _is_zone(v)]
-            _add(problems, src, col, numbers, wrong, raw, "are not IANA time zone names",
-                 "names such as 'Asia/Shanghai' or 'America/New_York'", mapping)
+            _add(
+                problems,
+                src,
+                col,
+                numbers,
+                wrong,
+                raw,
+                "are not IANA time zone names",
+                "names such as 'Asia/Shanghai' or 'America/New_York'",
+                mapping,
+            )
         if allowed is not None:
             wrong = [i for i, v in enumerate(raw) if v is not None and v not in allowed]
-            what = "have values outside the contract's set" if col.values is None else \
-                "map to values outside the contract's set"
+            what = (
+                "have values outside the contract's set"
+                if col.values is None
+                else "map to values outside the contract's set"
+            )
             acc = _accepted_values(col, allowed) if col.values is None else ", ".join(repr(a) for a in allowed)
             if c.name == "strategy" and col.values is None:
                 acc += "; or list extra names under the top-level key strategies"
             _add(problems, src, col, numbers, wrong, raw, what, acc, mapping)
         if c.name == "currency":
             wrong = [i for i, v in enumerate(raw) if v is not None and not re.fullmatch(r"[A-Z]{3}", v)]
-            _add(problems, src, col, numbers, wrong, raw, "are not ISO 4217 codes",
-                 "three upper-case letters such as 'CNY' or 'USD'", mapping)
+            _add(
+                problems,
+                src,
+                col,
+                numbers,
+                wrong,
+                raw,
+                "are not ISO 4217 codes",
+                "three upper-case letters such as 'CNY' or 'USD'",
+                mapping,
+            )
         return pd.Series(raw, dtype=object)
     if c.dtype == "bool":
         vals, wrong = [], []
@@ -881,9 +1119,18 @@ def _typed(src: _Src, col: _Col, c: contract.Column, raw: list, numbers, mapping
             else:
                 wrong.append(i)
                 vals.append(None)
-        _add(problems, src, col, numbers, wrong, raw, "cannot be read as true/false",
-             ", ".join(repr(k) for k in DEFAULT_BOOLEANS) + " (case-insensitive), or map the source values in a "
-             f"[values.{c.name}] table", mapping)
+        _add(
+            problems,
+            src,
+            col,
+            numbers,
+            wrong,
+            raw,
+            "cannot be read as true/false",
+            ", ".join(repr(k) for k in DEFAULT_BOOLEANS) + " (case-insensitive), or map the source values in a "
+            f"[values.{c.name}] table",
+            mapping,
+        )
         return pd.Series(vals, dtype="boolean")
     if c.dtype in ("int64", "int32", "int16", "float64"):
         vals, wrong = [], []
@@ -906,13 +1153,21 @@ def _typed(src: _Src, col: _Col, c: contract.Column, raw: list, numbers, mapping
             if x is None:
                 wrong.append(i)
             vals.append(x)
-        what = "whole numbers such as 42" if c.dtype != "float64" else "finite numbers such as 1234.5 ('.' " \
-            "as decimal point" + (f", {mapping.thousands!r} between thousands)" if mapping.thousands else
-                                  "; set thousands = \",\" in the mapping for 1,234.5)")
+        what = (
+            "whole numbers such as 42"
+            if c.dtype != "float64"
+            else "finite numbers such as 1234.5 ('.' "
+            "as decimal point"
+            + (
+                f", {mapping.thousands!r} between thousands)"
+                if mapping.thousands
+                else '; set thousands = "," in the mapping for 1,234.5)'
+            )
+        )
         _add(problems, src, col, numbers, wrong, raw, f"cannot be read as {c.dtype}", what, mapping)
         _range(src, col, c, vals, raw, numbers, mapping, problems)
         dtype = {"int64": "Int64", "int32": "Int32", "int16": "Int16", "float64": "Float64"}[c.dtype]
-        limit = {"int32": 2 ** 31 - 1, "int16": 2 ** 15 - 1}.get(c.dtype)
+        limit = {"int32": 2**31 - 1, "int16": 2**15 - 1}.get(c.dtype)
         if limit:
             big = [i for i, x in enumerate(vals) if x is not None and abs(x) > limit]
             _add(problems, src, col, numbers, big, raw, f"are too large for {c.dtype}", f"at most {limit}", mapping)
@@ -934,8 +1189,11 @@ def _as_text(v) -> str:
 def _range(src, col, c, vals, raw, numbers, mapping, problems):
     if c.min is None and c.max is None:
         return
-    wrong = [i for i, x in enumerate(vals) if x is not None and ((c.min is not None and x < c.min)
-                                                                 or (c.max is not None and x > c.max))]
+    wrong = [
+        i
+        for i, x in enumerate(vals)
+        if x is not None and ((c.min is not None and x < c.min) or (c.max is not None and x > c.max))
+    ]
     if c.min is not None and c.max is not None:
         acc = f"between {c.min:g} and {c.max:g}"
     else:
@@ -978,9 +1236,18 @@ def _dates(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
             out[i] = v
         elif not isinstance(v, str) or out[i] is None:
             wrong.append(i)
-    _add(problems, src, col, numbers, wrong, raw, "cannot be read as dates",
-         "dates in the format(s) " + ", ".join(repr(f) for f in formats) + " (set date_formats or the column's "
-         "format in the mapping)", mapping)
+    _add(
+        problems,
+        src,
+        col,
+        numbers,
+        wrong,
+        raw,
+        "cannot be read as dates",
+        "dates in the format(s) " + ", ".join(repr(f) for f in formats) + " (set date_formats or the column's "
+        "format in the mapping)",
+        mapping,
+    )
     return pd.Series(out, dtype=object)
 
 
@@ -1017,10 +1284,19 @@ def _timestamps(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
                 naive[i] = pd.Timestamp(v)
     given = np.array([v is not None and i not in skip for i, v in enumerate(raw)], dtype=bool)
     wrong = np.flatnonzero(given & utc.isna().to_numpy() & naive.isna().to_numpy()).tolist()
-    _add(problems, src, col, numbers, wrong, raw, "cannot be read as timestamps",
-         "local times in the format(s) " + ", ".join(repr(f) for f in formats) + f" (read in {src.time_zone}), or "
-         "ISO 8601 with an offset such as '2026-03-02T09:15:00+08:00' (set timestamp_formats or the column's format "
-         "in the mapping)", mapping)
+    _add(
+        problems,
+        src,
+        col,
+        numbers,
+        wrong,
+        raw,
+        "cannot be read as timestamps",
+        "local times in the format(s) " + ", ".join(repr(f) for f in formats) + f" (read in {src.time_zone}), or "
+        "ISO 8601 with an offset such as '2026-03-02T09:15:00+08:00' (set timestamp_formats or the column's format "
+        "in the mapping)",
+        mapping,
+    )
     has = naive.notna()
     if has.any():
         local = naive[has].dt.tz_localize(src.time_zone, ambiguous="NaT", nonexistent="NaT")
@@ -1029,15 +1305,23 @@ def _timestamps(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
         if gap.any():
             idx = list(local[gap].index)
             if mapping.dst == "error":
-                _add(problems, src, col, numbers, idx, [str(naive[i]) for i in range(n)],
-                     f"are local times that do not exist or occur twice in {src.time_zone} (a daylight-saving "
-                     "change)", "times with an explicit offset, or dst = \"earlier\" in the mapping to read them "
-                     "with the offset in force before the change", mapping)
+                _add(
+                    problems,
+                    src,
+                    col,
+                    numbers,
+                    idx,
+                    [str(naive[i]) for i in range(n)],
+                    f"are local times that do not exist or occur twice in {src.time_zone} (a daylight-saving change)",
+                    'times with an explicit offset, or dst = "earlier" in the mapping to read them '
+                    "with the offset in force before the change",
+                    mapping,
+                )
             else:
                 zone = zoneinfo.ZoneInfo(src.time_zone)
                 for i in idx:
                     t = naive[i].to_pydatetime().replace(tzinfo=zone, fold=0)
-                    utc[i] = pd.Timestamp(t.astimezone(timezone.utc))
+                    utc[i] = pd.Timestamp(t.astimezone(UTC))
     return utc
 
 
@@ -1092,13 +1376,17 @@ def _check_keys(table: str, parts: list[_Part], mapping: _Mapping, problems: _Pr
             generated = col.source is None
             others = [q.src.label for q in parts if q is not p and q.df[key].isin(dup).any()]
             also = f"; the same ids also appear in {', '.join(others)}" if others else ""
-            problems.add(p.src.label, col.source, _rows_of(p, mask),
-                         [v for v in p.df.loc[mask, key]],
-                         f"{int(mask.sum())} rows share their {key} with another row ({table} keys must be unique){also}"
-                         if not generated else
-                         f"{int(mask.sum())} rows are exact duplicates of another row",
-                         f"each {key} once; remove the repeated rows" +
-                         ("" if not others else ", or give each file its own id_prefix in the mapping"))
+            problems.add(
+                p.src.label,
+                col.source,
+                _rows_of(p, mask),
+                [v for v in p.df.loc[mask, key]],
+                f"{int(mask.sum())} rows share their {key} with another row ({table} keys must be unique){also}"
+                if not generated
+                else f"{int(mask.sum())} rows are exact duplicates of another row",
+                f"each {key} once; remove the repeated rows"
+                + ("" if not others else ", or give each file its own id_prefix in the mapping"),
+            )
 
 
 def _check_refs(table: str, parts: list[_Part], keys: dict[str, set], problems: _Problems) -> None:
@@ -1109,10 +1397,15 @@ def _check_refs(table: str, parts: list[_Part], keys: dict[str, set], problems: 
             mask = v.notna() & ~v.isin(known)
             if mask.any():
                 col = p.src.cols[fk.column]
-                problems.add(p.src.label, col.source, _rows_of(p, mask), list(v[mask]),
-                             f"{int(mask.sum())} rows refer to {fk.ref_table} that are not in the export's "
-                             f"{fk.ref_table} file(s)",
-                             f"every {fk.column} must be one of the {fk.ref_table} table's {fk.ref_column} values")
+                problems.add(
+                    p.src.label,
+                    col.source,
+                    _rows_of(p, mask),
+                    list(v[mask]),
+                    f"{int(mask.sum())} rows refer to {fk.ref_table} that are not in the export's "
+                    f"{fk.ref_table} file(s)",
+                    f"every {fk.column} must be one of the {fk.ref_table} table's {fk.ref_column} values",
+                )
 
 
 def _assign(kind: str, values: list[pd.Series], old: dict[str, int], integer: bool) -> tuple[dict, int, int]:
@@ -1136,8 +1429,12 @@ def _check_dates(frames: dict[str, list[_Part]], problems: _Problems) -> None:
     acc = pd.concat([p.df for p in frames["accounts"]], ignore_index=True)
     acc = acc.drop_duplicates("account_id").set_index("account_id")
     now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
-    for table, column in (("contacts", "contacted_at"), ("payments", "paid_at"), ("complaints", "complained_at"),
-                          ("opt_outs", "requested_at")):
+    for table, column in (
+        ("contacts", "contacted_at"),
+        ("payments", "paid_at"),
+        ("complaints", "complained_at"),
+        ("opt_outs", "requested_at"),
+    ):
         for p in frames.get(table, []):
             df = p.df
             ts = df[column]
@@ -1145,9 +1442,14 @@ def _check_dates(frames: dict[str, list[_Part]], problems: _Problems) -> None:
             where = p.src.label if col.source is not None else p.src.label
             future = ts.notna() & (ts > now)
             if future.any():
-                problems.add(where, col.source, _rows_of(p, future), [str(t) for t in ts[future]],
-                             f"{int(future.sum())} rows ({table}.{column}) are dated in the future",
-                             f"{column} no later than today; check the time zone and format")
+                problems.add(
+                    where,
+                    col.source,
+                    _rows_of(p, future),
+                    [str(t) for t in ts[future]],
+                    f"{int(future.sum())} rows ({table}.{column}) are dated in the future",
+                    f"{column} no later than today; check the time zone and format",
+                )
             if table == "opt_outs":
                 continue
             j = df[["account_id", column]].join(acc[["entry_date", "time_zone"]], on="account_id")
@@ -1159,12 +1461,16 @@ def _check_dates(frames: dict[str, list[_Part]], problems: _Problems) -> None:
                 local = g[column].dt.tz_convert(zone).dt.date
                 before[g.index] = local < g["entry_date"]
             if before.any():
-                problems.add(where, col.source, _rows_of(p, before),
-                             [str(t) for t in ts[before].dt.tz_convert(None)],
-                             f"{int(before.sum())} rows ({table}.{column}) are dated before their account entered "
-                             "collection (in the borrower's local time)",
-                             f"{column} on or after the account's entry_date; check the time zone of the export "
-                             "(time_zone in the mapping) and the entry dates")
+                problems.add(
+                    where,
+                    col.source,
+                    _rows_of(p, before),
+                    [str(t) for t in ts[before].dt.tz_convert(None)],
+                    f"{int(before.sum())} rows ({table}.{column}) are dated before their account entered "
+                    "collection (in the borrower's local time)",
+                    f"{column} on or after the account's entry_date; check the time zone of the export "
+                    "(time_zone in the mapping) and the entry dates",
+                )
 
 
 def _check_dpd(parts: list[_Part], problems: _Problems) -> None:
@@ -1174,22 +1480,34 @@ def _check_dpd(parts: list[_Part], problems: _Problems) -> None:
             continue
         d = p.df["days_past_due"]
         ok = d.notna() & (d >= 1) & p.df["dpd_bucket"].notna()
-        expect = pd.Series(contract.dpd_bucket(d[ok].to_numpy(dtype="int64")) if ok.any() else [], index=d[ok].index,
-                           dtype=object)
+        expect = pd.Series(
+            contract.dpd_bucket(d[ok].to_numpy(dtype="int64")) if ok.any() else [], index=d[ok].index, dtype=object
+        )
         bad = pd.Series(False, index=d.index)
         bad[ok] = p.df.loc[ok, "dpd_bucket"] != expect
         if bad.any():
-            problems.add(p.src.label, col.source, _rows_of(p, bad), list(p.df.loc[bad, "dpd_bucket"]),
-                         f"{int(bad.sum())} rows (accounts.dpd_bucket) do not match days_past_due",
-                         "M1 = 1-30, M2 = 31-60, M3+ = 61+ days; or leave dpd_bucket unmapped to derive it")
+            problems.add(
+                p.src.label,
+                col.source,
+                _rows_of(p, bad),
+                list(p.df.loc[bad, "dpd_bucket"]),
+                f"{int(bad.sum())} rows (accounts.dpd_bucket) do not match days_past_due",
+                "M1 = 1-30, M2 = 31-60, M3+ = 61+ days; or leave dpd_bucket unmapped to derive it",
+            )
 
 
 def _check_currency(parts: list[_Part], problems: _Problems) -> None:
     found = pd.concat([p.df["currency"] for p in parts]).dropna().unique().tolist()
     if len(found) > 1:
         p = parts[0]
-        problems.add(p.src.label, p.src.cols["currency"].source, (), found,
-                     "the accounts use more than one currency", "one ISO 4217 code for the whole dataset")
+        problems.add(
+            p.src.label,
+            p.src.cols["currency"].source,
+            (),
+            found,
+            "the accounts use more than one currency",
+            "one ISO 4217 code for the whole dataset",
+        )
 
 
 def _sha256(path: Path) -> str:
@@ -1212,8 +1530,10 @@ def _check_out(out: Path, src: Path, overwrite: bool) -> tuple[Path, bool]:
         if _previous_import(resolved):
             return resolved, True
         if not overwrite:
-            raise folders.FolderError(f"{out} holds a dataset that was not imported (e.g. a generated one); "
-                               "pass --overwrite to replace it, or name another folder")
+            raise folders.FolderError(
+                f"{out} holds a dataset that was not imported (e.g. a generated one); "
+                "pass --overwrite to replace it, or name another folder"
+            )
     return resolved, False
 
 
@@ -1222,8 +1542,9 @@ def _progress(on: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def import_export(src, mapping, out, *, overwrite: bool = False, progress: bool = True,
-                  ids: str | Path | None = None) -> ImportResult:
+def import_export(
+    src, mapping, out, *, overwrite: bool = False, progress: bool = True, ids: str | Path | None = None
+) -> ImportResult:
     """Import the export at ``src`` into the contract dataset folder ``out``.
 
     Args:
@@ -1244,10 +1565,10 @@ def import_export(src, mapping, out, *, overwrite: bool = False, progress: bool 
     Raises:
         ImportProblemError: the export has problems (every one found is listed); nothing is written.
         MappingError: the mapping file or the id maps cannot be used.
-        analysis.folders.FolderError: ``out`` may not be written (it holds files this tool did not
+        analysis.data.folders.FolderError: ``out`` may not be written (it holds files this tool did not
             write, or a dataset that was not imported and ``overwrite`` is False).
         FileNotFoundError: ``src`` does not exist.
-        analysis.io.ContractError: the written dataset fails validation (nothing is written then).
+        analysis.data.io.ContractError: the written dataset fails validation (nothing is written then).
     """
     src = Path(src)
     if not src.exists():
@@ -1294,7 +1615,8 @@ def import_export(src, mapping, out, *, overwrite: bool = False, progress: bool 
         kind = contract.TABLES[tname].key[0]
         parts = frames.get(tname, [])
         new_maps[kind], new_ids[kind], reused[kind] = _assign(
-            kind, [p.df[kind] for p in parts], old_maps[kind], m.id_modes[kind] == "integer")
+            kind, [p.df[kind] for p in parts], old_maps[kind], m.id_modes[kind] == "integer"
+        )
     tables: dict[str, pa.Table] = {}
     for tname, table in contract.TABLES.items():
         parts = frames.get(tname, [])
@@ -1306,8 +1628,9 @@ def import_export(src, mapping, out, *, overwrite: bool = False, progress: bool 
         for col in table.column_names:
             if col == table.key[0] or col in {fk.column for fk in table.foreign_keys}:
                 df[col] = df[col].map(new_maps[col]).astype("Int64")
-        tables[tname] = pa.Table.from_pandas(df[list(table.column_names)], schema=schema,
-                                             preserve_index=False).replace_schema_metadata(None)
+        tables[tname] = pa.Table.from_pandas(
+            df[list(table.column_names)], schema=schema, preserve_index=False
+        ).replace_schema_metadata(None)
     row_counts = {k: t.num_rows for k, t in tables.items()}
     tmp = folders.make_temp(out_path, "dataset")
     try:
@@ -1331,10 +1654,9 @@ def import_export(src, mapping, out, *, overwrite: bool = False, progress: bool 
         }
         if m.scenario:
             manifest["scenario"] = m.scenario
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         _progress(progress, "checking the result against the data contract")
-        from . import io as dataio  # (ibis and DuckDB load only when there is something to check)
+        from analysis.data import io as dataio  # (ibis and DuckDB load only when there is something to check)
 
         try:
             dataio.load(tmp)
@@ -1357,29 +1679,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the import command's arguments: SRC, --mapping, --out, --ids, --overwrite, --quiet."""
     parser.add_argument("src", help="the export folder (or a single workbook/CSV file the mapping reads)")
     parser.add_argument("--mapping", required=True, help="the mapping file (.toml; see data/import_mapping.md)")
-    parser.add_argument("--out", required=True, help="output dataset folder (an earlier import there is updated, "
-                        "keeping its id maps)")
-    parser.add_argument("--ids", default=None, metavar="DIR",
-                        help="folder of id maps to start from (default: OUT/id_maps of an earlier import)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a dataset in --out that was not imported (e.g. a generated one)")
+    parser.add_argument(
+        "--out", required=True, help="output dataset folder (an earlier import there is updated, keeping its id maps)"
+    )
+    parser.add_argument(
+        "--ids",
+        default=None,
+        metavar="DIR",
+        help="folder of id maps to start from (default: OUT/id_maps of an earlier import)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a dataset in --out that was not imported (e.g. a generated one)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def run(args) -> int:
     """Run the import for parsed ``args``; print a summary (exit 0) or the problems (exit 1, or 2 for usage)."""
-    from . import io as dataio
+    from analysis.data import io as dataio
 
     try:
-        res = import_export(args.src, args.mapping, args.out, overwrite=args.overwrite,
-                            progress=not getattr(args, "quiet", False), ids=getattr(args, "ids", None))
+        res = import_export(
+            args.src,
+            args.mapping,
+            args.out,
+            overwrite=args.overwrite,
+            progress=not getattr(args, "quiet", False),
+            ids=getattr(args, "ids", None),
+        )
     except ImportProblemError as e:
         print(str(e), file=sys.stderr)
         return EXIT_INVALID_DATA
     except dataio.ContractError as e:
         print(str(e), file=sys.stderr)
-        print(f"\n{args.out}: the imported data do not satisfy the data contract; nothing was written.",
-              file=sys.stderr)
+        print(
+            f"\n{args.out}: the imported data do not satisfy the data contract; nothing was written.", file=sys.stderr
+        )
         return EXIT_INVALID_DATA
     except (MappingError, folders.FolderError, FileNotFoundError, NotADirectoryError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1388,16 +1725,16 @@ def run(args) -> int:
         print(f"error: could not read or write {e.filename or args.out}: {e.strerror or e}", file=sys.stderr)
         return EXIT_USAGE
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in res.row_counts.items()))
-    print("ids: " + ", ".join(f"{k} {res.new_ids[k]:,} new / {res.reused_ids.get(k, 0):,} reused"
-                              for k in res.new_ids))
+    print("ids: " + ", ".join(f"{k} {res.new_ids[k]:,} new / {res.reused_ids.get(k, 0):,} reused" for k in res.new_ids))
     print(f"{res.path}: valid")
     return 0
 
 
 def _main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis import",
-                                     description="Import a collection-system export into a contract dataset "
-                                     "folder, following a mapping file.")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis import",
+        description="Import a collection-system export into a contract dataset folder, following a mapping file.",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -67,14 +67,29 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import engine, stats
-from .costs import UnitCosts, account_cost_expression
+from analysis import engine, stats
+from analysis.measures.costs import UnitCosts, account_cost_expression
 
 __all__ = [
-    "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "DEPENDS", "PARTLY", "VERDICTS", "CLAIMS",
-    "ClaimData", "claim_data", "direction_verdict", "segment_verdict", "claim_verdicts",
-    "check_claims", "claims", "net_value_effects", "recommendation_by_segment", "targeting_gain",
-    "truth_net_value", "segment_classes",
+    "SUPPORTED",
+    "NOT_SUPPORTED",
+    "INCONCLUSIVE",
+    "DEPENDS",
+    "PARTLY",
+    "VERDICTS",
+    "CLAIMS",
+    "ClaimData",
+    "claim_data",
+    "direction_verdict",
+    "segment_verdict",
+    "claim_verdicts",
+    "check_claims",
+    "claims",
+    "net_value_effects",
+    "recommendation_by_segment",
+    "targeting_gain",
+    "truth_net_value",
+    "segment_classes",
 ]
 
 SUPPORTED = "supported"
@@ -100,8 +115,19 @@ CLAIMS: dict[int, str] = {
     5: "Data-driven targeting improves on SMS-only",
 }
 _METRICS = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
-_COLUMNS = ["claim", "claims", "statement", "measure", "strategy", "estimate", "ci_low", "ci_high", "null",
-            "verdict", "explanation"]
+_COLUMNS = [
+    "claim",
+    "claims",
+    "statement",
+    "measure",
+    "strategy",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "null",
+    "verdict",
+    "explanation",
+]
 
 
 @dataclass(frozen=True)
@@ -126,28 +152,38 @@ class ClaimData:
     segment: str = "segment"
 
 
-def claim_data(tables, *, costs: UnitCosts, rule_packs=None, segment: str = "segment",
-               horizon_days: int = 30) -> ClaimData:
+def claim_data(
+    tables, *, costs: UnitCosts, rule_packs=None, segment: str = "segment", horizon_days: int = 30
+) -> ClaimData:
     """Run the engine queries the claims need (one cell query, one compliance query).
 
     Args:
-        tables: the dataset (:class:`analysis.io.Dataset` or its tables).
+        tables: the dataset (:class:`analysis.data.io.Dataset` or its tables).
         costs: unit costs in the data's currency.
         rule_packs: rule packs for the violations measure of claim 2 (a
             Scenario, pack names or packs); None leaves it out.
         segment: the account column defining the segments.
         horizon_days: outcome window in days.
     """
-    cells = engine.cell_stats(tables, by=(segment, "strategy"), metrics=list(_METRICS),
-                              cross=[("collected", "cost")], derived=account_cost_expression(costs),
-                              horizon_days=horizon_days)
+    cells = engine.cell_stats(
+        tables,
+        by=(segment, "strategy"),
+        metrics=list(_METRICS),
+        cross=[("collected", "cost")],
+        derived=account_cost_expression(costs),
+        horizon_days=horizon_days,
+    )
     violations = None
     if rule_packs is not None:
-        from . import compliance
+        from analysis.measures import compliance
 
         t = compliance.check_contacts(tables, rule_packs)
-        violations = (t.group_by("strategy").aggregate(violations=t.count(where=t.any_violation))
-                      .to_pandas().astype({"violations": "int64"}))
+        violations = (
+            t.group_by("strategy")
+            .aggregate(violations=t.count(where=t.any_violation))
+            .to_pandas()
+            .astype({"violations": "int64"})
+        )
     currency = getattr(tables, "currency", None) or costs.currency
     return ClaimData(cells, currency, violations, segment)
 
@@ -175,12 +211,19 @@ def direction_verdict(ci_low: float, ci_high: float, null: float = 0.0) -> str:
 
 def segment_classes(estimates: Sequence[float], pvalues_adjusted: Sequence[float], alpha: float) -> list[str]:
     """Each segment's effect as ``"+"``, ``"-"`` (significant at ``alpha``) or ``"0"``."""
-    return ["+" if p < alpha and e > 0 else "-" if p < alpha and e < 0 else "0"
-            for e, p in zip(estimates, pvalues_adjusted)]
+    return [
+        "+" if p < alpha and e > 0 else "-" if p < alpha and e < 0 else "0" for e, p in zip(estimates, pvalues_adjusted)
+    ]
 
 
-def segment_verdict(overall_low: float, overall_high: float, heterogeneity_pvalue_adjusted: float, *,
-                    alpha: float = 0.05, null: float = 0.0) -> str:
+def segment_verdict(
+    overall_low: float,
+    overall_high: float,
+    heterogeneity_pvalue_adjusted: float,
+    *,
+    alpha: float = 0.05,
+    null: float = 0.0,
+) -> str:
     """Claim-4 rule: ``"depends on segment"`` only when Cochran's Q rejects a common effect across
     segments (its p-value Holm-adjusted over the claim's rows, below ``alpha``); otherwise the
     :func:`direction_verdict` of the overall interval stands.
@@ -209,8 +252,9 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         measured rows), ``supported`` (how many of them are supported).
     """
     out = []
-    served = rows.assign(_claims=rows["claims"].map(_claim_numbers) if "claims" in rows else rows["claim"].map(
-        lambda c: [c])).explode("_claims")
+    served = rows.assign(
+        _claims=rows["claims"].map(_claim_numbers) if "claims" in rows else rows["claim"].map(lambda c: [c])
+    ).explode("_claims")
     for claim, g in served.groupby("_claims", sort=True):
         claim = int(claim)
         v = list(g["verdict"])
@@ -224,8 +268,15 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
             verdict = NOT_SUPPORTED
         else:
             verdict = PARTLY
-        out.append({"claim": claim, "statement": CLAIMS.get(claim, str(g["statement"].iloc[0])), "verdict": verdict,
-                    "rows": len(v), "supported": v.count(SUPPORTED)})
+        out.append(
+            {
+                "claim": claim,
+                "statement": CLAIMS.get(claim, str(g["statement"].iloc[0])),
+                "verdict": verdict,
+                "rows": len(v),
+                "supported": v.count(SUPPORTED),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -265,27 +316,47 @@ def _row(df: pd.DataFrame, strategy: str) -> pd.Series | None:
 def _welch(r, b, m: str, confidence: float) -> stats.Estimate:
     if r["accounts"] < 2 or b["accounts"] < 2:
         return _NAN
-    return stats.diff_means_ci(r[f"{m}_sum"], r[f"{m}_sumsq"], r["accounts"], b[f"{m}_sum"],
-                               b[f"{m}_sumsq"], b["accounts"], confidence=confidence)
+    return stats.diff_means_ci(
+        r[f"{m}_sum"],
+        r[f"{m}_sumsq"],
+        r["accounts"],
+        b[f"{m}_sum"],
+        b[f"{m}_sumsq"],
+        b["accounts"],
+        confidence=confidence,
+    )
 
 
 def _paid_diff(r, b, confidence: float) -> stats.Estimate:
-    return stats.diff_proportions_ci(int(round(r["paid_sum"])), int(r["accounts"]), int(round(b["paid_sum"])),
-                                     int(b["accounts"]), confidence=confidence)
+    return stats.diff_proportions_ci(
+        int(round(r["paid_sum"])),
+        int(r["accounts"]),
+        int(round(b["paid_sum"])),
+        int(b["accounts"]),
+        confidence=confidence,
+    )
 
 
 def _rate_ratio(k1, n1, k0, n0, confidence: float) -> stats.Estimate:
     if k1 + k0 == 0:
         return _NAN
-    return stats.compare_rates(int(k1), float(n1), int(k0), float(n0), compare="ratio", method="score",
-                               confidence=confidence)
+    return stats.compare_rates(
+        int(k1), float(n1), int(k0), float(n0), compare="ratio", method="score", confidence=confidence
+    )
 
 
 def _unit_cost(r, confidence: float) -> stats.Estimate:
     if r["accounts"] < 2 or r["collected_sum"] <= 0:
         return _NAN
-    return stats.ratio_of_means_ci(r["cost_sum"], r["cost_sumsq"], r["collected_sum"], r["collected_sumsq"],
-                                   r["collected__cost_sumprod"], r["accounts"], confidence=confidence)
+    return stats.ratio_of_means_ci(
+        r["cost_sum"],
+        r["cost_sumsq"],
+        r["collected_sum"],
+        r["collected_sumsq"],
+        r["collected__cost_sumprod"],
+        r["accounts"],
+        confidence=confidence,
+    )
 
 
 def _diff_independent(a: stats.Estimate, b: stats.Estimate, confidence: float) -> stats.Estimate:
@@ -331,10 +402,19 @@ def _money(x: float, currency: str) -> str:
 def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation, also=()) -> dict:
     served = (claim, *also)
     statement = "; ".join(CLAIMS[c] for c in served)
-    return {"claim": claim, "claims": ", ".join(str(c) for c in served), "statement": statement,
-            "measure": measure, "strategy": strategy,
-            "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "null": null,
-            "verdict": verdict, "explanation": explanation}
+    return {
+        "claim": claim,
+        "claims": ", ".join(str(c) for c in served),
+        "statement": statement,
+        "measure": measure,
+        "strategy": strategy,
+        "estimate": e.estimate,
+        "ci_low": e.ci_low,
+        "ci_high": e.ci_high,
+        "null": null,
+        "verdict": verdict,
+        "explanation": explanation,
+    }
 
 
 def _per_1000(count, accounts) -> str:
@@ -386,25 +466,45 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
         r = _row(pooled, s)
         # 1: cost
         e = _welch(r, b, "cost", confidence)
-        rows.append(_record(1, f"cost per account, strategy minus {baseline} ({cur})", s, e, 0.0,
-                            direction_verdict(e.ci_low, e.ci_high),
-                            f"{s} costs {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than "
-                            f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})." if not math.isnan(e.estimate) else
-                            f"Cost per account of {s} against {baseline}: not computable: "
-                            f"{_why_no_mean(r, b, 'cost', s, baseline)}."))
+        rows.append(
+            _record(
+                1,
+                f"cost per account, strategy minus {baseline} ({cur})",
+                s,
+                e,
+                0.0,
+                direction_verdict(e.ci_low, e.ci_high),
+                f"{s} costs {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than "
+                f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})."
+                if not math.isnan(e.estimate)
+                else f"Cost per account of {s} against {baseline}: not computable: "
+                f"{_why_no_mean(r, b, 'cost', s, baseline)}.",
+            )
+        )
         e = _diff_independent(_unit_cost(r, confidence), _unit_cost(b, confidence), confidence)
-        rows.append(_record(1, f"cost per unit collected, strategy minus {baseline} ({cur} per {cur})", s, e, 0.0,
-                            direction_verdict(e.ci_low, e.ci_high),
-                            f"{s} spends {abs(e.estimate):.4f} {_more_less(e.estimate)} per {cur} collected than "
-                            f"{baseline} ({_ci(e, '{:.4f}', confidence)})." if not math.isnan(e.estimate) else
-                            f"Cost per {cur} collected of {s} against {baseline}: not computable: "
-                            f"{_why_no_unit_cost(r, b, s, baseline)}."))
+        rows.append(
+            _record(
+                1,
+                f"cost per unit collected, strategy minus {baseline} ({cur} per {cur})",
+                s,
+                e,
+                0.0,
+                direction_verdict(e.ci_low, e.ci_high),
+                f"{s} spends {abs(e.estimate):.4f} {_more_less(e.estimate)} per {cur} collected than "
+                f"{baseline} ({_ci(e, '{:.4f}', confidence)})."
+                if not math.isnan(e.estimate)
+                else f"Cost per {cur} collected of {s} against {baseline}: not computable: "
+                f"{_why_no_unit_cost(r, b, s, baseline)}.",
+            )
+        )
         # 2 and 3: complaints per account
         e = _rate_ratio(r["complaints_sum"], r["accounts"], b["complaints_sum"], b["accounts"], confidence)
-        rates = (f"{_per_1000(r['complaints_sum'], r['accounts'])} complaints per 1,000 {s} accounts "
-                 f"({int(r['complaints_sum']):,} in {int(r['accounts']):,}) against "
-                 f"{_per_1000(b['complaints_sum'], b['accounts'])} under {baseline} "
-                 f"({int(b['complaints_sum']):,} in {int(b['accounts']):,})")
+        rates = (
+            f"{_per_1000(r['complaints_sum'], r['accounts'])} complaints per 1,000 {s} accounts "
+            f"({int(r['complaints_sum']):,} in {int(r['accounts']):,}) against "
+            f"{_per_1000(b['complaints_sum'], b['accounts'])} under {baseline} "
+            f"({int(b['complaints_sum']):,} in {int(b['accounts']):,})"
+        )
         if math.isnan(e.estimate):
             text = f"Neither {s} nor {baseline} drew a complaint: no ratio can be estimated."
         elif math.isinf(e.estimate):
@@ -412,38 +512,82 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
         else:
             text = f"{rates}: ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})."
         # one measure serves claims 2 (complaint risk) and 3 (stress): one row for both
-        rows.append(_record(2, f"complaints per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                            direction_verdict(e.ci_low, e.ci_high, 1.0), f"Complaints (claims 2 and 3): {text}",
-                            also=(3,)))
+        rows.append(
+            _record(
+                2,
+                f"complaints per 1,000 accounts, ratio to {baseline}",
+                s,
+                e,
+                1.0,
+                direction_verdict(e.ci_low, e.ci_high, 1.0),
+                f"Complaints (claims 2 and 3): {text}",
+                also=(3,),
+            )
+        )
         if data.violations is not None:
             v = data.violations.set_index("strategy")["violations"]
             e = _rate_ratio(v.get(s, 0), r["accounts"], v.get(baseline, 0), b["accounts"], confidence)
             if math.isnan(e.estimate):
                 text = f"Neither {s} nor {baseline} broke a rule."
             elif math.isinf(e.estimate):
-                text = (f"{s} broke contact rules in {int(v.get(s, 0))} contact(s) and {baseline} in none: the ratio "
-                        f"per account is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence).")
+                text = (
+                    f"{s} broke contact rules in {int(v.get(s, 0))} contact(s) and {baseline} in none: the ratio "
+                    f"per account is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)."
+                )
             else:
-                text = (f"{_per_1000(v.get(s, 0), r['accounts'])} contacts breaking a rule per 1,000 {s} accounts "
-                        f"({int(v.get(s, 0)):,} in {int(r['accounts']):,}) against "
-                        f"{_per_1000(v.get(baseline, 0), b['accounts'])} under {baseline} "
-                        f"({int(v.get(baseline, 0)):,} in {int(b['accounts']):,}): ratio {e.estimate:.2f} "
-                        f"({_ci(e, '{:.2f}', confidence)}).")
-            rows.append(_record(2, f"rule violations per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                                direction_verdict(e.ci_low, e.ci_high, 1.0), text))
+                text = (
+                    f"{_per_1000(v.get(s, 0), r['accounts'])} contacts breaking a rule per 1,000 {s} accounts "
+                    f"({int(v.get(s, 0)):,} in {int(r['accounts']):,}) against "
+                    f"{_per_1000(v.get(baseline, 0), b['accounts'])} under {baseline} "
+                    f"({int(v.get(baseline, 0)):,} in {int(b['accounts']):,}): ratio {e.estimate:.2f} "
+                    f"({_ci(e, '{:.2f}', confidence)})."
+                )
+            rows.append(
+                _record(
+                    2,
+                    f"rule violations per 1,000 accounts, ratio to {baseline}",
+                    s,
+                    e,
+                    1.0,
+                    direction_verdict(e.ci_low, e.ci_high, 1.0),
+                    text,
+                )
+            )
         # 3: opt-outs
-        e = stats.ratio_proportions_ci(int(round(r["opted_out_sum"])), int(r["accounts"]),
-                                       int(round(b["opted_out_sum"])), int(b["accounts"]), confidence=confidence)
-        rates = (f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
-                 f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}")
-        ratio = ("no ratio can be estimated" if math.isnan(e.estimate) else
-                 f"the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)"
-                 if math.isinf(e.estimate) else f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})")
-        rows.append(_record(3, f"opt-outs per 1,000 accounts, ratio to {baseline}", s, e, 1.0,
-                            direction_verdict(e.ci_low, e.ci_high, 1.0), f"{rates}: {ratio}."))
+        e = stats.ratio_proportions_ci(
+            int(round(r["opted_out_sum"])),
+            int(r["accounts"]),
+            int(round(b["opted_out_sum"])),
+            int(b["accounts"]),
+            confidence=confidence,
+        )
+        rates = (
+            f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
+            f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}"
+        )
+        ratio = (
+            "no ratio can be estimated"
+            if math.isnan(e.estimate)
+            else f"the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)"
+            if math.isinf(e.estimate)
+            else f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})"
+        )
+        rows.append(
+            _record(
+                3,
+                f"opt-outs per 1,000 accounts, ratio to {baseline}",
+                s,
+                e,
+                1.0,
+                direction_verdict(e.ci_low, e.ci_high, 1.0),
+                f"{rates}: {ratio}.",
+            )
+        )
         # 4: response, overall and by segment
-        for outcome, label in (("paid", f"paid rate, strategy minus {baseline} (proportion)"),
-                               ("collected", f"collected per account, strategy minus {baseline} ({cur})")):
+        for outcome, label in (
+            ("paid", f"paid rate, strategy minus {baseline} (proportion)"),
+            ("collected", f"collected per account, strategy minus {baseline} ({cur})"),
+        ):
             e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, "collected", confidence)
             seg = _segment_effects(cells, data.segment, s, baseline, outcome, confidence)
             z = float(sps.norm.isf(alpha / 2))
@@ -459,13 +603,17 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
                 head = f"{s} collects {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than"
                 ci = _ci(e, cur + " {:,.0f}", confidence)
             unit = unit if ci.startswith(f"{confidence:.0%} CI") else ""
-            tail = (f"; after Holm, better in {len(groups['+'])}, worse in {len(groups['-'])} and not "
-                    f"distinguishable in {len(groups['0'])} of {len(classes)} segments"
-                    + (f" (better: {', '.join(groups['+'])})" if groups["+"] else "")
-                    + (f" (worse: {', '.join(groups['-'])})" if groups["-"] else ""))
+            tail = (
+                f"; after Holm, better in {len(groups['+'])}, worse in {len(groups['-'])} and not "
+                f"distinguishable in {len(groups['0'])} of {len(classes)} segments"
+                + (f" (better: {', '.join(groups['+'])})" if groups["+"] else "")
+                + (f" (worse: {', '.join(groups['-'])})" if groups["-"] else "")
+            )
             if math.isnan(e.estimate):
-                text = (f"Money collected per account of {s} against {baseline}: not computable: "
-                        f"{_why_no_mean(r, b, 'collected', s, baseline)}.")
+                text = (
+                    f"Money collected per account of {s} against {baseline}: not computable: "
+                    f"{_why_no_mean(r, b, 'collected', s, baseline)}."
+                )
             else:
                 text = f"{head} {baseline} ({ci}{unit}){tail}."
             rec4 = _record(4, label, s, e, 0.0, None, text)
@@ -474,8 +622,7 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
     # claim 4's "depends on segment": Cochran's Q per row, Holm-adjusted over the claim's rows
     four = [row for row in rows if row["claim"] == 4]
     pvals = np.array([row["_het"].pvalue for row in four], float)
-    adjusted = (stats.adjust_pvalues(np.where(np.isfinite(pvals), pvals, 1.0), method="holm")
-                if len(four) else pvals)
+    adjusted = stats.adjust_pvalues(np.where(np.isfinite(pvals), pvals, 1.0), method="holm") if len(four) else pvals
     for row, p_adj in zip(four, adjusted):
         het = row.pop("_het")
         row["verdict"] = segment_verdict(row["ci_low"], row["ci_high"], float(p_adj), alpha=alpha)
@@ -483,30 +630,53 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
             row["explanation"] = row["explanation"].rstrip(".") + (
                 f"; the segments {'differ' if p_adj < alpha else 'do not differ detectably'} (Cochran's Q = "
                 f"{het.statistic:.1f} on {het.df} df, Holm-adjusted p = {_p(p_adj)}, I-squared = {het.i2:.0%})"
-                + ("" if p_adj < alpha else ", so the overall result stands") + ".")
+                + ("" if p_adj < alpha else ", so the overall result stands")
+                + "."
+            )
         else:
             row["explanation"] = row["explanation"].rstrip(".") + (
-                "; fewer than two segments can be compared, so the overall result stands.")
+                "; fewer than two segments can be compared, so the overall result stands."
+            )
     # 5: targeting
     rec = recommendation_by_segment(data, baseline=baseline, confidence=confidence)
     gain = targeting_gain(rec, confidence=confidence)
     moved = rec[rec["recommended"] != baseline]
     if moved.empty:
         verdict = NOT_SUPPORTED
-        text = (f"No strategy has a significantly higher net value (collected minus cost) than {baseline} in any "
-                f"segment after Holm adjustment: targeting gains nothing measurable.")
+        text = (
+            f"No strategy has a significantly higher net value (collected minus cost) than {baseline} in any "
+            f"segment after Holm adjustment: targeting gains nothing measurable."
+        )
     else:
         verdict = direction_verdict(gain.ci_low, gain.ci_high)
-        text = (f"Choosing per segment ({', '.join(f'{g}: {s}' for g, s in zip(moved['segment'], moved['recommended']))}; "
-                f"{baseline} elsewhere) adds {_money(gain.estimate, cur)} net per account over {baseline} for all "
-                f"({_ci(gain, cur + ' {:,.2f}', confidence)}); chosen and measured on the same data, so optimistic.")
-    rows.append(_record(5, f"net value per account of per-segment choice, minus {baseline} for all ({cur})",
-                        "targeted", gain, 0.0, verdict, text))
+        text = (
+            f"Choosing per segment ({', '.join(f'{g}: {s}' for g, s in zip(moved['segment'], moved['recommended']))}; "
+            f"{baseline} elsewhere) adds {_money(gain.estimate, cur)} net per account over {baseline} for all "
+            f"({_ci(gain, cur + ' {:,.2f}', confidence)}); chosen and measured on the same data, so optimistic."
+        )
+    rows.append(
+        _record(
+            5,
+            f"net value per account of per-segment choice, minus {baseline} for all ({cur})",
+            "targeted",
+            gain,
+            0.0,
+            verdict,
+            text,
+        )
+    )
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
-def claims(tables, *, costs: UnitCosts, baseline: str = "sms_only", confidence: float = 0.95,
-           rule_packs=None, horizon_days: int = 30) -> pd.DataFrame:
+def claims(
+    tables,
+    *,
+    costs: UnitCosts,
+    baseline: str = "sms_only",
+    confidence: float = 0.95,
+    rule_packs=None,
+    horizon_days: int = 30,
+) -> pd.DataFrame:
     """:func:`check_claims` on a dataset: the engine queries, then the rules."""
     data = claim_data(tables, costs=costs, rule_packs=rule_packs, horizon_days=horizon_days)
     return check_claims(data, baseline=baseline, confidence=confidence)
@@ -520,8 +690,7 @@ def _segment_effects(cells, segment, strategy, baseline, outcome, confidence) ->
         if r is None or b is None or r["accounts"] < 2 or b["accounts"] < 2:
             continue
         e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, outcome, confidence)
-        rows.append({segment: g, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
-                     "pvalue": e.pvalue})
+        rows.append({segment: g, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
     out = pd.DataFrame(rows, columns=[segment, "estimate", "ci_low", "ci_high", "pvalue"])
     p = out["pvalue"].fillna(1.0).to_numpy()
     out["pvalue_adjusted"] = stats.adjust_pvalues(p, method="holm") if len(out) else p
@@ -555,20 +724,40 @@ def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence
             continue
         for _, r in sub[sub["strategy"] != baseline].iterrows():
             e = _welch(r, b, "net", confidence)
-            rows.append({seg: g, "share": sub["accounts"].sum() / total, "strategy": r["strategy"],
-                         "accounts": int(r["accounts"]), "net_per_account": r["net_sum"] / r["accounts"],
-                         "baseline_net_per_account": b["net_sum"] / b["accounts"], "estimate": e.estimate,
-                         "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
-    cols = [seg, "share", "strategy", "accounts", "net_per_account", "baseline_net_per_account", "estimate",
-            "ci_low", "ci_high", "pvalue"]
+            rows.append(
+                {
+                    seg: g,
+                    "share": sub["accounts"].sum() / total,
+                    "strategy": r["strategy"],
+                    "accounts": int(r["accounts"]),
+                    "net_per_account": r["net_sum"] / r["accounts"],
+                    "baseline_net_per_account": b["net_sum"] / b["accounts"],
+                    "estimate": e.estimate,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                    "pvalue": e.pvalue,
+                }
+            )
+    cols = [
+        seg,
+        "share",
+        "strategy",
+        "accounts",
+        "net_per_account",
+        "baseline_net_per_account",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pvalue",
+    ]
     out = pd.DataFrame(rows, columns=cols)
-    out["pvalue_adjusted"] = (stats.adjust_pvalues(out["pvalue"].fillna(1.0).to_numpy(), method="holm")
-                              if len(out) else [])
+    out["pvalue_adjusted"] = (
+        stats.adjust_pvalues(out["pvalue"].fillna(1.0).to_numpy(), method="holm") if len(out) else []
+    )
     return out
 
 
-def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only",
-                              confidence: float = 0.95) -> pd.DataFrame:
+def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
     """The strategy to use in each segment, by net value per account against the baseline.
 
     Rule: a strategy *qualifies* in a segment when its net value per account
@@ -594,23 +783,55 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only",
         base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"] if best is not None else None}
         if ok.empty:
             if best is None:
-                evidence = (f"No strategy's net value can be compared with {baseline} here: an arm has fewer than "
-                            f"2 accounts, so {baseline} stays.")
+                evidence = (
+                    f"No strategy's net value can be compared with {baseline} here: an arm has fewer than "
+                    f"2 accounts, so {baseline} stays."
+                )
             else:
                 ci = _ci(stats.Estimate(best["estimate"], best["ci_low"], best["ci_high"]), "{:,.2f}", confidence)
-                evidence = (f"No strategy beats {baseline} significantly; the best estimate, {best['strategy']}, "
-                            f"changes net value by {_money(best['estimate'], cur)} per account ({ci}).")
-            rows.append({**base, "recommended": baseline, "net_gain": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-                         "pvalue_adjusted": math.nan, "evidence": evidence})
+                evidence = (
+                    f"No strategy beats {baseline} significantly; the best estimate, {best['strategy']}, "
+                    f"changes net value by {_money(best['estimate'], cur)} per account ({ci})."
+                )
+            rows.append(
+                {
+                    **base,
+                    "recommended": baseline,
+                    "net_gain": 0.0,
+                    "ci_low": 0.0,
+                    "ci_high": 0.0,
+                    "pvalue_adjusted": math.nan,
+                    "evidence": evidence,
+                }
+            )
             continue
         r = ok.loc[ok["estimate"].idxmax()]
-        rows.append({**base, "recommended": r["strategy"], "net_gain": r["estimate"], "ci_low": r["ci_low"],
-                     "ci_high": r["ci_high"], "pvalue_adjusted": r["pvalue_adjusted"],
-                     "evidence": (f"{r['strategy']} adds {_money(r['estimate'], cur)} net per account over "
-                                  f"{baseline} ({confidence:.0%} CI {r['ci_low']:,.2f} to {r['ci_high']:,.2f}; "
-                                  f"Holm p = {r['pvalue_adjusted']:.2g}).")})
-    cols = [seg, "share", "recommended", "net_gain", "ci_low", "ci_high", "pvalue_adjusted", "best_estimate",
-            "evidence"]
+        rows.append(
+            {
+                **base,
+                "recommended": r["strategy"],
+                "net_gain": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "pvalue_adjusted": r["pvalue_adjusted"],
+                "evidence": (
+                    f"{r['strategy']} adds {_money(r['estimate'], cur)} net per account over "
+                    f"{baseline} ({confidence:.0%} CI {r['ci_low']:,.2f} to {r['ci_high']:,.2f}; "
+                    f"Holm p = {r['pvalue_adjusted']:.2g})."
+                ),
+            }
+        )
+    cols = [
+        seg,
+        "share",
+        "recommended",
+        "net_gain",
+        "ci_low",
+        "ci_high",
+        "pvalue_adjusted",
+        "best_estimate",
+        "evidence",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -629,8 +850,7 @@ def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = 0.95) ->
     est = float(np.sum(w * g))
     s = float(math.sqrt(np.sum((w * se) ** 2)))
     p = 2 * sps.norm.sf(abs(est) / s) if s > 0 else math.nan
-    return stats.Estimate(est, est - z * s, est + z * s, est / s if s > 0 else math.nan, p, "normal",
-                          confidence, 0.0)
+    return stats.Estimate(est, est - z * s, est + z * s, est / s if s > 0 else math.nan, p, "normal", confidence, 0.0)
 
 
 def truth_net_value(truth: Mapping, costs: UnitCosts) -> pd.DataFrame:
@@ -648,13 +868,25 @@ def truth_net_value(truth: Mapping, costs: UnitCosts) -> pd.DataFrame:
     for seg in truth["segments"]:
         for s, rec in seg["strategies"].items():
             u, n = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
-            cost = (costs.sms_per_segment * u.get("sms_segments", 0.0)
-                    + per_sec * (costs.dial_seconds * n.get("phone", 0.0)
-                                 + costs.wrap_seconds * u.get("phone_connected", 0.0)
-                                 + u.get("phone_talk_seconds", 0.0))
-                    + costs.phone_per_minute * u.get("phone_billed_minutes", 0.0)
-                    + costs.ai_voice_per_minute * u.get("ai_voice_billed_minutes", 0.0)
-                    + costs.commission_rate * rec["collected_per_account"])
-            rows.append({"segment": seg["segment"], "strategy": s, "collected": rec["collected_per_account"],
-                         "cost": cost, "net": rec["collected_per_account"] - cost})
+            cost = (
+                costs.sms_per_segment * u.get("sms_segments", 0.0)
+                + per_sec
+                * (
+                    costs.dial_seconds * n.get("phone", 0.0)
+                    + costs.wrap_seconds * u.get("phone_connected", 0.0)
+                    + u.get("phone_talk_seconds", 0.0)
+                )
+                + costs.phone_per_minute * u.get("phone_billed_minutes", 0.0)
+                + costs.ai_voice_per_minute * u.get("ai_voice_billed_minutes", 0.0)
+                + costs.commission_rate * rec["collected_per_account"]
+            )
+            rows.append(
+                {
+                    "segment": seg["segment"],
+                    "strategy": s,
+                    "collected": rec["collected_per_account"],
+                    "cost": cost,
+                    "net": rec["collected_per_account"] - cost,
+                }
+            )
     return pd.DataFrame(rows)

@@ -65,9 +65,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.special import ndtri
 
-from . import contract, folders
-from .contract import CHANNELS, DPD_BUCKETS
-from .scenario import LOSS_STAGES, NO_CONTACT, Scenario, load_scenario
+from analysis.data import contract, folders
+from analysis.data.contract import CHANNELS, DPD_BUCKETS
+from analysis.data.scenario import LOSS_STAGES, NO_CONTACT, Scenario, load_scenario
 
 __all__ = ["generate", "GenerateResult", "simulate_truth", "scenario_sha256"]
 
@@ -79,8 +79,15 @@ _MASK = (1 << 64) - 1
 
 _CALL_CHANNELS = ("phone", "ai_voice")
 #: Channel usage per account that the simulation records (and truth.json reports).
-_USAGE_KEYS = ("sms_segments", "phone_connected", "phone_talk_seconds", "phone_billed_minutes",
-               "ai_voice_connected", "ai_voice_talk_seconds", "ai_voice_billed_minutes")
+_USAGE_KEYS = (
+    "sms_segments",
+    "phone_connected",
+    "phone_talk_seconds",
+    "phone_billed_minutes",
+    "ai_voice_connected",
+    "ai_voice_talk_seconds",
+    "ai_voice_billed_minutes",
+)
 _QUIET_BREACH_SPAN = 1.5  # hours after the window's end a night breach may fall in
 
 
@@ -152,18 +159,18 @@ def _choice(u: np.ndarray, probs) -> np.ndarray:
 # --------------------------------------------------------------------------
 @dataclass
 class _Population:
-    ids: np.ndarray          # uint64 account ids
-    bucket: np.ndarray       # 0..2 (M1, M2, M3+)
+    ids: np.ndarray  # uint64 account ids
+    bucket: np.ndarray  # 0..2 (M1, M2, M3+)
     dpd: np.ndarray
-    product: np.ndarray      # index into products
+    product: np.ndarray  # index into products
     balance: np.ndarray
     risk: np.ndarray
-    region: np.ndarray       # index into regions
-    band: np.ndarray         # 0 = low, 1 = high balance
-    entry_day: np.ndarray    # days after start_date
-    strategy: np.ndarray     # index into strategies
+    region: np.ndarray  # index into regions
+    band: np.ndarray  # 0 = low, 1 = high balance
+    entry_day: np.ndarray  # days after start_date
+    strategy: np.ndarray  # index into strategies
     propensity: np.ndarray
-    reachable: np.ndarray    # False: the phone number never answers
+    reachable: np.ndarray  # False: the phone number never answers
 
     @property
     def segment(self):
@@ -179,8 +186,8 @@ class _Model:
     def __init__(self, sc: Scenario):
         s = sc.settings
         self.sc = sc
-        self.H = s["scenario"]["horizon_days"]          # contact days; the 30-day outcomes
-        self.H2 = sc.long_horizon_days                   # repayment continues to the long horizon
+        self.H = s["scenario"]["horizon_days"]  # contact days; the 30-day outcomes
+        self.H2 = sc.long_horizon_days  # repayment continues to the long horizon
         # the scenario's strategies, plus the no-contact counterfactual truth.json always holds
         self.strategies = list(s["strategies"]) + ([] if NO_CONTACT in s["strategies"] else [NO_CONTACT])
         pop = s["population"]
@@ -247,8 +254,20 @@ def _population(m: _Model, rand: _Rand, ids: np.ndarray) -> _Population:
     entry_day = np.floor(rand.u(ids, "entry") * s["scenario"]["entry_days"]).astype(np.int64)
     unreachable = np.array([pop["unreachable_by_phone"][b] for b in DPD_BUCKETS])
     reachable = rand.u(ids, "reachable") >= unreachable[bucket]
-    p = _Population(ids, bucket, dpd, product, balance, risk, region, band, entry_day,
-                    np.zeros(len(ids), dtype=np.int64), np.ones(len(ids)), reachable)
+    p = _Population(
+        ids,
+        bucket,
+        dpd,
+        product,
+        balance,
+        risk,
+        region,
+        band,
+        entry_day,
+        np.zeros(len(ids), dtype=np.int64),
+        np.ones(len(ids)),
+        reachable,
+    )
     _assign(m, rand, p)
     return p
 
@@ -284,9 +303,7 @@ class _Events:
     """Column buffers for event rows of one chunk."""
 
     def __init__(self):
-        self.cols: dict[str, dict[str, list]] = {
-            "contacts": {}, "payments": {}, "complaints": {}, "opt_outs": {}
-        }
+        self.cols: dict[str, dict[str, list]] = {"contacts": {}, "payments": {}, "complaints": {}, "opt_outs": {}}
 
     def add(self, table: str, **cols):
         d = self.cols[table]
@@ -342,9 +359,9 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
     last_conv = np.full(n, -10_000, np.int32)
     opted = np.zeros((len(CHANNELS), n), bool)
     any_opt = np.zeros(n, bool)
-    day_contacts = np.zeros((H, n), np.int16)   # all channels, per day
-    n7_roll = np.zeros(n, np.int32)             # contacts in the 7 days before today
-    day_calls = np.zeros((H, n), np.int16)      # phone + AI attempts, per day
+    day_contacts = np.zeros((H, n), np.int16)  # all channels, per day
+    n7_roll = np.zeros(n, np.int32)  # contacts in the 7 days before today
+    day_calls = np.zeros((H, n), np.int16)  # phone + AI attempts, per day
     counts = {c: np.zeros(n, np.int32) for c in CHANNELS}
     usage = {k: np.zeros(n) for k in _USAGE_KEYS}
     # expected complaints (the sum of each contact's complaint probability), by channel: the truth's
@@ -410,13 +427,23 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
         driver = (u[None, :] > cum).sum(axis=0)  # 0 freq, 1 time, 2 stop, 3 base
         base_u = np.clip((u - cum[2]) / np.maximum(w[3], 1e-12), 0, 1 - 1e-12)
         base_cat = np.array(cats)[_choice(base_u, cat_p)]
-        category = np.where(driver == 0, "frequency", np.where(driver == 1, "time_of_day",
-                            np.where(driver == 2, "after_stop_request", base_cat)))
+        category = np.where(
+            driver == 0,
+            "frequency",
+            np.where(driver == 1, "time_of_day", np.where(driver == 2, "after_stop_request", base_cat)),
+        )
         lo, hi = comp["delay_hours"]
         delay = lo + (hi - lo) * rand.u(ids[j], "delay", t, ci, slot)
-        ev.add("complaints", acc=j, day=np.full(len(j), t), hour=hour[hit] + delay,
-               channel=np.full(len(j), ci, np.int8), category=category.astype(object),
-               escalated=esc, contact_pos=contact_pos[hit])
+        ev.add(
+            "complaints",
+            acc=j,
+            day=np.full(len(j), t),
+            hour=hour[hit] + delay,
+            channel=np.full(len(j), ci, np.int8),
+            category=category.astype(object),
+            escalated=esc,
+            contact_pos=contact_pos[hit],
+        )
 
     after_partial = rep["after_partial_hazard"]
 
@@ -439,8 +466,9 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
         first = first_pay_day[idx] < 0
         first_pay_day[idx[first]] = day[first]
         if ev is not None:
-            ev.add("payments", acc=idx, day=day.copy(), hour=8.0 + 15.0 * rand.u(ids[idx], "pay_hour", *key),
-                   amount=amount)
+            ev.add(
+                "payments", acc=idx, day=day.copy(), hour=8.0 + 15.0 * rand.u(ids[idx], "pay_hour", *key), amount=amount
+            )
 
     contact_seq = 0  # running position of a contact inside this chunk (for linking)
 
@@ -481,16 +509,31 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
             pos = contact_seq + np.arange(len(idx))
             record_complaints(idx, ci, 0, hour, t, quiet, after_stop, n7_roll[idx] + today[idx], pos)
             if ev is not None:
-                ev.add("contacts", acc=idx, day=np.full(len(idx), t), hour=hour, channel=np.full(len(idx), ci, np.int8),
-                       delivered=delivered, connected=np.zeros(len(idx), bool), rpc=np.zeros(len(idx), bool),
-                       talk=np.zeros(len(idx), np.int32), promise=reply_promise, pos=pos)
+                ev.add(
+                    "contacts",
+                    acc=idx,
+                    day=np.full(len(idx), t),
+                    hour=hour,
+                    channel=np.full(len(idx), ci, np.int8),
+                    delivered=delivered,
+                    connected=np.zeros(len(idx), bool),
+                    rpc=np.zeros(len(idx), bool),
+                    talk=np.zeros(len(idx), np.int32),
+                    promise=reply_promise,
+                    pos=pos,
+                )
             contact_seq += len(idx)
             so = idx[stop_req]
             opted[ci, so] = True
             any_opt[so] = True
             if ev is not None and len(so):
-                ev.add("opt_outs", acc=so, day=np.full(len(so), t), hour=hour[stop_req] + 0.05,
-                       channel=np.full(len(so), ci, np.int8))
+                ev.add(
+                    "opt_outs",
+                    acc=so,
+                    day=np.full(len(so), t),
+                    hour=hour[stop_req] + 0.05,
+                    channel=np.full(len(so), ci, np.int8),
+                )
 
         # ---------------- calls (human, then AI) ----------------
         rpc_today = np.zeros(n, bool)
@@ -519,7 +562,7 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
             cap = planned
             if lim["rolling"] is not None:
                 wd, mx = lim["rolling"]
-                recent = day_calls[max(0, t - wd + 1):t + 1, cidx].sum(axis=0, dtype=np.int32)
+                recent = day_calls[max(0, t - wd + 1) : t + 1, cidx].sum(axis=0, dtype=np.int32)
                 cap = np.minimum(cap, np.maximum(0, mx - recent))
             n_try = np.where(ok, cap, 0)
             extra = rand.u(ids[cidx], "breach_cap", t) < rules["breach_cap_rate"]
@@ -595,16 +638,31 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
                 pos = contact_seq + np.arange(len(idx))
                 record_complaints(idx, ci, j, hour, t, quiet, after_stop, n7_roll[idx] + today[idx], pos)
                 if ev is not None:
-                    ev.add("contacts", acc=idx, day=np.full(len(idx), t), hour=hour,
-                           channel=np.full(len(idx), ci, np.int8), delivered=np.zeros(len(idx), bool),
-                           connected=conn, rpc=rpc, talk=talk, promise=prom, pos=pos)
+                    ev.add(
+                        "contacts",
+                        acc=idx,
+                        day=np.full(len(idx), t),
+                        hour=hour,
+                        channel=np.full(len(idx), ci, np.int8),
+                        delivered=np.zeros(len(idx), bool),
+                        connected=conn,
+                        rpc=rpc,
+                        talk=talk,
+                        promise=prom,
+                        pos=pos,
+                    )
                 contact_seq += len(idx)
                 so = idx[stop_req]
                 opted[ci, so] = True
                 any_opt[so] = True
                 if ev is not None and len(so):
-                    ev.add("opt_outs", acc=so, day=np.full(len(so), t), hour=hour[stop_req] + talk[stop_req] / 3600.0 + 0.01,
-                           channel=np.full(len(so), ci, np.int8))
+                    ev.add(
+                        "opt_outs",
+                        acc=so,
+                        day=np.full(len(so), t),
+                        hour=hour[stop_req] + talk[stop_req] / 3600.0 + 0.01,
+                        channel=np.full(len(so), ci, np.int8),
+                    )
         day_contacts[t] = today
         n7_roll += today
 
@@ -626,8 +684,23 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
     cured_h = cured.copy()
     collected_h = collected.copy()
     if m.H2 > H:
-        _repay_after_contacts(m, rand, ids, H, lam0, beta, stim, used, promise_until, cured, partial, pay,
-                              eff["promise"], eff["decay"], after_partial)
+        _repay_after_contacts(
+            m,
+            rand,
+            ids,
+            H,
+            lam0,
+            beta,
+            stim,
+            used,
+            promise_until,
+            cured,
+            partial,
+            pay,
+            eff["promise"],
+            eff["decay"],
+            after_partial,
+        )
     paid_long = first_pay_day >= 0
     # cured; still delinquent (paid part: holds its bucket); rolled (paid nothing: the next stage)
     rolled = ~paid_long
@@ -662,8 +735,9 @@ def _simulate(m: _Model, rand: _Rand, p: _Population, strategy: np.ndarray, reco
 _FADED = 0.01
 
 
-def _repay_after_contacts(m, rand, ids, H, lam0, beta, stim, used, promise_until, cured, partial, pay,
-                          promise_effect, decay, after_partial):
+def _repay_after_contacts(
+    m, rand, ids, H, lam0, beta, stim, used, promise_until, cured, partial, pay, promise_effect, decay, after_partial
+):
     """Days ``H .. H2 - 1``: repayment without contact, on the accounts still owing.
 
     The daily hazard is the no-contact one times ``long_horizon.hazard_multiplier``,
@@ -787,7 +861,7 @@ def _rule_violations(m: _Model, ev: _Events, n: int) -> dict[str, int]:
     """Contacts of one chunk that break each rule of the scenario's packs.
 
     This is the generator's own record of the breaches it injected, counted
-    with the rule semantics documented in :mod:`analysis.scenario` (local
+    with the rule semantics documented in :mod:`analysis.data.scenario` (local
     calendar days; counts that do not depend on the order of contacts within
     a day). Keys are ``"<pack>.<rule id>"``.
     """
@@ -830,7 +904,11 @@ def _rule_violations(m: _Model, ev: _Events, n: int) -> dict[str, int]:
                 d = r["days"]
                 # conversations on days (t - d) .. (t - 1)
                 upto_prev = np.concatenate([np.zeros((n, 1), np.int64), cum[:, :-1]], axis=1)
-                before = np.concatenate([np.zeros((n, d + 1), np.int64), cum[:, :-(d + 1)]], axis=1)[:, :H] if d + 1 < H else np.zeros((n, H), np.int64)
+                before = (
+                    np.concatenate([np.zeros((n, d + 1), np.int64), cum[:, : -(d + 1)]], axis=1)[:, :H]
+                    if d + 1 < H
+                    else np.zeros((n, H), np.int64)
+                )
                 recent = (upto_prev - before) > 0
                 v = int((on & recent[acc, day]).sum())
             else:  # pragma: no cover - the schema admits no other kind
@@ -865,9 +943,12 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
         },
         schema=contract.arrow_schema("accounts"),
     )
+
     def stamp(events, rows):
         """UTC timestamps of events (local day and hour) of the accounts at ``rows``."""
-        return pa.array(clock.utc_us(entry[rows], events["day"], events["hour"], tz[rows]), type=pa.timestamp("us", tz="UTC"))
+        return pa.array(
+            clock.utc_us(entry[rows], events["day"], events["hour"], tz[rows]), type=pa.timestamp("us", tz="UTC")
+        )
 
     c = ev.get("contacts")
     acc = c["acc"]
@@ -946,12 +1027,12 @@ def _tables_for_chunk(m, clock, p, ev, first_contact_id, id_base):
 _OUTCOME_KEYS = ("paid_rate", "cure_rate", "collected_per_account", "complaints_per_account")
 #: Long-horizon outcomes in truth.json (key -> per-account outcome of the simulation).
 _LONG_KEYS = {
-    "paid_rate": "long_paid",                       # paid anything by the long horizon
-    "cure_rate": "long_cured",                      # paid the overdue balance in full
-    "delinquent_rate": "long_delinquent",           # paid part: still delinquent in its bucket
-    "roll_rate": "long_rolled",                     # paid nothing: rolled to the next bucket (or charge-off)
+    "paid_rate": "long_paid",  # paid anything by the long horizon
+    "cure_rate": "long_cured",  # paid the overdue balance in full
+    "delinquent_rate": "long_delinquent",  # paid part: still delinquent in its bucket
+    "roll_rate": "long_rolled",  # paid nothing: rolled to the next bucket (or charge-off)
     "collected_per_account": "long_collected",
-    "remaining_per_account": "long_remaining",      # balance still overdue at the long horizon
+    "remaining_per_account": "long_remaining",  # balance still overdue at the long horizon
     "expected_loss_per_account": "long_expected_loss",  # remaining balance times the loss rate of its stage
 }
 
@@ -971,9 +1052,14 @@ class _TruthAccumulator:
         if count_n:
             self.n += np.bincount(seg, minlength=self.G)
         metrics = {
-            "paid_rate": out["paid"], "cure_rate": out["cured"], "collected_per_account": out["collected"],
-            "complaints_per_account": out["complaints"], "escalated_per_account": out["escalated"],
-            "right_party_rate": out["right_party"], "promise_rate": out["promise"], "opt_out_rate": out["opted_out"],
+            "paid_rate": out["paid"],
+            "cure_rate": out["cured"],
+            "collected_per_account": out["collected"],
+            "complaints_per_account": out["complaints"],
+            "escalated_per_account": out["escalated"],
+            "right_party_rate": out["right_party"],
+            "promise_rate": out["promise"],
+            "opt_out_rate": out["opted_out"],
             **{f"contacts.{c}": out[f"n_{c}"] for c in CHANNELS},
             **{f"complaints.{c}": out[f"expected_complaints_{c}"] for c in CHANNELS},
             **{f"usage.{k}": out[k] for k in _USAGE_KEYS},
@@ -1018,12 +1104,14 @@ class _TruthAccumulator:
         for g, name in enumerate(segment_names):
             if self.n[g] == 0:
                 continue
-            segments.append({
-                "segment": name,
-                "share": _clean(seg_share[g]),
-                "truth_sample_accounts": int(self.n[g]),
-                "strategies": {sn: self._outcomes(si, [g]) for si, sn in enumerate(self.m.strategies)},
-            })
+            segments.append(
+                {
+                    "segment": name,
+                    "share": _clean(seg_share[g]),
+                    "truth_sample_accounts": int(self.n[g]),
+                    "strategies": {sn: self._outcomes(si, [g]) for si, sn in enumerate(self.m.strategies)},
+                }
+            )
         return {"strategies": strategies, "segments": segments}
 
 
@@ -1035,8 +1123,14 @@ def _clean(v):
     return round(float(v), 10)
 
 
-def simulate_truth(scenario: Scenario | str = "cn_default", *, accounts: int = 20_000, seed: int = 0,
-                   first_account_id: int = 1, chunk_size: int = 100_000) -> dict:
+def simulate_truth(
+    scenario: Scenario | str = "cn_default",
+    *,
+    accounts: int = 20_000,
+    seed: int = 0,
+    first_account_id: int = 1,
+    chunk_size: int = 100_000,
+) -> dict:
     """Expected outcomes of every strategy on a population, by simulation.
 
     Every account is simulated under every strategy with the same random
@@ -1071,8 +1165,10 @@ def simulate_truth(scenario: Scenario | str = "cn_default", *, accounts: int = 2
         for si in range(len(m.strategies)):
             out, _ = _simulate(m, rand, p, np.full(len(p), si), record=False)
             acc.add(si, p.segment, out, count_n=(si == 0))
-    return {**_truth_header(sc, m, seed, accounts, accounts),
-            **acc.to_json(seg_counts / seg_counts.sum(), sc.segments())}
+    return {
+        **_truth_header(sc, m, seed, accounts, accounts),
+        **acc.to_json(seg_counts / seg_counts.sum(), sc.segments()),
+    }
 
 
 def _truth_header(sc: Scenario, m: _Model, seed: int, truth_n: int, n_total: int) -> dict:
@@ -1124,7 +1220,7 @@ def _versions() -> dict:
     import pandas
     import scipy
 
-    from . import __version__
+    from analysis import __version__
 
     return {
         "analysis": __version__,
@@ -1192,7 +1288,9 @@ def generate(
         rand = _Rand(int(seed))
         writers: dict[str, pq.ParquetWriter] = {}
         for name in contract.TABLES:
-            writers[name] = pq.ParquetWriter(tmp / f"{name}.parquet", contract.arrow_schema(name), compression="zstd", compression_level=1)
+            writers[name] = pq.ParquetWriter(
+                tmp / f"{name}.parquet", contract.arrow_schema(name), compression="zstd", compression_level=1
+            )
         rows = {name: 0 for name in contract.TABLES}
         id_base = {"payments": 1, "complaints": 1, "opt_outs": 1}
         next_contact = 1
@@ -1203,7 +1301,9 @@ def generate(
         pool = ThreadPoolExecutor(max_workers=1)
         pending = None
         violations: dict[str, int] = {}
-        bar = tqdm(total=n_total, unit="acct", desc=f"generate {sc.name}", disable=None if progress is None else not progress)
+        bar = tqdm(
+            total=n_total, unit="acct", desc=f"generate {sc.name}", disable=None if progress is None else not progress
+        )
         for k in range(n_chunks):
             lo, hi = k * chunk_size, min(n_total, (k + 1) * chunk_size)
             ids = np.arange(lo + 1, hi + 1, dtype=np.uint64)
@@ -1245,13 +1345,15 @@ def generate(
                 ),
                 "counts": violations,
             },
-            "parameters": {k: sc.settings[k] for k in ("repayment", "effects", "channels", "complaints", "assignment",
-                                                       "rules", "long_horizon")},
+            "parameters": {
+                k: sc.settings[k]
+                for k in ("repayment", "effects", "channels", "complaints", "assignment", "rules", "long_horizon")
+            },
         }
         _write_json(tmp / "truth.json", truth)
         manifest = {
             "scenario": sc.name,
-            "scenario_file": os.path.relpath(sc.path, Path(__file__).resolve().parent.parent),
+            "scenario_file": os.path.relpath(sc.path, Path(__file__).resolve().parents[2]),
             "scenario_sha256": scenario_sha256(sc),
             "seed": int(seed),
             "accounts": int(n_total),
@@ -1298,9 +1400,11 @@ def _check_room(out: Path, accounts: int) -> None:
     free = shutil.disk_usage(probe).free
     if need > free:
         hours = accounts / _ACCOUNTS_PER_SECOND / 3600
-        raise ValueError(f"accounts={accounts:,} would need about {_human_bytes(need)} of disk for {out} "
-                         f"(free: {_human_bytes(free)}) and about {hours:,.1f} hours; memory stays near 1 GB "
-                         f"(the simulation is chunked). Choose fewer accounts.")
+        raise ValueError(
+            f"accounts={accounts:,} would need about {_human_bytes(need)} of disk for {out} "
+            f"(free: {_human_bytes(free)}) and about {hours:,.1f} hours; memory stays near 1 GB "
+            f"(the simulation is chunked). Choose fewer accounts."
+        )
 
 
 def _write_chunk(writers, tables) -> None:

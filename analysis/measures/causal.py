@@ -77,13 +77,22 @@ TRUTH_KEYS: dict[str, str] = {
 }
 
 _COLUMNS = [
-    "strategy", "method", "outcome", "estimate", "ci_low", "ci_high", "se", "pvalue",
-    "mean_strategy", "mean_baseline", "accounts_strategy", "accounts_baseline",
+    "strategy",
+    "method",
+    "outcome",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "se",
+    "pvalue",
+    "mean_strategy",
+    "mean_baseline",
+    "accounts_strategy",
+    "accounts_baseline",
 ]
 # Numeric columns that are not outcomes: identifiers, nullable covariates,
 # and the conditional days_to_first_payment (defined only for payers).
-_NOT_OUTCOMES = frozenset({"account_id", "assignment_probability", "risk_score",
-                           "days_to_first_payment"})
+_NOT_OUTCOMES = frozenset({"account_id", "assignment_probability", "risk_score", "days_to_first_payment"})
 _NOT_STRATA = frozenset({"account_id", "strategy", "assignment_probability"})
 
 
@@ -103,8 +112,7 @@ def _accounts(tables: Any):
 def _check(tables, outcome, strata, confidence, horizon_days) -> tuple[bool, list[str]]:
     """Validate the outcome and strata names; return (outcome is bool, strata)."""
     schema = engine.account_outcomes(tables, horizon_days=horizon_days).schema()
-    allowed = [n for n, t in schema.items()
-               if n not in _NOT_OUTCOMES and (t.is_numeric() or t.is_boolean())]
+    allowed = [n for n, t in schema.items() if n not in _NOT_OUTCOMES and (t.is_numeric() or t.is_boolean())]
     if not isinstance(outcome, str) or outcome not in allowed:
         raise ValueError(f"unknown outcome {outcome!r}; allowed: {', '.join(allowed)}")
     names = [] if strata is None else [strata] if isinstance(strata, str) else list(strata)
@@ -130,15 +138,17 @@ def _cells(tables, outcome: str, strata: list[str], horizon_days: int, weights: 
     metrics, cross = [y], []
     if weights:
         derived |= {
-            "_cz_ok": lambda o: ((o.assignment_probability > 0) & (o.assignment_probability <= 1))
-            .fill_null(False).cast("float64"),
+            "_cz_ok": lambda o: (
+                ((o.assignment_probability > 0) & (o.assignment_probability <= 1)).fill_null(False).cast("float64")
+            ),
             "_cz_w": lambda o: 1.0 / o.assignment_probability,
             "_cz_wy": lambda o: o[outcome].cast("float64") / o.assignment_probability,
         }
         metrics += ["_cz_ok", "_cz_w", "_cz_wy"]
         cross = [("_cz_w", "_cz_wy")]
-    df = engine.cell_stats(tables, by=("strategy", *strata), metrics=metrics, cross=cross,
-                           derived=derived, horizon_days=horizon_days)
+    df = engine.cell_stats(
+        tables, by=("strategy", *strata), metrics=metrics, cross=cross, derived=derived, horizon_days=horizon_days
+    )
     out = df[["strategy", *strata]].copy()
     out["n"] = df["accounts"].astype(float)
     out["sy"], out["syy"] = df[f"{y}_sum"], df[f"{y}_sumsq"]
@@ -159,8 +169,10 @@ def _arms(cells: pd.DataFrame, baseline: str, strategies) -> list[str]:
     chosen = [strategies] if isinstance(strategies, str) else list(strategies)
     for s in chosen:
         if s not in present or s == baseline:
-            raise ValueError(f"unknown strategy {s!r}; allowed (in the data, not the baseline): "
-                             f"{', '.join(x for x in present if x != baseline)}")
+            raise ValueError(
+                f"unknown strategy {s!r}; allowed (in the data, not the baseline): "
+                f"{', '.join(x for x in present if x != baseline)}"
+            )
     return chosen
 
 
@@ -184,8 +196,7 @@ def _naive(cells, s, b, is_bool, confidence):
     (n1, y1, q1), (n2, y2, q2) = t.loc[s], t.loc[b]
     m1, m2 = y1 / n1, y2 / n2
     if is_bool:
-        e = stats.diff_proportions_ci(int(round(y1)), int(n1), int(round(y2)), int(n2),
-                                      confidence=confidence)
+        e = stats.diff_proportions_ci(int(round(y1)), int(n1), int(round(y2)), int(n2), confidence=confidence)
         se = math.sqrt(m1 * (1 - m1) / n1 + m2 * (1 - m2) / n2)
     else:
         e = stats.diff_means_ci(y1, q1, int(n1), y2, q2, int(n2), confidence=confidence)
@@ -210,21 +221,34 @@ def _paired(cells, s, b, strata, empty_strata, dropped=None):
     k = pd.concat([tot, *arms], axis=1).fillna(0.0)
     bad = k[(k.n_s < 2) | (k.n_b < 2)]
     if len(bad) and empty_strata != "keep":
-        which = "; ".join(f"{idx!r}: {arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
-                          for idx in bad.index for arm, t in ((s, "s"), (b, "b"))
-                          if bad.loc[idx, "n_" + t] < 2)
+        which = "; ".join(
+            f"{idx!r}: {arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
+            for idx in bad.index
+            for arm, t in ((s, "s"), (b, "b"))
+            if bad.loc[idx, "n_" + t] < 2
+        )
         if empty_strata != "drop":
-            raise ValueError(f"strata {key} with fewer than 2 accounts in an arm ({which}); "
-                             "coarsen the strata or pass empty_strata='drop'")
-        warnings.warn(f"dropped strata {key} with fewer than 2 accounts in an arm: {which}",
-                      UserWarning, stacklevel=5)
+            raise ValueError(
+                f"strata {key} with fewer than 2 accounts in an arm ({which}); "
+                "coarsen the strata or pass empty_strata='drop'"
+            )
+        warnings.warn(f"dropped strata {key} with fewer than 2 accounts in an arm: {which}", UserWarning, stacklevel=5)
         if dropped is not None:
             for idx in bad.index:
                 values = idx if isinstance(idx, tuple) else (idx,)
-                reason = ", ".join(f"{arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
-                                   for arm, t in ((s, "s"), (b, "b")) if bad.loc[idx, "n_" + t] < 2)
-                dropped.append({"strategy": s, "stratum": dict(zip(key, values)), "accounts": int(bad.loc[idx, "N"]),
-                                "reason": f"{reason}; an arm needs at least 2"})
+                reason = ", ".join(
+                    f"{arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
+                    for arm, t in ((s, "s"), (b, "b"))
+                    if bad.loc[idx, "n_" + t] < 2
+                )
+                dropped.append(
+                    {
+                        "strategy": s,
+                        "stratum": dict(zip(key, values)),
+                        "accounts": int(bad.loc[idx, "N"]),
+                        "reason": f"{reason}; an arm needs at least 2",
+                    }
+                )
         k = k.drop(bad.index)
     for t in ("s", "b"):
         k[f"m_{t}"] = k[f"sy_{t}"] / k[f"n_{t}"].where(k[f"n_{t}"] > 0)
@@ -249,8 +273,9 @@ def _ipw_estimated(cells, s, b, strata, empty_strata, dropped=None):
     N = k.N.sum()
     ms, mb = float((k.w * k.m_s).sum()), float((k.w * k.m_b).sum())
     tau_k = k.m_s - k.m_b
-    var = float(((k.N / k.n_s) ** 2 * k.ss_s + (k.N / k.n_b) ** 2 * k.ss_b
-                 + k.N * (tau_k - (ms - mb)) ** 2).sum()) / N**2
+    var = (
+        float(((k.N / k.n_s) ** 2 * k.ss_s + (k.N / k.n_b) ** 2 * k.ss_b + k.N * (tau_k - (ms - mb)) ** 2).sum()) / N**2
+    )
     return ms - mb, math.sqrt(var), ms, mb, k.n_s.sum(), k.n_b.sum()
 
 
@@ -265,8 +290,9 @@ def _ipw_recorded(cells, s, b):
     return ms - mb, math.sqrt(vs + vb), ms, mb, ns, nb
 
 
-def _effects(cells, *, outcome, baseline, method, strata, is_bool, confidence, arms,
-             propensity, empty_strata) -> pd.DataFrame:
+def _effects(
+    cells, *, outcome, baseline, method, strata, is_bool, confidence, arms, propensity, empty_strata
+) -> pd.DataFrame:
     rows, dropped = [], []
     for s in arms:
         if method == "naive":
@@ -293,8 +319,9 @@ def _propensity(cells: pd.DataFrame, propensity: str) -> str:
         raise ValueError(f"unknown propensity {propensity!r}; allowed: {', '.join(allowed)}")
     complete = bool(cells.p_ok.sum() == cells.n.sum())
     if propensity == "recorded" and not complete:
-        raise ValueError("propensity='recorded' but assignment_probability is missing or not in "
-                         "(0, 1] for some accounts")
+        raise ValueError(
+            "propensity='recorded' but assignment_probability is missing or not in (0, 1] for some accounts"
+        )
     return propensity if propensity != "auto" else ("recorded" if complete else "estimated")
 
 
@@ -332,7 +359,7 @@ def strategy_effects(
     (1971) IPW with a Lunceford & Davidian (2004) sandwich variance.
 
     Args:
-        tables: the contract tables (a :class:`analysis.io.Dataset` or a
+        tables: the contract tables (a :class:`analysis.data.io.Dataset` or a
             mapping of Ibis tables, see :func:`analysis.engine.account_outcomes`).
         outcome: a numeric or bool column of ``account_outcomes`` (``paid``,
             ``cured``, ``collected``, ``complaints``, ``n_phone``, ...).
@@ -376,12 +403,22 @@ def strategy_effects(
         raise ValueError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if empty_strata not in ("error", "drop"):
         raise ValueError(f"unknown empty_strata {empty_strata!r}; allowed: error, drop")
-    cells, is_bool, strata, arms = _prepare(tables, outcome, baseline, strategies, strata,
-                                            confidence, horizon_days, method == "ipw")
+    cells, is_bool, strata, arms = _prepare(
+        tables, outcome, baseline, strategies, strata, confidence, horizon_days, method == "ipw"
+    )
     prop = _propensity(cells, propensity) if method == "ipw" else None
-    return _effects(cells, outcome=outcome, baseline=baseline, method=method, strata=strata,
-                    is_bool=is_bool, confidence=confidence, arms=arms, propensity=prop,
-                    empty_strata=empty_strata)
+    return _effects(
+        cells,
+        outcome=outcome,
+        baseline=baseline,
+        method=method,
+        strata=strata,
+        is_bool=is_bool,
+        confidence=confidence,
+        arms=arms,
+        propensity=prop,
+        empty_strata=empty_strata,
+    )
 
 
 def _truth_means(truth: Mapping, outcome: str) -> tuple[dict, dict]:
@@ -416,7 +453,7 @@ def compare_methods(
         strategies, empty_strata: as in :func:`strategy_effects` (IPW uses
             ``propensity="auto"``).
         truth: a parsed ``truth.json`` (or the dict of
-            :func:`analysis.synth.simulate_truth`): adds ``truth``
+            :func:`analysis.data.synth.simulate_truth`): adds ``truth``
             (E[Y(s)] - E[Y(b)] from ``truth["strategies"]``, outcome names
             mapped by :data:`TRUTH_KEYS`; ``n_<channel>`` from
             ``contacts_per_account``), ``truth_se`` (root sum of squares of the
@@ -433,19 +470,29 @@ def compare_methods(
     """
     if empty_strata not in ("error", "drop"):
         raise ValueError(f"unknown empty_strata {empty_strata!r}; allowed: error, drop")
-    cells, is_bool, strata, arms = _prepare(tables, outcome, baseline, strategies, strata,
-                                            confidence, horizon_days, True)
+    cells, is_bool, strata, arms = _prepare(
+        tables, outcome, baseline, strategies, strata, confidence, horizon_days, True
+    )
     prop = _propensity(cells, "auto")
-    kw = dict(outcome=outcome, baseline=baseline, strata=strata, is_bool=is_bool,
-              confidence=confidence, arms=arms, propensity=prop, empty_strata=empty_strata)
+    kw = dict(
+        outcome=outcome,
+        baseline=baseline,
+        strata=strata,
+        is_bool=is_bool,
+        confidence=confidence,
+        arms=arms,
+        propensity=prop,
+        empty_strata=empty_strata,
+    )
     parts = [_effects(cells, method=m, **kw) for m in METHODS]
     dropped = []
     for part in parts:
         dropped += [d for d in part.attrs.get("dropped_strata", []) if d not in dropped]
     df = pd.concat(parts, ignore_index=True)
     order = {m: i for i, m in enumerate(METHODS)}
-    df = df.sort_values(["strategy", "method"], key=lambda c: c.map(order) if c.name == "method" else c,
-                        kind="stable").reset_index(drop=True)
+    df = df.sort_values(
+        ["strategy", "method"], key=lambda c: c.map(order) if c.name == "method" else c, kind="stable"
+    ).reset_index(drop=True)
     if truth is not None:
         means, ses = _truth_means(truth, outcome)
         mb, sb = means.get(baseline, math.nan), ses.get(baseline, math.nan)
@@ -496,11 +543,13 @@ def cmh_effects(
         ValueError: bad arguments (as :func:`strategy_effects`) or a non-bool
             outcome.
     """
-    cells, is_bool, strata, arms = _prepare(tables, outcome, baseline, strategies, strata,
-                                            confidence, horizon_days, False)
+    cells, is_bool, strata, arms = _prepare(
+        tables, outcome, baseline, strategies, strata, confidence, horizon_days, False
+    )
     if not is_bool:
-        raise ValueError(f"cmh_effects needs a bool outcome; {outcome!r} is not "
-                         "(use strategy_effects for numeric outcomes)")
+        raise ValueError(
+            f"cmh_effects needs a bool outcome; {outcome!r} is not (use strategy_effects for numeric outcomes)"
+        )
     z, rows = _z(confidence), []
     for s in arms:
         k = _paired(cells, s, baseline, strata, "keep")
@@ -508,11 +557,25 @@ def cmh_effects(
         tabs = tabs[(k.n_s > 0).to_numpy() & (k.n_b > 0).to_numpy()]
         o = stats.cmh(tabs, confidence=confidence)
         rd = stats.mh_risk_difference(tabs, confidence=confidence)
-        rows.append(dict(
-            strategy=s, outcome=outcome, odds_ratio=o.estimate, or_ci_low=o.ci_low,
-            or_ci_high=o.ci_high, cmh_statistic=o.statistic, cmh_pvalue=o.pvalue,
-            homogeneity_statistic=o.homogeneity_statistic, homogeneity_pvalue=o.homogeneity_pvalue,
-            risk_difference=rd.estimate, rd_ci_low=rd.ci_low, rd_ci_high=rd.ci_high,
-            rd_se=max(rd.ci_high - rd.estimate, rd.estimate - rd.ci_low) / z, rd_pvalue=rd.pvalue, strata=o.strata,
-            accounts_strategy=int(k.n_s.sum()), accounts_baseline=int(k.n_b.sum())))
+        rows.append(
+            dict(
+                strategy=s,
+                outcome=outcome,
+                odds_ratio=o.estimate,
+                or_ci_low=o.ci_low,
+                or_ci_high=o.ci_high,
+                cmh_statistic=o.statistic,
+                cmh_pvalue=o.pvalue,
+                homogeneity_statistic=o.homogeneity_statistic,
+                homogeneity_pvalue=o.homogeneity_pvalue,
+                risk_difference=rd.estimate,
+                rd_ci_low=rd.ci_low,
+                rd_ci_high=rd.ci_high,
+                rd_se=max(rd.ci_high - rd.estimate, rd.estimate - rd.ci_low) / z,
+                rd_pvalue=rd.pvalue,
+                strata=o.strata,
+                accounts_strategy=int(k.n_s.sum()),
+                accounts_baseline=int(k.n_b.sum()),
+            )
+        )
     return pd.DataFrame(rows)

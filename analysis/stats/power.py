@@ -33,9 +33,16 @@ from analysis.stats._result import SampleSize
 from analysis.stats.rates import _alternative, _choice, _number, _positive, _unit
 
 __all__ = [
-    "sample_size_proportions", "power_proportions", "mde_proportions",
-    "sample_size_rates", "power_rates", "mde_rates",
-    "lift_designs", "power_curve_proportions", "detectable_lift", "noninferiority_designs",
+    "sample_size_proportions",
+    "power_proportions",
+    "mde_proportions",
+    "sample_size_rates",
+    "power_rates",
+    "mde_rates",
+    "lift_designs",
+    "power_curve_proportions",
+    "detectable_lift",
+    "noninferiority_designs",
 ]
 
 RATE_METHODS = ("score", "wald")
@@ -66,11 +73,12 @@ def _solve_n(power_of_n, target: float, what: str) -> float:
 
 
 def _sizes(n1: float, ratio: float) -> tuple[int, int]:
-    n1 = math.ceil(n1 - 1e-9)                     # guard against 77.0000000001
+    n1 = math.ceil(n1 - 1e-9)  # guard against 77.0000000001
     return n1, math.ceil(ratio * n1 - 1e-9)
 
 
 # --------------------------------------------------------------- proportions
+
 
 def _prop_power(p1, p2, n1, alpha, ratio, alternative):
     effect = {"larger": p1 - p2, "smaller": p2 - p1}.get(alternative, abs(p1 - p2))
@@ -81,12 +89,16 @@ def _prop_power(p1, p2, n1, alpha, ratio, alternative):
 
 
 def _prop_args(p1, p2, alpha, ratio, alternative):
-    return (_prob("p1", p1), _prob("p2", p2), _unit("alpha", alpha),
-            _positive("ratio", ratio), _alternative(alternative))
+    return (
+        _prob("p1", p1),
+        _prob("p2", p2),
+        _unit("alpha", alpha),
+        _positive("ratio", ratio),
+        _alternative(alternative),
+    )
 
 
-def power_proportions(p1, p2, n1, *, alpha: float = 0.05, ratio: float = 1.0,
-                      alternative: str = "two-sided") -> float:
+def power_proportions(p1, p2, n1, *, alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided") -> float:
     """Power of the two-sample z test of proportions (no continuity correction).
 
     Normal approximation with the pooled variance under H0 and the unpooled
@@ -118,8 +130,9 @@ def power_proportions(p1, p2, n1, *, alpha: float = 0.05, ratio: float = 1.0,
     return _prop_power(p1, p2, _positive("n1", n1), alpha, ratio, alternative)
 
 
-def sample_size_proportions(p1, p2, *, power: float = 0.8, alpha: float = 0.05,
-                            ratio: float = 1.0, alternative: str = "two-sided") -> SampleSize:
+def sample_size_proportions(
+    p1, p2, *, power: float = 0.8, alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided"
+) -> SampleSize:
     """Accounts per group to detect p1 vs p2 with the two-sample z test.
 
     Closed form of :func:`power_proportions` solved for n1 (Fleiss, Levin &
@@ -162,8 +175,9 @@ def sample_size_proportions(p1, p2, *, power: float = 0.8, alpha: float = 0.05,
     return SampleSize(n1, n2, achieved, alpha, method="fleiss-levin-paik-2003")
 
 
-def mde_proportions(p1, n1, *, power: float = 0.8, alpha: float = 0.05, ratio: float = 1.0,
-                    alternative: str = "two-sided") -> float:
+def mde_proportions(
+    p1, n1, *, power: float = 0.8, alpha: float = 0.05, ratio: float = 1.0, alternative: str = "two-sided"
+) -> float:
     """Minimum detectable difference ``delta > 0`` for a baseline p1.
 
     The smallest delta with ``power_proportions(p1, p1 + delta, n1) = power``
@@ -201,14 +215,15 @@ def mde_proportions(p1, n1, *, power: float = 0.8, alpha: float = 0.05, ratio: f
 
 # --------------------------------------------------------------------- rates
 
+
 def _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method):
-    mu1, mu2 = rate1 * t * n1, rate2 * t * n1 * ratio            # expected events
+    mu1, mu2 = rate1 * t * n1, rate2 * t * n1 * ratio  # expected events
     z = _z(alpha, alternative)
-    if method == "wald":                                           # log rate ratio, se at H1
+    if method == "wald":  # log rate ratio, se at H1
         shift = (math.log(rate1 / rate2) - math.log(null)) / math.sqrt(1 / mu1 + 1 / mu2)
         stat_mean, sd_null, sd_alt = shift, 1.0, 1.0
-    else:                                                          # Gu et al. (2008) W2
-        c = null / ratio                                           # null * T1 / T2
+    else:  # Gu et al. (2008) W2
+        c = null / ratio  # null * T1 / T2
         stat_mean = mu1 - c * mu2
         sd_null, sd_alt = math.sqrt(c * (mu1 + mu2)), math.sqrt(mu1 + c * c * mu2)
     signed = {"larger": stat_mean, "smaller": -stat_mean}.get(alternative, abs(stat_mean))
@@ -227,9 +242,18 @@ def _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternativ
     return rate1, rate2, t, alpha, ratio, null, alternative, method
 
 
-def power_rates(rate1, rate2, n1, *, exposure_per_unit: float = 1.0, alpha: float = 0.05,
-                ratio: float = 1.0, margin=None, alternative: str = "two-sided",
-                method: str = "score") -> float:
+def power_rates(
+    rate1,
+    rate2,
+    n1,
+    *,
+    exposure_per_unit: float = 1.0,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    margin=None,
+    alternative: str = "two-sided",
+    method: str = "score",
+) -> float:
     """Power of a test of the ratio of two Poisson rates.
 
     Each account contributes ``exposure_per_unit`` (e.g. contacts per
@@ -274,9 +298,18 @@ def power_rates(rate1, rate2, n1, *, exposure_per_unit: float = 1.0, alpha: floa
     return _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method)
 
 
-def sample_size_rates(rate1, rate2, *, exposure_per_unit: float = 1.0, power: float = 0.8,
-                      alpha: float = 0.05, ratio: float = 1.0, margin=None,
-                      alternative: str = "two-sided", method: str = "score") -> SampleSize:
+def sample_size_rates(
+    rate1,
+    rate2,
+    *,
+    exposure_per_unit: float = 1.0,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    margin=None,
+    alternative: str = "two-sided",
+    method: str = "score",
+) -> SampleSize:
     """Accounts per group to compare two Poisson rates by their ratio.
 
     Solves :func:`power_rates` for n1 by root finding and rounds up (see that
@@ -308,8 +341,9 @@ def sample_size_rates(rate1, rate2, *, exposure_per_unit: float = 1.0, power: fl
     r = rate1 / rate2
     inside = {"larger": r > null, "smaller": r < null}.get(alternative, r != null)
     if not inside:
-        raise ValueError(f"rate1/rate2 = {r:.6g} does not lie in the alternative "
-                         f"{alternative!r} of the null ratio {null:.6g}")
+        raise ValueError(
+            f"rate1/rate2 = {r:.6g} does not lie in the alternative {alternative!r} of the null ratio {null:.6g}"
+        )
     f = lambda n: _rate_power(rate1, rate2, n, t, ratio, null, alpha, alternative, method)
     n1, n2 = _sizes(_solve_n(f, power, f"rate1={rate1}, rate2={rate2}"), ratio)
     achieved = _rate_power(rate1, rate2, n1, t, n2 / n1, null, alpha, alternative, method)
@@ -317,9 +351,18 @@ def sample_size_rates(rate1, rate2, *, exposure_per_unit: float = 1.0, power: fl
     return SampleSize(n1, n2, achieved, alpha, method=name)
 
 
-def mde_rates(rate2, n1, *, exposure_per_unit: float = 1.0, power: float = 0.8,
-              alpha: float = 0.05, ratio: float = 1.0, margin=None,
-              alternative: str = "two-sided", method: str = "score") -> float:
+def mde_rates(
+    rate2,
+    n1,
+    *,
+    exposure_per_unit: float = 1.0,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    margin=None,
+    alternative: str = "two-sided",
+    method: str = "score",
+) -> float:
     """Minimum detectable rate ratio rate1/rate2 for a reference rate2.
 
     The ratio closest to the null (1, or ``margin``) on the side of the
@@ -345,8 +388,9 @@ def mde_rates(rate2, n1, *, exposure_per_unit: float = 1.0, power: float = 0.8,
     _, rate2, t, alpha, ratio, null, alternative, method = args
     n1, power = _positive("n1", n1), _unit("power", power)
     sign = -1.0 if alternative == "smaller" else 1.0
-    f = lambda lr: _rate_power(null * math.exp(lr) * rate2, rate2, n1, t, ratio, null, alpha,
-                               alternative, method) - power
+    f = lambda lr: (
+        _rate_power(null * math.exp(lr) * rate2, rate2, n1, t, ratio, null, alpha, alternative, method) - power
+    )
     grid = sign * np.linspace(0.0, math.log(1e8), 1601)
     hit = next((i for i, g in enumerate(grid) if f(g) >= 0), None)
     if hit is None:
@@ -362,16 +406,18 @@ def mde_rates(rate2, n1, *, exposure_per_unit: float = 1.0, power: float = 0.8,
 # sit at an edge (nobody paid, everybody paid, no complaints): a design that cannot be
 # computed from them is a row with a ``note`` saying why, never an error.
 
+
 def _proportion_note(p0: float, lift: float) -> str | None:
     """Why a lift over an observed baseline proportion cannot be planned, or None."""
     if p0 <= 0:
-        return ("not computable: no baseline account paid (0.0%), so there is no baseline rate "
-                "to plan the test from")
+        return "not computable: no baseline account paid (0.0%), so there is no baseline rate to plan the test from"
     if p0 >= 1:
         return "not computable: every baseline account paid (100.0%), so no lift is possible"
     if p0 + lift >= 1:
-        return (f"not computable: a lift of {100 * lift:.1f} percentage points from a baseline of "
-                f"{100 * p0:.1f}% reaches 100%")
+        return (
+            f"not computable: a lift of {100 * lift:.1f} percentage points from a baseline of "
+            f"{100 * p0:.1f}% reaches 100%"
+        )
     return None
 
 
@@ -408,8 +454,15 @@ def lift_designs(p0: float, lifts, shares, *, power: float = 0.8, alpha: float =
         for s in shares:
             s = _unit("challenger share", s)
             note = _proportion_note(p0, d)
-            row = {"lift": d, "challenger_share": s, "challenger": None, "champion": None, "total": None,
-                   "power": math.nan, "note": note}
+            row = {
+                "lift": d,
+                "challenger_share": s,
+                "challenger": None,
+                "champion": None,
+                "total": None,
+                "power": math.nan,
+                "note": note,
+            }
             if note is None:
                 n = sample_size_proportions(p0 + d, p0, power=power, alpha=alpha, ratio=(1 - s) / s)
                 row.update(challenger=n.n1, champion=n.n2, total=n.total, power=n.power)
@@ -438,16 +491,23 @@ def power_curve_proportions(p0: float, lifts, totals, *, ratio: float = 1.0, alp
             skipped[d] = note
             continue
         for n in totals:
-            rows.append({"lift": d, "total": n,
-                         "power": power_proportions(p0 + d, p0, _positive("total", n) / (1 + ratio), alpha=alpha,
-                                                    ratio=ratio)})
+            rows.append(
+                {
+                    "lift": d,
+                    "total": n,
+                    "power": power_proportions(
+                        p0 + d, p0, _positive("total", n) / (1 + ratio), alpha=alpha, ratio=ratio
+                    ),
+                }
+            )
     out = pd.DataFrame(rows, columns=["lift", "total", "power"])
     out.attrs["not_computable"] = skipped
     return out
 
 
-def detectable_lift(p0: float, n1: float, *, power: float = 0.8, alpha: float = 0.05,
-                    ratio: float = 1.0) -> tuple[float, str | None]:
+def detectable_lift(
+    p0: float, n1: float, *, power: float = 0.8, alpha: float = 0.05, ratio: float = 1.0
+) -> tuple[float, str | None]:
     """:func:`mde_proportions` from an observed baseline ``p0``, or why there is none.
 
     The same lift as ``mde_proportions(p0, n1, ...)`` (group 1 has ``n1``
@@ -464,13 +524,16 @@ def detectable_lift(p0: float, n1: float, *, power: float = 0.8, alpha: float = 
     n1, power = _positive("n1", n1), _unit("power", power)
     alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
     if _prop_power(p0, 1 - (1 - p0) * 1e-12, n1, alpha, ratio, "two-sided") < power:
-        return math.nan, (f"not computable: with {n1:,.0f} and {ratio * n1:,.0f} accounts no lift from "
-                          f"{100 * p0:.1f}% reaches {power:.0%} power")
+        return math.nan, (
+            f"not computable: with {n1:,.0f} and {ratio * n1:,.0f} accounts no lift from "
+            f"{100 * p0:.1f}% reaches {power:.0%} power"
+        )
     return mde_proportions(p0, n1, power=power, alpha=alpha, ratio=ratio), None
 
 
-def noninferiority_designs(rate: float, shares, *, margin: float, power: float = 0.8, alpha: float = 0.05,
-                           exposure_per_unit: float = 1.0) -> pd.DataFrame:
+def noninferiority_designs(
+    rate: float, shares, *, margin: float, power: float = 0.8, alpha: float = 0.05, exposure_per_unit: float = 1.0
+) -> pd.DataFrame:
     """Accounts needed to show rate1 / rate2 < ``margin`` when both groups truly have ``rate``.
 
     One :func:`sample_size_rates` per challenger share (one-sided at
@@ -491,8 +554,16 @@ def noninferiority_designs(rate: float, shares, *, margin: float, power: float =
         if rate == 0:
             row["note"] = "not computable: no complaints were observed, so there is no complaint rate to plan from"
         else:
-            n = sample_size_rates(rate, rate, margin=margin, alternative="smaller", power=power, alpha=alpha,
-                                  ratio=(1 - s) / s, exposure_per_unit=exposure_per_unit)
+            n = sample_size_rates(
+                rate,
+                rate,
+                margin=margin,
+                alternative="smaller",
+                power=power,
+                alpha=alpha,
+                ratio=(1 - s) / s,
+                exposure_per_unit=exposure_per_unit,
+            )
             row.update(n1=n.n1, n2=n.n2, total=n.total, power=n.power)
         rows.append(row)
     out = pd.DataFrame(rows, columns=["challenger_share", "n1", "n2", "total", "power", "note"])

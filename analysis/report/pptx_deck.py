@@ -32,8 +32,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Run", "Paragraph", "TextBlock", "TableCell", "TableBlock", "ImageBlock", "Slide", "parse_slides",
-           "write_pptx"]
+__all__ = [
+    "Run",
+    "Paragraph",
+    "TextBlock",
+    "TableCell",
+    "TableBlock",
+    "ImageBlock",
+    "Slide",
+    "parse_slides",
+    "write_pptx",
+]
 
 #: Slide size: 16:9, 13.333 x 7.5 inches; the deck's 1280 x 720 px frame maps 1 px to 0.75 pt.
 SLIDE_W_PT, SLIDE_H_PT = 960.0, 540.0
@@ -46,15 +55,69 @@ GAP_PT = 6.0
 MIN_CHART_SHARE = 0.4  # a chart keeps this share of the slide height (or its own, if smaller), as in the deck
 TEXT_RGB, NOTE_RGB, HEADER_FILL, BAND_FILL, BODY_FILL = "222222", "444444", "DCE3EC", "F4F6F9", "FFFFFF"
 
-_BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt",
-               "dd", "figure", "figcaption", "section", "article", "header", "footer", "main", "hr", "details",
-               "summary", "caption", "center", "address", "aside", "nav", "form", "fieldset", "output"}
-_SKIP_TAGS = {"script", "style", "template", "noscript", "head", "title", "meta", "link", "button", "input",
-              "select", "textarea", "iframe", "object", "embed", "video", "audio", "canvas", "math"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "main",
+    "hr",
+    "details",
+    "summary",
+    "caption",
+    "center",
+    "address",
+    "aside",
+    "nav",
+    "form",
+    "fieldset",
+    "output",
+}
+_SKIP_TAGS = {
+    "script",
+    "style",
+    "template",
+    "noscript",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "button",
+    "input",
+    "select",
+    "textarea",
+    "iframe",
+    "object",
+    "embed",
+    "video",
+    "audio",
+    "canvas",
+    "math",
+}
 #: Classes of elements that the deck does not show on slides (or that carry no content).
 _HIDDEN_CLASSES = {"dl-report", "anchor-link", "jp-InputPrompt", "jp-OutputPrompt", "jp-Collapser"}
-_NUMBER = re.compile(r"^[<>≤≥~≈±+\-−–(]*\s*[¥$€£]?\s*[+\-−]?(?:\d[\d,.\s\u2009\u202f']*)(?:[eE][+\-]?\d+)?\s*"
-                     r"(?:%|pp|p\.p\.|x|×|[kKMB]|bn|万|亿|元|[A-Z]{3})?\)?\*{0,3}$")
+_NUMBER = re.compile(
+    r"^[<>≤≥~≈±+\-−–(]*\s*[¥$€£]?\s*[+\-−]?(?:\d[\d,.\s\u2009\u202f']*)(?:[eE][+\-]?\d+)?\s*"
+    r"(?:%|pp|p\.p\.|x|×|[kKMB]|bn|万|亿|元|[A-Z]{3})?\)?\*{0,3}$"
+)
 _WS = re.compile(r"[ \t\n\r\f\v]+")
 
 
@@ -134,9 +197,10 @@ class Slide:
 # Reading the deck
 # --------------------------------------------------------------------------
 
+
 def _plain_frame(tf) -> None:
     """A text frame that wraps, never resizes itself, starts at the top, with small margins."""
-    from pptx.enum.text import MSO_AUTO_SIZE, MSO_ANCHOR
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE
     from pptx.util import Pt
 
     tf.word_wrap = True
@@ -145,6 +209,7 @@ def _plain_frame(tf) -> None:
     tf.margin_left = tf.margin_right = Pt(4)
     tf.margin_top = tf.margin_bottom = Pt(3)
 
+
 def _classes(el) -> set[str]:
     return set((el.get("class") or "").split())
 
@@ -152,11 +217,18 @@ def _classes(el) -> set[str]:
 def _hidden(el) -> bool:
     style = (el.get("style") or "").replace(" ", "").lower()
     classes = _classes(el)
-    if "jp-Cell-inputWrapper" in classes and el.getparent() is not None \
-            and "jp-mod-noInput" in _classes(el.getparent()):  # a code cell's hidden input (the template's style)
+    if (
+        "jp-Cell-inputWrapper" in classes
+        and el.getparent() is not None
+        and "jp-mod-noInput" in _classes(el.getparent())
+    ):  # a code cell's hidden input (the template's style)
         return True
-    return (el.get("hidden") is not None or "display:none" in style or "visibility:hidden" in style
-            or bool(classes & _HIDDEN_CLASSES))
+    return (
+        el.get("hidden") is not None
+        or "display:none" in style
+        or "visibility:hidden" in style
+        or bool(classes & _HIDDEN_CLASSES)
+    )
 
 
 def _tag(el) -> str:
@@ -169,7 +241,7 @@ def _image(el) -> ImageBlock | None:
     if not m:
         return None
     try:
-        data = base64.b64decode(re.sub(r"\s+", "", src[m.end():]), validate=True)
+        data = base64.b64decode(re.sub(r"\s+", "", src[m.end() :]), validate=True)
     except (binascii.Error, ValueError):
         return None
 
@@ -276,14 +348,19 @@ def _table(el) -> TableBlock:
 
             def span(name):
                 try:
-                    return max(1, min(int(td.get(name) or 1), 100))
+                    return max(1, min(int(td.get(name) or 1), 100))  # noqa: B023 (called within this iteration)
                 except ValueError:
                     return 1
 
             cls = _classes(td)
             style = (td.get("style") or "").replace(" ", "").lower()
-            align = ("r" if "num" in cls or "text-align:right" in style or (td.get("align") or "").lower() == "right"
-                     else "l" if "txt" in cls or "text-align:left" in style else "")
+            align = (
+                "r"
+                if "num" in cls or "text-align:right" in style or (td.get("align") or "").lower() == "right"
+                else "l"
+                if "txt" in cls or "text-align:left" in style
+                else ""
+            )
             cells.append(TableCell(_plain_text(td), _tag(td) == "th", align, span("colspan"), span("rowspan")))
         if not cells:
             continue
@@ -311,8 +388,11 @@ def _table(el) -> TableBlock:
                 if r < header_rows:
                     c.align = "r" if column_numbers and c.colspan == 1 else "l"
                 else:
-                    c.align = "r" if (not c.header and bool(_NUMBER.match(c.text))) or (column_numbers and not c.header) \
+                    c.align = (
+                        "r"
+                        if (not c.header and bool(_NUMBER.match(c.text))) or (column_numbers and not c.header)
                         else "l"
+                    )
             col += c.colspan
     return TableBlock(rows, header_rows)
 
@@ -363,7 +443,9 @@ def _walk(el, flow: _Flow, notes: _Flow, style: dict, kind: str, level: int):
                 flow.end()
         elif tag in ("ul", "ol"):
             flow.end()
-            _walk(child, flow, notes, style, "bullet" if tag == "ul" else "number", level + (kind in ("bullet", "number")))
+            _walk(
+                child, flow, notes, style, "bullet" if tag == "ul" else "number", level + (kind in ("bullet", "number"))
+            )
             flow.end()
         elif tag == "li":
             flow.start(kind if kind in ("bullet", "number") else "bullet", level)
@@ -379,8 +461,12 @@ def _walk(el, flow: _Flow, notes: _Flow, style: dict, kind: str, level: int):
                 style_here = {**style, "italic": True}
             else:
                 style_here = style
-            if flow.para is not None and flow.para.kind in ("bullet", "number") and tag in ("p", "div") \
-                    and not flow.para.runs:
+            if (
+                flow.para is not None
+                and flow.para.kind in ("bullet", "number")
+                and tag in ("p", "div")
+                and not flow.para.runs
+            ):
                 _walk(child, flow, notes, style_here, flow.para.kind, level)  # <li><p>text</p></li>
             else:
                 flow.end()
@@ -418,10 +504,15 @@ def parse_slides(page: str) -> tuple[list[Slide], dict]:
     parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=True)
     root = lxml.html.document_fromstring(page, parser=parser)
     title = root.find(".//title")
-    meta = {"title": _WS.sub(" ", title.text_content()).strip() if title is not None else "",
-            "lang": (root.get("lang") or "").strip()}
-    containers = [d for d in root.iter("div") if "slides" in _classes(d)
-                  and any("reveal" in _classes(a) for a in d.iterancestors("div"))] or [root]
+    meta = {
+        "title": _WS.sub(" ", title.text_content()).strip() if title is not None else "",
+        "lang": (root.get("lang") or "").strip(),
+    }
+    containers = [
+        d
+        for d in root.iter("div")
+        if "slides" in _classes(d) and any("reveal" in _classes(a) for a in d.iterancestors("div"))
+    ] or [root]
     slides = []
     for container in containers[:1]:
         for section in container.iter("section"):
@@ -431,8 +522,12 @@ def parse_slides(page: str) -> tuple[list[Slide], dict]:
             _walk(section, flow, notes, {"bold": False, "italic": False, "mono": False}, "p", 0)
             flow.end()
             notes.end()
-            note_text = "\n".join([*([notes.title] if notes.title else []),  # (a heading in the notes is text)
-                                   *(p.text for b in notes.blocks if isinstance(b, TextBlock) for p in b.paragraphs)])
+            note_text = "\n".join(
+                [
+                    *([notes.title] if notes.title else []),  # (a heading in the notes is text)
+                    *(p.text for b in notes.blocks if isinstance(b, TextBlock) for p in b.paragraphs),
+                ]
+            )
             slides.append(Slide(flow.title or "", flow.blocks, note_text))
     return slides, meta
 
@@ -571,7 +666,7 @@ def _table_layout(table: TableBlock, width_pt: float, height_pt: float) -> tuple
         heights = [0.0] * n_rows
         for r, c, cell in placed:
             if cell.rowspan == 1:
-                text_em = sum(cols_em[c:c + cell.colspan]) + pad_pt * (cell.colspan - 1) / size
+                text_em = sum(cols_em[c : c + cell.colspan]) + pad_pt * (cell.colspan - 1) / size
                 bold = cell.header or r < table.header_rows
                 heights[r] = max(heights[r], _lines(cell.text, max(text_em, 1.0), bold) * size * 1.2 + 5.0)
         heights = [h or size * 1.2 + 5.0 for h in heights]
@@ -663,8 +758,15 @@ def _textbox(slide, block: TextBlock, left, top, width, height, scale: float, la
                 continue
             run = para.add_run()
             run.text = r.text
-            _style_run(run, size=size, bold=r.bold or p.kind == "heading", italic=r.italic,
-                       mono=r.mono or p.kind == "pre", rgb=NOTE_RGB if p.kind == "note" else TEXT_RGB, lang=lang)
+            _style_run(
+                run,
+                size=size,
+                bold=r.bold or p.kind == "heading",
+                italic=r.italic,
+                mono=r.mono or p.kind == "pre",
+                rgb=NOTE_RGB if p.kind == "note" else TEXT_RGB,
+                lang=lang,
+            )
     return box
 
 
@@ -689,7 +791,8 @@ def _add_table(slide, table: TableBlock, left, top, size, widths, heights, lang:
             cell.fill.solid()
             header = r < table.header_rows
             cell.fill.fore_color.rgb = RGBColor.from_string(
-                HEADER_FILL if header else BAND_FILL if (r - table.header_rows) % 2 else BODY_FILL)
+                HEADER_FILL if header else BAND_FILL if (r - table.header_rows) % 2 else BODY_FILL
+            )
             cell.margin_left = cell.margin_right = Pt(5)
             cell.margin_top = cell.margin_bottom = Pt(2.5)
             cell.vertical_anchor = MSO_ANCHOR.BOTTOM if header else MSO_ANCHOR.TOP
@@ -735,8 +838,9 @@ def _layout(slide_data: Slide, top: float, scale: float):
         fixed[(i, "table")] = (size, widths, heights)
     left_for_images = room - sum(v for k, v in fixed.items() if not isinstance(k, tuple))
     # charts: as large as the deck draws them at most, scaled down together to the room left
-    fits = {id(b): (w * min(1.0, width / w), h * min(1.0, width / w)) for b, (w, h) in
-            ((b, natural[id(b)]) for b in images)}
+    fits = {
+        id(b): (w * min(1.0, width / w), h * min(1.0, width / w)) for b, (w, h) in ((b, natural[id(b)]) for b in images)
+    }
     total_h = sum(h for _, h in fits.values())
     shrink = min(1.0, max(left_for_images, 0.0) / total_h) if total_h else 1.0
     items, y = [], top

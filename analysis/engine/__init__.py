@@ -7,9 +7,9 @@ a hundred million contact rows: the default engine is DuckDB in-process (which
 streams Parquet files, runs on every core and spills to disk rather than
 exceeding its memory limit), and any other Ibis backend can be used by loading
 the tables through a different connection (Spark is tested beside DuckDB; see
-:mod:`analysis.spark`). The only engine-specific pieces are the time-zone
+:mod:`analysis.engine.spark`). The only engine-specific pieces are the time-zone
 conversion and epoch microseconds, chosen by the backend the tables are bound
-to (:func:`backend_name`).
+to (:func:`backend_name`, in :mod:`analysis.data.clock`).
 
 The outcome window of an account (its *horizon*) is
 ``[local midnight of entry_date in time_zone, + horizon_days * 24 h)``. The
@@ -32,7 +32,7 @@ Columns of :func:`account_outcomes` (after every ``accounts`` column):
   the window start to the first positive payment, in days.
 * ``n_contacts`` -- int: contact attempts in the horizon.
 * ``n_<channel>`` -- int: attempts on each channel of
-  :data:`analysis.contract.CHANNELS` (``n_sms``, ``n_phone``, ``n_ai_voice``).
+  :data:`analysis.data.contract.CHANNELS` (``n_sms``, ``n_phone``, ``n_ai_voice``).
 * ``<text>_delivered`` -- int: texts delivered (``sms_delivered``).
 * ``<text>_segments`` -- int: billed text segments (``sms_segments``).
 * ``calls_connected`` -- int: calls answered, over every call channel.
@@ -80,11 +80,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ibis
-import ibis.expr.datatypes as dt
 import pandas as pd
 
-from analysis import contract
-from analysis.scenario import LOSS_STAGES
+from analysis.data import contract
+from analysis.data.clock import ENGINES, backend_name, epoch_us, horizon_windows, local_time, local_to_utc
+from analysis.data.scenario import LOSS_STAGES
 
 __all__ = [
     "epoch_us",
@@ -114,26 +114,10 @@ __all__ = [
 TEXT_CHANNELS: tuple[str, ...] = tuple(c for c in contract.CHANNELS if c == "sms")
 #: Channels whose attempts are calls (``connected``/``right_party``/
 #: ``talk_seconds`` apply).
-CALL_CHANNELS: tuple[str, ...] = tuple(
-    c for c in contract.CHANNELS if c not in TEXT_CHANNELS
-)
+CALL_CHANNELS: tuple[str, ...] = tuple(c for c in contract.CHANNELS if c not in TEXT_CHANNELS)
 
 _CURE_TOLERANCE = 0.005
 _MICROS_PER_DAY = 86_400 * 1_000_000
-
-
-
-def epoch_us(ts: ibis.Value) -> ibis.Value:
-    """Microseconds since 1970-01-01 UTC of an instant (or of a wall-clock time read as UTC), in the engine.
-
-    DuckDB's ``epoch_us``, Spark's ``unix_micros``. Differences of it are several times faster on DuckDB
-    than the calendar-aware ``date_diff`` Ibis emits for time-zone-aware timestamps (the complaints and
-    compliance queries use it).
-    """
-    spark = backend_name(ts) == "pyspark"
-    if ts.type().timezone is None:  # a wall-clock time: its digits read as UTC
-        return _spark_wall_micros(ts) if spark else _duckdb_wall_us(ts)
-    return _spark_unix_micros(ts) if spark else _duckdb_epoch_us(ts)
 
 
 def _outcome_columns() -> dict[str, str]:
@@ -194,11 +178,7 @@ DEFAULT_METRICS: tuple[str, ...] = (
     "n_contacts",
     *(f"n_{ch}" for ch in contract.CHANNELS),
     *(f"{ch}_{f}" for ch in TEXT_CHANNELS for f in ("delivered", "segments")),
-    *(
-        f"{ch}_{f}"
-        for ch in CALL_CHANNELS
-        for f in ("connected", "right_party", "talk_seconds", "billed_minutes")
-    ),
+    *(f"{ch}_{f}" for ch in CALL_CHANNELS for f in ("connected", "right_party", "talk_seconds", "billed_minutes")),
     "complaints",
     "complaints_escalated",
     "opted_out",
@@ -225,95 +205,7 @@ _DERIVED_CONTACT_COLUMNS: tuple[str, ...] = ("local_hour", "day")
 _NOT_METRICS = frozenset({"account_id"})
 
 # Metrics that may be null for some accounts (cell_stats adds ``{m}_n``).
-_NULLABLE_METRICS = frozenset(
-    {"days_to_first_payment", "risk_score", "assignment_probability"}
-)
-
-
-# --------------------------------------------------------------------------
-# Engine functions: the few calls whose names differ between engines (time-zone
-# conversion and epoch microseconds), as Ibis builtin UDFs chosen by the
-# backend the expression is bound to. Everything else is plain Ibis.
-# DuckDB: timezone(zone, ts) both ways, epoch_us(ts). Spark (session time
-# zone UTC, as :mod:`analysis.spark` sets it): to_utc_timestamp(ts, zone),
-# from_utc_timestamp(ts, zone), unix_micros(ts).
-# --------------------------------------------------------------------------
-
-#: Ibis backends the analyses are tested on (``name`` of the Ibis backend).
-ENGINES: tuple[str, ...] = ("duckdb", "pyspark")
-
-
-def backend_name(*exprs: ibis.Expr) -> str:
-    """Name of the Ibis backend the expressions are bound to ("duckdb" when unbound)."""
-    for e in exprs:
-        try:
-            return e._find_backend(use_default=False).name
-        except Exception:  # unbound expression (e.g. a literal or a memtable)
-            continue
-    return "duckdb"
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
-    """DuckDB's ``epoch_us``."""
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _duckdb_wall_us(ts: dt.Timestamp()) -> dt.int64:
-    """DuckDB's ``epoch_us`` of a naive timestamp (its digits read as UTC)."""
-
-
-@ibis.udf.scalar.builtin(name="unix_micros")
-def _spark_unix_micros(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
-    """Spark's ``unix_micros`` (the session time zone is UTC)."""
-
-
-@ibis.udf.scalar.builtin(name="unix_micros")
-def _spark_wall_micros(ts: dt.Timestamp()) -> dt.int64:
-    """Spark's ``unix_micros`` of a wall-clock time (the session time zone is UTC)."""
-
-
-@ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):
-    """DuckDB ``timezone(zone, naive)``: read a wall-clock time in ``zone`` as an instant."""
-
-
-@ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
-    """DuckDB ``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
-
-
-@ibis.udf.scalar.builtin(name="to_utc_timestamp")
-def _spark_local_to_utc(ts: dt.Timestamp(), zone: str) -> dt.Timestamp(timezone="UTC"):
-    """Spark ``to_utc_timestamp(wall_clock, zone)``."""
-
-
-@ibis.udf.scalar.builtin(name="from_utc_timestamp")
-def _spark_utc_to_local(ts: dt.Timestamp(timezone="UTC"), zone: str) -> dt.Timestamp():
-    """Spark ``from_utc_timestamp(instant, zone)``."""
-
-
-def _local_to_utc(zone: ibis.Value, ts: ibis.Value) -> ibis.Value:
-    """The instant (UTC) at which the wall clock in ``zone`` shows ``ts`` (a naive timestamp)."""
-    if backend_name(zone, ts) == "pyspark":
-        return _spark_local_to_utc(ts, zone)
-    return _duckdb_local_to_utc(zone, ts)
-
-
-def _utc_to_local(zone: ibis.Value, ts: ibis.Value) -> ibis.Value:
-    """The wall-clock time (naive) in ``zone`` of the instant ``ts``."""
-    if backend_name(zone, ts) == "pyspark":
-        return _spark_utc_to_local(ts, zone)
-    return _duckdb_utc_to_local(zone, ts)
-
-
-def local_time(ts: ibis.Value, zone: ibis.Value) -> ibis.Value:
-    """Wall-clock time (naive timestamp) of UTC instants ``ts`` in time zones ``zone``.
-
-    Runs in the engine (``timezone(zone, ts)``), e.g.
-    ``local_time(contacts.contacted_at, accounts.time_zone).hour()``.
-    """
-    return _utc_to_local(zone, ts)
+_NULLABLE_METRICS = frozenset({"days_to_first_payment", "risk_score", "assignment_probability"})
 
 
 # --------------------------------------------------------------------------
@@ -321,7 +213,7 @@ def local_time(ts: ibis.Value, zone: ibis.Value) -> ibis.Value:
 # --------------------------------------------------------------------------
 
 
-def _table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
+def get_table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
     """Table ``name`` from a mapping (or from an object with ``.tables``)."""
     try:
         return tables[name]
@@ -332,16 +224,10 @@ def _table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
         raise ValueError(f"tables has no table {name!r}") from None
 
 
-def _check_horizon(horizon_days: Any, name: str = "horizon_days") -> int:
+def check_horizon(horizon_days: Any, name: str = "horizon_days") -> int:
     """Validate ``horizon_days`` (a positive integer) and return it as int."""
-    if (
-        isinstance(horizon_days, bool)
-        or not isinstance(horizon_days, numbers.Integral)
-        or horizon_days <= 0
-    ):
-        raise ValueError(
-            f"{name} must be a positive integer, got {horizon_days!r}"
-        )
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, numbers.Integral) or horizon_days <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {horizon_days!r}")
     return int(horizon_days)
 
 
@@ -361,9 +247,7 @@ def _check_allowed(names: Iterable[str], allowed: Sequence[str], what: str) -> N
     allowed_set = set(allowed)
     for n in names:
         if n not in allowed_set:
-            raise ValueError(
-                f"unknown {what} {n!r}; allowed: {', '.join(allowed)}"
-            )
+            raise ValueError(f"unknown {what} {n!r}; allowed: {', '.join(allowed)}")
 
 
 def column_names(arg: str | Iterable[str] | None, allowed: Sequence[str], what: str = "by") -> list[str]:
@@ -378,29 +262,7 @@ def column_names(arg: str | Iterable[str] | None, allowed: Sequence[str], what: 
     return names
 
 
-def _windows(accounts: ibis.Table, horizon_days: int, *extra: str) -> ibis.Table:
-    """One row per account: ``account_id``, ``_start``, ``_end`` (UTC) and ``extra``.
-
-    The window start is the local midnight of ``entry_date`` in the account's
-    ``time_zone``; the end is exactly ``horizon_days * 24`` hours later (an
-    interval in hours, so a daylight-saving change inside the horizon does not
-    shift it). Time-zone conversion is slow (microseconds per value), so it
-    runs once per distinct ``(entry_date, time_zone)`` pair -- a few hundred
-    values, whatever the number of accounts -- and the result is joined back.
-    """
-    days = accounts.select("entry_date", "time_zone").distinct()
-    start = _local_to_utc(days.time_zone, days.entry_date.cast("timestamp"))
-    days = days.select(
-        "entry_date",
-        "time_zone",
-        _start=start,
-        _end=start + ibis.interval(hours=24 * horizon_days),
-    )
-    j = accounts.join(days, ["entry_date", "time_zone"])
-    return j.select("account_id", *extra, "_start", "_end")
-
-
-def _in_horizon(events: ibis.Table, ts: str, windows: ibis.Table) -> ibis.Table:
+def in_horizon(events: ibis.Table, ts: str, windows: ibis.Table) -> ibis.Table:
     """Events joined to their account's window, keeping those inside it."""
     j = events.join(windows, "account_id")
     return j.filter(j[ts] >= j._start, j[ts] < j._end)
@@ -408,7 +270,7 @@ def _in_horizon(events: ibis.Table, ts: str, windows: ibis.Table) -> ibis.Table:
 
 def _contact_aggregates(contacts: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Per-account contact counts in the horizon (one row per contacted account)."""
-    c = _in_horizon(
+    c = in_horizon(
         contacts.select(
             "account_id",
             "channel",
@@ -444,9 +306,7 @@ def _contact_aggregates(contacts: ibis.Table, windows: ibis.Table) -> ibis.Table
 
 def _payment_aggregates(payments: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Per-account payment totals in the horizon."""
-    p = _in_horizon(
-        payments.select("account_id", "paid_at", "amount"), "paid_at", windows
-    )
+    p = in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
     positive = p.amount > 0
     first = p.paid_at.min(where=positive)
     return p.group_by("account_id").aggregate(
@@ -467,8 +327,10 @@ def _check_loss_rates(loss_rates: Mapping[str, Any] | None) -> dict[str, float] 
     unknown = [k for k in loss_rates if k not in LOSS_STAGES]
     missing = [k for k in LOSS_STAGES if k not in loss_rates]
     if unknown or missing:
-        raise ValueError(f"loss_rates must name exactly the stages {', '.join(LOSS_STAGES)}; "
-                         f"unknown: {', '.join(map(str, unknown)) or 'none'}, missing: {', '.join(missing) or 'none'}")
+        raise ValueError(
+            f"loss_rates must name exactly the stages {', '.join(LOSS_STAGES)}; "
+            f"unknown: {', '.join(map(str, unknown)) or 'none'}, missing: {', '.join(missing) or 'none'}"
+        )
     out = {}
     for k in LOSS_STAGES:
         v = loss_rates[k]
@@ -478,14 +340,13 @@ def _check_loss_rates(loss_rates: Mapping[str, Any] | None) -> dict[str, float] 
     return out
 
 
-def _long_columns(accounts: ibis.Table, payments: ibis.Table, long_horizon_days: int,
-                  loss_rates: dict[str, float] | None) -> tuple[ibis.Table, dict[str, Any]]:
+def _long_columns(
+    accounts: ibis.Table, payments: ibis.Table, long_horizon_days: int, loss_rates: dict[str, float] | None
+) -> tuple[ibis.Table, dict[str, Any]]:
     """Per-account payments by the long horizon, and the column expressions built on them."""
-    windows = _windows(accounts, long_horizon_days)
-    p = _in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
-    agg = p.group_by("account_id").aggregate(
-        _long_collected=p.amount.sum(), _long_paid_n=p.count(where=p.amount > 0)
-    )
+    windows = horizon_windows(accounts, long_horizon_days)
+    p = in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
+    agg = p.group_by("account_id").aggregate(_long_collected=p.amount.sum(), _long_paid_n=p.count(where=p.amount > 0))
 
     def columns(joined_agg: ibis.Table) -> dict[str, ibis.Value]:
         collected = joined_agg._long_collected.fill_null(0.0).cast("float64")
@@ -503,8 +364,9 @@ def _long_columns(accounts: ibis.Table, payments: ibis.Table, long_horizon_days:
         if loss_rates is not None:
             bucket = accounts.dpd_bucket
             held = ibis.cases(*((bucket == b, loss_rates[b]) for b in contract.DPD_BUCKETS), else_=0.0)
-            rolled = ibis.cases(*((bucket == b, loss_rates[LOSS_STAGES[i + 1]])
-                                  for i, b in enumerate(contract.DPD_BUCKETS)), else_=0.0)
+            rolled = ibis.cases(
+                *((bucket == b, loss_rates[LOSS_STAGES[i + 1]]) for i, b in enumerate(contract.DPD_BUCKETS)), else_=0.0
+            )
             rate = ibis.ifelse(cols["long_rolled"], rolled, ibis.ifelse(cols["long_delinquent"], held, 0.0))
             cols["long_expected_loss"] = cols["long_remaining"] * rate
         return cols
@@ -512,8 +374,7 @@ def _long_columns(accounts: ibis.Table, payments: ibis.Table, long_horizon_days:
     return agg, columns
 
 
-def _counted_complaints(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table,
-                        *extra: str) -> ibis.Table:
+def counted_complaints(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table, *extra: str) -> ibis.Table:
     """The complaints that count for the horizon, with the window's ``extra`` account columns.
 
     A complaint linked to a contact (``contact_id``) counts when that contact
@@ -534,18 +395,14 @@ def _counted_complaints(complaints: ibis.Table, contacts: ibis.Table, windows: i
 
 
 def _complaint_aggregates(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table) -> ibis.Table:
-    """Per-account counts of the complaints that count for the horizon (:func:`_counted_complaints`)."""
-    k = _counted_complaints(complaints, contacts, windows)
-    return k.group_by("account_id").aggregate(
-        complaints=k.count(), complaints_escalated=k.count(where=k.escalated)
-    )
+    """Per-account counts of the complaints that count for the horizon (:func:`counted_complaints`)."""
+    k = counted_complaints(complaints, contacts, windows)
+    return k.group_by("account_id").aggregate(complaints=k.count(), complaints_escalated=k.count(where=k.escalated))
 
 
 def _opt_out_aggregates(opt_outs: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Per-account opt-out counts in the horizon."""
-    o = _in_horizon(
-        opt_outs.select("account_id", "requested_at"), "requested_at", windows
-    )
+    o = in_horizon(opt_outs.select("account_id", "requested_at"), "requested_at", windows)
     return o.group_by("account_id").aggregate(_opt_out_n=o.count())
 
 
@@ -566,7 +423,7 @@ def account_outcomes(
     Args:
         tables: the five contract tables by name (``accounts``, ``contacts``,
             ``payments``, ``complaints``, ``opt_outs``) as Ibis tables of one
-            backend, e.g. ``analysis.io.load(path).tables`` or the Dataset
+            backend, e.g. ``analysis.data.io.load(path).tables`` or the Dataset
             itself. Timestamps must be time-zone aware (UTC).
         horizon_days: length of the outcome window in days (24-hour days)
             from the local midnight of ``entry_date``.
@@ -575,7 +432,7 @@ def account_outcomes(
             :data:`LONG_OUTCOME_COLUMNS`; None adds none of them.
         loss_rates: share of the remaining balance expected to be lost, by
             stage reached (``M1``, ``M2``, ``M3+``, ``charge_off``; a
-            scenario's :meth:`~analysis.scenario.Scenario.loss_rates`), for
+            scenario's :meth:`~analysis.data.scenario.Scenario.loss_rates`), for
             ``long_expected_loss``; None leaves that column out.
 
     Returns:
@@ -589,19 +446,19 @@ def account_outcomes(
             positive integer, ``loss_rates`` without ``long_horizon_days`` or
             not a rate in [0, 1] for each stage, or a table is missing.
     """
-    horizon_days = _check_horizon(horizon_days)
+    horizon_days = check_horizon(horizon_days)
     if long_horizon_days is not None:
-        long_horizon_days = _check_horizon(long_horizon_days, "long_horizon_days")
+        long_horizon_days = check_horizon(long_horizon_days, "long_horizon_days")
     loss_rates = _check_loss_rates(loss_rates)
     if loss_rates is not None and long_horizon_days is None:
         raise ValueError("loss_rates apply at the long horizon: give long_horizon_days too")
-    accounts = _table(tables, "accounts")
-    windows = _windows(accounts, horizon_days)
+    accounts = get_table(tables, "accounts")
+    windows = horizon_windows(accounts, horizon_days)
 
-    c = _contact_aggregates(_table(tables, "contacts"), windows)
-    p = _payment_aggregates(_table(tables, "payments"), windows)
-    k = _complaint_aggregates(_table(tables, "complaints"), _table(tables, "contacts"), windows)
-    o = _opt_out_aggregates(_table(tables, "opt_outs"), windows)
+    c = _contact_aggregates(get_table(tables, "contacts"), windows)
+    p = _payment_aggregates(get_table(tables, "payments"), windows)
+    k = _complaint_aggregates(get_table(tables, "complaints"), get_table(tables, "contacts"), windows)
+    o = _opt_out_aggregates(get_table(tables, "opt_outs"), windows)
 
     j = (
         accounts.left_join(c, accounts.account_id == c.account_id)
@@ -611,7 +468,7 @@ def account_outcomes(
     )
     long_cols: dict[str, ibis.Value] = {}
     if long_horizon_days is not None:
-        lp, make_long = _long_columns(accounts, _table(tables, "payments"), long_horizon_days, loss_rates)
+        lp, make_long = _long_columns(accounts, get_table(tables, "payments"), long_horizon_days, loss_rates)
         j = j.left_join(lp, accounts.account_id == lp.account_id)
         long_cols = make_long(lp)
 
@@ -654,11 +511,7 @@ def account_outcomes(
 
 def _metric_columns(schema: ibis.Schema) -> list[str]:
     """Columns of an outcomes schema that can be summarised (numeric or bool)."""
-    return [
-        name
-        for name, typ in schema.items()
-        if name not in _NOT_METRICS and (typ.is_numeric() or typ.is_boolean())
-    ]
+    return [name for name, typ in schema.items() if name not in _NOT_METRICS and (typ.is_numeric() or typ.is_boolean())]
 
 
 def _cell_stats_expr(
@@ -673,9 +526,10 @@ def _cell_stats_expr(
     loss_rates: Mapping[str, float] | None = None,
 ) -> ibis.Table:
     """The lazy expression behind :func:`cell_stats` (arguments validated)."""
-    horizon_days = _check_horizon(horizon_days)
-    outcomes = account_outcomes(tables, horizon_days=horizon_days, long_horizon_days=long_horizon_days,
-                                loss_rates=loss_rates)
+    horizon_days = check_horizon(horizon_days)
+    outcomes = account_outcomes(
+        tables, horizon_days=horizon_days, long_horizon_days=long_horizon_days, loss_rates=loss_rates
+    )
     if derived:
         clash = [k for k in derived if k in outcomes.columns]
         if clash:
@@ -698,9 +552,7 @@ def _cell_stats_expr(
         pairs.append((a, b))
 
     used = list(dict.fromkeys([*metric_names, *(m for p in pairs for m in p)]))
-    t = outcomes.select(
-        *by_names, **{f"_m_{m}": outcomes[m].cast("float64") for m in used}
-    )
+    t = outcomes.select(*by_names, **{f"_m_{m}": outcomes[m].cast("float64") for m in used})
     aggs: dict[str, ibis.Value] = {"accounts": t.count()}
     for m in metric_names:
         x = t[f"_m_{m}"]
@@ -768,8 +620,14 @@ def cell_stats(
             positive integer.
     """
     expr = _cell_stats_expr(
-        tables, by=by, metrics=metrics, cross=cross, horizon_days=horizon_days, derived=derived,
-        long_horizon_days=long_horizon_days, loss_rates=loss_rates,
+        tables,
+        by=by,
+        metrics=metrics,
+        cross=cross,
+        horizon_days=horizon_days,
+        derived=derived,
+        long_horizon_days=long_horizon_days,
+        loss_rates=loss_rates,
     )
     df = expr.to_pandas()
     stat_cols = list(expr.columns[expr.columns.index("accounts") + 1 :])
@@ -819,30 +677,22 @@ def contact_cells(
         ValueError: an unknown ``by`` column (the message lists what is
             allowed) or ``horizon_days`` not a positive integer.
     """
-    horizon_days = _check_horizon(horizon_days)
-    accounts = _table(tables, "accounts")
-    contacts = _table(tables, "contacts")
-    complaints = _table(tables, "complaints")
+    horizon_days = check_horizon(horizon_days)
+    accounts = get_table(tables, "accounts")
+    contacts = get_table(tables, "contacts")
+    complaints = get_table(tables, "complaints")
     by_names = _names(by, "by")
-    allowed = list(
-        dict.fromkeys(
-            [*contacts.columns, *accounts.columns, *_DERIVED_CONTACT_COLUMNS]
-        )
-    )
+    allowed = list(dict.fromkeys([*contacts.columns, *accounts.columns, *_DERIVED_CONTACT_COLUMNS]))
     _check_allowed(by_names, allowed, "by column")
 
-    account_cols = [
-        n for n in by_names if n in accounts.columns and n not in contacts.columns
-    ]
+    account_cols = [n for n in by_names if n in accounts.columns and n not in contacts.columns]
     if "local_hour" in by_names and "time_zone" not in account_cols:
         account_cols.append("time_zone")
-    windows = _windows(accounts, horizon_days, *account_cols)
-    c = _in_horizon(contacts, "contacted_at", windows)
+    windows = horizon_windows(accounts, horizon_days, *account_cols)
+    c = in_horizon(contacts, "contacted_at", windows)
     derived: dict[str, ibis.Value] = {}
     if "local_hour" in by_names:
-        derived["local_hour"] = (
-            _utc_to_local(c.time_zone, c.contacted_at).hour().cast("int64")
-        )
+        derived["local_hour"] = local_time(c.contacted_at, c.time_zone).hour().cast("int64")
     if "day" in by_names:
         derived["day"] = c.contacted_at.delta(c._start, unit="microsecond") // _MICROS_PER_DAY
     if derived:
@@ -850,9 +700,7 @@ def contact_cells(
 
     # the contacts are in the horizon: every complaint they caused counts, wherever it was received
     k = complaints.filter(complaints.contact_id.notnull()).select("contact_id", "escalated")
-    per_contact = k.group_by("contact_id").aggregate(
-        _complaints=k.count(), _escalated=k.count(where=k.escalated)
-    )
+    per_contact = k.group_by("contact_id").aggregate(_complaints=k.count(), _escalated=k.count(where=k.escalated))
     j = c.left_join(per_contact, c.contact_id == per_contact.contact_id)
     j = j.select(
         *by_names,
@@ -888,12 +736,3 @@ def contact_cells(
     df = expr.to_pandas()
     df[list(aggs)] = df[list(aggs)].fillna(0).astype("int64")
     return df.reset_index(drop=True)
-
-
-# Building blocks other engine-side modules (complaints, compliance) reuse.
-get_table = _table
-check_horizon = _check_horizon
-horizon_windows = _windows
-in_horizon = _in_horizon
-counted_complaints = _counted_complaints
-local_to_utc = _local_to_utc

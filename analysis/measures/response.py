@@ -16,14 +16,16 @@ and ends in intervals from :mod:`analysis.stats`:
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
-from . import engine, stats
+from analysis import engine, stats
 
 __all__ = [
-    "funnel", "outcomes", "effects",
+    "funnel",
+    "outcomes",
+    "effects",
 ]
 
 #: Funnel stages in order, with their meaning.
@@ -40,16 +42,23 @@ _REACHED = {"reached": lambda t: (t.sms_delivered + t.calls_connected) > 0}
 
 
 def _cells(tables, by: Sequence[str], horizon_days: int) -> pd.DataFrame:
-    return engine.cell_stats(tables, by=tuple(by), metrics=[*_BINARY, "collected"], derived=_REACHED,
-                             horizon_days=horizon_days)
+    return engine.cell_stats(
+        tables, by=tuple(by), metrics=[*_BINARY, "collected"], derived=_REACHED, horizon_days=horizon_days
+    )
 
 
 def _by_columns(df: pd.DataFrame) -> list[str]:
     return list(df.columns[: list(df.columns).index("accounts")])
 
 
-def funnel(tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0.95, method: str = "wilson",
-           horizon_days: int = 30) -> pd.DataFrame:
+def funnel(
+    tables,
+    *,
+    by: Sequence[str] = ("strategy",),
+    confidence: float = 0.95,
+    method: str = "wilson",
+    horizon_days: int = 30,
+) -> pd.DataFrame:
     """The contact funnel per cell, one row per cell and stage.
 
     Returns:
@@ -61,13 +70,23 @@ def funnel(tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0.9
     for _, r in cells.iterrows():  # one iteration per cell
         for stage in STAGES:
             e = stats.proportion_ci(int(r[f"{stage}_sum"]), int(r["accounts"]), method=method, confidence=confidence)
-            rows.append({**{b: r[b] for b in _by_columns(cells)}, "stage": stage, "accounts": int(r["accounts"]),
-                         "count": int(r[f"{stage}_sum"]), "rate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high})
+            rows.append(
+                {
+                    **{b: r[b] for b in _by_columns(cells)},
+                    "stage": stage,
+                    "accounts": int(r["accounts"]),
+                    "count": int(r[f"{stage}_sum"]),
+                    "rate": e.estimate,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def outcomes(tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0.95,
-             horizon_days: int = 30) -> pd.DataFrame:
+def outcomes(
+    tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0.95, horizon_days: int = 30
+) -> pd.DataFrame:
     """Paid rate, cure rate and money collected per account, per cell, with intervals."""
     cells = _cells(tables, by, horizon_days)
     rows = []
@@ -78,16 +97,28 @@ def outcomes(tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0
             e = stats.proportion_ci(int(r[f"{col}_sum"]), n, confidence=confidence)
             row.update({name: e.estimate, f"{name}_ci_low": e.ci_low, f"{name}_ci_high": e.ci_high})
         m = stats.mean_ci(r["collected_sum"], r["collected_sumsq"], n, confidence=confidence) if n >= 2 else None
-        row.update({"collected_per_account": r["collected_sum"] / n,
-                    "collected_ci_low": m.ci_low if m else float("nan"),
-                    "collected_ci_high": m.ci_high if m else float("nan")})
+        row.update(
+            {
+                "collected_per_account": r["collected_sum"] / n,
+                "collected_ci_low": m.ci_low if m else float("nan"),
+                "collected_ci_high": m.ci_high if m else float("nan"),
+            }
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def effects(tables, *, baseline: str = "sms_only", by: Sequence[str] = (), outcome: str = "paid",
-            method: str = "newcombe", confidence: float = 0.95, adjust: str = "holm",
-            horizon_days: int = 30) -> pd.DataFrame:
+def effects(
+    tables,
+    *,
+    baseline: str = "sms_only",
+    by: Sequence[str] = (),
+    outcome: str = "paid",
+    method: str = "newcombe",
+    confidence: float = 0.95,
+    adjust: str = "holm",
+    horizon_days: int = 30,
+) -> pd.DataFrame:
     """Each strategy against the baseline strategy, overall or within groups.
 
     Args:
@@ -136,17 +167,47 @@ def effects(tables, *, baseline: str = "sms_only", by: Sequence[str] = (), outco
             if outcome == "collected" and min(n1, n2) < 2:  # no variance from one account: no interval
                 e = stats.Estimate(r["collected_sum"] / n1 - b["collected_sum"] / n2, math.nan, math.nan)
             elif outcome == "collected":
-                e = stats.diff_means_ci(r["collected_sum"], r["collected_sumsq"], n1, b["collected_sum"],
-                                        b["collected_sumsq"], n2, confidence=confidence)
+                e = stats.diff_means_ci(
+                    r["collected_sum"],
+                    r["collected_sumsq"],
+                    n1,
+                    b["collected_sum"],
+                    b["collected_sumsq"],
+                    n2,
+                    confidence=confidence,
+                )
             else:
-                e = stats.diff_proportions_ci(int(r[f"{outcome}_sum"]), n1, int(b[f"{outcome}_sum"]), n2,
-                                              method=method, confidence=confidence)
-            rows.append({**dict(zip(by, key)), "strategy": r["strategy"], "outcome": outcome, "accounts": n1,
-                         "baseline_accounts": n2, "mean": r[f"{outcome}_sum"] / n1,
-                         "baseline_mean": b[f"{outcome}_sum"] / n2, "estimate": e.estimate, "ci_low": e.ci_low,
-                         "ci_high": e.ci_high, "pvalue": e.pvalue})
-    columns = [*by, "strategy", "outcome", "accounts", "baseline_accounts", "mean", "baseline_mean", "estimate",
-               "ci_low", "ci_high", "pvalue"]
+                e = stats.diff_proportions_ci(
+                    int(r[f"{outcome}_sum"]), n1, int(b[f"{outcome}_sum"]), n2, method=method, confidence=confidence
+                )
+            rows.append(
+                {
+                    **dict(zip(by, key)),
+                    "strategy": r["strategy"],
+                    "outcome": outcome,
+                    "accounts": n1,
+                    "baseline_accounts": n2,
+                    "mean": r[f"{outcome}_sum"] / n1,
+                    "baseline_mean": b[f"{outcome}_sum"] / n2,
+                    "estimate": e.estimate,
+                    "ci_low": e.ci_low,
+                    "ci_high": e.ci_high,
+                    "pvalue": e.pvalue,
+                }
+            )
+    columns = [
+        *by,
+        "strategy",
+        "outcome",
+        "accounts",
+        "baseline_accounts",
+        "mean",
+        "baseline_mean",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pvalue",
+    ]
     out = pd.DataFrame(rows, columns=columns)
     out["pvalue_adjusted"] = out["pvalue"]
     if out.empty:

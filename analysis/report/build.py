@@ -13,7 +13,7 @@
    again (see "The cache" below);
 3. renders per notebook a manager report (code hidden), an analyst report
    (with code), reveal.js slides, the same slides as PowerPoint
-   (``NN_name.pptx``, see :mod:`analysis.pptx_deck`) and, when ``chromium`` is
+   (``NN_name.pptx``, see :mod:`analysis.report.pptx_deck`) and, when ``chromium`` is
    on PATH, a PDF of the slides; every file is self-contained (images
    embedded, scripts and styles inlined) and requests nothing from any network
    address;
@@ -63,34 +63,88 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from . import checks
-from .folders import file_sha256
-from .pptx_deck import write_pptx
+from analysis import checks
+from analysis.data.folders import file_sha256
+from analysis.report.pptx_deck import write_pptx
 
 __all__ = [
-    "BuildError", "UsageError", "BuildConfig", "BuildResult", "parse_sets", "prepare_data", "data_hash",
-    "find_notebooks", "Renderer", "content_security_policy", "with_csp", "inline_assets", "chromium",
-    "start_pdf", "finish_pdf", "kernel_failed_to_start", "execute", "declared_parameters", "declared_cost_keys",
-    "parameters_for", "check_extra_parameters", "check_data", "synthetic_note", "code_hash",
-    "data_content_hash", "cache_inputs", "notebook_key", "render_inputs", "render_key", "chromium_identity",
-    "PreviousReports", "build", "with_first_line", "stop_kernels", "versions", "summarise_notebook",
-    "index_html", "ENGINE_VARIABLES", "engine_environment",
+    "BuildError",
+    "UsageError",
+    "BuildConfig",
+    "BuildResult",
+    "parse_sets",
+    "prepare_data",
+    "data_hash",
+    "find_notebooks",
+    "Renderer",
+    "content_security_policy",
+    "with_csp",
+    "inline_assets",
+    "chromium",
+    "start_pdf",
+    "finish_pdf",
+    "kernel_failed_to_start",
+    "execute",
+    "declared_parameters",
+    "declared_cost_keys",
+    "parameters_for",
+    "check_extra_parameters",
+    "check_data",
+    "synthetic_note",
+    "code_hash",
+    "data_content_hash",
+    "cache_inputs",
+    "notebook_key",
+    "render_inputs",
+    "render_key",
+    "chromium_identity",
+    "PreviousReports",
+    "build",
+    "with_first_line",
+    "stop_kernels",
+    "versions",
+    "summarise_notebook",
+    "index_html",
+    "ENGINE_VARIABLES",
+    "engine_environment",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVEAL_DIR = ROOT / "node_modules" / "reveal.js"
 NOTEBOOK_NAME = re.compile(r"^\d{2}_[\w.-]+\.ipynb$")
 CORE_PARAMETERS = ("scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides")
 MARKER = "build.json"  # the build record in every reports folder (what was built, from what, with which versions)
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-    "--disable-default-apps", "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-    "--window-size=1280,800", "--virtual-time-budget=10000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
+    "--window-size=1280,800",
+    "--virtual-time-budget=10000",
 )
-_PACKAGES = ("pandas", "numpy", "pyarrow", "duckdb", "ibis-framework", "scipy", "statsmodels", "matplotlib",
-             "papermill", "nbconvert", "nbclient", "nbformat", "ipykernel")
+_PACKAGES = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "duckdb",
+    "ibis-framework",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "nbformat",
+    "ipykernel",
+)
 
 # Anything in an HTML file that makes a browser fetch from the network.
 EXTERNAL_REF = re.compile(
@@ -184,7 +238,7 @@ def _parse_value(text: str):
 def parse_sets(pairs: list[str]) -> tuple[dict, dict]:
     """Split ``KEY=VALUE`` strings into unit-cost overrides and other parameters.
 
-    Keys that name a field of :class:`analysis.costs.UnitCosts` are cost
+    Keys that name a field of :class:`analysis.measures.costs.UnitCosts` are cost
     overrides and need a number; other keys become top-level notebook
     parameters, their values read as JSON when they parse (numbers, true,
     lists) and as text otherwise.
@@ -192,7 +246,7 @@ def parse_sets(pairs: list[str]) -> tuple[dict, dict]:
     Raises:
         UsageError: malformed pair, reserved key, or a non-numeric cost.
     """
-    from .costs import UnitCosts
+    from analysis.measures.costs import UnitCosts
 
     cost_keys = {f.name for f in dataclasses.fields(UnitCosts)} - {"currency"}
     costs, extra = {}, {}
@@ -230,19 +284,23 @@ def prepare_data(scenario: str | None, data: Path | None, seed: int, say=print) 
             file given as ``data``, or a generated folder whose manifest
             contradicts ``--scenario``/``--seed``.
     """
-    from . import synth
-    from .scenario import SCENARIO_DIR, ScenarioError, load_scenario
+    from analysis.data import synth
+    from analysis.data.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 
     explicit = data is not None
     if explicit:
         given = Path(data)
         data = given.expanduser().resolve()
         if not data.exists():
-            raise UsageError(f"--data {given}: no such folder; pass the folder holding the dataset "
-                             "(nothing is generated there), or leave --data out to use --scenario's synthetic data")
+            raise UsageError(
+                f"--data {given}: no such folder; pass the folder holding the dataset "
+                "(nothing is generated there), or leave --data out to use --scenario's synthetic data"
+            )
         if not data.is_dir():
-            raise UsageError(f"--data {given} is a file; pass the folder holding accounts, contacts, payments, "
-                             "complaints and opt_outs")
+            raise UsageError(
+                f"--data {given} is a file; pass the folder holding accounts, contacts, payments, "
+                "complaints and opt_outs"
+            )
         try:
             empty = not any(data.iterdir())
         except OSError as e:
@@ -270,8 +328,10 @@ def prepare_data(scenario: str | None, data: Path | None, seed: int, say=print) 
     if explicit:
         if manifest is None or "seed" not in manifest:  # a team's own data: used as it is
             return data, passed, manifest, False
-        raise UsageError(f"{data} holds scenario {manifest.get('scenario')} with seed {manifest.get('seed')}; "
-                         f"pass --scenario {manifest.get('scenario')} --seed {manifest.get('seed')}, or another --data")
+        raise UsageError(
+            f"{data} holds scenario {manifest.get('scenario')} with seed {manifest.get('seed')}; "
+            f"pass --scenario {manifest.get('scenario')} --seed {manifest.get('seed')}, or another --data"
+        )
     say(f"generating {sc.name} (seed {seed}) into {data}" + (" (its scenario changed)" if same else ""))
     try:
         res = synth.generate(scenario=sc, seed=seed, out=data, overwrite=True)
@@ -297,8 +357,11 @@ def data_hash(folder: Path, manifest: dict | None) -> str:
         for name, digest in sorted(manifest["sha256"].items()):
             h.update(f"{name}:{digest}\n".encode())
         return h.hexdigest()
-    for path in sorted(p for p in Path(folder).iterdir()
-                       if p.suffix in (".parquet", ".csv", ".json") and p.is_file() and not p.name.startswith(".")):
+    for path in sorted(
+        p
+        for p in Path(folder).iterdir()
+        if p.suffix in (".parquet", ".csv", ".json") and p.is_file() and not p.name.startswith(".")
+    ):
         h.update(f"{path.name}:".encode())
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
@@ -334,16 +397,22 @@ class Renderer:
         cfg.TagRemovePreprocessor.remove_cell_tags = ("remove-cell", "remove_cell")
         cfg.TagRemovePreprocessor.remove_input_tags = ("remove-input", "remove_input", "hide-input")
         cfg.TagRemovePreprocessor.remove_all_outputs_tags = ("remove-output", "remove_output")
-        quiet = logging.getLogger("analysis.build.nbconvert")
+        quiet = logging.getLogger("analysis.report.build.nbconvert")
         quiet.setLevel(logging.ERROR)  # not "alternative text is missing" for every figure
         common = dict(config=cfg, log=quiet, extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
         hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         self.manager = HTMLExporter(template_name="offline_lab", **common, **hidden)
         self.analyst = HTMLExporter(template_name="offline_lab", **common)
-        self.slides = SlidesExporter(template_name="offline_reveal", reveal_url_prefix=REVEAL_DIR.as_posix(),
-                                     reveal_theme="white", reveal_transition="none",
-                                     reveal_width="1280", reveal_height="720",  # 16:9; the template fits slides in
-                                     **common, **hidden)
+        self.slides = SlidesExporter(
+            template_name="offline_reveal",
+            reveal_url_prefix=REVEAL_DIR.as_posix(),
+            reveal_theme="white",
+            reveal_transition="none",
+            reveal_width="1280",
+            reveal_height="720",  # 16:9; the template fits slides in
+            **common,
+            **hidden,
+        )
         for exporter in (self.manager, self.analyst, self.slides):
             # nbconvert validates the notebook after each of its ~12 preprocessors, compiling the
             # JSON schema anew each time (0.7 s per render); papermill validated it on writing.
@@ -389,12 +458,15 @@ def content_security_policy(scripts=()) -> str:
     given inline scripts (by SHA-256 hash); styles and images inline or as ``data:`` URLs."""
     import base64
 
-    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
-                     for s in scripts})
+    hashes = sorted(
+        {"'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'" for s in scripts}
+    )
     script_src = " ".join(hashes) if hashes else "'none'"
-    return ("default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
-            f"script-src {script_src}; connect-src 'none'; frame-src 'none'; object-src 'none'; "
-            "base-uri 'none'; form-action 'none'")
+    return (
+        "default-src 'none'; img-src data:; font-src data:; style-src 'unsafe-inline'; "
+        f"script-src {script_src}; connect-src 'none'; frame-src 'none'; object-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
 
 
 def with_csp(page: str, allowed_scripts: set[str]) -> str:
@@ -405,7 +477,7 @@ def with_csp(page: str, allowed_scripts: set[str]) -> str:
     head = _HEAD.search(page)
     if head is None:
         raise BuildError("a rendered page has no <head>; cannot attach its Content-Security-Policy")
-    return page[: head.end()] + "\n" + meta + page[head.end():]
+    return page[: head.end()] + "\n" + meta + page[head.end() :]
 
 
 _LINK_CSS = re.compile(r"""<link\b[^>]*\bhref=["']([^"']+)["'][^>]*>""", re.IGNORECASE)
@@ -448,8 +520,14 @@ def chromium() -> str | None:
 def start_pdf(browser: str, slides: Path, pdf: Path) -> subprocess.Popen:
     """Start printing ``slides`` (reveal.js ``?print-pdf``) to ``pdf`` with headless Chromium."""
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-           f"--print-to-pdf={pdf}", slides.resolve().as_uri() + "?print-pdf"]
+    cmd = [
+        browser,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={pdf}",
+        slides.resolve().as_uri() + "?print-pdf",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc.profile = profile  # removed in finish_pdf
     proc.started = proc.ended = time.perf_counter()
@@ -499,8 +577,10 @@ def _execution_error(nb_path: Path, err) -> BuildError:
         shift = int(bool(nb.cells) and "papermill-error-cell-tag" in nb.cells[0].metadata.get("tags", []))
         index = sum(1 for c in nb.cells[: err.cell_index + shift] if not added & set(c.metadata.get("tags", [])))
     evalue = str(err.evalue).strip().splitlines()
-    return BuildError(f"notebook {nb_path.name} failed in cell {index} (counting from 0; "
-                      f"`{_first_line(err.source)}`): {err.ename}: {evalue[0] if evalue else ''}")
+    return BuildError(
+        f"notebook {nb_path.name} failed in cell {index} (counting from 0; "
+        f"`{_first_line(err.source)}`): {err.ename}: {evalue[0] if evalue else ''}"
+    )
 
 
 def kernel_failed_to_start(error: BaseException) -> bool:
@@ -531,8 +611,15 @@ def execute(nb_path: Path, out_path: Path, parameters: dict):
         for attempt in (1, 2):
             try:
                 return pm.execute_notebook(
-                    str(nb_path), str(out_path), parameters=parameters, kernel_name="python3", language="python",
-                    progress_bar=False, log_output=False, request_save_on_cell_execute=False, start_timeout=120,
+                    str(nb_path),
+                    str(out_path),
+                    parameters=parameters,
+                    kernel_name="python3",
+                    language="python",
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    start_timeout=120,
                     resources={"metadata": {"path": str(nb_path.parent)}},
                 )
             except RuntimeError as e:
@@ -566,7 +653,7 @@ def _kernel_and_cells(nb) -> tuple[float, float]:
 # --------------------------------------------------------------------------
 def _check_out(out: Path, data: Path | None) -> Path:
     """The reports folder, resolved, once it is known to be safe to replace and writable."""
-    from . import folders
+    from analysis.data import folders
 
     try:
         resolved = folders.check_target(out, "reports", data=data)
@@ -582,8 +669,9 @@ def _check_out(out: Path, data: Path | None) -> Path:
         try:
             os.rename(resolved, probe)
         except OSError as e:
-            raise UsageError(f"--out {out}: the earlier reports cannot be replaced ({e.strerror}); "
-                             "name another folder") from None
+            raise UsageError(
+                f"--out {out}: the earlier reports cannot be replaced ({e.strerror}); name another folder"
+            ) from None
         os.rename(probe, resolved)
     return resolved
 
@@ -654,14 +742,18 @@ def check_extra_parameters(extra: dict, notebooks: list[Path], declared: dict | 
             known.setdefault(name, kind)
     for key, value in extra.items():
         if key not in known:
-            raise UsageError(f"--set {key}: no notebook has a parameter of that name "
-                             f"(known: {', '.join(sorted(set(known) - set(CORE_PARAMETERS))) or 'none'})")
+            raise UsageError(
+                f"--set {key}: no notebook has a parameter of that name "
+                f"(known: {', '.join(sorted(set(known) - set(CORE_PARAMETERS))) or 'none'})"
+            )
         kind = known[key]
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if kind in ("int", "float") and not (numeric and math.isfinite(value) and (kind == "float" or
-                                                                              float(value).is_integer())):
-            raise UsageError(f"--set {key}: expected {'a whole number' if kind == 'int' else 'a finite number'}, "
-                             f"got {value!r}")
+        if kind in ("int", "float") and not (
+            numeric and math.isfinite(value) and (kind == "float" or float(value).is_integer())
+        ):
+            raise UsageError(
+                f"--set {key}: expected {'a whole number' if kind == 'int' else 'a finite number'}, got {value!r}"
+            )
         if kind == "bool" and not isinstance(value, bool):
             raise UsageError(f"--set {key}: expected true or false, got {value!r}")
         check = _VALUE_CHECKS.get(key)
@@ -674,8 +766,9 @@ def check_extra_parameters(extra: dict, notebooks: list[Path], declared: dict | 
 
 def _check_decision_value(key: str):
     """A check of one decision parameter's value (raises ValueError naming what is accepted)."""
+
     def check(value):
-        from . import decision, economics
+        from analysis.decide import decision, economics
 
         if key == "level":
             decision._check_level(value)
@@ -683,11 +776,14 @@ def _check_decision_value(key: str):
             economics._check_horizon(value)
         else:
             decision.parse_limit(value, key)
+
     return check
 
 
 #: Notebook parameters whose values are checked before any notebook runs.
-_VALUE_CHECKS = {k: _check_decision_value(k) for k in ("level", "horizon", "capacity_hours", "complaint_budget_per_10k")}
+_VALUE_CHECKS = {
+    k: _check_decision_value(k) for k in ("level", "horizon", "capacity_hours", "complaint_budget_per_10k")
+}
 
 
 def check_data(data: Path, scenario: str, baseline: str, cost_overrides: dict) -> None:
@@ -698,9 +794,9 @@ def check_data(data: Path, scenario: str, baseline: str, cost_overrides: dict) -
         UsageError: the baseline is not a strategy of the data, the scenario's
             currency is not the data's, or a unit cost is out of range.
     """
-    from . import io
-    from .costs import UnitCosts
-    from .scenario import ScenarioError, load_scenario
+    from analysis.data import io
+    from analysis.data.scenario import ScenarioError, load_scenario
+    from analysis.measures.costs import UnitCosts
 
     try:
         ds = io.load(data)
@@ -716,8 +812,10 @@ def check_data(data: Path, scenario: str, baseline: str, cost_overrides: dict) -
     except ScenarioError as e:
         raise UsageError(str(e)) from None
     if ds.currency and sc.currency != ds.currency:
-        raise UsageError(f"--scenario {sc.name} is in {sc.currency} but the data are in {ds.currency}; "
-                         f"choose a scenario in {ds.currency}")
+        raise UsageError(
+            f"--scenario {sc.name} is in {sc.currency} but the data are in {ds.currency}; "
+            f"choose a scenario in {ds.currency}"
+        )
     try:
         UnitCosts.from_scenario(sc, **cost_overrides)
     except ValueError as e:
@@ -730,11 +828,14 @@ def synthetic_note(manifest: dict | None) -> str | None:
         return None
     accounts = manifest.get("accounts")
     size = f", {accounts:,} accounts" if isinstance(accounts, int) else ""
+
     def one_line(value) -> str:  # a blank line would end the HTML block and let Markdown (links) in
         return html.escape(" ".join(str(value).split()))
 
-    return (f"Synthetic data: generated by this tool from scenario {one_line(manifest['scenario'])} "
-            f"(seed {one_line(manifest['seed'])}{size}), not a lender's records.")
+    return (
+        f"Synthetic data: generated by this tool from scenario {one_line(manifest['scenario'])} "
+        f"(seed {one_line(manifest['seed'])}{size}), not a lender's records."
+    )
 
 
 # --------------------------------------------------------------------------
@@ -743,11 +844,39 @@ def synthetic_note(manifest: dict | None) -> str | None:
 #: The field of ``build.json`` that holds the cache entries (per notebook: keys and file hashes).
 CACHE_FIELD = "cache"
 #: Libraries whose version can change what an executed notebook holds (besides Python's).
-_EXECUTION_PACKAGES = ("numpy", "pandas", "pyarrow", "duckdb", "ibis-framework", "scipy", "statsmodels",
-                       "matplotlib", "ipython", "ipykernel", "jupyter_client", "nbclient", "nbformat", "papermill")
+_EXECUTION_PACKAGES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "ibis-framework",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "ipython",
+    "ipykernel",
+    "jupyter_client",
+    "nbclient",
+    "nbformat",
+    "papermill",
+)
 #: Libraries whose version can change the rendered reports.
-_RENDER_PACKAGES = ("nbconvert", "nbformat", "jinja2", "mistune", "pygments", "bleach", "markupsafe", "tinycss2",
-                    "beautifulsoup4", "jupyterlab_pygments", "traitlets", "python-pptx", "lxml", "pillow")
+_RENDER_PACKAGES = (
+    "nbconvert",
+    "nbformat",
+    "jinja2",
+    "mistune",
+    "pygments",
+    "bleach",
+    "markupsafe",
+    "tinycss2",
+    "beautifulsoup4",
+    "jupyterlab_pygments",
+    "traitlets",
+    "python-pptx",
+    "lxml",
+    "pillow",
+)
 #: The rendered reports of a notebook: (kind, file suffix).
 _REPORTS = (("manager", ".html"), ("analyst", ".analyst.html"), ("slides", ".slides.html"))
 #: Data files a notebook reads (tables, manifest.json, truth.json), in the dataset folder or its table subfolders.
@@ -770,10 +899,17 @@ def _files_hash(root: Path, files) -> str:
 
 def code_hash() -> str:
     """SHA-256 over the package code: every ``analysis/**/*.py`` file and every template file, by content."""
-    package = Path(__file__).resolve().parent
-    return _files_hash(package, (p for p in package.rglob("*") if p.is_file()
-                                 and "__pycache__" not in p.relative_to(package).parts
-                                 and (p.suffix == ".py" or TEMPLATES in p.parents)))
+    package = Path(__file__).resolve().parents[1]  # the whole analysis package
+    return _files_hash(
+        package,
+        (
+            p
+            for p in package.rglob("*")
+            if p.is_file()
+            and "__pycache__" not in p.relative_to(package).parts
+            and (p.suffix == ".py" or TEMPLATES in p.parents)
+        ),
+    )
 
 
 def data_content_hash(folder: Path) -> str:
@@ -783,20 +919,29 @@ def data_content_hash(folder: Path) -> str:
     manifest's hashes, so data edited in place are seen (about 0.1 s per 30 MB).
     """
     folder = Path(folder)
-    return _files_hash(folder, (p for p in folder.rglob("*") if p.suffix in _DATA_SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(folder).parts)))
+    return _files_hash(
+        folder,
+        (
+            p
+            for p in folder.rglob("*")
+            if p.suffix in _DATA_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        ),
+    )
 
 
 def _scenario_digest(name) -> str | None:
     """SHA-256 over a scenario's settings (``extends`` resolved) and its rule packs' rules; None if it does not load."""
-    from .scenario import load_scenario
+    from analysis.data.scenario import load_scenario
 
     try:
         sc = load_scenario(name)
     except (ValueError, OSError, TypeError):
         return None
-    return _digest({"settings": sc.settings,
-                    "rule_packs": [[p.name, p.title, p.source, list(p.rules)] for p in sc.rule_packs]})
+    return _digest(
+        {"settings": sc.settings, "rule_packs": [[p.name, p.title, p.source, list(p.rules)] for p in sc.rule_packs]}
+    )
 
 
 def _package_versions(names) -> dict:
@@ -814,7 +959,7 @@ def cache_inputs(data: Path, scenario: str, manifest: dict | None) -> dict:
 
     The scenario counts twice when the data's manifest names another one:
     the notebooks take their assumptions from the data's own scenario when
-    it loads (``analysis.notebook.prepare``), else from ``scenario``.
+    it loads (``analysis.report.notebook.prepare``), else from ``scenario``.
     """
     own = (manifest or {}).get("scenario")
     names = sorted({str(scenario), *([own] if isinstance(own, str) else [])})
@@ -843,8 +988,14 @@ def notebook_key(nb_path: Path, parameters: dict, shared: dict) -> str:
     scenario, Python and library versions). Nothing else goes in, so a change
     to a parameter or a cost re-runs only the notebooks that read it.
     """
-    return _digest({"notebook": file_sha256(nb_path), "folder": str(nb_path.parent), "parameters": parameters,
-                    "shared": _digest(shared)})
+    return _digest(
+        {
+            "notebook": file_sha256(nb_path),
+            "folder": str(nb_path.parent),
+            "parameters": parameters,
+            "shared": _digest(shared),
+        }
+    )
 
 
 def render_inputs() -> dict:
@@ -884,7 +1035,7 @@ class PreviousReports:
     """
 
     def __init__(self, folder: Path | None):
-        from . import folders
+        from analysis.data import folders
 
         self.folder, self.entries, self._owned, self.validated = folder, {}, set(), None
         if folder is None or not Path(folder).is_dir() or Path(folder).is_symlink():
@@ -949,7 +1100,7 @@ ENGINE_VARIABLES: tuple[str, ...] = ("ANALYSIS_ENGINE", "ANALYSIS_SPARK_MASTER")
 
 
 def engine_environment(cfg: BuildConfig) -> dict[str, str]:
-    """The variables the kernels inherit for ``cfg.engine`` (read by :func:`analysis.notebook.prepare`).
+    """The variables the kernels inherit for ``cfg.engine`` (read by :func:`analysis.report.notebook.prepare`).
 
     >>> engine_environment(BuildConfig(engine="spark", spark_master="local[2]"))
     {'ANALYSIS_ENGINE': 'spark', 'ANALYSIS_SPARK_MASTER': 'local[2]'}
@@ -993,12 +1144,26 @@ def build(cfg: BuildConfig) -> BuildResult:
     data, scenario, manifest, generated = prepare_data(cfg.scenario, cfg.data, seed, say)
     out = _check_out(cfg.out, data)
     timings["data generation" if generated else "data check"] = time.perf_counter() - t
-    parameters = {"scenario": scenario, "data_dir": str(data), "seed": int(seed), "baseline": cfg.baseline,
-                  "confidence": float(cfg.confidence), "cost_overrides": cost_overrides, **extra}
+    parameters = {
+        "scenario": scenario,
+        "data_dir": str(data),
+        "seed": int(seed),
+        "baseline": cfg.baseline,
+        "confidence": float(cfg.confidence),
+        "cost_overrides": cost_overrides,
+        **extra,
+    }
     synthetic = synthetic_note(manifest)
     browser = chromium() if cfg.pdf else None
-    pdf_note = None if browser else ("PDF skipped (--no-pdf)" if not cfg.pdf else
-                                     "PDF skipped: chromium is not on PATH (apt-get install chromium)")
+    pdf_note = (
+        None
+        if browser
+        else (
+            "PDF skipped (--no-pdf)"
+            if not cfg.pdf
+            else "PDF skipped: chromium is not on PATH (apt-get install chromium)"
+        )
+    )
 
     # The cache: each notebook's key, and what the previous reports at `out` hold under the same keys.
     t = time.perf_counter()
@@ -1013,8 +1178,9 @@ def build(cfg: BuildConfig) -> BuildResult:
     previous = PreviousReports(out if cfg.cache else None)
     reuse = {p: hit for p in notebooks if (hit := previous.notebook(p.name, keys[p])) is not None}
     # the same data bytes, code, scenario and options that a build validated (recorded in build.json)
-    validated = _digest({"shared": shared, "scenario": scenario, "baseline": cfg.baseline,
-                         "cost_overrides": cost_overrides})
+    validated = _digest(
+        {"shared": shared, "scenario": scenario, "baseline": cfg.baseline, "cost_overrides": cost_overrides}
+    )
     timings["cache check"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -1027,14 +1193,14 @@ def build(cfg: BuildConfig) -> BuildResult:
     t = time.perf_counter()
     renderer = Renderer()
     timings["imports and templates"] = time.perf_counter() - t
-    from . import folders
+    from analysis.data import folders
 
     try:
         tmp = folders.make_temp(out, "reports")
     except OSError as e:
         raise UsageError(f"--out {cfg.out}: cannot write beside it in {out.parent} ({e.strerror})") from None
     saved_env = {k: os.environ.get(k) for k in ("PYTHONHASHSEED", "PYTHONPATH", *ENGINE_VARIABLES)}
-    os.environ.update(engine_env)  # kernels inherit it: the notebooks' engine (analysis.notebook.prepare)
+    os.environ.update(engine_env)  # kernels inherit it: the notebooks' engine (analysis.report.notebook.prepare)
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set orders repeat between builds
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved_env["PYTHONPATH"]]))  # import analysis
     pdfs: list[tuple[subprocess.Popen, Path]] = []
@@ -1046,8 +1212,11 @@ def build(cfg: BuildConfig) -> BuildResult:
         for nb_path, (_, raw, _) in reuse.items():  # the bytes whose hash was checked, not a second read
             (tmp / "notebooks" / nb_path.name).write_bytes(raw)
         # Kernels run cfg.jobs notebooks at a time; this thread renders them in order meanwhile.
-        futures = {p: pool.submit(_timed, execute, p, tmp / "notebooks" / p.name, injected[p])
-                   for p in notebooks if p not in reuse}
+        futures = {
+            p: pool.submit(_timed, execute, p, tmp / "notebooks" / p.name, injected[p])
+            for p in notebooks
+            if p not in reuse
+        }
         for i, nb_path in enumerate(notebooks, 1):
             stem = nb_path.stem
             if nb_path in reuse:
@@ -1057,8 +1226,14 @@ def build(cfg: BuildConfig) -> BuildResult:
                 entry = None
                 nb, wall = futures[nb_path].result()
                 kernel, cells = _kernel_and_cells(nb)
-            rec = {"execute": wall, "kernel": kernel, "cells": cells, "render html": 0.0, "render slides": 0.0,
-                   "reused": nb_path in reuse}
+            rec = {
+                "execute": wall,
+                "kernel": kernel,
+                "cells": cells,
+                "render html": 0.0,
+                "render slides": 0.0,
+                "reused": nb_path in reuse,
+            }
             # The reports of a reused notebook are reused too when their own key matches, else rendered.
             same = entry is not None and previous.entry(nb_path.name, "render_key", render_keys[nb_path]) is entry
             pages = [previous.read(entry, stem + suffix) for _, suffix in _REPORTS] if same else [None]
@@ -1070,8 +1245,9 @@ def build(cfg: BuildConfig) -> BuildResult:
                 shown = with_first_line(nb, synthetic) if synthetic else nb
                 for kind, suffix in _REPORTS:
                     t = time.perf_counter()
-                    (tmp / f"{stem}{suffix}").write_text(renderer.render(shown, kind, stem, nb_path.parent),
-                                                         encoding="utf-8")
+                    (tmp / f"{stem}{suffix}").write_text(
+                        renderer.render(shown, kind, stem, nb_path.parent), encoding="utf-8"
+                    )
                     rec["render slides" if kind == "slides" else "render html"] += time.perf_counter() - t
             # the PowerPoint deck, read from the slides just written (or reused with them)
             t = time.perf_counter()
@@ -1086,8 +1262,11 @@ def build(cfg: BuildConfig) -> BuildResult:
             rec["pptx"] = time.perf_counter() - t
             if browser:
                 pdf = tmp / f"{stem}.slides.pdf"
-                old = (previous.read(previous.entry(nb_path.name, "pdf_key", pdf_keys[nb_path]), pdf.name)
-                       if rec["reports reused"] else None)
+                old = (
+                    previous.read(previous.entry(nb_path.name, "pdf_key", pdf_keys[nb_path]), pdf.name)
+                    if rec["reports reused"]
+                    else None
+                )
                 if old is not None:
                     pdf.write_bytes(old)
                     rec["pdf"] = 0.0
@@ -1096,11 +1275,15 @@ def build(cfg: BuildConfig) -> BuildResult:
             per_nb[nb_path.name] = rec
             rendered = f"rendered in {rec['render html'] + rec['render slides']:.1f} s"
             if nb_path in reuse:
-                say(f"[{i}/{len(notebooks)}] {nb_path.name}: reused from the cache"
-                    + ("" if rec["reports reused"] else f", {rendered}"))
+                say(
+                    f"[{i}/{len(notebooks)}] {nb_path.name}: reused from the cache"
+                    + ("" if rec["reports reused"] else f", {rendered}")
+                )
             else:
-                say(f"[{i}/{len(notebooks)}] {nb_path.name}: executed in {wall:.1f} s (kernel start {kernel:.1f} s), "
-                    + rendered)
+                say(
+                    f"[{i}/{len(notebooks)}] {nb_path.name}: executed in {wall:.1f} s (kernel start {kernel:.1f} s), "
+                    + rendered
+                )
         t = time.perf_counter()
         for proc, pdf in pdfs:
             per_nb[pdf.name.replace(".slides.pdf", ".ipynb")]["pdf"] = finish_pdf(proc, pdf)
@@ -1109,7 +1292,7 @@ def build(cfg: BuildConfig) -> BuildResult:
         for key in ("kernel", "cells", "render html", "render slides", "pptx", "pdf"):
             timings[key] = sum(r.get(key, 0.0) for r in per_nb.values())
         info = {
-            "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "scenario": scenario,
             "data_dir": str(data),
             "data_sha256": data_hash(data, manifest),
@@ -1121,16 +1304,30 @@ def build(cfg: BuildConfig) -> BuildResult:
             "pdf": pdf_note or "printed with headless Chromium",
             "validated": validated,  # the data, code and options checked before this build's notebooks ran
             # what the next build may reuse: per notebook its keys and the SHA-256 of every file written for it
-            CACHE_FIELD: {p.name: {"key": keys[p], "render_key": render_keys[p], "pdf_key": pdf_keys[p],
-                                   "files": {rel: file_sha256(tmp / rel) for rel in
-                                             [f"notebooks/{p.name}", *(p.stem + s for _, s in _REPORTS),
-                                              f"{p.stem}.pptx", *([f"{p.stem}.slides.pdf"] if browser else [])]}}
-                          for p in notebooks},
+            CACHE_FIELD: {
+                p.name: {
+                    "key": keys[p],
+                    "render_key": render_keys[p],
+                    "pdf_key": pdf_keys[p],
+                    "files": {
+                        rel: file_sha256(tmp / rel)
+                        for rel in [
+                            f"notebooks/{p.name}",
+                            *(p.stem + s for _, s in _REPORTS),
+                            f"{p.stem}.pptx",
+                            *([f"{p.stem}.slides.pdf"] if browser else []),
+                        ]
+                    },
+                }
+                for p in notebooks
+            },
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         summaries = {p.stem: summarise_notebook(tmp / "notebooks" / p.name) for p in notebooks}
-        (tmp / "index.html").write_text(index_html(info, [p.stem for p in notebooks], pdf=browser is not None,
-                                                   summaries=summaries), encoding="utf-8")
+        (tmp / "index.html").write_text(
+            index_html(info, [p.stem for p in notebooks], pdf=browser is not None, summaries=summaries),
+            encoding="utf-8",
+        )
         folders.replace_with(tmp, out, "reports")
     except BaseException as exc:
         for future in futures.values():
@@ -1145,8 +1342,10 @@ def build(cfg: BuildConfig) -> BuildResult:
             shutil.rmtree(proc.profile, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise BuildError(f"could not write the reports ({exc.strerror or exc}"
-                             f"{': ' + str(exc.filename) if exc.filename else ''}); {out} is unchanged") from None
+            raise BuildError(
+                f"could not write the reports ({exc.strerror or exc}"
+                f"{': ' + str(exc.filename) if exc.filename else ''}); {out} is unchanged"
+            ) from None
         if isinstance(exc, folders.FolderError):
             raise UsageError(f"--out {exc}") from None
         raise
@@ -1162,8 +1361,10 @@ def build(cfg: BuildConfig) -> BuildResult:
         say(pdf_note)
     executed = [p.name for p in notebooks if p not in reuse]
     reused = [p.name for p in notebooks if p in reuse]
-    say(f"wrote {out}/index.html ({len(notebooks)} notebooks: {len(executed)} executed, {len(reused)} reused from "
-        f"the cache{'' if cfg.cache else ', --no-cache'}) in {timings['total']:.1f} s")
+    say(
+        f"wrote {out}/index.html ({len(notebooks)} notebooks: {len(executed)} executed, {len(reused)} reused from "
+        f"the cache{'' if cfg.cache else ', --no-cache'}) in {timings['total']:.1f} s"
+    )
     return BuildResult(out, [p.name for p in notebooks], parameters, timings, per_nb, pdf_note, executed, reused)
 
 
@@ -1209,7 +1410,7 @@ def stop_kernels() -> int:
 
 def versions() -> dict:
     """Versions of Python, the analysis package, the notebook stack and reveal.js."""
-    from . import __version__
+    from analysis import __version__
 
     found = {"python": sys.version.split()[0], "analysis": __version__}
     for name in _PACKAGES:
@@ -1278,27 +1479,38 @@ def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None =
     for stem in stems:
         sm = summaries.get(stem, {})
         headline += sm.get("headline", [])
-        links = [(f"{stem}.html", "report"), (f"{stem}.analyst.html", "with code"), (f"{stem}.slides.html", "slides"),
-                 (f"{stem}.pptx", "PowerPoint")]
+        links = [
+            (f"{stem}.html", "report"),
+            (f"{stem}.analyst.html", "with code"),
+            (f"{stem}.slides.html", "slides"),
+            (f"{stem}.pptx", "PowerPoint"),
+        ]
         if pdf:
             links.append((f"{stem}.slides.pdf", "slides PDF"))
         links.append((f"notebooks/{stem}.ipynb", "executed notebook"))
         cells = " &middot; ".join(f'<a href="{e(href)}">{e(label)}</a>' for href, label in links)
         title = sm.get("title") or stem
-        thumb = (f'<a href="{e(stem)}.html"><img class="thumb" src="data:image/png;base64,{e(sm["thumbnail"])}" '
-                 f'alt="{e("First chart of " + title)}"></a>' if sm.get("thumbnail") else "")
+        thumb = (
+            f'<a href="{e(stem)}.html"><img class="thumb" src="data:image/png;base64,{e(sm["thumbnail"])}" '
+            f'alt="{e("First chart of " + title)}"></a>'
+            if sm.get("thumbnail")
+            else ""
+        )
         question = f'<p class="question">{e(sm["question"])}</p>' if sm.get("question") else ""
-        rows.append(f'<tr><td>{thumb}</td><td><h3><a href="{e(stem)}.html">{e(title)}</a></h3>{question}'
-                    f'<p class="links">{cells}</p></td></tr>')
+        rows.append(
+            f'<tr><td>{thumb}</td><td><h3><a href="{e(stem)}.html">{e(title)}</a></h3>{question}'
+            f'<p class="links">{cells}</p></td></tr>'
+        )
     top = ("<h2>The decision</h2>" + "".join(f"<p>{e(h)}</p>" for h in headline)) if headline else ""
-    params = "".join(f"<tr><th>{e(k)}</th><td><code>{e(json.dumps(v))}</code></td></tr>"
-                     for k, v in info["parameters"].items())
+    params = "".join(
+        f"<tr><th>{e(k)}</th><td><code>{e(json.dumps(v))}</code></td></tr>" for k, v in info["parameters"].items()
+    )
     vers = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
     accounts = f"{info['accounts']:,} accounts, " if info.get("accounts") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">
-<title>Reports: {e(info['scenario'])}</title>
+<title>Reports: {e(info["scenario"])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ text-align: left; padding: .3em .8em; border-bottom: 1px solid #ddd; }}
@@ -1307,12 +1519,12 @@ code {{ font-size: .9em; }} .meta {{ color: #555; }}
 .thumb {{ width: 220px; border: 1px solid #ddd; }} .links {{ color: #555; font-size: .9em; }}
 </style></head>
 <body>
-<h1>Text, call, or both? Reports for scenario <code>{e(info['scenario'])}</code></h1>
-<p class="meta">Data <code>{e(info['data_dir'])}</code> ({accounts}SHA-256 <code title="{e(info['data_sha256'])}">{e(info['data_sha256'][:16])}</code>).
-Built {e(info['built_at'])} in {info['build_seconds']} s. {e(info['pdf'])}.</p>
+<h1>Text, call, or both? Reports for scenario <code>{e(info["scenario"])}</code></h1>
+<p class="meta">Data <code>{e(info["data_dir"])}</code> ({accounts}SHA-256 <code title="{e(info["data_sha256"])}">{e(info["data_sha256"][:16])}</code>).
+Built {e(info["built_at"])} in {info["build_seconds"]} s. {e(info["pdf"])}.</p>
 {top}
 <h2>Reports</h2>
-<table class="reports">{''.join(rows)}</table>
+<table class="reports">{"".join(rows)}</table>
 <h2>Parameters</h2>
 <table>{params}</table>
 <h2>Versions</h2>

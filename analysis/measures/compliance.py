@@ -1,7 +1,7 @@
 """Contact-rule compliance: which contacts break which rule, and what it costs in complaints.
 
 Rule packs are data: each ``data/rules/<pack>.toml`` lists rules of five
-kinds (see :mod:`analysis.scenario`), and every check here is driven by
+kinds (see :mod:`analysis.data.scenario`), and every check here is driven by
 those files, so a new regulation is a new TOML file, not new code. Times are
 the borrower's wall-clock time (``accounts.time_zone``) and days are the
 borrower's local calendar dates. The kinds mean:
@@ -47,9 +47,10 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from analysis import contract, stats
+from analysis import stats
+from analysis.data import contract
+from analysis.data.scenario import RulePack, Scenario, load_rule_pack
 from analysis.engine import CALL_CHANNELS, column_names, epoch_us, local_time
-from analysis.scenario import RulePack, Scenario, load_rule_pack
 
 __all__ = ["BY_COLUMNS", "check_contacts", "violation_counts", "violations", "violations_and_complaints"]
 
@@ -135,7 +136,12 @@ def _localised(tables) -> ibis.Table:
     j = j.mutate(_loc=ibis.ifelse(j._off == j._off_hi, j._e + j._off, exact))
     tod = j._loc % _DAY_US
     return j.select(
-        "contact_id", "account_id", "channel", "contacted_at", "connected", "right_party",
+        "contact_id",
+        "account_id",
+        "channel",
+        "contacted_at",
+        "connected",
+        "right_party",
         _day=((j._loc - tod) // _DAY_US).cast("int64"),
         _tod=tod,
     )
@@ -207,9 +213,7 @@ def _flagged(t: ibis.Table, rules: list[dict]) -> ibis.Table | None:
         c = t.filter(sel[i]).select("contact_id", "account_id", "_day", "contacted_at")
         c = c.join(bad, ["account_id", "_day"])
         if r["kind"] == "daily_cap":  # the contacts beyond the cap, in time order
-            rn = ibis.row_number().over(
-                group_by=["account_id", "_day"], order_by=["contacted_at", "contact_id"]
-            )
+            rn = ibis.row_number().over(group_by=["account_id", "_day"], order_by=["contacted_at", "contact_id"])
             c = c.filter(rn >= r["max"])
         elif r["kind"] == "rolling_cap":  # the last _v contacts of the day
             rn = ibis.row_number().over(
@@ -231,8 +235,8 @@ def check_contacts(tables, rule_packs) -> ibis.Table:
 
     Args:
         tables: the contract tables by name (``accounts``, ``contacts``,
-            ``opt_outs``; e.g. ``analysis.io.load(path)`` or its ``.tables``).
-        rule_packs: :class:`~analysis.scenario.RulePack` objects, pack names
+            ``opt_outs``; e.g. ``analysis.data.io.load(path)`` or its ``.tables``).
+        rule_packs: :class:`~analysis.data.scenario.RulePack` objects, pack names
             (``"us_reg_f"``) or paths, or a Scenario (its ``rule_packs``).
 
     Returns:
@@ -276,7 +280,12 @@ def _check(tables, rules: list[dict]) -> ibis.Table:
     acc = _table(tables, "accounts").select("account_id", "strategy", "segment")
     j = j.mutate(**flags, any_violation=any_violation).join(acc, "account_id")
     return j.select(
-        "contact_id", "account_id", "channel", "strategy", "segment", "contacted_at",
+        "contact_id",
+        "account_id",
+        "channel",
+        "strategy",
+        "segment",
+        "contacted_at",
         local_date=(ibis.date(1970, 1, 1) + j._day.as_interval("D")),
         local_hour=j._tod.cast("float64") / _HOUR_US,
         **{name: j[name] for name in [*flags, "any_violation"]},
@@ -347,13 +356,32 @@ def violations(tables, rule_packs, *, by=("channel", "strategy"), confidence: fl
             if n == 0:
                 continue
             rate, low, high = _scaled(stats.proportion_ci(v, n, method="wilson", confidence=confidence))
-            rows.append({
-                "pack": r["pack"], "rule": r["id"], "kind": r["kind"], "description": r["description"],
-                **{b: cell[b] for b in by_names},
-                "contacts": n, "violations": v, "rate_per_10k": rate, "ci_low": low, "ci_high": high,
-            })
-    cols = ["pack", "rule", "kind", "description", *by_names,
-            "contacts", "violations", "rate_per_10k", "ci_low", "ci_high"]
+            rows.append(
+                {
+                    "pack": r["pack"],
+                    "rule": r["id"],
+                    "kind": r["kind"],
+                    "description": r["description"],
+                    **{b: cell[b] for b in by_names},
+                    "contacts": n,
+                    "violations": v,
+                    "rate_per_10k": rate,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    cols = [
+        "pack",
+        "rule",
+        "kind",
+        "description",
+        *by_names,
+        "contacts",
+        "violations",
+        "rate_per_10k",
+        "ci_low",
+        "ci_high",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(["pack", "rule", *by_names], kind="stable").reset_index(drop=True)
 
@@ -401,8 +429,12 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
     j = t.left_join(k, "contact_id")
     kk = j._k.fill_null(0)
     groups = [(r, _on(j, r), j[r["col"]]) for r in rules]
-    any_rule = {"pack": "all", "id": "any_violation", "kind": "any",
-                "description": "Breaks at least one rule of the packs."}
+    any_rule = {
+        "pack": "all",
+        "id": "any_violation",
+        "kind": "any",
+        "description": "Breaks at least one rule of the packs.",
+    }
     groups.append((any_rule, ibis.literal(True), j.any_violation))
     aggs = {}
     for i, (_, on, bad) in enumerate(groups):
@@ -421,15 +453,29 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
             ratio = (cmp.estimate, cmp.ci_low, cmp.ci_high, cmp.pvalue)
         else:
             ratio = (math.nan,) * 4
-        out.append({
-            "pack": r["pack"], "rule": r["id"], "kind": r["kind"], "description": r["description"],
-            "contacts_violating": nv, "complaints_violating": kv,
-            "rate_violating": rv, "rate_violating_low": rv_lo, "rate_violating_high": rv_hi,
-            "contacts_compliant": nc, "complaints_compliant": kc,
-            "rate_compliant": rc, "rate_compliant_low": rc_lo, "rate_compliant_high": rc_hi,
-            "rate_ratio": ratio[0], "ratio_low": ratio[1], "ratio_high": ratio[2], "pvalue": ratio[3],
-            "note": _link_note(nv, kv, nc, kc),
-        })
+        out.append(
+            {
+                "pack": r["pack"],
+                "rule": r["id"],
+                "kind": r["kind"],
+                "description": r["description"],
+                "contacts_violating": nv,
+                "complaints_violating": kv,
+                "rate_violating": rv,
+                "rate_violating_low": rv_lo,
+                "rate_violating_high": rv_hi,
+                "contacts_compliant": nc,
+                "complaints_compliant": kc,
+                "rate_compliant": rc,
+                "rate_compliant_low": rc_lo,
+                "rate_compliant_high": rc_hi,
+                "rate_ratio": ratio[0],
+                "ratio_low": ratio[1],
+                "ratio_high": ratio[2],
+                "pvalue": ratio[3],
+                "note": _link_note(nv, kv, nc, kc),
+            }
+        )
     return pd.DataFrame(out)
 
 

@@ -21,20 +21,27 @@ import math
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .contract import CHANNELS, DPD_BUCKETS
+from analysis.data.contract import CHANNELS, DPD_BUCKETS
 
 __all__ = [
-    "ScenarioError", "sms_segments", "RulePack", "Scenario", "resolve_path", "load_rule_pack", "load_scenario",
+    "ScenarioError",
+    "sms_segments",
+    "RulePack",
+    "Scenario",
+    "resolve_path",
+    "load_rule_pack",
+    "load_scenario",
 ]
 
 #: Folder of the scenario files shipped with the project.
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 #: Folder of the rule packs shipped with the project.
-RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "rules"
+RULES_DIR = Path(__file__).resolve().parents[2] / "data" / "rules"
 
 BALANCE_BANDS = ("low", "high")
 #: SMS encodings and the characters one text holds: (single message, each part of a long one).
@@ -387,11 +394,7 @@ SCHEMA = _record(
         ),
         "assignment": _record(
             {"design": _string(("randomised", "targeted")), "split": _mapping(None, PROB, sums_to_one=True)},
-            {
-                "rules": _list_of(
-                    _record({"when": _RULE_SELECTOR, "split": _mapping(None, PROB, sums_to_one=True)})
-                )
-            },
+            {"rules": _list_of(_record({"when": _RULE_SELECTOR, "split": _mapping(None, PROB, sums_to_one=True)}))},
         ),
         "costs": _record(
             {
@@ -584,7 +587,9 @@ def resolve_path(name_or_path: str | Path, folder: Path = SCENARIO_DIR) -> Path:
     candidate = folder / f"{p.name}.toml"
     if not candidate.is_file():
         known = ", ".join(sorted(q.stem for q in folder.glob("*.toml")))
-        raise ScenarioError(f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or give a path to a .toml file)")
+        raise ScenarioError(
+            f"unknown scenario {str(name_or_path)!r}; known scenarios: {known} (or give a path to a .toml file)"
+        )
     return candidate
 
 
@@ -594,8 +599,10 @@ def _raw(path: Path, seen: tuple = ()) -> dict:
     if parent is None:
         return raw
     if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError(f"{path}: scenario.extends must be the name of a scenario (e.g. \"cn_default\") or a "
-                            f"path to a .toml file, got {parent!r}")
+        raise ScenarioError(
+            f'{path}: scenario.extends must be the name of a scenario (e.g. "cn_default") or a '
+            f"path to a .toml file, got {parent!r}"
+        )
     if not Path(parent).is_absolute() and (path.parent / parent).suffix == ".toml" and (path.parent / parent).is_file():
         parent = str(path.parent / parent)  # a relative path is read from the extending file's folder
     if parent in seen:
@@ -640,8 +647,10 @@ def _cross_checks(s: dict) -> list[str]:
             if step["channel"] not in channels_defined:
                 errs.append(f"{key}.channel {step['channel']!r} has no [channels.{step['channel']}] table")
     if NO_CONTACT in strategies and strategies[NO_CONTACT]["steps"]:
-        errs.append(f"strategies.{NO_CONTACT}.steps must be empty (a no-contact holdout makes no contact), "
-                    f"got {len(strategies[NO_CONTACT]['steps'])} step(s)")
+        errs.append(
+            f"strategies.{NO_CONTACT}.steps must be empty (a no-contact holdout makes no contact), "
+            f"got {len(strategies[NO_CONTACT]['steps'])} step(s)"
+        )
     if s["long_horizon"]["days"] < h:
         errs.append(f"long_horizon.days must be >= scenario.horizon_days ({h}), got {s['long_horizon']['days']}")
     splits = [("assignment.split", s["assignment"]["split"])]
@@ -664,8 +673,10 @@ def _cross_checks(s: dict) -> list[str]:
         section, _, name = key.partition(".")
         target = s.get(section)
         if not isinstance(target, dict) or name not in target or isinstance(target[name], (dict, list)):
-            errs.append(f"uncertainty.{key} does not name a number of the scenario (write it as section.key, "
-                        f"e.g. costs.sms_per_segment)")
+            errs.append(
+                f"uncertainty.{key} does not name a number of the scenario (write it as section.key, "
+                f"e.g. costs.sms_per_segment)"
+            )
     if "phone" in s["channels"]:
         for k in ("accounts_per_agent", "dials_per_agent_day"):
             if k not in s["channels"]["phone"]:

@@ -1,14 +1,14 @@
 """A live what-if of the channel decision: unit costs, limits, confidence level and baseline.
 
-:func:`prepare` asks the engine once for what :func:`analysis.decision.estimate`
-needs (the per-cell moments of :func:`analysis.economics.cell_moments` by
+:func:`prepare` asks the engine once for what :func:`analysis.decide.decision.estimate`
+needs (the per-cell moments of :func:`analysis.decide.economics.cell_moments` by
 segment, and the contacts and complaints per segment, strategy and channel of
-:func:`analysis.engine.contact_cells`), exactly as :func:`analysis.decision.decide`
+:func:`analysis.engine.contact_cells`), exactly as :func:`analysis.decide.decision.decide`
 asks for them from the tables. :meth:`WhatIf.update` then takes the decision
 again for any unit costs, agent capacity, complaint budget, level and baseline
-from those statistics alone: :func:`analysis.decision.estimate` on the moments,
-:func:`analysis.decision.decide` on the estimates and
-:func:`analysis.decision.frontier` for the frontier -- the one decision
+from those statistics alone: :func:`analysis.decide.decision.estimate` on the moments,
+:func:`analysis.decide.decision.decide` on the estimates and
+:func:`analysis.decide.decision.frontier` for the frontier -- the one decision
 function behind notebooks 01 and 08 and ``python -m analysis recommend``, so
 the what-if's allocation at given settings is theirs. No update queries the
 data. Estimates are kept per (baseline, unit costs), decisions and frontiers
@@ -38,18 +38,20 @@ import io
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import decision, economics, engine
-from .costs import UnitCosts
+from analysis import engine
+from analysis.decide import decision, economics
+from analysis.measures.costs import UnitCosts
 
 __all__ = ["COST_KEYS", "LEVELS", "FRONTIERS", "Settings", "Result", "WhatIf", "prepare", "live_frontend"]
 
-#: The unit costs a what-if can change (every :class:`analysis.costs.UnitCosts` field but the currency).
+#: The unit costs a what-if can change (every :class:`analysis.measures.costs.UnitCosts` field but the currency).
 COST_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "currency")
 #: Levels offered by the confidence control (the one in force is added when it is not among them).
 LEVELS: tuple[float, ...] = (0.8, 0.85, 0.9, 0.95, 0.975, 0.99)
@@ -101,12 +103,14 @@ class Settings:
     level: float
     baseline: str
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         """A copy with some settings changed; ``unit_costs`` may be a mapping of the costs that change."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: unit_costs, capacity_hours, "
-                             f"complaint_budget_per_10k, level, baseline")
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)}; known: unit_costs, capacity_hours, "
+                f"complaint_budget_per_10k, level, baseline"
+            )
         costs = changes.get("unit_costs")
         if isinstance(costs, Mapping):
             bad = sorted(set(costs) - set(COST_KEYS))
@@ -117,10 +121,12 @@ class Settings:
             raise ValueError(f"unit_costs must be UnitCosts or a mapping of unit costs, got {costs!r}")
         out = dataclasses.replace(self, **changes)
         decision._check_level(out.level)
-        return dataclasses.replace(out, level=float(out.level),
-                                   capacity_hours=_limit_value(out.capacity_hours, "capacity_hours"),
-                                   complaint_budget_per_10k=_limit_value(out.complaint_budget_per_10k,
-                                                                         "complaint_budget_per_10k"))
+        return dataclasses.replace(
+            out,
+            level=float(out.level),
+            capacity_hours=_limit_value(out.capacity_hours, "capacity_hours"),
+            complaint_budget_per_10k=_limit_value(out.complaint_budget_per_10k, "complaint_budget_per_10k"),
+        )
 
 
 @dataclass
@@ -129,14 +135,14 @@ class Result:
 
     Attributes:
         settings: the :class:`Settings`.
-        decision: the :class:`analysis.decision.Decision` (None when no allocation holds the limits).
+        decision: the :class:`analysis.decide.decision.Decision` (None when no allocation holds the limits).
         error: why there is no decision, in words (else None).
         segments: per segment: ``segment``, ``accounts``, ``policy`` (shares in words),
             ``strategy`` (the main one), ``moved``, ``gain_per_account`` with ``gain_ci_low`` /
             ``gain_ci_high`` (after contact and complaint costs, against all on the baseline, at the
             level), ``net_value`` (gain per account times accounts), ``prob_gain``, ``reason``.
         frontier: the decision's expected gain per account as one limit is swept
-            (:func:`analysis.decision.frontier`, its columns), with ``over``; empty when not asked for.
+            (:func:`analysis.decide.decision.frontier`, its columns), with ``over``; empty when not asked for.
         current: the current allocation's expected ``agent_hours`` and ``complaints_per_10k``.
         seconds: how long the update took.
     """
@@ -166,23 +172,39 @@ class WhatIf:
     """The decision's inputs computed once, and the decision again for any settings (:meth:`update`).
 
     Made by :func:`prepare`. Attributes: ``scenario``, ``moments`` (a
-    :class:`analysis.economics.CellMoments` by segment), ``contacts`` (the contact
+    :class:`analysis.decide.economics.CellMoments` by segment), ``contacts`` (the contact
     cells), ``defaults`` (the :class:`Settings` given to :func:`prepare`),
     ``horizon``, ``seed``, ``draws``, ``frontier_points``, ``frontier_draws``,
     ``frontier_over``, ``last`` (the latest :class:`Result`) and ``query_seconds``.
     """
 
-    def __init__(self, scenario, moments: economics.CellMoments, contacts: pd.DataFrame, defaults: Settings, *,
-                 horizon: str = "short", horizon_days: int | None = None, seed: int = 0,
-                 draws: int = decision._DRAWS, frontier_points: int = 5, frontier_draws: int = 1000,
-                 frontier_over: str = "complaint_budget", query_seconds: float = 0.0):
+    def __init__(
+        self,
+        scenario,
+        moments: economics.CellMoments,
+        contacts: pd.DataFrame,
+        defaults: Settings,
+        *,
+        horizon: str = "short",
+        horizon_days: int | None = None,
+        seed: int = 0,
+        draws: int = decision._DRAWS,
+        frontier_points: int = 5,
+        frontier_draws: int = 1000,
+        frontier_over: str = "complaint_budget",
+        query_seconds: float = 0.0,
+    ):
         if frontier_over not in FRONTIERS:
             raise ValueError(f"frontier_over must be one of {', '.join(FRONTIERS)}, got {frontier_over!r}")
         if isinstance(frontier_points, bool) or not isinstance(frontier_points, int) or frontier_points < 2:
             raise ValueError(f"frontier_points must be a whole number >= 2, got {frontier_points!r}")
         self.scenario, self.moments, self.contacts, self.defaults = scenario, moments, contacts, defaults
         self.horizon, self.horizon_days, self.seed, self.draws = horizon, horizon_days, int(seed), int(draws)
-        self.frontier_points, self.frontier_draws, self.frontier_over = frontier_points, int(frontier_draws), frontier_over
+        self.frontier_points, self.frontier_draws, self.frontier_over = (
+            frontier_points,
+            int(frontier_draws),
+            frontier_over,
+        )
         self.query_seconds = query_seconds
         self.strategies: list[str] = list(moments.strategies())
         self.last: Result | None = None
@@ -195,19 +217,36 @@ class WhatIf:
     # The computation
     # ------------------------------------------------------------------
     def estimates(self, baseline: str, unit_costs: UnitCosts) -> decision.CellEstimates:
-        """:func:`analysis.decision.estimate` from the moments and contact cells (no query), remembered."""
-        return _remember(self._estimates, (baseline, unit_costs), lambda: decision.estimate(
-            self.moments, self.scenario, baseline=baseline, unit_costs=unit_costs, contacts=self.contacts,
-            horizon=self.horizon))
+        """:func:`analysis.decide.decision.estimate` from the moments and contact cells (no query), remembered."""
+        return _remember(
+            self._estimates,
+            (baseline, unit_costs),
+            lambda: decision.estimate(
+                self.moments,
+                self.scenario,
+                baseline=baseline,
+                unit_costs=unit_costs,
+                contacts=self.contacts,
+                horizon=self.horizon,
+            ),
+        )
 
     def settings(self, **changes) -> Settings:
         """The defaults with ``changes`` (see :meth:`Settings.replace`)."""
         return self.defaults.replace(**changes)
 
     def _decide(self, est, s: Settings, capacity, budget, draws: int):
-        return decision.decide(est, self.scenario, baseline=s.baseline, capacity_hours=capacity,
-                               complaint_budget_per_10k=budget, level=s.level, draws=draws, seed=self.seed,
-                               horizon=self.horizon)
+        return decision.decide(
+            est,
+            self.scenario,
+            baseline=s.baseline,
+            capacity_hours=capacity,
+            complaint_budget_per_10k=budget,
+            level=s.level,
+            draws=draws,
+            seed=self.seed,
+            horizon=self.horizon,
+        )
 
     def frontier_points_for(self, est: decision.CellEstimates, over: str) -> np.ndarray:
         """The limits a frontier tries: 0 to the most any single strategy for all (or today) uses, as notebook 08."""
@@ -216,28 +255,42 @@ class WhatIf:
         total = float(c.drop_duplicates("segment").population.sum())
         per = n * (c.hours.to_numpy() if over == "capacity" else 1e4 * c.complaints.to_numpy() / total)
         nseg = c.segment.nunique()
-        uses = [float(per[(c.strategy == s).to_numpy()].sum()) for s in c.strategy.unique()
-                if (c.strategy == s).sum() == nseg]
+        uses = [
+            float(per[(c.strategy == s).to_numpy()].sum())
+            for s in c.strategy.unique()
+            if (c.strategy == s).sum() == nseg
+        ]
         now = decision.current_use(est)["agent_hours" if over == "capacity" else "complaints_per_10k"]
         return np.linspace(0.0, max([now, *uses]), self.frontier_points)
 
     def frontier(self, s: Settings, over: str | None = None) -> pd.DataFrame:
-        """:func:`analysis.decision.frontier` at settings ``s`` over one limit (the other as in ``s``), remembered.
+        """:func:`analysis.decide.decision.frontier` at settings ``s`` over one limit (the other as in ``s``), remembered.
 
         It does not depend on the swept limit's own setting, so moving that limit reuses it.
         """
         over = over or self.frontier_over
         if over not in FRONTIERS:
             raise ValueError(f"over must be one of {', '.join(FRONTIERS)}, got {over!r}")
-        other = ("complaint_budget_per_10k", s.complaint_budget_per_10k) if over == "capacity" else (
-            "capacity_hours", s.capacity_hours)
+        other = (
+            ("complaint_budget_per_10k", s.complaint_budget_per_10k)
+            if over == "capacity"
+            else ("capacity_hours", s.capacity_hours)
+        )
         key = (over, s.baseline, s.unit_costs, s.level, other)
 
         def make():
             est = self.estimates(s.baseline, s.unit_costs)
-            out = decision.frontier(est, self.scenario, over=over, points=self.frontier_points_for(est, over),
-                                    baseline=s.baseline, level=s.level, draws=self.frontier_draws, seed=self.seed,
-                                    **{other[0]: other[1]})
+            out = decision.frontier(
+                est,
+                self.scenario,
+                over=over,
+                points=self.frontier_points_for(est, over),
+                baseline=s.baseline,
+                level=s.level,
+                draws=self.frontier_draws,
+                seed=self.seed,
+                **{other[0]: other[1]},
+            )
             return out.assign(over=over)
 
         return _remember(self._frontiers, key, make)
@@ -253,7 +306,7 @@ class WhatIf:
 
         Returns:
             A :class:`Result`; when no allocation holds the limits its ``decision`` is None and
-            ``error`` says why (as :func:`analysis.decision.decide` does).
+            ``error`` says why (as :func:`analysis.decide.decision.decide` does).
         """
         t0 = time.perf_counter()
         s = self.settings(**changes)
@@ -277,8 +330,7 @@ class WhatIf:
         over = self.frontier_over if frontier is True else frontier
         front = self.frontier(s, over) if over else pd.DataFrame()
         timings["frontier"] = time.perf_counter() - t
-        res = Result(s, dec, error, _segments(dec), front, decision.current_use(est),
-                     time.perf_counter() - t0, timings)
+        res = Result(s, dec, error, _segments(dec), front, decision.current_use(est), time.perf_counter() - t0, timings)
         self.last = res
         return res
 
@@ -287,8 +339,8 @@ class WhatIf:
     # ------------------------------------------------------------------
     def sentences(self, res: Result) -> list[str]:
         """What the result says, in words (Markdown, values escaped)."""
-        from . import display as disp
-        from .notebook import sentence
+        from analysis.report import display as disp
+        from analysis.report.notebook import sentence
 
         s = res.settings
         cur = s.unit_costs.currency
@@ -303,39 +355,72 @@ class WhatIf:
         moved = segs[segs.moved]
         out = []
         if len(moved):
-            out.append(say("**Decision.** {moves}{rest}.", moves="; ".join(
-                f"{disp.name(r.segment, 'segment')}: {disp.words(r.policy)}" for r in moved.itertuples()),
-                rest=(f"; every other segment stays on {disp.name(s.baseline, 'strategy')}" if len(moved) < len(segs)
-                      else "")))
+            out.append(
+                say(
+                    "**Decision.** {moves}{rest}.",
+                    moves="; ".join(
+                        f"{disp.name(r.segment, 'segment')}: {disp.words(r.policy)}" for r in moved.itertuples()
+                    ),
+                    rest=(
+                        f"; every other segment stays on {disp.name(s.baseline, 'strategy')}"
+                        if len(moved) < len(segs)
+                        else ""
+                    ),
+                )
+            )
         else:
-            out.append(say("**Decision.** Keep every segment on {b}: no move gains with probability {p:.0%} within "
-                           "the limits.", b=s.baseline, p=s.level))
+            out.append(
+                say(
+                    "**Decision.** Keep every segment on {b}: no move gains with probability {p:.0%} within "
+                    "the limits.",
+                    b=s.baseline,
+                    p=s.level,
+                )
+            )
         v = d.value
         lim = d.limits.set_index("limit")
-        out.append(say("**Gain.** {g:money} per account over everybody on {b} ({p:.0%} interval {lo:money} to "
-                       "{hi:money}), {t:money0} in total; {h:int} agent hours (today {h0:int}) and {q:.2f} complaints "
-                       "per 10,000 accounts (today {q0:.2f}).", g=v["per_account"], b=s.baseline, p=s.level,
-                       lo=v["ci_low"], hi=v["ci_high"], t=v["total"], h=lim.loc["capacity_hours", "expected"],
-                       h0=res.current["agent_hours"], q=lim.loc["complaint_budget_per_10k", "expected"],
-                       q0=res.current["complaints_per_10k"]))
+        out.append(
+            say(
+                "**Gain.** {g:money} per account over everybody on {b} ({p:.0%} interval {lo:money} to "
+                "{hi:money}), {t:money0} in total; {h:int} agent hours (today {h0:int}) and {q:.2f} complaints "
+                "per 10,000 accounts (today {q0:.2f}).",
+                g=v["per_account"],
+                b=s.baseline,
+                p=s.level,
+                lo=v["ci_low"],
+                hi=v["ci_high"],
+                t=v["total"],
+                h=lim.loc["capacity_hours", "expected"],
+                h0=res.current["agent_hours"],
+                q=lim.loc["complaint_budget_per_10k", "expected"],
+                q0=res.current["complaints_per_10k"],
+            )
+        )
         return out
 
     def table(self, res: Result):
-        """The per-segment table (:func:`analysis.display.table`), or None without a decision."""
-        from . import display as disp
+        """The per-segment table (:func:`analysis.report.display.table`), or None without a decision."""
+        from analysis.report import display as disp
 
         if res.decision is None:
             return None
         cur, lvl = res.settings.unit_costs.currency, res.settings.level
         segs = res.segments.assign(policy=res.segments.policy.map(disp.words))
-        return disp.table(segs, {"segment": "Segment", "accounts": "Accounts", "policy": "Strategy (share of the segment)",
-                                 "gain_per_account": f"Gain per account ({cur})",
-                                 "gain_ci_low": f"Lower {lvl:.0%} limit ({cur})",
-                                 "gain_ci_high": f"Upper {lvl:.0%} limit ({cur})",
-                                 "net_value": f"Net value of the segment ({cur})",
-                                 "prob_gain": "Probability the move gains"},
-                          kinds={"prob_gain": "ratio", "net_value": "money", "accounts": "count"},
-                          missing={"prob_gain": "the segment stays on the baseline: there is no move to judge"})
+        return disp.table(
+            segs,
+            {
+                "segment": "Segment",
+                "accounts": "Accounts",
+                "policy": "Strategy (share of the segment)",
+                "gain_per_account": f"Gain per account ({cur})",
+                "gain_ci_low": f"Lower {lvl:.0%} limit ({cur})",
+                "gain_ci_high": f"Upper {lvl:.0%} limit ({cur})",
+                "net_value": f"Net value of the segment ({cur})",
+                "prob_gain": "Probability the move gains",
+            },
+            kinds={"prob_gain": "ratio", "net_value": "money", "accounts": "count"},
+            missing={"prob_gain": "the segment stays on the baseline: there is no move to judge"},
+        )
 
     def figure(self, res: Result, panels=("policy", "value", "frontier"), *, tight: bool = True):
         """A figure of ``panels``, side by side: ``"policy"`` (the recommended mix per segment),
@@ -346,7 +431,8 @@ class WhatIf:
         layout, which costs as much as drawing them (the widget's redraws)."""
         import matplotlib.pyplot as plt
 
-        from . import display as disp, plots
+        from analysis.report import display as disp
+        from analysis.report import plots
 
         panels = [p for p in panels if p != "frontier" or len(res.frontier)]
         unknown = sorted(set(panels) - {"policy", "value", "frontier"})
@@ -355,34 +441,59 @@ class WhatIf:
         s = res.settings
         cur = s.unit_costs.currency
         widths = {"policy": 1.15, "value": 1.0, "frontier": 1.0}
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.4 * len(panels), 4.6), squeeze=False,
-                                 gridspec_kw={"width_ratios": [widths[p] for p in panels]})
+        fig, axes = plt.subplots(
+            1,
+            len(panels),
+            figsize=(5.4 * len(panels), 4.6),
+            squeeze=False,
+            gridspec_kw={"width_ratios": [widths[p] for p in panels]},
+        )
         for panel, ax in zip(panels, axes[0]):
             if panel != "frontier" and res.decision is None:
                 ax.set_axis_off()
                 ax.set_title(plots.literal_text("No allocation holds these limits"))
             elif panel == "policy":
                 shares = disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"], wrap=8)
-                plots.stacked_share(shares, x="segment", hue="strategy",
-                                    value="share", xlabel="segment", ylabel="share of the segment's accounts (%)",
-                                    title="Recommended policy per segment", ax=ax)
+                plots.stacked_share(
+                    shares,
+                    x="segment",
+                    hue="strategy",
+                    value="share",
+                    xlabel="segment",
+                    ylabel="share of the segment's accounts (%)",
+                    title="Recommended policy per segment",
+                    ax=ax,
+                )
                 ax.tick_params(axis="x", labelsize=8)
             elif panel == "value":
-                plots.interval_plot(disp.named(res.segments), label="segment", estimate="gain_per_account",
-                                    low="gain_ci_low", high="gain_ci_high", reference=0,
-                                    xlabel=f"gain per account over everybody on "
-                                           f"{disp.name(s.baseline, 'strategy')} ({cur})",
-                                    title="Net value per segment", ax=ax)
+                plots.interval_plot(
+                    disp.named(res.segments),
+                    label="segment",
+                    estimate="gain_per_account",
+                    low="gain_ci_low",
+                    high="gain_ci_high",
+                    reference=0,
+                    xlabel=f"gain per account over everybody on {disp.name(s.baseline, 'strategy')} ({cur})",
+                    title="Net value per segment",
+                    ax=ax,
+                )
                 ax.set_ylabel("")  # the ticks name the segments
             else:
                 over = str(res.frontier.over.iloc[0])
                 words, unit = FRONTIERS[over]
                 setting = s.capacity_hours if over == "capacity" else s.complaint_budget_per_10k
                 key = "agent_hours" if over == "capacity" else "complaints_per_10k"
-                marker = res.current[key] if setting == "current" else None if setting == "unlimited" else float(setting)
-                plots.frontier_plot(res.frontier, current=marker, xlabel=unit,
-                                    ylabel=f"gain per account over {disp.name(s.baseline, 'strategy')} ({cur})",
-                                    title=f"Value against the {words.lower()}", ax=ax)
+                marker = (
+                    res.current[key] if setting == "current" else None if setting == "unlimited" else float(setting)
+                )
+                plots.frontier_plot(
+                    res.frontier,
+                    current=marker,
+                    xlabel=unit,
+                    ylabel=f"gain per account over {disp.name(s.baseline, 'strategy')} ({cur})",
+                    title=f"Value against the {words.lower()}",
+                    ax=ax,
+                )
         if tight:
             fig.tight_layout()
         else:
@@ -394,7 +505,7 @@ class WhatIf:
         """The figure of ``panels`` as PNG bytes, with its alternative text (the widget's fast drawing)."""
         import matplotlib.pyplot as plt
 
-        from . import plots
+        from analysis.report import plots
 
         fig = self.figure(res, panels, tight=False)
         buf = io.BytesIO()
@@ -409,7 +520,7 @@ class WhatIf:
         import matplotlib.pyplot as plt
         from IPython.display import Markdown, display
 
-        from . import plots
+        from analysis.report import plots
 
         res = res or self.last or self.update()
         for text in self.sentences(res) if words else ():
@@ -429,7 +540,7 @@ class WhatIf:
         import matplotlib.pyplot as plt
         import mistune  # nbconvert's Markdown renderer
 
-        from . import plots
+        from analysis.report import plots
 
         res = res or self.last or self.update()
         md = mistune.create_markdown(escape=True)
@@ -470,7 +581,7 @@ class WhatIf:
         """
         import ipywidgets as w
 
-        from . import display as disp
+        from analysis.report import display as disp
 
         d = self.defaults
         est = self.estimates(d.baseline, d.unit_costs)
@@ -481,37 +592,80 @@ class WhatIf:
             lo, hi, step = self._cost_range(key)
             value = float(getattr(d.unit_costs, key))
             controls[f"costs.{key}"] = w.FloatSlider(
-                value=value, min=lo, max=max(hi, value), step=step, description=disp.name(f"costs.{key}", "assumption"),
-                readout_format=f".{max(0, -int(math.floor(math.log10(step))))}f", continuous_update=False,
-                style=style, layout=layout)
-        for name, over, unit in (("capacity_hours", "capacity", "agent hours"),
-                                 ("complaint_budget_per_10k", "complaint_budget", "complaints per 10,000 accounts")):
+                value=value,
+                min=lo,
+                max=max(hi, value),
+                step=step,
+                description=disp.name(f"costs.{key}", "assumption"),
+                readout_format=f".{max(0, -int(math.floor(math.log10(step))))}f",
+                continuous_update=False,
+                style=style,
+                layout=layout,
+            )
+        for name, over, unit in (
+            ("capacity_hours", "capacity", "agent hours"),
+            ("complaint_budget_per_10k", "complaint_budget", "complaints per 10,000 accounts"),
+        ):
             setting = getattr(d, name)
             top = float(self.frontier_points_for(est, over)[-1]) or 1.0
-            number = float(setting) if isinstance(setting, float) else decision.current_use(est)[
-                "agent_hours" if over == "capacity" else "complaints_per_10k"]
+            number = (
+                float(setting)
+                if isinstance(setting, float)
+                else decision.current_use(est)["agent_hours" if over == "capacity" else "complaints_per_10k"]
+            )
             top = max(top, number)
             words = "Agent capacity" if over == "capacity" else "Complaint budget"
             controls[name] = w.Dropdown(
                 options=[("No more than today", "current"), ("Unlimited", "unlimited"), (f"At most ({unit})", "value")],
-                value=setting if isinstance(setting, str) else "value", description=words, style=style, layout=layout)
+                value=setting if isinstance(setting, str) else "value",
+                description=words,
+                style=style,
+                layout=layout,
+            )
             controls[name + ".value"] = w.FloatSlider(
-                value=number, min=0.0, max=top, step=top / 200, description=f"{words} ({unit})",
-                readout_format=",.0f" if over == "capacity" else ".2f", continuous_update=False,
-                disabled=not isinstance(setting, float), style=style, layout=layout)
+                value=number,
+                min=0.0,
+                max=top,
+                step=top / 200,
+                description=f"{words} ({unit})",
+                readout_format=",.0f" if over == "capacity" else ".2f",
+                continuous_update=False,
+                disabled=not isinstance(setting, float),
+                style=style,
+                layout=layout,
+            )
         levels = sorted({*LEVELS, d.level})
-        controls["level"] = w.SelectionSlider(options=[(f"{x:.1%}".replace(".0%", "%"), x) for x in levels],
-                                              value=d.level, description="Confidence level", continuous_update=False,
-                                              style=style, layout=layout)
-        controls["baseline"] = w.Dropdown(options=[(disp.name(x, "strategy"), x) for x in self.strategies],
-                                          value=d.baseline, description="Baseline strategy", style=style, layout=layout)
-        controls["frontier"] = w.Dropdown(options=[(v[0], k) for k, v in FRONTIERS.items()], value=self.frontier_over,
-                                          description="Frontier against", style=style, layout=layout)
+        controls["level"] = w.SelectionSlider(
+            options=[(f"{x:.1%}".replace(".0%", "%"), x) for x in levels],
+            value=d.level,
+            description="Confidence level",
+            continuous_update=False,
+            style=style,
+            layout=layout,
+        )
+        controls["baseline"] = w.Dropdown(
+            options=[(disp.name(x, "strategy"), x) for x in self.strategies],
+            value=d.baseline,
+            description="Baseline strategy",
+            style=style,
+            layout=layout,
+        )
+        controls["frontier"] = w.Dropdown(
+            options=[(v[0], k) for k, v in FRONTIERS.items()],
+            value=self.frontier_over,
+            description="Frontier against",
+            style=style,
+            layout=layout,
+        )
         reset = w.Button(description="Reset to the defaults")
         status = w.HTML()
         out_text, out_table, out_plot, out_frontier = w.Output(), w.Output(), w.Output(), w.Output()
-        self._controls = {"controls": controls, "status": status, "reset": reset,
-                          "outputs": (out_text, out_table, out_plot, out_frontier)}
+        self._controls = {
+            "controls": controls,
+            "status": status,
+            "reset": reset,
+            "outputs": (out_text, out_table, out_plot, out_frontier),
+        }
 
         def redraw(_change=None):
             t0 = time.perf_counter()
@@ -533,7 +687,8 @@ class WhatIf:
             status.value = html.escape(
                 f"Decision in {1e3 * (t1 - t0):,.0f} ms, frontier in {1e3 * (t3 - t2):,.0f} ms, drawn in "
                 f"{1e3 * (t2 - t1 + time.perf_counter() - t3):,.0f} ms; the data were queried once, in "
-                f"{self.query_seconds:,.1f} s.")
+                f"{self.query_seconds:,.1f} s."
+            )
 
         def on_reset(_button):
             with_hold = [c for c in controls.values()]
@@ -554,10 +709,24 @@ class WhatIf:
             c.observe(redraw, names="value")
         reset.on_click(on_reset)
         costs_box = w.VBox([w.HTML("<b>Unit costs</b>"), *(controls[f"costs.{k}"] for k in COST_KEYS)])
-        limits_box = w.VBox([w.HTML("<b>Limits and confidence</b>"),
-                             *(controls[k] for k in ("capacity_hours", "capacity_hours.value",
-                                                     "complaint_budget_per_10k", "complaint_budget_per_10k.value",
-                                                     "level", "baseline", "frontier")), reset])
+        limits_box = w.VBox(
+            [
+                w.HTML("<b>Limits and confidence</b>"),
+                *(
+                    controls[k]
+                    for k in (
+                        "capacity_hours",
+                        "capacity_hours.value",
+                        "complaint_budget_per_10k",
+                        "complaint_budget_per_10k.value",
+                        "level",
+                        "baseline",
+                        "frontier",
+                    )
+                ),
+                reset,
+            ]
+        )
         box = w.VBox([w.HBox([costs_box, limits_box]), status, out_text, out_plot, out_frontier, out_table])
         self.controls = controls
         redraw()
@@ -592,8 +761,12 @@ class WhatIf:
         data, alt = self.png(res, panels)
         with out_plot:
             out_plot.clear_output(wait=True)
-            display(HTML(f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" '
-                         f'alt="{html.escape(alt, quote=True)}" style="max-width: 100%; height: auto;">'))
+            display(
+                HTML(
+                    f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" '
+                    f'alt="{html.escape(alt, quote=True)}" style="max-width: 100%; height: auto;">'
+                )
+            )
 
     def show(self, res: Result | None = None, *, interactive: bool | None = None, words: bool = True):
         """The widget when a live frontend runs the cell (or ``interactive=True``), else the static result
@@ -614,27 +787,50 @@ class WhatIf:
 
 
 def _segments(dec: decision.Decision | None) -> pd.DataFrame:
-    cols = ["segment", "accounts", "policy", "strategy", "moved", "gain_per_account", "gain_ci_low", "gain_ci_high",
-            "net_value", "prob_gain", "reason"]
+    cols = [
+        "segment",
+        "accounts",
+        "policy",
+        "strategy",
+        "moved",
+        "gain_per_account",
+        "gain_ci_low",
+        "gain_ci_high",
+        "net_value",
+        "prob_gain",
+        "reason",
+    ]
     if dec is None:
         return pd.DataFrame(columns=cols)
     s = dec.segments
     return s.assign(net_value=s.gain_per_account * s.accounts)[cols].reset_index(drop=True)
 
 
-def prepare(ds, scenario, *, unit_costs: UnitCosts | None = None, baseline: str = "sms_only",
-            capacity_hours: Any = decision.DEFAULT_LIMIT, complaint_budget_per_10k: Any = decision.DEFAULT_LIMIT,
-            level: float = decision.DEFAULT_LEVEL, horizon: str = "short", horizon_days: int | None = None,
-            seed: int = 0, draws: int = decision._DRAWS, frontier_points: int = 5, frontier_draws: int = 1000,
-            frontier_over: str = "complaint_budget") -> WhatIf:
+def prepare(
+    ds,
+    scenario,
+    *,
+    unit_costs: UnitCosts | None = None,
+    baseline: str = "sms_only",
+    capacity_hours: Any = decision.DEFAULT_LIMIT,
+    complaint_budget_per_10k: Any = decision.DEFAULT_LIMIT,
+    level: float = decision.DEFAULT_LEVEL,
+    horizon: str = "short",
+    horizon_days: int | None = None,
+    seed: int = 0,
+    draws: int = decision._DRAWS,
+    frontier_points: int = 5,
+    frontier_draws: int = 1000,
+    frontier_over: str = "complaint_budget",
+) -> WhatIf:
     """The what-if's statistics, from two engine queries; then :meth:`WhatIf.update` queries nothing.
 
     Args:
-        ds: the contract tables (an :class:`analysis.io.Dataset`).
-        scenario: the scenario (name or :class:`analysis.scenario.Scenario`).
+        ds: the contract tables (an :class:`analysis.data.io.Dataset`).
+        scenario: the scenario (name or :class:`analysis.data.scenario.Scenario`).
         unit_costs: the default unit costs (default: the scenario's).
         baseline, capacity_hours, complaint_budget_per_10k, level: the default settings, as
-            :func:`analysis.decision.decide` takes them.
+            :func:`analysis.decide.decision.decide` takes them.
         horizon: ``"short"`` or ``"long"`` (fixed for a what-if: it changes the moments).
         horizon_days: outcome window; default the scenario's.
         seed, draws: of the decision's posterior draws (those of ``recommend`` by default).
@@ -642,7 +838,7 @@ def prepare(ds, scenario, *, unit_costs: UnitCosts | None = None, baseline: str 
             than the decision's: a frontier is a picture of the trade-off, and each point is a decision).
         frontier_over: the frontier shown first: ``"complaint_budget"`` or ``"capacity"``.
     """
-    from .scenario import Scenario
+    from analysis.data.scenario import Scenario
 
     economics._check_horizon(horizon)
     sc = scenario if isinstance(scenario, Scenario) else economics._scenario(scenario)
@@ -655,6 +851,17 @@ def prepare(ds, scenario, *, unit_costs: UnitCosts | None = None, baseline: str 
     defaults = Settings(costs, capacity_hours, complaint_budget_per_10k, level, baseline).replace()
     if baseline not in moments.strategies():
         raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(moments.strategies())}")
-    return WhatIf(sc, moments, contacts, defaults, horizon=horizon, horizon_days=horizon_days, seed=seed, draws=draws,
-                  frontier_points=frontier_points, frontier_draws=frontier_draws, frontier_over=frontier_over,
-                  query_seconds=seconds)
+    return WhatIf(
+        sc,
+        moments,
+        contacts,
+        defaults,
+        horizon=horizon,
+        horizon_days=horizon_days,
+        seed=seed,
+        draws=draws,
+        frontier_points=frontier_points,
+        frontier_draws=frontier_draws,
+        frontier_over=frontier_over,
+        query_seconds=seconds,
+    )

@@ -4,7 +4,7 @@ A scenario's parameters (log hazard ratios, complaint hazards, unit prices)
 are not what the field experiments report; what they report is the *effect*
 of a channel on repayment, and what a contact costs. :func:`check` reads the
 true effects a world implies from its truth (``truth.json``, or
-:func:`analysis.synth.simulate_truth`) and sets each beside the published
+:func:`analysis.data.synth.simulate_truth`) and sets each beside the published
 range in ``data/CALIBRATION.md``:
 
 ========================= ==========================================================
@@ -33,7 +33,7 @@ range, the CALIBRATION.md source and ``IN`` or ``OUT``. A world outside a
 range is allowed (a team may have reasons): it is flagged, never refused.
 
 Example:
-    >>> from analysis import calibration, synth
+    >>> from analysis.data import calibration, synth
     >>> truth = synth.simulate_truth("cn_default", accounts=20_000, seed=1)  # doctest: +SKIP
     >>> calibration.check(truth, "cn_default")  # doctest: +SKIP
 """
@@ -41,13 +41,13 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Mapping
 
 import pandas as pd
 
-from .contract import CHANNELS, DPD_BUCKETS
-from .scenario import NO_CONTACT, Scenario, load_scenario
+from analysis.data.contract import CHANNELS, DPD_BUCKETS
+from analysis.data.scenario import NO_CONTACT, Scenario, load_scenario
 
 __all__ = ["CalibrationRow", "check", "COLUMNS", "format_table"]
 
@@ -67,9 +67,9 @@ _SMS_PRICE = {
 }
 
 # Published ranges (pp unless noted); None = unbounded on that side (infinite in the table).
-_TEXT_RANGE = (0.0, 5.0)            # 0 to about +4 pp, with room for the Bursztyn et al. 4.4 pp
-_HUMAN_RANGE = (15.0, 45.0)         # tens of pp per borrower reached (Laudenbach et al. 34.4 pp)
-_AI_GAP_RANGE = (2.0, None)         # AI at least 2 pp below human (Choi et al. about 9 pp)
+_TEXT_RANGE = (0.0, 5.0)  # 0 to about +4 pp, with room for the Bursztyn et al. 4.4 pp
+_HUMAN_RANGE = (15.0, 45.0)  # tens of pp per borrower reached (Laudenbach et al. 34.4 pp)
+_AI_GAP_RANGE = (2.0, None)  # AI at least 2 pp below human (Choi et al. about 9 pp)
 _COMPLAINT_RANGE = {"sms": (0.01, 1.0), "phone": (0.1, 10.0), "ai_voice": (0.1, 10.0), "all": (0.1, 10.0)}
 
 
@@ -111,8 +111,18 @@ def _row(effect, description, value, se, rng, unit, source) -> CalibrationRow:
         text = f">= {low:g}"
     else:
         text = f"<= {high:g}"
-    return CalibrationRow(effect, description, float(value), float(se), -math.inf if low is None else float(low),
-                          math.inf if high is None else float(high), text, unit, source, "IN" if inside else "OUT")
+    return CalibrationRow(
+        effect,
+        description,
+        float(value),
+        float(se),
+        -math.inf if low is None else float(low),
+        math.inf if high is None else float(high),
+        text,
+        unit,
+        source,
+        "IN" if inside else "OUT",
+    )
 
 
 class _Cell:
@@ -149,7 +159,9 @@ class _Cell:
 
         if self._segments is None:
             return get(self.s[strategy])
-        return math.sqrt(sum((w * get(g["strategies"][strategy])) ** 2 for w, g in zip(self._weights(), self._segments)))
+        return math.sqrt(
+            sum((w * get(g["strategies"][strategy])) ** 2 for w, g in zip(self._weights(), self._segments))
+        )
 
 
 def _diff(cell: _Cell, a: str, b: str) -> tuple[float, float]:
@@ -182,7 +194,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
 
     Args:
         truth: a parsed ``truth.json`` or the dict of
-            :func:`analysis.synth.simulate_truth`; it must hold the
+            :func:`analysis.data.synth.simulate_truth`; it must hold the
             ``no_contact`` counterfactual.
         scenario: the world's scenario (a name, a path or a loaded
             :class:`Scenario`), for the rows on unit prices; None leaves them out.
@@ -200,26 +212,53 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         raise ValueError("truth must be a parsed truth.json (a mapping with 'strategies')")
     for needed in (NO_CONTACT, "sms_only", "phone_only"):
         if needed not in strategies:
-            raise ValueError(f"the truth has no {needed!r} strategy (it holds {', '.join(strategies)}); "
-                             f"regenerate it with this version, which simulates {NO_CONTACT!r} for every world")
+            raise ValueError(
+                f"the truth has no {needed!r} strategy (it holds {', '.join(strategies)}); "
+                f"regenerate it with this version, which simulates {NO_CONTACT!r} for every world"
+            )
     rows: list[CalibrationRow] = []
     overall = _Cell(truth)
     present = {g["segment"].split("-")[0] for g in truth.get("segments", []) if g.get("truth_sample_accounts", 1)}
     buckets = {b: _Cell(truth, (b,)) for b in DPD_BUCKETS if b in present}
 
     v, se = _diff(overall, "sms_only", NO_CONTACT)
-    rows.append(_row("text_vs_none", "text (sms_only) against no contact, 30-day paid rate", v, se,
-                     _TEXT_RANGE, "pp", _TEXT_SOURCES))
+    rows.append(
+        _row(
+            "text_vs_none",
+            "text (sms_only) against no contact, 30-day paid rate",
+            v,
+            se,
+            _TEXT_RANGE,
+            "pp",
+            _TEXT_SOURCES,
+        )
+    )
     text_by = {}
     for b, cell in buckets.items():
         text_by[b] = _diff(cell, "sms_only", NO_CONTACT)
-        rows.append(_row(f"text_vs_none_{b}", f"text against no contact, bucket {b}", *text_by[b],
-                         _TEXT_RANGE, "pp", _TEXT_SOURCES))
+        rows.append(
+            _row(
+                f"text_vs_none_{b}",
+                f"text against no contact, bucket {b}",
+                *text_by[b],
+                _TEXT_RANGE,
+                "pp",
+                _TEXT_SOURCES,
+            )
+        )
     first, last = DPD_BUCKETS[0], DPD_BUCKETS[-1]
     if first in text_by and last in text_by:
-        rows.append(_row("text_early_vs_late", f"text effect in {first} minus text effect in {last}",
-                         text_by[first][0] - text_by[last][0], math.hypot(text_by[first][1], text_by[last][1]),
-                         (0.0, None), "pp", _TEXT_SOURCES))
+        rows.append(
+            _row(
+                "text_early_vs_late",
+                f"text effect in {first} minus text effect in {last}",
+                text_by[first][0] - text_by[last][0],
+                math.hypot(text_by[first][1], text_by[last][1]),
+                (0.0, None),
+                "pp",
+                _TEXT_SOURCES,
+            )
+        )
 
     for label, cell in (("", overall), (f"_{first}", buckets.get(first))):
         if cell is None:
@@ -228,34 +267,85 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rpc = cell.mean("phone_only", "right_party_rate")
         value = d / rpc if rpc > 0 else math.nan
         where = "" if not label else f", bucket {first}"
-        rows.append(_row(f"human_per_reached{label}",
-                         f"human call (phone_only) against no contact per borrower reached{where}: "
-                         f"effect / right-party-contact rate ({100 * rpc:.0f}%)",
-                         value, dse / rpc if rpc > 0 else math.nan, _HUMAN_RANGE, "pp", _HUMAN_SOURCE))
+        rows.append(
+            _row(
+                f"human_per_reached{label}",
+                f"human call (phone_only) against no contact per borrower reached{where}: "
+                f"effect / right-party-contact rate ({100 * rpc:.0f}%)",
+                value,
+                dse / rpc if rpc > 0 else math.nan,
+                _HUMAN_RANGE,
+                "pp",
+                _HUMAN_SOURCE,
+            )
+        )
 
     if "ai_voice" in strategies:
         v, se = _diff(overall, "phone_only", "ai_voice")
-        rows.append(_row("ai_below_human", "human call (phone_only) minus AI voice (ai_voice), 30-day paid rate",
-                         v, se, _AI_GAP_RANGE, "pp", _AI_SOURCE))
+        rows.append(
+            _row(
+                "ai_below_human",
+                "human call (phone_only) minus AI voice (ai_voice), 30-day paid rate",
+                v,
+                se,
+                _AI_GAP_RANGE,
+                "pp",
+                _AI_SOURCE,
+            )
+        )
         v, se = _diff(overall, "ai_voice", "sms_only")
-        rows.append(_row("ai_above_text", "AI voice (ai_voice) minus text (sms_only), 30-day paid rate",
-                         v, se, (0.0, None), "pp", _AI_BETWEEN_SOURCE))
+        rows.append(
+            _row(
+                "ai_above_text",
+                "AI voice (ai_voice) minus text (sms_only), 30-day paid rate",
+                v,
+                se,
+                (0.0, None),
+                "pp",
+                _AI_BETWEEN_SOURCE,
+            )
+        )
 
     rates = {}
     for c in CHANNELS:
         if any((rec["contacts_per_account"].get(c) or 0) > 0 for rec in strategies.values()):
             rates[c] = _complaint_rate(truth, c)
-            rows.append(_row(f"complaints_{c}", f"complaints per 10,000 {c} contacts, all strategies pooled",
-                             *rates[c], _COMPLAINT_RANGE[c], "per 10k contacts", _COMPLAINT_SOURCE))
-    rows.append(_row("complaints_all", "complaints per 10,000 contacts, every channel and strategy pooled",
-                     *_complaint_rate(truth, None), _COMPLAINT_RANGE["all"], "per 10k contacts", _COMPLAINT_SOURCE))
+            rows.append(
+                _row(
+                    f"complaints_{c}",
+                    f"complaints per 10,000 {c} contacts, all strategies pooled",
+                    *rates[c],
+                    _COMPLAINT_RANGE[c],
+                    "per 10k contacts",
+                    _COMPLAINT_SOURCE,
+                )
+            )
+    rows.append(
+        _row(
+            "complaints_all",
+            "complaints per 10,000 contacts, every channel and strategy pooled",
+            *_complaint_rate(truth, None),
+            _COMPLAINT_RANGE["all"],
+            "per 10k contacts",
+            _COMPLAINT_SOURCE,
+        )
+    )
     order = [c for c in ("sms", "ai_voice", "phone") if c in rates]
     for lo, hi in zip(order, order[1:]):
         (a, sa), (b, sb) = rates[lo], rates[hi]
         ratio = b / a if a > 0 else math.inf
         se = ratio * math.hypot(sa / a, sb / b) if a > 0 and b > 0 else math.nan
-        rows.append(_row(f"complaints_{lo}_below_{hi}", f"complaints per {hi} contact / per {lo} contact",
-                         ratio, se, (1.0, None), "ratio", _COMPLAINT_ORDER_SOURCE))
+        rows.append(
+            _row(
+                f"complaints_{lo}_below_{hi}",
+                f"complaints per {hi} contact / per {lo} contact",
+                ratio,
+                se,
+                (1.0, None),
+                "ratio",
+                _COMPLAINT_ORDER_SOURCE,
+            )
+        )
 
     if scenario is not None:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -264,10 +354,18 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
             seg = sc.sms_segments()
             price = sc["costs"]["sms_per_segment"]
             sms = sc["channels"]["sms"]
-            rows.append(_row("cost_per_text",
-                             f"price of one text: {seg} segment(s) ({sms['message_chars']} {sms['encoding']} "
-                             f"characters) x {price:g} {sc.currency}",
-                             seg * price, 0.0, rng, sc.currency, source))
+            rows.append(
+                _row(
+                    "cost_per_text",
+                    f"price of one text: {seg} segment(s) ({sms['message_chars']} {sms['encoding']} "
+                    f"characters) x {price:g} {sc.currency}",
+                    seg * price,
+                    0.0,
+                    rng,
+                    sc.currency,
+                    source,
+                )
+            )
     return pd.DataFrame([asdict(r) for r in rows], columns=list(COLUMNS))
 
 
@@ -279,6 +377,9 @@ def format_table(table: pd.DataFrame) -> str:
         lines.append(f"{r.effect:<32} {r.value:>10.4g} {se:>8} {r.range:>16}  {r.unit:<16} {r.status:<6} {r.source}")
     n_out = int((table["status"] == "OUT").sum())
     lines.append("")
-    lines.append("every implied effect is inside its published range" if n_out == 0
-                 else f"{n_out} implied effect(s) OUTSIDE the published range (allowed, but say why)")
+    lines.append(
+        "every implied effect is inside its published range"
+        if n_out == 0
+        else f"{n_out} implied effect(s) OUTSIDE the published range (allowed, but say why)"
+    )
     return "\n".join(lines)

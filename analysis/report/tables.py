@@ -7,7 +7,7 @@ none, a ratio with no events in its denominator. pandas prints them as
 :func:`readable` replaces them before the table is displayed; the numbers
 themselves are left alone (the notebooks' float format applies to them).
 
-The reports' tables go through :func:`analysis.display.table`, which also
+The reports' tables go through :func:`analysis.report.display.table`, which also
 names the columns and values in words and formats the numbers; it shows
 missing and unbounded values as :data:`MISSING` and :data:`UNBOUNDED` too.
 """

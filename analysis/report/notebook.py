@@ -31,12 +31,30 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from . import io, synth
-from .scenario import Scenario, load_scenario
+from analysis.data import io, synth
+from analysis.data.scenario import Scenario, load_scenario
 
-__all__ = ["Prepared", "prepare", "sentence", "say", "bullets", "escape_markdown", "SafeText", "capture_warnings",
-           "captured_warnings", "pick", "population", "versions", "PACKAGES", "LIFTS", "CHALLENGER_SHARES", "POWER",
-           "COMPLAINT_MARGIN", "number_format", "engine_connection"]
+__all__ = [
+    "Prepared",
+    "prepare",
+    "sentence",
+    "say",
+    "bullets",
+    "escape_markdown",
+    "SafeText",
+    "capture_warnings",
+    "captured_warnings",
+    "pick",
+    "population",
+    "versions",
+    "PACKAGES",
+    "LIFTS",
+    "CHALLENGER_SHARES",
+    "POWER",
+    "COMPLAINT_MARGIN",
+    "number_format",
+    "engine_connection",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -51,15 +69,25 @@ POWER: float = 0.8
 COMPLAINT_MARGIN: float = 1.5
 
 #: Packages listed by :func:`versions`.
-PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "ibis-framework", "duckdb",
-            "pyarrow", "papermill")
+PACKAGES = (
+    "analysis",
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "ibis-framework",
+    "duckdb",
+    "pyarrow",
+    "papermill",
+)
 
 
 class Prepared(NamedTuple):
     """What :func:`prepare` returns.
 
     Attributes:
-        ds: the loaded, validated :class:`analysis.io.Dataset`.
+        ds: the loaded, validated :class:`analysis.data.io.Dataset`.
         scenario: the scenario (the data's own, from ``manifest.json``, when known).
         truth: the parsed ``truth.json`` (synthetic data), else None.
     """
@@ -73,7 +101,7 @@ def engine_connection():
     """The connection the build asked the notebooks to run on (``ANALYSIS_ENGINE``), or None for DuckDB.
 
     ``python -m analysis build --engine spark [--spark-master URL]`` sets ``ANALYSIS_ENGINE=spark`` and
-    ``ANALYSIS_SPARK_MASTER`` for the kernels (see :func:`analysis.build.engine_environment`).
+    ``ANALYSIS_SPARK_MASTER`` for the kernels (see :func:`analysis.report.build.engine_environment`).
     """
     import os
 
@@ -82,13 +110,14 @@ def engine_connection():
         return None
     if engine != "spark":
         raise ValueError(f"ANALYSIS_ENGINE={engine!r}: expected duckdb or spark")
-    from . import spark
+    from analysis.engine import spark
 
     return spark.connect(os.environ.get("ANALYSIS_SPARK_MASTER") or None)
 
 
-def prepare(data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *,
-            accounts: int | None = None) -> Prepared:
+def prepare(
+    data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *, accounts: int | None = None
+) -> Prepared:
     """Load the dataset in ``data_dir``, generating it first if the folder is missing or empty.
 
     A folder with files but no ``manifest.json`` is taken to be a team's own
@@ -175,8 +204,17 @@ class SafeText(str):
 # ``&#36;`` so that no ``$`` reaches the Markdown (TeX). One pass over the
 # characters, so the escapes never escape each other.
 _MARKDOWN_PUNCTUATION = "\\`*_{}[]()#+-.!|~^:="
-_ESCAPES = str.maketrans({**{c: "\\" + c for c in _MARKDOWN_PUNCTUATION},
-                          "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "$": "&#36;"})
+_ESCAPES = str.maketrans(
+    {
+        **{c: "\\" + c for c in _MARKDOWN_PUNCTUATION},
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&#x27;",
+        "$": "&#36;",
+    }
+)
 
 
 def escape_markdown(value: Any) -> SafeText:
@@ -309,7 +347,7 @@ def say(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) ->
 
 def versions() -> pd.DataFrame:
     """Python and the main packages' versions, one row each."""
-    from . import __version__
+    from analysis import __version__
 
     rows = [{"package": "python", "version": platform.python_version()}]
     for name in PACKAGES:
@@ -329,7 +367,7 @@ def bullets(lines) -> None:
 
     A line from :func:`sentence` (a :class:`SafeText`) is shown as it is;
     any other line (e.g. a string built with an f-string, or
-    :func:`analysis.claims.check_claims`' explanations, which embed names
+    :func:`analysis.decide.claims.check_claims`' explanations, which embed names
     from the data) is escaped with :func:`escape_markdown` first, so it
     shows literally.
     """
@@ -372,15 +410,22 @@ def population(ds, *, by=("dpd_bucket",), confidence: float = 0.95) -> pd.DataFr
         The ``by`` columns, ``accounts``, ``share``, ``balance_mean``,
         ``balance_ci_low``, ``balance_ci_high``, ``risk_score_mean``.
     """
-    from . import engine, stats
+    from analysis import engine, stats
 
     cells = engine.cell_stats(ds, by=tuple(by), metrics=["balance_due", "risk_score"])
     rows = []
     for _, r in cells.iterrows():
         n = int(r["accounts"])
         e = stats.mean_ci(r["balance_due_sum"], r["balance_due_sumsq"], n, confidence=confidence) if n > 1 else None
-        rows.append({**{b: r[b] for b in by}, "accounts": n, "share": n / cells["accounts"].sum(),
-                     "balance_mean": r["balance_due_sum"] / n,
-                     "balance_ci_low": e.ci_low if e else math.nan, "balance_ci_high": e.ci_high if e else math.nan,
-                     "risk_score_mean": r["risk_score_sum"] / r["risk_score_n"] if r["risk_score_n"] else math.nan})
+        rows.append(
+            {
+                **{b: r[b] for b in by},
+                "accounts": n,
+                "share": n / cells["accounts"].sum(),
+                "balance_mean": r["balance_due_sum"] / n,
+                "balance_ci_low": e.ci_low if e else math.nan,
+                "balance_ci_high": e.ci_high if e else math.nan,
+                "risk_score_mean": r["risk_score_sum"] / r["risk_score_n"] if r["risk_score_n"] else math.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -9,7 +9,7 @@ the limits hold.
 Method (see ``DECISION.md`` in the design notes):
 
 1. **Estimates that borrow strength.** From the per-cell sufficient
-   statistics (:func:`analysis.economics.cell_moments`):
+   statistics (:func:`analysis.decide.economics.cell_moments`):
 
    * the gain of each strategy over the baseline in a segment, before
      complaint costs, ``g_i`` (money collected less contact cost, per
@@ -85,8 +85,9 @@ all-baseline one, so no table or headline can disagree with another.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,14 +95,35 @@ from scipy import optimize, special
 from scipy import stats as sps
 from scipy.optimize import linprog
 
-from . import economics, engine
-from .costs import UnitCosts
+from analysis import engine
+from analysis.decide import economics
+from analysis.measures.costs import UnitCosts
 
 __all__ = [
-    "DEFAULT_LEVEL", "DEFAULT_LIMIT", "BOUNDS", "Limit", "parse_limit", "Pooled", "pool_means", "pool_rates",
-    "CellEstimates", "estimate", "Decision", "InfeasibleDecision", "decide", "decision_table", "limits_sentence", "to_json",
-    "current_use", "what_if", "frontier", "scenario_draws", "segment_factor_note", "holds",
-    "truth_cells", "evaluate_truth",
+    "DEFAULT_LEVEL",
+    "DEFAULT_LIMIT",
+    "BOUNDS",
+    "Limit",
+    "parse_limit",
+    "Pooled",
+    "pool_means",
+    "pool_rates",
+    "CellEstimates",
+    "estimate",
+    "Decision",
+    "InfeasibleDecision",
+    "decide",
+    "decision_table",
+    "limits_sentence",
+    "to_json",
+    "current_use",
+    "what_if",
+    "frontier",
+    "scenario_draws",
+    "segment_factor_note",
+    "holds",
+    "truth_cells",
+    "evaluate_truth",
 ]
 
 #: Probability at which a move must gain and a limit must hold, unless chosen otherwise.
@@ -277,28 +299,40 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
         m = np.full_like(e, 0.5 / total_e)
         note = "no complaints in any cell: half a complaint spread over all accounts"
     else:
-        m = np.full_like(e, total_y / total_e) if prior_mean is None else np.maximum(np.asarray(prior_mean, float),
-                                                                                     0.5 / total_e)
+        m = (
+            np.full_like(e, total_y / total_e)
+            if prior_mean is None
+            else np.maximum(np.asarray(prior_mean, float), 0.5 / total_e)
+        )
         cap = (total_y / len(y) + 0.5) if max_weight is None else max(float(max_weight), 0.5)
 
         def nll(log_a):
             a_ = math.exp(log_a)
             b_ = a_ / m
-            return -float(np.sum(special.gammaln(a_ + y) - special.gammaln(a_) + a_ * np.log(b_ / (b_ + e))
-                                 + y * np.log(e / (b_ + e))))
+            return -float(
+                np.sum(
+                    special.gammaln(a_ + y)
+                    - special.gammaln(a_)
+                    + a_ * np.log(b_ / (b_ + e))
+                    + y * np.log(e / (b_ + e))
+                )
+            )
 
         if len(y) == 1:
             a = cap
         else:
             res = optimize.minimize_scalar(nll, bounds=(-6.0, math.log(cap)), method="bounded")
             a = min(math.exp(res.x), cap)
-        note = ("one cell: its own rate" if len(y) == 1 else
-                "cells agree with the prior: pooled as far as the cap allows" if a >= cap * 0.999
-                else f"partly pooled (prior shape {a:.3g})")
+        note = (
+            "one cell: its own rate"
+            if len(y) == 1
+            else "cells agree with the prior: pooled as far as the cap allows"
+            if a >= cap * 0.999
+            else f"partly pooled (prior shape {a:.3g})"
+        )
     b = a / m
     shape, rate = a + y, b + e
-    return Pooled(shape / rate, shape / rate**2, float(np.average(m, weights=e)), 1 / a, e / (b + e), note,
-                  shape, rate)
+    return Pooled(shape / rate, shape / rate**2, float(np.average(m, weights=e)), 1 / a, e / (b + e), note, shape, rate)
 
 
 # --------------------------------------------------------------------------
@@ -383,12 +417,22 @@ def _complaint_model(y, e, segments, strategies, silent=None) -> dict:
     shape_g, rate_g = k + np.bincount(seg, y), k + expected_g
     pooled = pool_rates(y, e, lam_hat[st] * (shape_g / rate_g)[seg])
     a = 1.0 / pooled.spread
-    return {"y": y, "e": e, "strategy": st, "segment": seg, "shape_s": ys + 1.0, "rate_s": es,
-            "shape_g": shape_g, "rate_g": rate_g, "a": a, "center": float(y.sum() / e.sum()),
-            "strategies": list(names),
-            "note": f"three levels: each strategy's overall rate and each segment's relative risk (both "
-                    f"uncertain), then the cell's own count ({pooled.note})",
-            "silent": np.zeros(len(y), bool) if silent is None else np.asarray(silent, bool)}
+    return {
+        "y": y,
+        "e": e,
+        "strategy": st,
+        "segment": seg,
+        "shape_s": ys + 1.0,
+        "rate_s": es,
+        "shape_g": shape_g,
+        "rate_g": rate_g,
+        "a": a,
+        "center": float(y.sum() / e.sum()),
+        "strategies": list(names),
+        "note": f"three levels: each strategy's overall rate and each segment's relative risk (both "
+        f"uncertain), then the cell's own count ({pooled.note})",
+        "silent": np.zeros(len(y), bool) if silent is None else np.asarray(silent, bool),
+    }
 
 
 #: Prior shape of each channel's rate per contact: Gamma(1, 0), flat, whose upper quantiles are Garwood's.
@@ -423,8 +467,7 @@ def _segment_factors(observed, expected) -> tuple[np.ndarray, np.ndarray, str]:
     return shape, rate, f"shrunk toward 1 with prior shape {b:.3g}"
 
 
-def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accounts, segments,
-                             silent=None) -> dict:
+def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accounts, segments, silent=None) -> dict:
     """Complaints per account per cell, from complaints per CONTACT by channel (the default model).
 
     ``contacts`` has one row per (cell, channel): ``cell`` (index into the cells), ``channel``,
@@ -463,25 +506,38 @@ def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accou
         y = np.concatenate([y, unlinked])
         e = np.concatenate([e, n_cell])
     if len(y) == 0:  # nobody contacted and no complaint: every cell is silent
-        return _complaint_model(np.zeros(k_cells), np.maximum(n_cell, 1.0), segments,
-                                np.zeros(k_cells, int), np.ones(k_cells, bool))
+        return _complaint_model(
+            np.zeros(k_cells), np.maximum(n_cell, 1.0), segments, np.zeros(k_cells, int), np.ones(k_cells, bool)
+        )
     chi, names = pd.factorize(pd.Series(ch))
     ys, es = np.bincount(chi, y), np.bincount(chi, e)
     lam_hat = (ys + _CHANNEL_PRIOR) / es
     ng = seg.max() + 1
-    shape_g, rate_g, seg_note = _segment_factors(np.bincount(seg[cell], y, minlength=ng),
-                                                 np.bincount(seg[cell], e * lam_hat[chi], minlength=ng))
+    shape_g, rate_g, seg_note = _segment_factors(
+        np.bincount(seg[cell], y, minlength=ng), np.bincount(seg[cell], e * lam_hat[chi], minlength=ng)
+    )
     pooled = pool_rates(y, e, lam_hat[chi] * (shape_g / rate_g)[seg[cell]], max_weight=max(float(y.sum()), 1.0))
     w = np.zeros((len(y), k_cells))
     w[np.arange(len(y)), cell] = e / n_cell[cell]
     per_contact = ", ".join(f"{nm} {1e4 * ys[i] / es[i]:.3g}" for i, nm in enumerate(names) if nm != UNLINKED)
-    return {"y": y, "e": e, "strategy": chi, "segment": seg[cell], "shape_s": ys + _CHANNEL_PRIOR, "rate_s": es,
-            "shape_g": shape_g, "rate_g": rate_g, "a": 1.0 / pooled.spread,
-            "center": float(np.sum(cell_complaints) / n_cell.sum()), "strategies": list(names), "weights": w,
-            "exposure": "contacts",
-            "note": f"per contact by channel (per 10,000 contacts: {per_contact}), each segment's relative risk "
-                    f"({seg_note}), then each cell's own count ({pooled.note})",
-            "silent": np.zeros(k_cells, bool) if silent is None else np.asarray(silent, bool)}
+    return {
+        "y": y,
+        "e": e,
+        "strategy": chi,
+        "segment": seg[cell],
+        "shape_s": ys + _CHANNEL_PRIOR,
+        "rate_s": es,
+        "shape_g": shape_g,
+        "rate_g": rate_g,
+        "a": 1.0 / pooled.spread,
+        "center": float(np.sum(cell_complaints) / n_cell.sum()),
+        "strategies": list(names),
+        "weights": w,
+        "exposure": "contacts",
+        "note": f"per contact by channel (per 10,000 contacts: {per_contact}), each segment's relative risk "
+        f"({seg_note}), then each cell's own count ({pooled.note})",
+        "silent": np.zeros(k_cells, bool) if silent is None else np.asarray(silent, bool),
+    }
 
 
 def _complaint_draws(model: dict, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -497,14 +553,21 @@ def _complaint_draws(model: dict, draws: int, rng: np.random.Generator) -> np.nd
     return out
 
 
-def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCosts | None = None,
-             horizon_days: int | None = None, contacts: pd.DataFrame | None = None,
-             horizon: str = "short") -> CellEstimates:
+def estimate(
+    source,
+    scenario,
+    *,
+    baseline: str = "sms_only",
+    unit_costs: UnitCosts | None = None,
+    horizon_days: int | None = None,
+    contacts: pd.DataFrame | None = None,
+    horizon: str = "short",
+) -> CellEstimates:
     """Raw and partially pooled estimates per (segment, strategy) from a dataset or its moments.
 
     Args:
-        source: the contract tables (an :class:`analysis.io.Dataset`) or a
-            :class:`analysis.economics.CellMoments` by segment.
+        source: the contract tables (an :class:`analysis.data.io.Dataset`) or a
+            :class:`analysis.decide.economics.CellMoments` by segment.
         scenario: the scenario (unit costs, complaint costs, horizon).
         baseline: the strategy gains are measured against.
         unit_costs: unit costs replacing the scenario's.
@@ -512,7 +575,7 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
             horizon with ``horizon="long"``).
         horizon: ``"short"`` (default: net value on cash collected within the
             horizon) or ``"long"`` (on the losses avoided by the scenario's
-            long horizon; see :mod:`analysis.economics`).
+            long horizon; see :mod:`analysis.decide.economics`).
         contacts: contacts and the complaints they caused per ``segment``,
             ``strategy`` and ``channel`` (:func:`analysis.engine.contact_cells`);
             queried from ``source`` when it is the tables. With them,
@@ -561,8 +624,13 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
     has_base = set(cells.segment[cells.strategy == baseline])
     dropped = {s: f"no {baseline} arm to measure against" for s in sorted(set(cells.segment) - has_base)}
     overflow = sorted(set(cells.segment[bad]) - set(dropped))
-    dropped.update({s: "its money figures are beyond floating point (amounts near 1e150 or more; check the data's "
-                       "amounts and currency)" for s in overflow})
+    dropped.update(
+        {
+            s: "its money figures are beyond floating point (amounts near 1e150 or more; check the data's "
+            "amounts and currency)"
+            for s in overflow
+        }
+    )
     cells = cells[~cells.segment.isin(list(dropped))].reset_index(drop=True)
     if cells.empty:
         why = "; ".join(f"{s}: {r}" for s, r in dropped.items())
@@ -581,18 +649,36 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
         if missing:
             raise ValueError(f"contacts lacks the columns {', '.join(sorted(missing))}")
         key = {(g, st): i for i, (g, st) in enumerate(zip(cells.segment, cells.strategy))}
-        cc = contacts.assign(cell=[key.get((str(g), str(st)), -1)
-                                   for g, st in zip(contacts.segment, contacts.strategy)])
-        model = _channel_complaint_model(cc[cc.cell >= 0], cells.complaint_count.to_numpy(float),
-                                         cells.accounts.to_numpy(float), cells.segment.to_numpy(), silent)
+        cc = contacts.assign(
+            cell=[key.get((str(g), str(st)), -1) for g, st in zip(contacts.segment, contacts.strategy)]
+        )
+        model = _channel_complaint_model(
+            cc[cc.cell >= 0],
+            cells.complaint_count.to_numpy(float),
+            cells.accounts.to_numpy(float),
+            cells.segment.to_numpy(),
+            silent,
+        )
     else:
-        model = _complaint_model(cells.complaint_count.to_numpy(float), cells.accounts.to_numpy(float),
-                                 cells.segment.to_numpy(), cells.strategy.to_numpy(), silent)
+        model = _complaint_model(
+            cells.complaint_count.to_numpy(float),
+            cells.accounts.to_numpy(float),
+            cells.segment.to_numpy(),
+            cells.strategy.to_numpy(),
+            silent,
+        )
     sample = _complaint_draws(model, _MOMENT_DRAWS, np.random.default_rng(20250228))
     cells["complaints"], cells["complaints_sd"] = sample.mean(0), sample.std(0, ddof=1)
     complaints_cov = np.cov(sample, rowvar=False).reshape(len(cells), len(cells))
-    pooling.append({"strategy": "all", "quantity": "complaints per account", "center": model["center"],
-                    "spread": 1 / model["a"], "note": model["note"]})
+    pooling.append(
+        {
+            "strategy": "all",
+            "quantity": "complaints per account",
+            "center": model["center"],
+            "spread": 1 / model["a"],
+            "note": model["note"],
+        }
+    )
     for s, idx in cells.groupby("strategy", sort=True).groups.items():
         idx = np.asarray(list(idx))
         if s == baseline:
@@ -600,21 +686,60 @@ def estimate(source, scenario, *, baseline: str = "sms_only", unit_costs: UnitCo
         theta, se = cells.gain_raw.to_numpy()[idx], cells.gain_raw_se.to_numpy()[idx]
         if not (np.isfinite(theta) & np.isfinite(se)).any():  # single accounts only: nothing to judge a move by
             cells.loc[idx, "gain"], cells.loc[idx, "gain_sd"], cells.loc[idx, "judged"] = 0.0, 0.0, False
-            pooling.append({"strategy": s, "quantity": "gain before complaint costs", "center": math.nan,
-                            "spread": math.nan, "note": "no cell with two accounts: not judged, never moved to"})
+            pooling.append(
+                {
+                    "strategy": s,
+                    "quantity": "gain before complaint costs",
+                    "center": math.nan,
+                    "spread": math.nan,
+                    "note": "no cell with two accounts: not judged, never moved to",
+                }
+            )
             continue
         g = pool_means(theta, se)
         cells.loc[idx, "gain"], cells.loc[idx, "gain_sd"] = g.mean, np.sqrt(g.var)
-        pooling.append({"strategy": s, "quantity": "gain before complaint costs", "center": g.center,
-                        "spread": g.spread, "note": g.note})
+        pooling.append(
+            {
+                "strategy": s,
+                "quantity": "gain before complaint costs",
+                "center": g.center,
+                "spread": g.spread,
+                "note": g.note,
+            }
+        )
     base_c = cells[cells.strategy == baseline].set_index("segment").complaints
     cells["net_gain"] = cells.gain - k_c * (cells.complaints - base_c.reindex(cells.segment).to_numpy())
-    keep = ["segment", "strategy", "accounts", "population", "current_share", "gain_raw", "gain_raw_se", "gain",
-            "gain_sd", "complaints_raw", "complaint_count", "complaints", "complaints_sd", "hours",
-            "hours_se", "net_gain", "sd", "judged"]
-    return CellEstimates(cells[keep], pd.DataFrame(pooling), dropped, k_c, baseline,
-                         economics._scenario(scenario).currency if unit_costs is None else unit_costs.currency,
-                         model, complaints_cov, m.horizon)
+    keep = [
+        "segment",
+        "strategy",
+        "accounts",
+        "population",
+        "current_share",
+        "gain_raw",
+        "gain_raw_se",
+        "gain",
+        "gain_sd",
+        "complaints_raw",
+        "complaint_count",
+        "complaints",
+        "complaints_sd",
+        "hours",
+        "hours_se",
+        "net_gain",
+        "sd",
+        "judged",
+    ]
+    return CellEstimates(
+        cells[keep],
+        pd.DataFrame(pooling),
+        dropped,
+        k_c,
+        baseline,
+        economics._scenario(scenario).currency if unit_costs is None else unit_costs.currency,
+        model,
+        complaints_cov,
+        m.horizon,
+    )
 
 
 def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -624,8 +749,11 @@ def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str
     base = (c.strategy == est.baseline).to_numpy()
     gain = rng.standard_normal((draws, k)) * c.gain_sd.to_numpy() + c.gain.to_numpy()
     gain[:, base] = 0.0
-    rate = _complaint_draws(est.complaint_model, draws, rng) if est.complaint_model is not None else np.maximum(
-        rng.standard_normal((draws, k)) * c.complaints_sd.to_numpy() + c.complaints.to_numpy(), 0.0)
+    rate = (
+        _complaint_draws(est.complaint_model, draws, rng)
+        if est.complaint_model is not None
+        else np.maximum(rng.standard_normal((draws, k)) * c.complaints_sd.to_numpy() + c.complaints.to_numpy(), 0.0)
+    )
     hours = np.maximum(rng.standard_normal((draws, k)) * c.hours_se.to_numpy() + c.hours.to_numpy(), 0.0)
     seg = pd.factorize(c.segment)[0]
     base_col = np.array([np.flatnonzero(base & (seg == g))[0] for g in seg])
@@ -650,7 +778,8 @@ class InfeasibleDecision(ValueError):
         unit = "agent hours" if constraint == "capacity_hours" else "complaints per 10,000 accounts"
         super().__init__(
             f"{constraint}={limit} cannot be held with probability {level:g}: the least any allocation reaches is "
-            f"{least:,.2f} {unit} ({level:.0%} interval {low:,.2f} to {high:,.2f}); raise the limit or lower the level")
+            f"{least:,.2f} {unit} ({level:.0%} interval {low:,.2f} to {high:,.2f}); raise the limit or lower the level"
+        )
 
 
 @dataclass
@@ -705,8 +834,15 @@ def _solve(value, a_eq, cons: list[_Con], z: float, allowed: np.ndarray, scenari
         cuts_b.append(c.bound + float(c.mean @ c.x0))
     x = None
     for _ in range(_CUTS):
-        res = linprog(-value, A_ub=np.array(cuts_a) if cuts_a else None, b_ub=np.array(cuts_b) if cuts_b else None,
-                      A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=bounds, method="highs")
+        res = linprog(
+            -value,
+            A_ub=np.array(cuts_a) if cuts_a else None,
+            b_ub=np.array(cuts_b) if cuts_b else None,
+            A_eq=a_eq,
+            b_eq=np.ones(len(a_eq)),
+            bounds=bounds,
+            method="highs",
+        )
         if res.status == 2:
             return None
         if res.status != 0:  # pragma: no cover - bounded, feasible LPs solve
@@ -807,15 +943,25 @@ def _tests_needed(delta: float, sd_a: float, sd_b: float, level: float, power: f
     return math.ceil(z**2 * (sd_a**2 + sd_b**2) / delta**2)
 
 
-def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any = DEFAULT_LIMIT,
-           complaint_budget_per_10k: Any = DEFAULT_LIMIT, level: float = DEFAULT_LEVEL,
-           unit_costs: UnitCosts | None = None, draws: int = _DRAWS, seed: int = 0,
-           horizon_days: int | None = None, bound: str = "robust",
-           horizon: str | None = None) -> Decision:
+def decide(
+    source,
+    scenario,
+    *,
+    baseline: str = "sms_only",
+    capacity_hours: Any = DEFAULT_LIMIT,
+    complaint_budget_per_10k: Any = DEFAULT_LIMIT,
+    level: float = DEFAULT_LEVEL,
+    unit_costs: UnitCosts | None = None,
+    draws: int = _DRAWS,
+    seed: int = 0,
+    horizon_days: int | None = None,
+    bound: str = "robust",
+    horizon: str | None = None,
+) -> Decision:
     """The recommended strategy per segment, under limits held with probability ``level``.
 
     Args:
-        source: the contract tables, a :class:`analysis.economics.CellMoments`
+        source: the contract tables, a :class:`analysis.decide.economics.CellMoments`
             by segment, or a :class:`CellEstimates` (the what-if reuses it).
         scenario: the scenario (costs, complaint costs).
         baseline: the strategy segments stay on unless a move gains with
@@ -861,8 +1007,14 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
             raise ValueError(f"the estimates are on the {source.horizon!r} horizon, not {horizon!r}")
         est = source
     else:
-        est = estimate(source, scenario, baseline=baseline, unit_costs=unit_costs, horizon_days=horizon_days,
-                       horizon=horizon or "short")
+        est = estimate(
+            source,
+            scenario,
+            baseline=baseline,
+            unit_costs=unit_costs,
+            horizon_days=horizon_days,
+            horizon=horizon or "short",
+        )
     if est.baseline != baseline:
         raise ValueError(f"the estimates are against {est.baseline!r}, not baseline {baseline!r}")
     c = est.cells
@@ -901,8 +1053,9 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
         need = scenario_draws(level, len(c))
         draws_c = choose["complaints"]
         if len(draws_c) < need:
-            draws_c = np.vstack([draws_c, _draws(est, need - len(draws_c),
-                                                 np.random.default_rng([int(seed), 2]))["complaints"]])
+            draws_c = np.vstack(
+                [draws_c, _draws(est, need - len(draws_c), np.random.default_rng([int(seed), 2]))["complaints"]]
+            )
         rows = draws_c[:need] * scale[None, :]
         scen = (rows, complaint.bound + rows @ complaint.x0)
     x = _solve(value, a_eq, gaussian, z, screened, scen)
@@ -918,10 +1071,33 @@ def decide(source, scenario, *, baseline: str = "sms_only", capacity_hours: Any 
             x = _repair(x, safe, cons, z)
             break
     x = x / (a_eq @ x)[seg]  # exact shares
-    return _describe(est, x, choose, check, cons, specs, seg, n, total, level, current, is_base, prob_gain,
-                     moved_for_limits, scen, dict(level=level, baseline=baseline, capacity_hours=cap,
-                                            complaint_budget_per_10k=bud, draws=int(draws), seed=int(seed),
-                                            bound=bound, horizon=est.horizon))
+    return _describe(
+        est,
+        x,
+        choose,
+        check,
+        cons,
+        specs,
+        seg,
+        n,
+        total,
+        level,
+        current,
+        is_base,
+        prob_gain,
+        moved_for_limits,
+        scen,
+        dict(
+            level=level,
+            baseline=baseline,
+            capacity_hours=cap,
+            complaint_budget_per_10k=bud,
+            draws=int(draws),
+            seed=int(seed),
+            bound=bound,
+            horizon=est.horizon,
+        ),
+    )
 
 
 def _constraints(est: CellEstimates, cap: Limit, bud: Limit, level: float, bound: str):
@@ -937,23 +1113,28 @@ def _constraints(est: CellEstimates, cap: Limit, bud: Limit, level: float, bound
     current = c.current_share.to_numpy(float)
     scale = 1e4 * n / total
     ccov = est.complaints_cov if est.complaints_cov is not None else np.diag(c.complaints_sd.to_numpy() ** 2)
-    specs = (("capacity_hours", cap, n * c.hours.to_numpy(), np.diag((n * c.hours_se.to_numpy()) ** 2)),
-             ("complaint_budget_per_10k", bud, scale * c.complaints.to_numpy(), scale[:, None] * ccov * scale[None, :]))
+    specs = (
+        ("capacity_hours", cap, n * c.hours.to_numpy(), np.diag((n * c.hours_se.to_numpy()) ** 2)),
+        ("complaint_budget_per_10k", bud, scale * c.complaints.to_numpy(), scale[:, None] * ccov * scale[None, :]),
+    )
     cons: list[_Con] = []
     for name, lim, mean, var in specs:
         if lim.kind == "none":
             continue
         two_sided = lim.kind == "current"
-        x0, b, text = (current, 0.0, "current") if two_sided else (
-            np.zeros(len(c)), float(lim.value), f"{lim.value:g}")
+        x0, b, text = (current, 0.0, "current") if two_sided else (np.zeros(len(c)), float(lim.value), f"{lim.value:g}")
         if bound == "robust" and name == "capacity_hours":
             # each cell's hours within a Bonferroni box over the cells that use agents
             sd = np.sqrt(np.maximum(np.diag(var), 0.0))
             k = max(int((sd > 0).sum()), 1)
             zb = float(sps.norm.ppf(1 - (1 - level) / ((2 if two_sided else 1) * k)))
             cons.append(_Con(name, mean, var, x0, b, text, np.eye(len(c)), zb * sd))
-        elif bound == "robust" and name == "complaint_budget_per_10k" and est.complaint_model is not None \
-                and "weights" in est.complaint_model:
+        elif (
+            bound == "robust"
+            and name == "complaint_budget_per_10k"
+            and est.complaint_model is not None
+            and "weights" in est.complaint_model
+        ):
             for vm in _complaint_box(est.complaint_model, level, scale, two_sided=two_sided):  # one per vertex
                 cons.append(_Con(name, vm, np.zeros_like(var), x0, b, text))
         else:
@@ -961,9 +1142,15 @@ def _constraints(est: CellEstimates, cap: Limit, bud: Limit, level: float, bound
     return cons, specs
 
 
-def holds(estimates: CellEstimates, allocation: pd.DataFrame, *, capacity_hours: Any = DEFAULT_LIMIT,
-          complaint_budget_per_10k: Any = DEFAULT_LIMIT, level: float = DEFAULT_LEVEL,
-          bound: str = "robust") -> dict[str, bool]:
+def holds(
+    estimates: CellEstimates,
+    allocation: pd.DataFrame,
+    *,
+    capacity_hours: Any = DEFAULT_LIMIT,
+    complaint_budget_per_10k: Any = DEFAULT_LIMIT,
+    level: float = DEFAULT_LEVEL,
+    bound: str = "robust",
+) -> dict[str, bool]:
     """Whether ``allocation`` keeps each limit at ``level``, held the way :func:`decide` holds it.
 
     The test :func:`decide` puts every allocation it may choose to, applied to one given from
@@ -986,8 +1173,12 @@ def holds(estimates: CellEstimates, allocation: pd.DataFrame, *, capacity_hours:
     cap = parse_limit(capacity_hours, "capacity_hours")
     bud = parse_limit(complaint_budget_per_10k, "complaint_budget_per_10k")
     c = estimates.cells
-    x = c[["segment", "strategy"]].merge(allocation[["segment", "strategy", "share"]], how="left",
-                                         on=["segment", "strategy"]).share.fillna(0.0).to_numpy(float)
+    x = (
+        c[["segment", "strategy"]]
+        .merge(allocation[["segment", "strategy", "share"]], how="left", on=["segment", "strategy"])
+        .share.fillna(0.0)
+        .to_numpy(float)
+    )
     cons, _ = _constraints(estimates, cap, bud, level, bound)
     z = float(sps.norm.ppf(level))
     out = {"capacity_hours": True, "complaint_budget_per_10k": True}
@@ -1022,14 +1213,15 @@ def _complaint_box(model: dict, level: float, scale: np.ndarray, two_sided: bool
     k = len(y)
     alpha = (1 - level) / k
     if not two_sided:
-        per_cell = (sps.gamma.ppf(1 - alpha, y + 1)[model["strategy"]] / e[model["strategy"]]
-                    ) @ model["weights"] * scale
+        per_cell = (
+            (sps.gamma.ppf(1 - alpha, y + 1)[model["strategy"]] / e[model["strategy"]]) @ model["weights"] * scale
+        )
         per_cell[model["silent"]] = 0.0
         yield per_cell
         return
     lo = np.where(y > 0, sps.gamma.ppf(alpha / 2, np.maximum(y, 1e-300)), 0.0) / e
     hi = sps.gamma.ppf(1 - alpha / 2, y + 1) / e
-    for corner in range(2 ** k):
+    for corner in range(2**k):
         lam = np.where([(corner >> j) & 1 for j in range(k)], hi, lo)
         per_cell = (lam[model["strategy"]] @ model["weights"]) * scale
         per_cell[model["silent"]] = 0.0
@@ -1051,11 +1243,16 @@ def _channel_rate_draws(model: dict, draws: int, rng: np.random.Generator) -> np
 def _held_on(key: str, bound: str, by_channel: bool, level: float) -> str:
     """How a limit was held, in words."""
     if key == "hours":
-        return (f"held at every point of a simultaneous {level:.0%} confidence box on the cells' agent hours "
-                f"per account" if bound == "robust" else f"held as a Gaussian chance constraint at {level:.0%}")
+        return (
+            f"held at every point of a simultaneous {level:.0%} confidence box on the cells' agent hours per account"
+            if bound == "robust"
+            else f"held as a Gaussian chance constraint at {level:.0%}"
+        )
     if by_channel:
-        return (f"held at every point of a simultaneous {level:.0%} confidence box on the channels' complaint "
-                f"rates per contact")
+        return (
+            f"held at every point of a simultaneous {level:.0%} confidence box on the channels' complaint "
+            f"rates per contact"
+        )
     if bound == "scenario":
         return "held in every one of the posterior draws of the scenario approach"
     return f"held as a Gaussian chance constraint at {level:.0%}"
@@ -1074,13 +1271,18 @@ def segment_factor_note(model: dict | None, segments, level: float) -> str | Non
     lo = sps.gamma.ppf(tail, model["shape_g"]) / model["rate_g"]
     hi = sps.gamma.ppf(1 - tail, model["shape_g"]) / model["rate_g"]
     mean = model["shape_g"] / model["rate_g"]
-    off = [f"{names[g]} {mean[g]:.2f} times the average" for g in range(min(len(names), len(mean)))
-           if lo[g] > 1 or hi[g] < 1]
+    off = [
+        f"{names[g]} {mean[g]:.2f} times the average"
+        for g in range(min(len(names), len(mean)))
+        if lo[g] > 1 or hi[g] < 1
+    ]
     if not off:
         return None
-    return ("complaints per contact differ by segment beyond chance (" + "; ".join(off) + "); the complaint "
-            "limit's guarantee assumes one rate per channel for all segments, so hold it in "
-            "every posterior draw (the scenario bound) or plan with a lower budget")
+    return (
+        "complaints per contact differ by segment beyond chance (" + "; ".join(off) + "); the complaint "
+        "limit's guarantee assumes one rate per channel for all segments, so hold it in "
+        "every posterior draw (the scenario bound) or plan with a lower budget"
+    )
 
 
 def scenario_draws(level: float, cells: int, confidence: float = 0.95) -> int:
@@ -1108,23 +1310,43 @@ def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None, specs
     for con in cons:
         res = linprog(con.mean, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
         xm = np.clip(res.x, 0.0, 1.0)
-        held = (_f(con, xm, z) <= con.bound + 1e-9 if con.name != "complaint_budget_per_10k" or scen is None
-                else bool(np.all(scen[0] @ xm <= scen[1] + 1e-9)))
+        held = (
+            _f(con, xm, z) <= con.bound + 1e-9
+            if con.name != "complaint_budget_per_10k" or scen is None
+            else bool(np.all(scen[0] @ xm <= scen[1] + 1e-9))
+        )
         if not held:
             key = "hours" if con.name == "capacity_hours" else "complaints"
             per = check[key] * (n * (1e4 / total if key == "complaints" else 1.0))
             use = per @ xm
             tail = (1 - level) / 2
             least = float(expected.get(con.name, con.mean) @ xm)
-            raise InfeasibleDecision(con.name, con.limit_text, least, float(np.quantile(use, tail)),
-                                     float(np.quantile(use, 1 - tail)), level)
+            raise InfeasibleDecision(
+                con.name, con.limit_text, least, float(np.quantile(use, tail)), float(np.quantile(use, 1 - tail)), level
+            )
     # jointly infeasible: name the complaint budget (the usual culprit) at its least given the other
     con = cons[-1]
     raise InfeasibleDecision(con.name, con.limit_text, float("nan"), float("nan"), float("nan"), level)
 
 
-def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current, is_base, prob_gain,
-              moved_for_limits, scen, params) -> Decision:
+def _describe(
+    est,
+    x,
+    choose,
+    check,
+    cons,
+    specs,
+    seg,
+    n,
+    total,
+    level,
+    current,
+    is_base,
+    prob_gain,
+    moved_for_limits,
+    scen,
+    params,
+) -> Decision:
     c = est.cells
     tail = (1 - level) / 2
     alloc = c[["segment", "strategy"]].copy()
@@ -1132,8 +1354,12 @@ def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current,
     alloc["accounts"] = alloc.share * n
     net_c = check["net"]
     # per-segment records
-    binding = [con.name for con in cons if _f(con, x, float(sps.norm.ppf(level))) > con.bound - 1e-6 * max(
-        1.0, abs(con.bound), float(np.abs(con.mean).sum()))]
+    binding = [
+        con.name
+        for con in cons
+        if _f(con, x, float(sps.norm.ppf(level)))
+        > con.bound - 1e-6 * max(1.0, abs(con.bound), float(np.abs(con.mean).sum()))
+    ]
     if scen is not None and float(np.max(scen[0] @ x - scen[1])) > -1e-6 * max(1.0, float(np.abs(scen[1]).max())):
         binding.append("complaint_budget_per_10k")
     words = {"capacity_hours": "agent-hour", "complaint_budget_per_10k": "complaint"}
@@ -1144,7 +1370,7 @@ def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current,
         note = segment_factor_note(est.complaint_model, c.segment, level)
         if note:
             notes.append(note)
-    for g, idx in c.groupby(seg, sort=False).groups.items():
+    for _segment, idx in c.groupby(seg, sort=False).groups.items():
         idx = np.asarray(list(idx))
         base_i = idx[is_base[idx]][0]
         alts = [i for i in idx if i != base_i]
@@ -1155,62 +1381,90 @@ def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current,
         wins = np.argmax(net_c[:, idx], axis=1)
         p_best = np.bincount(wins, minlength=len(idx)) / len(net_c)
         gain = net_c[:, idx] @ x[idx]  # the segment's allocation against all on the baseline, per account
-        policy = ", ".join(f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
+        policy = ", ".join(
+            f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005
+        )
         rec = {
-            "segment": c.segment.iloc[idx[0]], "accounts": int(round(n[idx[0]])), "strategy": c.strategy.iloc[main],
-            "share": float(x[main]), "policy": policy, "mixed": bool((x[idx] >= 0.005).sum() > 1), "moved": moved,
-            "moved_share": moved_share, "gain_per_account": float(gain.mean()),
-            "gain_ci_low": float(np.quantile(gain, tail)), "gain_ci_high": float(np.quantile(gain, 1 - tail)),
+            "segment": c.segment.iloc[idx[0]],
+            "accounts": int(round(n[idx[0]])),
+            "strategy": c.strategy.iloc[main],
+            "share": float(x[main]),
+            "policy": policy,
+            "mixed": bool((x[idx] >= 0.005).sum() > 1),
+            "moved": moved,
+            "moved_share": moved_share,
+            "gain_per_account": float(gain.mean()),
+            "gain_ci_low": float(np.quantile(gain, tail)),
+            "gain_ci_high": float(np.quantile(gain, 1 - tail)),
             "prob_gain": float((gain > 0).mean()) if moved else math.nan,
             "prob_best": float(p_best[list(idx).index(main)]),
             "best_alternative": c.strategy.iloc[best_alt] if best_alt is not None else None,
             "alternative_prob_gain": float(prob_gain[best_alt]) if best_alt is not None else math.nan,
-            "test_accounts": math.nan, "flag": "", "reason": "",
+            "test_accounts": math.nan,
+            "flag": "",
+            "reason": "",
         }
         name = c.strategy.iloc[main]
         if moved and prob_gain[main] >= level:
             part = "" if moved_share >= 0.995 else f" ({moved_share:.0%} of the segment"
             part += "" if not part else (f"; the {limit_words} limit leaves no room for more)" if limit_words else ")")
-            rec["reason"] = f"moves to {name}{part}: it gains with probability {prob_gain[main]:.2f} (at least {level:g})"
+            rec["reason"] = (
+                f"moves to {name}{part}: it gains with probability {prob_gain[main]:.2f} (at least {level:g})"
+            )
         elif moved:
-            rec["reason"] = (f"moved to {name} to keep the {limit_words or 'set'} limits, although it gains with "
-                             f"probability only {prob_gain[main]:.2f}")
+            rec["reason"] = (
+                f"moved to {name} to keep the {limit_words or 'set'} limits, although it gains with "
+                f"probability only {prob_gain[main]:.2f}"
+            )
             rec["flag"] = "moved for the limits, not for its gain"
         elif best_alt is not None and prob_gain[best_alt] >= level and c.net_gain.iloc[best_alt] > 0:
-            rec["reason"] = (f"stays: {c.strategy.iloc[best_alt]} would gain (probability {prob_gain[best_alt]:.2f}), "
-                             f"but the {limit_words or 'set'} limit leaves no room for it")
+            rec["reason"] = (
+                f"stays: {c.strategy.iloc[best_alt]} would gain (probability {prob_gain[best_alt]:.2f}), "
+                f"but the {limit_words or 'set'} limit leaves no room for it"
+            )
         elif best_alt is not None and c.net_gain.iloc[best_alt] > 0:
-            need = _tests_needed(float(c.net_gain.iloc[best_alt]), float(c.sd.iloc[best_alt]),
-                                 float(c.sd.iloc[base_i]), level)
+            need = _tests_needed(
+                float(c.net_gain.iloc[best_alt]), float(c.sd.iloc[best_alt]), float(c.sd.iloc[base_i]), level
+            )
             rec["test_accounts"] = need
-            rec["reason"] = (f"stays: not enough evidence yet ({c.strategy.iloc[best_alt]} gains with probability "
-                             f"{prob_gain[best_alt]:.2f}, below {level:g})"
-                             + (f"; a test of about {need:,.0f} accounts per arm would settle it"
-                                if math.isfinite(need) else ""))
+            rec["reason"] = (
+                f"stays: not enough evidence yet ({c.strategy.iloc[best_alt]} gains with probability "
+                f"{prob_gain[best_alt]:.2f}, below {level:g})"
+                + (f"; a test of about {need:,.0f} accounts per arm would settle it" if math.isfinite(need) else "")
+            )
         elif best_alt is not None:
             rec["reason"] = "stays: no other strategy is expected to gain here"
         else:
             rec["reason"] = "stays: the baseline is the only strategy here"
         if moved and rec["prob_best"] < 0.5 and not rec["flag"]:
             top = idx[int(np.argmax(p_best))]
-            rec["flag"] = (f"{name} is the best here with probability only {rec['prob_best']:.2f}"
-                           + (f" ({c.strategy.iloc[top]}: {p_best.max():.2f}, but it needs more of the "
-                              f"{limit_words} limit)" if limit_words and top != main else ""))
+            rec["flag"] = f"{name} is the best here with probability only {rec['prob_best']:.2f}" + (
+                f" ({c.strategy.iloc[top]}: {p_best.max():.2f}, but it needs more of the {limit_words} limit)"
+                if limit_words and top != main
+                else ""
+            )
         rows.append(rec)
     segments = pd.DataFrame(rows)
     if moved_for_limits:
-        notes.append("the limits could not be kept by well-evidenced moves alone: some segments are moved for "
-                     "the limits (see the flags)")
+        notes.append(
+            "the limits could not be kept by well-evidenced moves alone: some segments are moved for "
+            "the limits (see the flags)"
+        )
+
     # value and comparisons
     def totals(xx, d):
         return (d["net"] * n) @ xx / total
 
     v_pol = totals(x, check)
     v_cur = totals(current, check)
-    value = {"total": float(v_pol.mean() * total), "per_account": float(v_pol.mean()),
-             "ci_low": float(np.quantile(v_pol, tail)), "ci_high": float(np.quantile(v_pol, 1 - tail)),
-             "prob_beats_current": float((v_pol > v_cur + 1e-12).mean()),
-             "prob_beats_baseline": float((v_pol > 1e-12).mean())}
+    value = {
+        "total": float(v_pol.mean() * total),
+        "per_account": float(v_pol.mean()),
+        "ci_low": float(np.quantile(v_pol, tail)),
+        "ci_high": float(np.quantile(v_pol, 1 - tail)),
+        "prob_beats_current": float((v_pol > v_cur + 1e-12).mean()),
+        "prob_beats_baseline": float((v_pol > 1e-12).mean()),
+    }
     comps = [("recommended", x), ("current", current)]
     for s in sorted(c.strategy.unique()):
         if (c.strategy == s).sum() == c.segment.nunique():
@@ -1218,16 +1472,27 @@ def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current,
     crow = []
     for name, xx in comps:
         vv = totals(xx, check)
-        crow.append({"policy": name, "value_per_account": float(vv.mean()), "total_value": float(vv.mean() * total),
-                     "agent_hours": float((n * c.hours.to_numpy()) @ xx),
-                     "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ xx / total),
-                     "prob_recommended_better": math.nan if name == "recommended" else float((v_pol > vv + 1e-12).mean())})
+        crow.append(
+            {
+                "policy": name,
+                "value_per_account": float(vv.mean()),
+                "total_value": float(vv.mean() * total),
+                "agent_hours": float((n * c.hours.to_numpy()) @ xx),
+                "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ xx / total),
+                "prob_recommended_better": math.nan if name == "recommended" else float((v_pol > vv + 1e-12).mean()),
+            }
+        )
     comparisons = pd.DataFrame(crow)
     # limits: each one's probability of holding under the model it was held on, and under the full model
     bound = params["bound"]
-    by_channel = (bound == "robust" and est.complaint_model is not None and "weights" in est.complaint_model)
-    channel_only = (_channel_rate_draws(est.complaint_model, len(check["complaints"]),
-                                        np.random.default_rng([int(params["seed"]), 3])) if by_channel else None)
+    by_channel = bound == "robust" and est.complaint_model is not None and "weights" in est.complaint_model
+    channel_only = (
+        _channel_rate_draws(
+            est.complaint_model, len(check["complaints"]), np.random.default_rng([int(params["seed"]), 3])
+        )
+        if by_channel
+        else None
+    )
     lrows = []
     for name, lim, mean, _ in specs:
         key = "hours" if name == "capacity_hours" else "complaints"
@@ -1236,33 +1501,56 @@ def _describe(est, x, choose, check, cons, specs, seg, n, total, level, current,
         if basis_draws is not check[key]:  # the figures of the model the limit was held on
             mean = basis_draws.mean(0) * scale
         use = (basis_draws * scale) @ x
-        row = {"limit": name, "setting": lim.describe("agent hours" if key == "hours" else "complaints per 10,000 accounts"),
-               "expected": float(mean @ x), "ci_low": float(np.quantile(use, tail)),
-               "ci_high": float(np.quantile(use, 1 - tail)), "held_on": _held_on(key, bound, by_channel, level)}
+        row = {
+            "limit": name,
+            "setting": lim.describe("agent hours" if key == "hours" else "complaints per 10,000 accounts"),
+            "expected": float(mean @ x),
+            "ci_low": float(np.quantile(use, tail)),
+            "ci_high": float(np.quantile(use, 1 - tail)),
+            "held_on": _held_on(key, bound, by_channel, level),
+        }
 
         def holds(draws):
-            use_ = (draws * scale) @ x
-            limit = (draws * scale) @ current if lim.kind == "current" else float(lim.value)
+            use_ = (draws * scale) @ x  # noqa: B023 (called within this iteration)
+            limit = (draws * scale) @ current if lim.kind == "current" else float(lim.value)  # noqa: B023 (called within this iteration)
             return float((use_ <= limit + 1e-9).mean())
 
         if lim.kind == "none":
-            row.update(bound=math.inf, current=float(mean @ current), prob_holds=1.0, prob_holds_full=1.0,
-                       held_on="no limit")
+            row.update(
+                bound=math.inf, current=float(mean @ current), prob_holds=1.0, prob_holds_full=1.0, held_on="no limit"
+            )
         else:
-            row.update(bound=float(mean @ current) if lim.kind == "current" else float(lim.value),
-                       current=float(mean @ current))
+            row.update(
+                bound=float(mean @ current) if lim.kind == "current" else float(lim.value),
+                current=float(mean @ current),
+            )
             full = holds(check[key])
             basis = holds(basis_draws)
             row.update(prob_holds=basis, prob_holds_full=full)
             if key == "complaints" and full < level <= basis:
-                notes.append(f"the complaint limit is held over the channels' complaint rates per contact, taken as "
-                             f"the same in every segment; if rates per contact also differ by segment and strategy "
-                             f"as far as this data allows, it holds with probability {full:.2f}: to hold it under "
-                             f"that model too, plan with a lower budget or hold it in every posterior draw "
-                             f"(the scenario bound)")
+                notes.append(
+                    f"the complaint limit is held over the channels' complaint rates per contact, taken as "
+                    f"the same in every segment; if rates per contact also differ by segment and strategy "
+                    f"as far as this data allows, it holds with probability {full:.2f}: to hold it under "
+                    f"that model too, plan with a lower budget or hold it in every posterior draw "
+                    f"(the scenario bound)"
+                )
         lrows.append(row)
-    limits = pd.DataFrame(lrows, columns=["limit", "setting", "bound", "current", "expected", "ci_low", "ci_high",
-                                          "prob_holds", "prob_holds_full", "held_on"])
+    limits = pd.DataFrame(
+        lrows,
+        columns=[
+            "limit",
+            "setting",
+            "bound",
+            "current",
+            "expected",
+            "ci_low",
+            "ci_high",
+            "prob_holds",
+            "prob_holds_full",
+            "held_on",
+        ],
+    )
     return Decision(alloc, segments, value, limits, comparisons, est, params, notes)
 
 
@@ -1281,11 +1569,12 @@ def limits_sentence(decision: Decision) -> str:
             parts.append(f"{what}: no more than the current allocation ({r.bound:,.2f})")
         else:
             parts.append(f"{what}: at most {r.bound:,.2f}")
-    basis = ("losses avoided by the long horizon" if p.get("horizon") == "long"
-             else "cash collected within the horizon")
-    return (f"Limits: {'; '.join(parts)}; each held with probability at least {p['level']:g}, and a segment "
-            f"moves only when the move off {p['baseline']} gains with probability at least {p['level']:g} "
-            f"(gains judged on {basis}).")
+    basis = "losses avoided by the long horizon" if p.get("horizon") == "long" else "cash collected within the horizon"
+    return (
+        f"Limits: {'; '.join(parts)}; each held with probability at least {p['level']:g}, and a segment "
+        f"moves only when the move off {p['baseline']} gains with probability at least {p['level']:g} "
+        f"(gains judged on {basis})."
+    )
 
 
 def decision_table(decision: Decision, *, currency: str = "") -> str:
@@ -1293,28 +1582,42 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
     cur = f" {currency}" if currency else ""
     lvl = decision.params["level"]
     lines = [limits_sentence(decision), ""]
-    head = (f"{'segment':<12} {'accounts':>9} {'strategy':<16} {'share':>6} {'gain/acct':>10} "
-            f"{f'{lvl:.0%} interval':>21} {'P(gain)':>8} {'P(best)':>8}")
+    head = (
+        f"{'segment':<12} {'accounts':>9} {'strategy':<16} {'share':>6} {'gain/acct':>10} "
+        f"{f'{lvl:.0%} interval':>21} {'P(gain)':>8} {'P(best)':>8}"
+    )
     lines.append(head)
     for _, r in decision.segments.iterrows():
         ci = f"[{r.gain_ci_low:,.1f}, {r.gain_ci_high:,.1f}]"
         pg = f"{r.prob_gain:.2f}" if math.isfinite(r.prob_gain) else "-"
-        lines.append(f"{str(r.segment)[:12]:<12} {r.accounts:>9,d} {str(r.strategy) + ('*' if r.mixed else ''):<16} "
-                     f"{r.share:>6.0%} {r.gain_per_account:>10,.2f} {ci:>21} {pg:>8} {r.prob_best:>8.2f}")
-    lines.append("(gain per account of the segment's allocation after contact and complaint costs, against all on "
-                 "the baseline; * split between strategies)")
+        lines.append(
+            f"{str(r.segment)[:12]:<12} {r.accounts:>9,d} {str(r.strategy) + ('*' if r.mixed else ''):<16} "
+            f"{r.share:>6.0%} {r.gain_per_account:>10,.2f} {ci:>21} {pg:>8} {r.prob_best:>8.2f}"
+        )
+    lines.append(
+        "(gain per account of the segment's allocation after contact and complaint costs, against all on "
+        "the baseline; * split between strategies)"
+    )
     for _, r in decision.segments.iterrows():
         lines.append(f"  {r.segment}: {r.policy}; {r.reason}" + (f" [{r.flag}]" if r.flag else ""))
     v = decision.value
-    lines += ["", f"expected gain{cur}: {v['total']:,.0f} in total, {v['per_account']:,.2f} per account "
-                  f"({lvl:.0%} interval {v['ci_low']:,.2f} to {v['ci_high']:,.2f}); beats the current allocation "
-                  f"with probability {v['prob_beats_current']:.2f}, all {decision.params['baseline']} with "
-                  f"probability {v['prob_beats_baseline']:.2f}"]
+    lines += [
+        "",
+        f"expected gain{cur}: {v['total']:,.0f} in total, {v['per_account']:,.2f} per account "
+        f"({lvl:.0%} interval {v['ci_low']:,.2f} to {v['ci_high']:,.2f}); beats the current allocation "
+        f"with probability {v['prob_beats_current']:.2f}, all {decision.params['baseline']} with "
+        f"probability {v['prob_beats_baseline']:.2f}",
+    ]
     for _, r in decision.limits.iterrows():
-        full = (f" ({r.prob_holds_full:.2f} if rates also differ by segment and strategy)"
-                if abs(r.prob_holds_full - r.prob_holds) >= 0.005 else "")
-        lines.append(f"  {r.limit}: {r.setting}; expected {r.expected:,.2f} ({lvl:.0%} interval {r.ci_low:,.2f} to "
-                     f"{r.ci_high:,.2f}), holds with probability {r.prob_holds:.2f}{full}; {r.held_on}")
+        full = (
+            f" ({r.prob_holds_full:.2f} if rates also differ by segment and strategy)"
+            if abs(r.prob_holds_full - r.prob_holds) >= 0.005
+            else ""
+        )
+        lines.append(
+            f"  {r.limit}: {r.setting}; expected {r.expected:,.2f} ({lvl:.0%} interval {r.ci_low:,.2f} to "
+            f"{r.ci_high:,.2f}), holds with probability {r.prob_holds:.2f}{full}; {r.held_on}"
+        )
     for note in decision.notes:
         lines.append(f"note: {note}")
     lines.append("")
@@ -1328,8 +1631,10 @@ def current_use(est: CellEstimates) -> dict:
     c = est.cells
     n, total = c.population.to_numpy(float), float(c.drop_duplicates("segment").population.sum())
     x = c.current_share.to_numpy(float)
-    return {"agent_hours": float((n * c.hours.to_numpy()) @ x),
-            "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ x / total)}
+    return {
+        "agent_hours": float((n * c.hours.to_numpy()) @ x),
+        "complaints_per_10k": float(1e4 * (n * c.complaints.to_numpy()) @ x / total),
+    }
 
 
 def what_if(est: CellEstimates, scenario, cases: Mapping[str, tuple[Any, Any]], **options) -> pd.DataFrame:
@@ -1352,19 +1657,30 @@ def what_if(est: CellEstimates, scenario, cases: Mapping[str, tuple[Any, Any]], 
     rows = []
     for name, (cap, bud) in cases.items():
         c_lim, b_lim = parse_limit(cap, "capacity_hours"), parse_limit(bud, "complaint_budget_per_10k")
-        row = {"case": name, "capacity_hours": c_lim.describe("agent hours"),
-               "complaint_budget_per_10k": b_lim.describe("complaints per 10,000 accounts")}
+        row = {
+            "case": name,
+            "capacity_hours": c_lim.describe("agent hours"),
+            "complaint_budget_per_10k": b_lim.describe("complaints per 10,000 accounts"),
+        }
         try:
             d = decide(est, scenario, capacity_hours=c_lim, complaint_budget_per_10k=b_lim, **options)
         except InfeasibleDecision as err:
             rows.append({**row, "status": "infeasible", "note": str(err)})
             continue
         lim = d.limits.set_index("limit")
-        rows.append({**row, "status": "decided", "value_per_account": d.value["per_account"],
-                     "ci_low": d.value["ci_low"], "ci_high": d.value["ci_high"],
-                     "agent_hours": float(lim.loc["capacity_hours", "expected"]),
-                     "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
-                     "segments_moved": int(d.segments.moved.sum()), "note": ""})
+        rows.append(
+            {
+                **row,
+                "status": "decided",
+                "value_per_account": d.value["per_account"],
+                "ci_low": d.value["ci_low"],
+                "ci_high": d.value["ci_high"],
+                "agent_hours": float(lim.loc["capacity_hours", "expected"]),
+                "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
+                "segments_moved": int(d.segments.moved.sum()),
+                "note": "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -1394,13 +1710,31 @@ def frontier(est: CellEstimates, scenario, *, over: str, points, **options) -> p
             rows.append({"limit": float(v), "status": "infeasible"})
             continue
         lim = d.limits.set_index("limit")
-        rows.append({"limit": float(v), "status": "optimal", "value_per_account": d.value["per_account"],
-                     "ci_low": d.value["ci_low"], "ci_high": d.value["ci_high"],
-                     "agent_hours": float(lim.loc["capacity_hours", "expected"]),
-                     "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
-                     "prob_holds": float(lim.loc[key, "prob_holds"])})
-    return pd.DataFrame(rows, columns=["limit", "status", "value_per_account", "ci_low", "ci_high", "agent_hours",
-                                       "complaints_per_10k", "prob_holds"])
+        rows.append(
+            {
+                "limit": float(v),
+                "status": "optimal",
+                "value_per_account": d.value["per_account"],
+                "ci_low": d.value["ci_low"],
+                "ci_high": d.value["ci_high"],
+                "agent_hours": float(lim.loc["capacity_hours", "expected"]),
+                "complaints_per_10k": float(lim.loc["complaint_budget_per_10k", "expected"]),
+                "prob_holds": float(lim.loc[key, "prob_holds"]),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "limit",
+            "status",
+            "value_per_account",
+            "ci_low",
+            "ci_high",
+            "agent_hours",
+            "complaints_per_10k",
+            "prob_holds",
+        ],
+    )
 
 
 def to_json(decision: Decision) -> dict:
@@ -1418,9 +1752,14 @@ def to_json(decision: Decision) -> dict:
         return lim.value if lim.kind == "value" else ("unlimited" if lim.kind == "none" else "current")
 
     return {
-        "level": p["level"], "baseline": p["baseline"], "capacity_hours": limit(p["capacity_hours"]),
-        "complaint_budget_per_10k": limit(p["complaint_budget_per_10k"]), "draws": p["draws"], "seed": p["seed"],
-        "horizon": p.get("horizon", "short"), "bound": p.get("bound", "robust"),
+        "level": p["level"],
+        "baseline": p["baseline"],
+        "capacity_hours": limit(p["capacity_hours"]),
+        "complaint_budget_per_10k": limit(p["complaint_budget_per_10k"]),
+        "draws": p["draws"],
+        "seed": p["seed"],
+        "horizon": p.get("horizon", "short"),
+        "bound": p.get("bound", "robust"),
         "limits_sentence": limits_sentence(decision),
         "limits": decision.limits.to_dict(orient="records"),
         "value": dict(decision.value),
@@ -1435,11 +1774,12 @@ def to_json(decision: Decision) -> dict:
 # --------------------------------------------------------------------------
 # Scoring against the truth (synthetic data)
 # --------------------------------------------------------------------------
-def truth_cells(truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None,
-                baseline: str = "sms_only") -> pd.DataFrame:
+def truth_cells(
+    truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None, baseline: str = "sms_only"
+) -> pd.DataFrame:
     """True per-account net value (against the baseline), agent hours and complaints per (segment, strategy).
 
-    Uses the same coefficients as the estimates (:func:`analysis.economics.assumptions`),
+    Uses the same coefficients as the estimates (:func:`analysis.decide.economics.assumptions`),
     applied to ``truth.json``'s expected usage, so truth and estimate speak of one net value.
 
     Returns:
@@ -1453,16 +1793,31 @@ def truth_cells(truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None
     for seg in truth["segments"]:
         for s, rec in seg["strategies"].items():
             u, nc = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
-            vec = np.array([rec["collected_per_account"], rec["complaints_per_account"],
-                            rec.get("escalated_per_account", 0.0), u.get("sms_segments", 0.0), nc.get("phone", 0.0),
-                            u.get("phone_connected", 0.0), u.get("phone_talk_seconds", 0.0),
-                            u.get("phone_billed_minutes", 0.0), u.get("ai_voice_billed_minutes", 0.0)])
+            vec = np.array(
+                [
+                    rec["collected_per_account"],
+                    rec["complaints_per_account"],
+                    rec.get("escalated_per_account", 0.0),
+                    u.get("sms_segments", 0.0),
+                    nc.get("phone", 0.0),
+                    u.get("phone_connected", 0.0),
+                    u.get("phone_talk_seconds", 0.0),
+                    u.get("phone_billed_minutes", 0.0),
+                    u.get("ai_voice_billed_minutes", 0.0),
+                ]
+            )
             # complaints: the expected number (each contact's complaint probability summed), when the truth
             # holds it, rather than the count its own simulation happened to draw
             expected = rec.get("expected_complaints_by_channel")
-            rows.append({"segment": seg["segment"], "strategy": s, "net": float(vec @ coef),
-                         "hours": float(vec @ hw),
-                         "complaints": float(sum(expected.values())) if expected else rec["complaints_per_account"]})
+            rows.append(
+                {
+                    "segment": seg["segment"],
+                    "strategy": s,
+                    "net": float(vec @ coef),
+                    "hours": float(vec @ hw),
+                    "complaints": float(sum(expected.values())) if expected else rec["complaints_per_account"],
+                }
+            )
     df = pd.DataFrame(rows)
     base = df[df.strategy == baseline].set_index("segment").net
     df["net_gain"] = df.net - base.reindex(df.segment).to_numpy()
@@ -1481,5 +1836,8 @@ def evaluate_truth(allocation: pd.DataFrame, truth_frame: pd.DataFrame, populati
     n = t.segment.map(population).astype(float)
     total = float(sum(population[s] for s in t.segment.unique()))
     acc = n * t.share
-    return {"value_per_account": float((acc * t.net_gain).sum() / total), "agent_hours": float((acc * t.hours).sum()),
-            "complaints_per_10k": float(1e4 * (acc * t.complaints).sum() / total)}
+    return {
+        "value_per_account": float((acc * t.net_gain).sum() / total),
+        "agent_hours": float((acc * t.hours).sum()),
+        "complaints_per_10k": float(1e4 * (acc * t.complaints).sum() / total),
+    }

@@ -7,7 +7,7 @@ payments and complaints within ``horizon_days`` (30); ``horizon="long"``
 counts them within ``long_horizon_days`` (a scenario's
 ``long_horizon_days``, 90 by default) and adds where the accounts stand
 then, with the expected loss at the ``loss_rates`` given (a scenario's
-:meth:`~analysis.scenario.Scenario.loss_rates`). The unit costs and loss
+:meth:`~analysis.data.scenario.Scenario.loss_rates`). The unit costs and loss
 rates are passed in, not a scenario, so that the caller decides where the
 assumptions come from (the command line takes them from the data's own
 scenario).
@@ -67,27 +67,48 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from . import engine, stats
-from .costs import UnitCosts, account_cost_expression
+from analysis import engine, stats
+from analysis.measures.costs import UnitCosts, account_cost_expression
 
 __all__ = [
-    "headline", "format_table", "to_frame",
+    "headline",
+    "format_table",
+    "to_frame",
 ]
 
 FIELDS = (
-    "strategy", "group", "accounts", "paid_rate", "paid_rate_ci_low", "paid_rate_ci_high",
-    "diff_vs_baseline", "diff_ci_low", "diff_ci_high", "collected_per_account", "cost_per_account",
-    "complaints_per_10k_contacts", "complaints_ci_low", "complaints_ci_high",
+    "strategy",
+    "group",
+    "accounts",
+    "paid_rate",
+    "paid_rate_ci_low",
+    "paid_rate_ci_high",
+    "diff_vs_baseline",
+    "diff_ci_low",
+    "diff_ci_high",
+    "collected_per_account",
+    "cost_per_account",
+    "complaints_per_10k_contacts",
+    "complaints_ci_low",
+    "complaints_ci_high",
 )
 ADJUSTED_FIELDS = ("adjusted_diff", "adjusted_diff_ci_low", "adjusted_diff_ci_high", "adjusted_note")
 #: Fields added with ``horizon="long"`` (where the accounts stand at the long horizon).
 LONG_FIELDS = (
-    "cured_rate", "cured_rate_ci_low", "cured_rate_ci_high", "delinquent_rate", "delinquent_rate_ci_low",
-    "delinquent_rate_ci_high", "rolled_rate", "rolled_rate_ci_low", "rolled_rate_ci_high", "expected_loss_per_account",
+    "cured_rate",
+    "cured_rate_ci_low",
+    "cured_rate_ci_high",
+    "delinquent_rate",
+    "delinquent_rate_ci_low",
+    "delinquent_rate_ci_high",
+    "rolled_rate",
+    "rolled_rate_ci_low",
+    "rolled_rate_ci_high",
+    "expected_loss_per_account",
 )
 #: The horizons :func:`headline` takes.
 HORIZONS = ("short", "long")
@@ -106,13 +127,23 @@ def _none(x):
     return x
 
 
-def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequence[str] = (),
-             adjust: bool = False, confidence: float = 0.95, horizon_days: int = 30, horizon: str = "short",
-             long_horizon_days: int | None = None, loss_rates: Mapping[str, float] | None = None) -> list[dict]:
+def headline(
+    tables,
+    *,
+    costs: UnitCosts,
+    baseline: str = "sms_only",
+    by: Sequence[str] = (),
+    adjust: bool = False,
+    confidence: float = 0.95,
+    horizon_days: int = 30,
+    horizon: str = "short",
+    long_horizon_days: int | None = None,
+    loss_rates: Mapping[str, float] | None = None,
+) -> list[dict]:
     """Per strategy (and group): response, difference from baseline, cost, complaints.
 
     Args:
-        tables: the dataset (an :class:`analysis.io.Dataset` or its tables).
+        tables: the dataset (an :class:`analysis.data.io.Dataset` or its tables).
         costs: unit costs, in the data's currency.
         baseline: the strategy the differences are taken against.
         by: account columns to group by (e.g. ``("segment",)``).
@@ -143,21 +174,31 @@ def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequen
     long_kw = {}
     if long:
         if long_horizon_days is None or loss_rates is None:
-            raise ValueError("horizon='long' needs long_horizon_days and loss_rates (e.g. a scenario's "
-                             "long_horizon_days and loss_rates())")
+            raise ValueError(
+                "horizon='long' needs long_horizon_days and loss_rates (e.g. a scenario's "
+                "long_horizon_days and loss_rates())"
+            )
         horizon_days = long_horizon_days  # every count at the long window
         long_kw = dict(long_horizon_days=long_horizon_days, loss_rates=loss_rates)
         metrics += [*_STANDING.values(), "long_expected_loss"]
     by = tuple(by)
-    cells = engine.cell_stats(tables, by=(*by, "strategy"), metrics=metrics,
-                              derived=account_cost_expression(costs), horizon_days=horizon_days, **long_kw)
+    cells = engine.cell_stats(
+        tables,
+        by=(*by, "strategy"),
+        metrics=metrics,
+        derived=account_cost_expression(costs),
+        horizon_days=horizon_days,
+        **long_kw,
+    )
     strategies = sorted(cells["strategy"].unique())
     if baseline not in strategies:
         raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
     currency = _currency(tables)
     if currency is not None and currency != costs.currency:
-        raise ValueError(f"unit costs are in {costs.currency} but the data is in {currency}; "
-                         f"choose a scenario in {currency} (e.g. --scenario {'us_default' if currency == 'USD' else 'cn_default'})")
+        raise ValueError(
+            f"unit costs are in {costs.currency} but the data is in {currency}; "
+            f"choose a scenario in {currency} (e.g. --scenario {'us_default' if currency == 'USD' else 'cn_default'})"
+        )
     adjusted = _adjusted(tables, baseline, by, cells, confidence, horizon_days) if adjust else {}
     records = []
     groups = cells.groupby(list(by), sort=True) if by else [((), cells)]
@@ -183,12 +224,15 @@ def headline(tables, *, costs: UnitCosts, baseline: str = "sms_only", by: Sequen
                 "cost_per_account": r["cost_sum"] / n,
             }
             if b is not None and r["strategy"] != baseline:
-                d = stats.diff_proportions_ci(int(r["paid_sum"]), n, int(b["paid_sum"]), int(b["accounts"]),
-                                              confidence=confidence)
+                d = stats.diff_proportions_ci(
+                    int(r["paid_sum"]), n, int(b["paid_sum"]), int(b["accounts"]), confidence=confidence
+                )
                 rec.update(diff_vs_baseline=d.estimate, diff_ci_low=d.ci_low, diff_ci_high=d.ci_high)
             if r["n_contacts_sum"] > 0:
                 c = stats.rate_ci(int(r["complaints_sum"]), r["n_contacts_sum"] / 10_000, confidence=confidence)
-                rec.update(complaints_per_10k_contacts=c.estimate, complaints_ci_low=c.ci_low, complaints_ci_high=c.ci_high)
+                rec.update(
+                    complaints_per_10k_contacts=c.estimate, complaints_ci_low=c.ci_low, complaints_ci_high=c.ci_high
+                )
             else:
                 rec.update(complaints_per_10k_contacts=None, complaints_ci_low=None, complaints_ci_high=None)
             if adjust:
@@ -223,7 +267,7 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
     left out of that strategy's adjustment, and ``adjusted_note`` says so; a
     group without baseline accounts has no adjusted effects (note says why).
     """
-    from . import causal
+    from analysis.measures import causal
 
     out = {}
     keys = cells[list(by)].drop_duplicates().itertuples(index=False, name=None) if by else [()]
@@ -234,8 +278,12 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
             group = group[group[col] == val]
         if not (group.loc[group["strategy"] == baseline, "accounts"] > 0).any():
             for s in group["strategy"]:
-                out[(key, s)] = {"adjusted_diff": None, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None,
-                                 "adjusted_note": f"not computable: no {baseline} accounts in this group"}
+                out[(key, s)] = {
+                    "adjusted_diff": None,
+                    "adjusted_diff_ci_low": None,
+                    "adjusted_diff_ci_high": None,
+                    "adjusted_note": f"not computable: no {baseline} accounts in this group",
+                }
             continue
         sub = _tables_of(tables)
         if by:
@@ -247,9 +295,16 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
             sub = {**sub, "accounts": acc.filter(cond)}
         with warnings.catch_warnings():  # the dropped segments are reported in adjusted_note instead
             warnings.filterwarnings("ignore", message="dropped strata", category=UserWarning)
-            eff = causal.strategy_effects(sub, outcome="paid", baseline=baseline, method="poststrat",
-                                          strata=("segment",), confidence=confidence, horizon_days=horizon_days,
-                                          empty_strata="drop")
+            eff = causal.strategy_effects(
+                sub,
+                outcome="paid",
+                baseline=baseline,
+                method="poststrat",
+                strata=("segment",),
+                confidence=confidence,
+                horizon_days=horizon_days,
+                empty_strata="drop",
+            )
         dropped = eff.attrs.get("dropped_strata", [])
         for _, e in eff.iterrows():
             gone = [d for d in dropped if d["strategy"] == e["strategy"]]
@@ -257,15 +312,23 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
             if gone:
                 note = "leaves out " + "; ".join(
                     f"segment {d['stratum']['segment']} ({d['accounts']} account{'s' if d['accounts'] != 1 else ''}: "
-                    f"{d['reason']})" for d in gone)
+                    f"{d['reason']})"
+                    for d in gone
+                )
                 if not math.isfinite(e["estimate"]):
                     note = "not computable: every segment left out; " + note.removeprefix("leaves out ")
             out[(key, e["strategy"])] = {
-                "adjusted_diff": e["estimate"], "adjusted_diff_ci_low": e["ci_low"], "adjusted_diff_ci_high": e["ci_high"],
+                "adjusted_diff": e["estimate"],
+                "adjusted_diff_ci_low": e["ci_low"],
+                "adjusted_diff_ci_high": e["ci_high"],
                 "adjusted_note": note,
             }
-        out[(key, baseline)] = {"adjusted_diff": 0.0, "adjusted_diff_ci_low": None, "adjusted_diff_ci_high": None,
-                                "adjusted_note": None}
+        out[(key, baseline)] = {
+            "adjusted_diff": 0.0,
+            "adjusted_diff_ci_low": None,
+            "adjusted_diff_ci_high": None,
+            "adjusted_note": None,
+        }
     return out
 
 
@@ -292,8 +355,16 @@ def format_table(records: list[dict], *, adjust: bool = False, baseline: str | N
         plain = {r["strategy"] for r in records} - {r["strategy"] for r in records if r["diff_vs_baseline"] is not None}
         baseline = next(iter(plain)) if len(plain) == 1 else records[0]["strategy"]
     cur = records[0]["currency"]
-    header = ["strategy", "group", "accounts", "paid rate [95% CI]", "vs baseline [95% CI]",
-              f"collected/acct {cur}", f"cost/acct {cur}", "complaints/10k contacts [95% CI]"]
+    header = [
+        "strategy",
+        "group",
+        "accounts",
+        "paid rate [95% CI]",
+        "vs baseline [95% CI]",
+        f"collected/acct {cur}",
+        f"cost/acct {cur}",
+        "complaints/10k contacts [95% CI]",
+    ]
     if adjust:
         header.append("adjusted vs baseline [95% CI]")
     long = "cured_rate" in records[0]
@@ -306,20 +377,33 @@ def format_table(records: list[dict], *, adjust: bool = False, baseline: str | N
             r["group"] or "all",
             f"{r['accounts']:,}",
             f"{100 * r['paid_rate']:.1f}% [{100 * r['paid_rate_ci_low']:.1f}, {100 * r['paid_rate_ci_high']:.1f}]",
-            _pp(r["diff_vs_baseline"], r["diff_ci_low"], r["diff_ci_high"],
-                missing="baseline" if r["strategy"] == baseline else "no baseline in group"),
+            _pp(
+                r["diff_vs_baseline"],
+                r["diff_ci_low"],
+                r["diff_ci_high"],
+                missing="baseline" if r["strategy"] == baseline else "no baseline in group",
+            ),
             _money(r["collected_per_account"]),
             _money(r["cost_per_account"]),
-            "no contacts" if r["complaints_per_10k_contacts"] is None else
-            f"{r['complaints_per_10k_contacts']:.2f} [{r['complaints_ci_low']:.2f}, {r['complaints_ci_high']:.2f}]",
+            "no contacts"
+            if r["complaints_per_10k_contacts"] is None
+            else f"{r['complaints_per_10k_contacts']:.2f} [{r['complaints_ci_low']:.2f}, {r['complaints_ci_high']:.2f}]",
         ]
         if adjust:
-            row.append("baseline" if r["strategy"] == baseline else _pp(
-                r.get("adjusted_diff"), r.get("adjusted_diff_ci_low"), r.get("adjusted_diff_ci_high"),
-                missing="not computable"))
+            row.append(
+                "baseline"
+                if r["strategy"] == baseline
+                else _pp(
+                    r.get("adjusted_diff"),
+                    r.get("adjusted_diff_ci_low"),
+                    r.get("adjusted_diff_ci_high"),
+                    missing="not computable",
+                )
+            )
             if r.get("adjusted_note"):
-                notes.append(f"{r['strategy']}{' in ' + r['group'] if r['group'] else ''}: adjusted effect "
-                             f"{r['adjusted_note']}")
+                notes.append(
+                    f"{r['strategy']}{' in ' + r['group'] if r['group'] else ''}: adjusted effect {r['adjusted_note']}"
+                )
         if long:
             row += [" / ".join(f"{100 * r[f]:.1f}%" for f in _STANDING), _money(r["expected_loss_per_account"])]
         lines.append(row)

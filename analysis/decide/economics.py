@@ -21,7 +21,7 @@ weighs the money on the losses it avoids::
 where ``expected_loss`` is the engine's ``long_expected_loss`` (the balance
 still owed at the long horizon times the scenario's loss rate of the stage
 the account reached: its bucket if it paid part, the next one if it paid
-nothing; :meth:`analysis.scenario.Scenario.loss_rates`) and ``collected`` is
+nothing; :meth:`analysis.data.scenario.Scenario.loss_rates`) and ``collected`` is
 the money paid within the long window. It is the lender's position up to the
 balance owed, which is the same in expectation across randomised arms, so a
 difference against the baseline reads as *losses avoided minus extra cost*.
@@ -64,7 +64,7 @@ Targeted assignment: pass ``strata`` (account columns the targeting used that
 are not in ``by``, e.g. ``("product",)``); the arm means are then
 post-stratified within each ``by`` cell (Miettinen 1972 direct
 standardisation to the cell's stratum distribution of all accounts; variance
-``sum_k w_k^2 C_k``), as :func:`analysis.causal.strategy_effects` does with
+``sum_k w_k^2 C_k``), as :func:`analysis.measures.causal.strategy_effects` does with
 ``method="poststrat"``. When the targeting rules act only on the ``by``
 columns (as in ``cn_targeted``, whose rules use the balance band and the
 days-past-due bucket, i.e. the segment) the per-segment arm means are already
@@ -76,27 +76,51 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import checks, engine
-from .costs import UnitCosts
-from .scenario import LOSS_STAGES, Scenario, load_scenario
+from analysis import checks, engine
+from analysis.data.scenario import LOSS_STAGES, Scenario, load_scenario
+from analysis.measures.costs import UnitCosts
 
 __all__ = [
-    "MEASURES", "LONG_MEASURES", "HORIZONS", "ASSUMPTION_KEYS", "PROB_BEST_TOLERANCE", "CellMoments",
-    "MonteCarloResult", "cell_moments", "assumptions", "net_value", "monte_carlo", "break_even", "tornado",
-    "PRICES", "FLIP_RANGE_FACTOR", "Flip", "PriceFlip", "PriceFlips", "price_flips",
+    "MEASURES",
+    "LONG_MEASURES",
+    "HORIZONS",
+    "ASSUMPTION_KEYS",
+    "PROB_BEST_TOLERANCE",
+    "CellMoments",
+    "MonteCarloResult",
+    "cell_moments",
+    "assumptions",
+    "net_value",
+    "monte_carlo",
+    "break_even",
+    "tornado",
+    "PRICES",
+    "FLIP_RANGE_FACTOR",
+    "Flip",
+    "PriceFlip",
+    "PriceFlips",
+    "price_flips",
 ]
 
 #: Per-account measures net value is linear in (``collected`` is discounted when asked).
 MEASURES: tuple[str, ...] = (
-    "collected", "complaints", "complaints_escalated", "sms_segments", "n_phone",
-    "phone_connected", "phone_talk_seconds", "phone_billed_minutes", "ai_voice_billed_minutes",
+    "collected",
+    "complaints",
+    "complaints_escalated",
+    "sms_segments",
+    "n_phone",
+    "phone_connected",
+    "phone_talk_seconds",
+    "phone_billed_minutes",
+    "ai_voice_billed_minutes",
 )
 _I = {m: i for i, m in enumerate(MEASURES)}
 #: The measures on the long basis: :data:`MEASURES`, then ``expected_loss`` (the engine's ``long_expected_loss``).
@@ -108,12 +132,17 @@ _UNIT_COSTS = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "
 #: Assumptions net value depends on, as dotted scenario keys (the keys of ``[uncertainty]``).
 ASSUMPTION_KEYS: tuple[str, ...] = (
     *(f"costs.{k}" for k in _UNIT_COSTS),
-    "economics.complaint_handling_cost", "economics.regulatory_escalation_cost",
+    "economics.complaint_handling_cost",
+    "economics.regulatory_escalation_cost",
     "complaints.escalation_probability",
 )
 #: The prices :func:`price_flips` searches by default: a text, an agent hour, a call minute, an AI voice minute.
-PRICES: tuple[str, ...] = ("costs.sms_per_segment", "costs.agent_cost_per_hour", "costs.phone_per_minute",
-                           "costs.ai_voice_per_minute")
+PRICES: tuple[str, ...] = (
+    "costs.sms_per_segment",
+    "costs.agent_cost_per_hour",
+    "costs.phone_per_minute",
+    "costs.ai_voice_per_minute",
+)
 #: :func:`price_flips` searches each price from 0 to this many times its current value (or to the
 #: top of its ``[uncertainty]`` range, if higher): from free to a tenfold rise, which covers any
 #: price a team is likely to face, so "never within the range" means the choice does not turn on it.
@@ -184,10 +213,13 @@ class CellMoments:
         u = self.unsampled()
         if u.empty:
             return None
-        where = "; ".join(" / ".join(str(r[c]) for c in (*self.by, "strategy")) + f" ({r.measures})"
-                          for _, r in u.iterrows())
-        return (f"not computable: the variance of {where} is beyond floating point, because some money amounts "
-                f"exceed about 1e154; check payments.amount for unit errors")
+        where = "; ".join(
+            " / ".join(str(r[c]) for c in (*self.by, "strategy")) + f" ({r.measures})" for _, r in u.iterrows()
+        )
+        return (
+            f"not computable: the variance of {where} is beyond floating point, because some money amounts "
+            f"exceed about 1e154; check payments.amount for unit errors"
+        )
 
 
 def _scenario(scenario) -> Scenario:
@@ -201,12 +233,20 @@ def _names(value, what: str) -> tuple[str, ...]:
     return names
 
 
-def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), strata: Sequence[str] | None = None,
-                 discount: bool = False, horizon_days: int | None = None, horizon: str = "short") -> CellMoments:
+def cell_moments(
+    tables,
+    scenario=None,
+    *,
+    by: Sequence[str] = ("segment",),
+    strata: Sequence[str] | None = None,
+    discount: bool = False,
+    horizon_days: int | None = None,
+    horizon: str = "short",
+) -> CellMoments:
     """Per-cell means and covariances of the net-value measures (one engine query).
 
     Args:
-        tables: the contract tables (an :class:`analysis.io.Dataset` or a mapping of Ibis tables).
+        tables: the contract tables (an :class:`analysis.data.io.Dataset` or a mapping of Ibis tables).
         scenario: a :class:`Scenario` or its name; gives the horizons, the
             loss rates and the discount rate.
         by: account columns defining the cells besides ``strategy``.
@@ -249,9 +289,16 @@ def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), str
         derived["_ec_pv"] = lambda t: t.collected * (t.days_to_first_payment.fill_null(0.0) * k).exp()
     measures = LONG_MEASURES if horizon == "long" else MEASURES
     metrics = ["_ec_pv" if discount else "collected", *MEASURES[1:]] + (["long_expected_loss"] if long_kw else [])
-    pairs = [(a, b) for i, a in enumerate(metrics) for b in metrics[i + 1:]]
-    df = engine.cell_stats(tables, by=("strategy", *by, *strata), metrics=metrics, cross=pairs, derived=derived,
-                           horizon_days=horizon_days or sc.horizon_days, **long_kw)
+    pairs = [(a, b) for i, a in enumerate(metrics) for b in metrics[i + 1 :]]
+    df = engine.cell_stats(
+        tables,
+        by=("strategy", *by, *strata),
+        metrics=metrics,
+        cross=pairs,
+        derived=derived,
+        horizon_days=horizon_days or sc.horizon_days,
+        **long_kw,
+    )
     n = df["accounts"].to_numpy(float)
     s = df[[f"{m}_sum" for m in metrics]].to_numpy()
     q = np.empty((len(df), len(metrics), len(metrics)))
@@ -267,7 +314,9 @@ def cell_moments(tables, scenario=None, *, by: Sequence[str] = ("segment",), str
     keys["accounts"] = n
     if strata:
         keys, mean, cov = _poststratify(keys, mean, cov, by, strata)
-    keys["population"] = keys.groupby(list(by), dropna=False)["accounts"].transform("sum") if by else keys.accounts.sum()
+    keys["population"] = (
+        keys.groupby(list(by), dropna=False)["accounts"].transform("sum") if by else keys.accounts.sum()
+    )
     order = keys.sort_values([*by, "strategy"], kind="stable").index.to_numpy()
     cells = keys.loc[order, [*by, "strategy", "accounts", "population"]].reset_index(drop=True)
     cells[["accounts", "population"]] = cells[["accounts", "population"]].astype("int64")
@@ -284,9 +333,11 @@ def _long_basis(sc: Scenario) -> tuple[int, dict[str, float]]:
     try:
         return int(sc.long_horizon_days), sc.loss_rates()
     except (KeyError, TypeError):
-        raise ValueError(f"horizon='long' needs a long horizon with loss rates (a [long_horizon] table with days "
-                         f"and loss_rate for {', '.join(LOSS_STAGES)}), and scenario {sc.name} has none; "
-                         f"use horizon='short' or add them to the scenario") from None
+        raise ValueError(
+            f"horizon='long' needs a long horizon with loss rates (a [long_horizon] table with days "
+            f"and loss_rate for {', '.join(LOSS_STAGES)}), and scenario {sc.name} has none; "
+            f"use horizon='short' or add them to the scenario"
+        ) from None
 
 
 def _poststratify(keys, mean, cov, by, strata):
@@ -294,11 +345,17 @@ def _poststratify(keys, mean, cov, by, strata):
     by_l = list(by)
     keys = keys.reset_index(drop=True)
     stratum_n = keys.groupby([*by_l, *strata], dropna=False)["accounts"].transform("sum").to_numpy()
-    cell_n = keys.groupby(by_l, dropna=False)["accounts"].transform("sum").to_numpy() if by else np.full(len(keys), keys.accounts.sum())
+    cell_n = (
+        keys.groupby(by_l, dropna=False)["accounts"].transform("sum").to_numpy()
+        if by
+        else np.full(len(keys), keys.accounts.sum())
+    )
     thin = keys[keys.accounts < 2]
     if len(thin):
-        raise ValueError(f"strata {list(strata)} with fewer than 2 accounts in an arm: "
-                         f"{thin.head(5).to_dict('records')}; coarsen the strata")
+        raise ValueError(
+            f"strata {list(strata)} with fewer than 2 accounts in an arm: "
+            f"{thin.head(5).to_dict('records')}; coarsen the strata"
+        )
     # strata present in the by cell but missing for an arm break positivity
     n_strata = keys.groupby([*by_l, *strata], dropna=False).ngroups
     arms = keys.groupby(["strategy", *by_l], dropna=False)
@@ -309,8 +366,10 @@ def _poststratify(keys, mean, cov, by, strata):
         need = arms.size().reset_index(name="k").assign(need=n_strata)
     short = need[need.k < need.need]
     if len(short):
-        raise ValueError(f"an arm has no accounts in some strata {list(strata)}: "
-                         f"{short.head(5).to_dict('records')}; coarsen the strata")
+        raise ValueError(
+            f"an arm has no accounts in some strata {list(strata)}: "
+            f"{short.head(5).to_dict('records')}; coarsen the strata"
+        )
     w = stratum_n / cell_n
     out_keys, means, covs = [], [], []
     for key, idx in arms.indices.items():
@@ -318,7 +377,9 @@ def _poststratify(keys, mean, cov, by, strata):
         ww = w[idx]
         means.append(ww @ mean[idx])
         covs.append(np.einsum("i,ijk->jk", ww**2, cov[idx]))
-        out_keys.append({"strategy": key[0], **dict(zip(by_l, key[1:])), "accounts": keys.accounts.to_numpy()[idx].sum()})
+        out_keys.append(
+            {"strategy": key[0], **dict(zip(by_l, key[1:])), "accounts": keys.accounts.to_numpy()[idx].sum()}
+        )
     return pd.DataFrame(out_keys), np.array(means), np.array(covs)
 
 
@@ -328,13 +389,16 @@ def _moments(source, scenario, by, strata=None, discount=False, horizon_days=Non
         if tuple(by) != source.by:
             raise ValueError(f"by={tuple(by)!r} does not match the moments' by={source.by!r}")
         if source.horizon != horizon:
-            raise ValueError(f"horizon={horizon!r} does not match the moments' horizon={source.horizon!r}: pass "
-                             f"horizon={source.horizon!r}, or compute the moments with "
-                             f"cell_moments(..., horizon={horizon!r})"
-                             + ("; short-horizon moments hold no expected loss" if horizon == "long" else ""))
+            raise ValueError(
+                f"horizon={horizon!r} does not match the moments' horizon={source.horizon!r}: pass "
+                f"horizon={source.horizon!r}, or compute the moments with "
+                f"cell_moments(..., horizon={horizon!r})"
+                + ("; short-horizon moments hold no expected loss" if horizon == "long" else "")
+            )
         return source
-    return cell_moments(source, scenario, by=by, strata=strata, discount=discount, horizon_days=horizon_days,
-                        horizon=horizon)
+    return cell_moments(
+        source, scenario, by=by, strata=strata, discount=discount, horizon_days=horizon_days, horizon=horizon
+    )
 
 
 # --------------------------------------------------------------------------
@@ -351,7 +415,9 @@ def assumptions(scenario, unit_costs: UnitCosts | None = None) -> dict[str, floa
     uc = unit_costs or UnitCosts.from_scenario(sc)
     eco = sc.settings.get("economics")
     if eco is None:
-        warnings.warn(f"scenario {sc.name} has no [economics] table: complaints cost nothing", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"scenario {sc.name} has no [economics] table: complaints cost nothing", UserWarning, stacklevel=3
+        )
         eco = {}
     out = {f"costs.{k}": float(getattr(uc, k)) for k in _UNIT_COSTS}
     out["economics.complaint_handling_cost"] = float(eco.get("complaint_handling_cost", 0.0))
@@ -375,35 +441,57 @@ def _coef(a: Mapping[str, Any], escalation: str, measures: Sequence[str] | str =
         _check_horizon(measures)
         measures = LONG_MEASURES if measures == "long" else MEASURES
     measures = tuple(measures)
-    if measures[:len(MEASURES)] != MEASURES or measures[len(MEASURES):] not in ((), ("expected_loss",)):
+    if measures[: len(MEASURES)] != MEASURES or measures[len(MEASURES) :] not in ((), ("expected_loss",)):
         raise ValueError(f"measures must be MEASURES or LONG_MEASURES, got {measures!r}")
     g = lambda k: np.asarray(a[k], float)[..., None]  # noqa: E731
     e = np.eye(len(measures))
     per_sec = g("costs.agent_cost_per_hour") / 3600.0
-    contact = (g("costs.sms_per_segment") * e[_I["sms_segments"]]
-               + per_sec * (g("costs.dial_seconds") * e[_I["n_phone"]] + g("costs.wrap_seconds") * e[_I["phone_connected"]]
-                            + e[_I["phone_talk_seconds"]])
-               + g("costs.phone_per_minute") * e[_I["phone_billed_minutes"]]
-               + g("costs.ai_voice_per_minute") * e[_I["ai_voice_billed_minutes"]]
-               + g("costs.commission_rate") * e[_I["collected"]])
-    handling, reg, p = g("economics.complaint_handling_cost"), g("economics.regulatory_escalation_cost"), g("complaints.escalation_probability")
+    contact = (
+        g("costs.sms_per_segment") * e[_I["sms_segments"]]
+        + per_sec
+        * (
+            g("costs.dial_seconds") * e[_I["n_phone"]]
+            + g("costs.wrap_seconds") * e[_I["phone_connected"]]
+            + e[_I["phone_talk_seconds"]]
+        )
+        + g("costs.phone_per_minute") * e[_I["phone_billed_minutes"]]
+        + g("costs.ai_voice_per_minute") * e[_I["ai_voice_billed_minutes"]]
+        + g("costs.commission_rate") * e[_I["collected"]]
+    )
+    handling, reg, p = (
+        g("economics.complaint_handling_cost"),
+        g("economics.regulatory_escalation_cost"),
+        g("complaints.escalation_probability"),
+    )
     if escalation == "assumed":
         complaint = (handling + p * reg) * e[_I["complaints"]]
     else:
         complaint = handling * e[_I["complaints"]] + reg * e[_I["complaints_escalated"]]
     collected = np.broadcast_to(e[_I["collected"]], contact.shape)
     if len(measures) == len(MEASURES):
-        return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint,
-                "net_value": collected - contact - complaint}
+        return {
+            "collected": collected,
+            "contact_cost": contact,
+            "complaint_cost": complaint,
+            "net_value": collected - contact - complaint,
+        }
     loss = np.broadcast_to(e[len(MEASURES)], contact.shape)
-    return {"collected": collected, "contact_cost": contact, "complaint_cost": complaint, "expected_loss": loss,
-            "net_value": -loss - contact - complaint}
+    return {
+        "collected": collected,
+        "contact_cost": contact,
+        "complaint_cost": complaint,
+        "expected_loss": loss,
+        "net_value": -loss - contact - complaint,
+    }
 
 
 def _agent_hours_coef(a: Mapping[str, float], measures: Sequence[str] = MEASURES) -> np.ndarray:
     v = np.zeros(len(measures))
     v[_I["n_phone"]], v[_I["phone_connected"]], v[_I["phone_talk_seconds"]] = (
-        a["costs.dial_seconds"] / 3600, a["costs.wrap_seconds"] / 3600, 1 / 3600)
+        a["costs.dial_seconds"] / 3600,
+        a["costs.wrap_seconds"] / 3600,
+        1 / 3600,
+    )
     return v
 
 
@@ -425,10 +513,20 @@ def _baseline_index(m: CellMoments, baseline: str) -> np.ndarray:
 # --------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------
-def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
-              unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
-              strata: Sequence[str] | None = None, confidence: float = 0.95,
-              horizon_days: int | None = None, horizon: str = "short") -> pd.DataFrame:
+def net_value(
+    tables,
+    scenario,
+    *,
+    baseline: str = "sms_only",
+    by: Sequence[str] = ("segment",),
+    unit_costs: UnitCosts | None = None,
+    escalation: str = "assumed",
+    discount: bool = False,
+    strata: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    horizon_days: int | None = None,
+    horizon: str = "short",
+) -> pd.DataFrame:
     """Net value per account per strategy and cell, absolute and against a baseline.
 
     Intervals are normal, from the delta method on the per-cell moments (see
@@ -476,8 +574,9 @@ def net_value(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str]
     return _value_frame(m, a, baseline, escalation, confidence)
 
 
-def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str,
-                 confidence: float = 0.95) -> pd.DataFrame:
+def _value_frame(
+    m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str, confidence: float = 0.95
+) -> pd.DataFrame:
     z = float(sps.norm.isf((1 - confidence) / 2))
     c = _coef(a, escalation, m.measures)
     df = m.cells.copy()
@@ -488,8 +587,9 @@ def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalati
     var = np.einsum("j,cjk,k->c", w, m.cov, w)
     df["net_value_per_account"], df["net_value_se"] = v, np.sqrt(var)
     df["net_value_ci_low"], df["net_value_ci_high"] = v - z * df.net_value_se, v + z * df.net_value_se
-    refs = [("baseline", baseline)] + ([("no_contact", "no_contact")]
-                                       if "no_contact" in m.strategies() and baseline != "no_contact" else [])
+    refs = [("baseline", baseline)] + (
+        [("no_contact", "no_contact")] if "no_contact" in m.strategies() and baseline != "no_contact" else []
+    )
     for tag, ref in refs:
         b = _baseline_index(m, ref)
         ok = b >= 0
@@ -501,8 +601,14 @@ def _value_frame(m: CellMoments, a: Mapping[str, float], baseline: str, escalati
         df[f"{name}_ci_low"], df[f"{name}_ci_high"] = d - z * se, d + z * se
     df["agent_hours_per_account"] = m.mean @ _agent_hours_coef(a, m.measures)
     df["complaints_per_account"] = m.mean[:, _I["complaints"]]
-    df.attrs.update(assumptions=dict(a), baseline=baseline, escalation=escalation, discount_rate=m.discount_rate,
-                    confidence=confidence, horizon=m.horizon)
+    df.attrs.update(
+        assumptions=dict(a),
+        baseline=baseline,
+        escalation=escalation,
+        discount_rate=m.discount_rate,
+        confidence=confidence,
+        horizon=m.horizon,
+    )
     return df
 
 
@@ -539,17 +645,32 @@ def _ranges(scenario, a: Mapping[str, float]) -> dict[str, tuple[float, float]]:
     rng = dict(_scenario(scenario).settings.get("uncertainty", {}))
     unknown = sorted(k for k in rng if k not in a)
     if unknown:
-        warnings.warn(f"[uncertainty] keys net value does not depend on (ignored): {', '.join(unknown)}",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"[uncertainty] keys net value does not depend on (ignored): {', '.join(unknown)}",
+            UserWarning,
+            stacklevel=3,
+        )
     return {k: (float(v[0]), float(v[1])) for k, v in rng.items() if k in a}
 
 
-def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",),
-                draws: int = 10_000, seed: int = 0, unit_costs: UnitCosts | None = None,
-                escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
-                sampling: bool = True, assumption_ranges: bool = True,
-                horizon_days: int | None = None, unsampled: str = "error",
-                horizon: str = "short") -> MonteCarloResult:
+def monte_carlo(
+    tables,
+    scenario,
+    *,
+    baseline: str = "sms_only",
+    by: Sequence[str] = ("segment",),
+    draws: int = 10_000,
+    seed: int = 0,
+    unit_costs: UnitCosts | None = None,
+    escalation: str = "assumed",
+    discount: bool = False,
+    strata: Sequence[str] | None = None,
+    sampling: bool = True,
+    assumption_ranges: bool = True,
+    horizon_days: int | None = None,
+    unsampled: str = "error",
+    horizon: str = "short",
+) -> MonteCarloResult:
     """Monte Carlo of net value over sampling and assumption uncertainty.
 
     Each draw takes (i) every cell's vector of measure means from a normal
@@ -601,8 +722,13 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
         raise ValueError(f"Monte Carlo {note}")
     if sampling:
         ok = np.isfinite(m.cov).all(axis=(1, 2))
-        means = np.stack([_draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(m.measures)))
-                          for c in range(C)], 1)
+        means = np.stack(
+            [
+                _draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(m.measures)))
+                for c in range(C)
+            ],
+            1,
+        )
     else:
         means = np.broadcast_to(m.mean, (draws, *m.mean.shape))
     a = {k: np.full(draws, v) for k, v in base.items()}
@@ -634,8 +760,7 @@ def monte_carlo(tables, scenario, *, baseline: str = "sms_only", by: Sequence[st
     adf = pd.DataFrame({"draw": np.arange(draws), **{k: a[k] for k in ranges}})
     if note is not None:
         note = "drawn at their means without sampling uncertainty, which is " + note
-    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws),
-                            note)
+    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws), note)
 
 
 def _draw_means(rng: np.random.Generator, m: CellMoments, c: int, draws: int) -> np.ndarray:
@@ -644,21 +769,36 @@ def _draw_means(rng: np.random.Generator, m: CellMoments, c: int, draws: int) ->
         return rng.multivariate_normal(m.mean[c], m.cov[c], size=draws, method="eigh")
     except np.linalg.LinAlgError as err:  # a finite but numerically broken covariance
         cell = " / ".join(str(m.cells.loc[c, k]) for k in (*m.by, "strategy"))
-        raise ValueError(f"Monte Carlo not computable: the covariance of {cell} cannot be decomposed ({err}); "
-                         "check payments.amount for extreme values") from None
+        raise ValueError(
+            f"Monte Carlo not computable: the covariance of {cell} cannot be decomposed ({err}); "
+            "check payments.amount for extreme values"
+        ) from None
 
 
-def _slope_vector(a: Mapping[str, float], key: str, escalation: str,
-                  measures: Sequence[str] = MEASURES) -> tuple[np.ndarray, np.ndarray]:
+def _slope_vector(
+    a: Mapping[str, float], key: str, escalation: str, measures: Sequence[str] = MEASURES
+) -> tuple[np.ndarray, np.ndarray]:
     """Net value coefficients as ``w0 + x * g`` in assumption ``key`` (affine in each one)."""
     w0 = _coef({**a, key: 0.0}, escalation, measures)["net_value"]
     return w0, _coef({**a, key: 1.0}, escalation, measures)["net_value"] - w0
 
 
-def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", strategy: str = "phone_only",
-               baseline: str = "sms_only", by: Sequence[str] = ("segment",), unit_costs: UnitCosts | None = None,
-               escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
-               confidence: float = 0.95, horizon_days: int | None = None, horizon: str = "short") -> pd.DataFrame:
+def break_even(
+    tables,
+    scenario,
+    *,
+    unit_cost: str = "agent_cost_per_hour",
+    strategy: str = "phone_only",
+    baseline: str = "sms_only",
+    by: Sequence[str] = ("segment",),
+    unit_costs: UnitCosts | None = None,
+    escalation: str = "assumed",
+    discount: bool = False,
+    strata: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    horizon_days: int | None = None,
+    horizon: str = "short",
+) -> pd.DataFrame:
     """The value of one assumption at which ``strategy`` and ``baseline`` are worth the same.
 
     Net value is affine in every single assumption ``x``: the difference
@@ -689,13 +829,17 @@ def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", stra
     """
     key = unit_cost if unit_cost in ASSUMPTION_KEYS else f"costs.{unit_cost}"
     if key not in ASSUMPTION_KEYS:
-        raise ValueError(f"unknown unit_cost {unit_cost!r}; allowed: {', '.join(_UNIT_COSTS + ASSUMPTION_KEYS[len(_UNIT_COSTS):])}")
+        raise ValueError(
+            f"unknown unit_cost {unit_cost!r}; allowed: {', '.join(_UNIT_COSTS + ASSUMPTION_KEYS[len(_UNIT_COSTS) :])}"
+        )
     _check_horizon(horizon)
     _check_common(baseline, confidence, escalation)
     m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, confidence, escalation, m)
     if strategy not in m.strategies() or strategy == baseline:
-        raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
+        raise ValueError(
+            f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}"
+        )
     a = assumptions(scenario, unit_costs)
     w0, g = _slope_vector(a, key, escalation, m.measures)
     b = _baseline_index(m, baseline)
@@ -708,18 +852,40 @@ def break_even(tables, scenario, *, unit_cost: str = "agent_cost_per_hour", stra
         grad = -(w0 + x * g) / v if v else np.full(len(g), np.nan)
         se = math.sqrt(max(float(grad @ cov @ grad), 0.0)) if v else math.nan
         diff = u + a[key] * v
-        rows.append({**m.cells.loc[i, list(m.by)].to_dict(), "strategy": strategy, "baseline": baseline,
-                     "unit_cost": unit_cost, "current": a[key], "difference_at_current": diff, "slope": v,
-                     "break_even": x, "break_even_se": se, "break_even_ci_low": x - z * se,
-                     "break_even_ci_high": x + z * se, "pays_at_current": diff > 0})
+        rows.append(
+            {
+                **m.cells.loc[i, list(m.by)].to_dict(),
+                "strategy": strategy,
+                "baseline": baseline,
+                "unit_cost": unit_cost,
+                "current": a[key],
+                "difference_at_current": diff,
+                "slope": v,
+                "break_even": x,
+                "break_even_se": se,
+                "break_even_ci_low": x - z * se,
+                "break_even_ci_high": x + z * se,
+                "pays_at_current": diff > 0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "sms_only",
-            by: Sequence[str] = ("segment",), cell: Mapping[str, Any] | None = None,
-            unit_costs: UnitCosts | None = None, escalation: str = "assumed", discount: bool = False,
-            strata: Sequence[str] | None = None, horizon_days: int | None = None,
-            horizon: str = "short") -> pd.DataFrame:
+def tornado(
+    tables,
+    scenario,
+    *,
+    strategy: str = "phone_only",
+    baseline: str = "sms_only",
+    by: Sequence[str] = ("segment",),
+    cell: Mapping[str, Any] | None = None,
+    unit_costs: UnitCosts | None = None,
+    escalation: str = "assumed",
+    discount: bool = False,
+    strata: Sequence[str] | None = None,
+    horizon_days: int | None = None,
+    horizon: str = "short",
+) -> pd.DataFrame:
     """One-at-a-time sensitivity of ``strategy`` vs ``baseline`` to every ``[uncertainty]`` range.
 
     The quantity is net value per account of ``strategy`` minus ``baseline``:
@@ -742,7 +908,9 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
     m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
     _check_common(baseline, 0.95, escalation, m)
     if strategy not in m.strategies() or strategy == baseline:
-        raise ValueError(f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}")
+        raise ValueError(
+            f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}"
+        )
     b = _baseline_index(m, baseline)
     sel = (m.cells.strategy == strategy).to_numpy() & (b >= 0)
     if cell is not None:
@@ -758,9 +926,18 @@ def tornado(tables, scenario, *, strategy: str = "phone_only", baseline: str = "
     dm = (pop / pop.sum()) @ (m.mean[idx] - m.mean[b[idx]])
     a = assumptions(scenario, unit_costs)
     value = lambda aa: float(_coef(aa, escalation, m.measures)["net_value"] @ dm)  # noqa: E731
-    rows = [{"key": k, "base_assumption": a[k], "low": lo, "high": hi, "base": value(a),
-             "value_at_low": value({**a, k: lo}), "value_at_high": value({**a, k: hi})}
-            for k, (lo, hi) in _ranges(scenario, a).items()]
+    rows = [
+        {
+            "key": k,
+            "base_assumption": a[k],
+            "low": lo,
+            "high": hi,
+            "base": value(a),
+            "value_at_low": value({**a, k: lo}),
+            "value_at_high": value({**a, k: hi}),
+        }
+        for k, (lo, hi) in _ranges(scenario, a).items()
+    ]
     df = pd.DataFrame(rows, columns=["key", "base_assumption", "low", "high", "base", "value_at_low", "value_at_high"])
     df["swing"] = (df.value_at_high - df.value_at_low).abs()
     ends = df[["value_at_low", "value_at_high"]]
@@ -836,8 +1013,9 @@ class PriceFlip:
 
     def flips_frame(self) -> pd.DataFrame:
         """The flips as a frame: ``price``, ``ci_low``, ``ci_high``, ``before``, ``after``."""
-        return pd.DataFrame([dataclasses.asdict(f) for f in self.flips],
-                            columns=[f.name for f in dataclasses.fields(Flip)])
+        return pd.DataFrame(
+            [dataclasses.asdict(f) for f in self.flips], columns=[f.name for f in dataclasses.fields(Flip)]
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -876,11 +1054,22 @@ class PriceFlips:
         rows = []
         for p in self.items:
             f = p.flip
-            rows.append({"key": p.key, "current": p.current, "low": p.low,
-                         "high": p.high, "preferred": p.preferred, "runner_up": p.runner_up,
-                         "flip_price": f.price if f else math.nan, "flip_ci_low": f.ci_low if f else math.nan,
-                         "flip_ci_high": f.ci_high if f else math.nan, "before": f.before if f else None,
-                         "after": f.after if f else None, "flips": len(p.flips)})
+            rows.append(
+                {
+                    "key": p.key,
+                    "current": p.current,
+                    "low": p.low,
+                    "high": p.high,
+                    "preferred": p.preferred,
+                    "runner_up": p.runner_up,
+                    "flip_price": f.price if f else math.nan,
+                    "flip_ci_low": f.ci_low if f else math.nan,
+                    "flip_ci_high": f.ci_high if f else math.nan,
+                    "before": f.before if f else None,
+                    "after": f.after if f else None,
+                    "flips": len(p.flips),
+                }
+            )
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:  # pragma: no cover - display in JupyterLab
@@ -903,8 +1092,7 @@ def _search_range(key: str, current: float, scenario, ranges: Mapping[str, Seque
         except (TypeError, ValueError):
             raise ValueError(f"ranges[{key!r}] must be a pair (low, high) of numbers, got {given!r}") from None
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi):
-            raise ValueError(f"ranges[{key!r}] must satisfy 0 <= low < high (prices are not negative), "
-                             f"got {given!r}")
+            raise ValueError(f"ranges[{key!r}] must satisfy 0 <= low < high (prices are not negative), got {given!r}")
         return lo, hi
     unc = _scenario(scenario).settings.get("uncertainty", {}).get(key)
     hi = max(FLIP_RANGE_FACTOR * current, float(unc[1]) if unc is not None else 0.0)
@@ -936,12 +1124,24 @@ def _envelope(A: np.ndarray, B: np.ndarray, lo: float, hi: float) -> list[tuple[
         cur, x = nxt, max(first, x)
 
 
-def price_flips(tables, scenario, *, prices: Sequence[str] = PRICES, strategies: Sequence[str] | None = None,
-                by: Sequence[str] = ("segment",), cell: Mapping[str, Any] | None = None,
-                ranges: Mapping[str, Sequence[float]] | None = None, unit_costs: UnitCosts | None = None,
-                escalation: str = "assumed", discount: bool = False, strata: Sequence[str] | None = None,
-                confidence: float = 0.95, horizon_days: int | None = None, horizon: str = "short",
-                points: int = 101) -> PriceFlips:
+def price_flips(
+    tables,
+    scenario,
+    *,
+    prices: Sequence[str] = PRICES,
+    strategies: Sequence[str] | None = None,
+    by: Sequence[str] = ("segment",),
+    cell: Mapping[str, Any] | None = None,
+    ranges: Mapping[str, Sequence[float]] | None = None,
+    unit_costs: UnitCosts | None = None,
+    escalation: str = "assumed",
+    discount: bool = False,
+    strata: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    horizon_days: int | None = None,
+    horizon: str = "short",
+    points: int = 101,
+) -> PriceFlips:
     """The price at which the preferred strategy changes, for each price, within a stated range.
 
     Break-even as a manager reads it: not "the price at which two given
@@ -1014,8 +1214,10 @@ def price_flips(tables, scenario, *, prices: Sequence[str] = PRICES, strategies:
     full = set(full[full == len(names)].index)
     sel &= key.isin(full).to_numpy()
     if not sel.any():
-        raise ValueError(f"no {'cell' if cell is None else f'cell {dict(cell)!r}'} holds every strategy of "
-                         f"{', '.join(names)}; compare fewer strategies or pass cell=")
+        raise ValueError(
+            f"no {'cell' if cell is None else f'cell {dict(cell)!r}'} holds every strategy of "
+            f"{', '.join(names)}; compare fewer strategies or pass cell="
+        )
     used = cells[sel & (cells.strategy == names[0]).to_numpy()]
     weight = {k: p for k, p in zip(key[used.index], used.population / used.population.sum())}
     mean = np.zeros((len(names), len(m.measures)))
@@ -1038,12 +1240,15 @@ def price_flips(tables, scenario, *, prices: Sequence[str] = PRICES, strategies:
             grad = -(w0 + x * g) / v
             se = math.sqrt(max(float(grad @ c @ grad), 0.0)) if np.isfinite(c).all() else math.nan
             flips.append(Flip(x, max(x - z * se, 0.0), x + z * se, names[b], names[f]))
-        grid = np.union1d(np.linspace(lo, hi, points), [f.price for f in flips]
-                          + ([a[k]] if lo <= a[k] <= hi else []))
-        curve = pd.DataFrame({"price": np.tile(grid, len(names)), "strategy": np.repeat(names, len(grid)),
-                              "net_value_per_account": (A[:, None] + B[:, None] * grid[None, :]).ravel()})
+        grid = np.union1d(np.linspace(lo, hi, points), [f.price for f in flips] + ([a[k]] if lo <= a[k] <= hi else []))
+        curve = pd.DataFrame(
+            {
+                "price": np.tile(grid, len(names)),
+                "strategy": np.repeat(names, len(grid)),
+                "net_value_per_account": (A[:, None] + B[:, None] * grid[None, :]).ravel(),
+            }
+        )
         now = A + B * a[k]
         rank = np.argsort(-now, kind="stable")
-        items.append(PriceFlip(k, a[k], lo, hi, names[int(rank[0])], names[int(rank[1])],
-                               tuple(flips), curve))
+        items.append(PriceFlip(k, a[k], lo, hi, names[int(rank[0])], names[int(rank[1])], tuple(flips), curve))
     return PriceFlips(tuple(items), tuple(names), used[[*m.by, "population"]].reset_index(drop=True))

@@ -39,15 +39,25 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["file_sha256", "OWNER_FILE", "KINDS", "FolderError", "owner", "check_target", "make_temp", "replace_with",
-           "clean_leftovers", "PROJECT_ROOT"]
+__all__ = [
+    "file_sha256",
+    "OWNER_FILE",
+    "KINDS",
+    "FolderError",
+    "owner",
+    "check_target",
+    "make_temp",
+    "replace_with",
+    "clean_leftovers",
+    "PROJECT_ROOT",
+]
 
 #: Name of the owner file inside every folder the tool made.
 OWNER_FILE = ".analysis-owner.json"
 #: What the tool makes: synthetic datasets and report folders.
 KINDS = ("dataset", "reports")
 #: The project's own folder (never an output folder).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _TMP_TAG = "analysis-tmp"
 _TMP_NAME = re.compile(rf"^\.(?P<name>.+)\.{_TMP_TAG}-(?P<pid>\d+)-[A-Za-z0-9_]+$")
 
@@ -122,8 +132,10 @@ def check_target(out: str | Path, kind: str, *, data: str | Path | None = None, 
         return resolved
     rec = owner(resolved)
     if rec is None:
-        raise FolderError(f"{path} already holds files and was not made by this tool, so it is left as it is; "
-                          "name a new or empty folder")
+        raise FolderError(
+            f"{path} already holds files and was not made by this tool, so it is left as it is; "
+            "name a new or empty folder"
+        )
     if rec["kind"] != kind:
         raise FolderError(f"{path} holds a {rec['kind']} made by this tool, not {kind}; name another folder")
     if not replace:
@@ -131,14 +143,20 @@ def check_target(out: str | Path, kind: str, *, data: str | Path | None = None, 
     foreign = sorted(set(entries) - set(rec["entries"]) - {OWNER_FILE})
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise FolderError(f"{path} holds entries this tool did not write ({shown}), so it is not replaced; "
-                          "move them out, or name another folder")
+        raise FolderError(
+            f"{path} holds entries this tool did not write ({shown}), so it is not replaced; "
+            "move them out, or name another folder"
+        )
     return resolved
 
 
 def _write_owner(folder: Path, kind: str, entries: list[str]) -> None:
-    rec = {"tool": "analysis", "kind": kind, "entries": sorted(entries),
-           "note": "Written by python -m analysis; the folder may be replaced by the next run."}
+    rec = {
+        "tool": "analysis",
+        "kind": kind,
+        "entries": sorted(entries),
+        "note": "Written by python -m analysis; the folder may be replaced by the next run.",
+    }
     (folder / OWNER_FILE).write_text(json.dumps(rec, indent=1) + "\n", encoding="utf-8")
 
 

@@ -1,7 +1,7 @@
 """The data contract: the five tables every dataset holds, declared once.
 
 The same declaration drives the generator's Parquet schemas
-(:func:`arrow_schema`), the loader's validation (:mod:`analysis.io`) and the
+(:func:`arrow_schema`), the loader's validation (:mod:`analysis.data.io`) and the
 data dictionary in ``data/README.md`` (:func:`data_dictionary_markdown`).
 
 Conventions:
@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 __all__ = [
-    "dpd_bucket", "Column", "ForeignKey", "Table", "arrow_schema", "data_dictionary_markdown",
+    "dpd_bucket",
+    "Column",
+    "ForeignKey",
+    "Table",
+    "arrow_schema",
+    "data_dictionary_markdown",
     "embed_data_dictionary",
 ]
 
@@ -172,17 +177,46 @@ ACCOUNTS = Table(
         Column("account_id", "int64", "Account identifier.", min=0),
         Column("entry_date", "date", "Day the account entered collection (day 0 of the horizon)."),
         Column("product", "string", "Credit product, e.g. cash_loan, credit_card."),
-        Column("currency", "string", "ISO 4217 code of every money column of this dataset (CNY, USD).", unit="ISO 4217"),
-        Column("balance_due", "float64", "Overdue amount at entry; paying it in full cures the account.", min=0.0, unit="currency"),
+        Column(
+            "currency", "string", "ISO 4217 code of every money column of this dataset (CNY, USD).", unit="ISO 4217"
+        ),
+        Column(
+            "balance_due",
+            "float64",
+            "Overdue amount at entry; paying it in full cures the account.",
+            min=0.0,
+            unit="currency",
+        ),
         Column("days_past_due", "int32", "Days past due at entry.", min=1),
-        Column("dpd_bucket", "string", "Bucket of days_past_due: M1 = 1-30, M2 = 31-60, M3+ = 61+.", allowed=DPD_BUCKETS),
-        Column("risk_score", "float64", "Lender's risk score at entry, 0 (safest) to 1 (riskiest).", nullable=True, min=0.0, max=1.0),
+        Column(
+            "dpd_bucket", "string", "Bucket of days_past_due: M1 = 1-30, M2 = 31-60, M3+ = 61+.", allowed=DPD_BUCKETS
+        ),
+        Column(
+            "risk_score",
+            "float64",
+            "Lender's risk score at entry, 0 (safest) to 1 (riskiest).",
+            nullable=True,
+            min=0.0,
+            max=1.0,
+        ),
         Column("region", "string", "Region (province or state group) of the borrower."),
-        Column("time_zone", "string", "IANA time zone of the borrower; contact rules are checked in this local time.", unit="IANA tz"),
+        Column(
+            "time_zone",
+            "string",
+            "IANA time zone of the borrower; contact rules are checked in this local time.",
+            unit="IANA tz",
+        ),
         Column("segment", "string", "Analysis segment the account belongs to (e.g. M1-low)."),
         Column("strategy", "string", "Assigned collection strategy (experiment arm).", allowed=None),
         Column("assignment", "string", "How the strategy was assigned.", allowed=ASSIGNMENTS),
-        Column("assignment_probability", "float64", "Probability that this account was given its strategy, when known.", nullable=True, min=0.0, max=1.0),
+        Column(
+            "assignment_probability",
+            "float64",
+            "Probability that this account was given its strategy, when known.",
+            nullable=True,
+            min=0.0,
+            max=1.0,
+        ),
     ),
     key=("account_id",),
     min_rows=1,
@@ -202,10 +236,23 @@ CONTACTS = Table(
         Column("channel", "string", "Channel of the attempt.", allowed=CHANNELS),
         Column("contacted_at", "timestamp", "When the attempt was made (time zone required; stored in UTC)."),
         Column("delivered", "bool", "Text delivered to the handset (texts only).", nullable=True),
-        Column("sms_segments", "int16", "Billed message segments of a text (70 UCS-2 or 160 GSM-7 characters each; texts only).", nullable=True, min=1),
+        Column(
+            "sms_segments",
+            "int16",
+            "Billed message segments of a text (70 UCS-2 or 160 GSM-7 characters each; texts only).",
+            nullable=True,
+            min=1,
+        ),
         Column("connected", "bool", "Call answered by anyone (calls only).", nullable=True),
         Column("right_party", "bool", "Call reached the borrower themself (calls only).", nullable=True),
-        Column("talk_seconds", "int32", "Conversation length, 0 when not connected (calls only).", nullable=True, min=0, unit="seconds"),
+        Column(
+            "talk_seconds",
+            "int32",
+            "Conversation length, 0 when not connected (calls only).",
+            nullable=True,
+            min=0,
+            unit="seconds",
+        ),
         Column("promise_to_pay", "bool", "The borrower promised to pay during or in reply to this contact."),
     ),
     key=("contact_id",),
@@ -262,17 +309,13 @@ OPT_OUTS = Table(
 )
 
 #: Every contract table by name, in load order (referenced tables first).
-TABLES: dict[str, Table] = {
-    t.name: t for t in (ACCOUNTS, CONTACTS, PAYMENTS, COMPLAINTS, OPT_OUTS)
-}
+TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, CONTACTS, PAYMENTS, COMPLAINTS, OPT_OUTS)}
 
 
 def arrow_schema(table: str | Table) -> pa.Schema:
     """The Arrow schema of a contract table (what the generator writes)."""
     t = TABLES[table] if isinstance(table, str) else table
-    return pa.schema(
-        [pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in t.columns]
-    )
+    return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in t.columns])
 
 
 def _allowed_text(col: Column) -> str:
@@ -280,10 +323,7 @@ def _allowed_text(col: Column) -> str:
     if col.allowed is not None:
         parts.append("one of " + ", ".join(f"`{v}`" for v in col.allowed))
     if col.name == "strategy":
-        parts.append(
-            "one of " + ", ".join(f"`{v}`" for v in STRATEGIES)
-            + ", or a name declared in `manifest.json`"
-        )
+        parts.append("one of " + ", ".join(f"`{v}`" for v in STRATEGIES) + ", or a name declared in `manifest.json`")
     if col.min is not None and col.max is not None:
         parts.append(f"{col.min:g} to {col.max:g}")
     elif col.min is not None:
@@ -308,9 +348,7 @@ def data_dictionary_markdown() -> str:
         key = ", ".join(f"`{k}`" for k in t.key)
         lines.append(f"Key: {key}. At least {t.min_rows} row(s).")
         for fk in t.foreign_keys:
-            lines.append(
-                f"Foreign key: `{fk.column}` refers to `{fk.ref_table}.{fk.ref_column}`."
-            )
+            lines.append(f"Foreign key: `{fk.column}` refers to `{fk.ref_table}.{fk.ref_column}`.")
         lines.append("")
         lines.append("| column | type | null | allowed | unit | meaning |")
         lines.append("|---|---|---|---|---|---|")
@@ -324,7 +362,7 @@ def data_dictionary_markdown() -> str:
 
 
 #: Lines that bracket the generated data dictionary in ``data/README.md``.
-DICTIONARY_BEGIN = "<!-- data dictionary: generated from analysis/contract.py, do not edit by hand -->"
+DICTIONARY_BEGIN = "<!-- data dictionary: generated from analysis/data/contract.py, do not edit by hand -->"
 DICTIONARY_END = "<!-- end of data dictionary -->"
 
 
@@ -334,13 +372,11 @@ def embed_data_dictionary(text: str) -> str:
         head, rest = text.split(DICTIONARY_BEGIN, 1)
         _, tail = rest.split(DICTIONARY_END, 1)
     except ValueError:
-        raise ValueError(
-            f"the file lacks the marker lines {DICTIONARY_BEGIN!r} and {DICTIONARY_END!r}"
-        ) from None
+        raise ValueError(f"the file lacks the marker lines {DICTIONARY_BEGIN!r} and {DICTIONARY_END!r}") from None
     return f"{head}{DICTIONARY_BEGIN}\n\n{data_dictionary_markdown()}\n{DICTIONARY_END}{tail}"
 
 
-if __name__ == "__main__":  # python -m analysis.contract data/README.md
+if __name__ == "__main__":  # python -m analysis.data.contract data/README.md
     import sys
     from pathlib import Path
 
