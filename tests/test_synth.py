@@ -442,3 +442,112 @@ def test_phone_capacity_limits_the_dials(tmp_path):
     assert dials <= 1.05 * cap
     free = synth.generate(scenario="cn_default", accounts=8000, seed=4, out=tmp_path / "f")
     assert free.row_counts["contacts"] > res.row_counts["contacts"] + 0.5 * dials
+
+
+# --------------------------------------------------------------------------
+# The generator's output, pinned
+# --------------------------------------------------------------------------
+#: SHA-256 of each table's content (its rows as CSV, written by pyarrow: independent of the Parquet
+#: encoding and row groups) and of truth.json's bytes, for the two small datasets of
+#: ``test_the_generated_data_is_pinned``. Recorded with the generator of commit 21317a0 (one file,
+#: analysis/data/synth.py) and unchanged by its split into the package analysis/data/synth/.
+#: When the generator is changed ON PURPOSE (a new draw, a new column, another model), re-record:
+#: run this test, and paste the digests its failure message prints (``got``) over these, saying in the
+#: commit why the data changed. A refactor must leave them as they are.
+PINNED = {
+    "cn": {
+        "accounts": "4bcb5492f23c981cafdf97de79518c5d5946f34b67311ac2c96cb844061978fd",
+        "contacts": "a96d13119618839e4de58f7fa66f0c9623cc56c1402d191fbbb41f4095ccc898",
+        "payments": "7047e8113f0f75dd2384ce3cbc94af5bec8624f09968f64397beb0f76f3f12a4",
+        "complaints": "a50b9cc93c8dbcb61efe4df0de616d6f8760480aa11931766a2f74e29f499e26",
+        "opt_outs": "230bcbf45c18d04e4847e18e4ffd0523b52b85c717fae6adb962db43844f5796",
+        "truth.json": "f5a431edffbf9afe35e1f586e1799abbffe78d6753dbd010a0f46163d1f6fef9",
+    },
+    "us": {
+        "accounts": "0b0772295a6e8664fb0359de8ce4d555fb4174ca8149f3b01fb543fdc4229242",
+        "contacts": "c4552807666921468ba13577fd27d88db5d489291bae7fc1cd6765851b14866c",
+        "payments": "3de12309b75880557ee7c1e04bf69dcbca89207f863cc9e8de34474728e06430",
+        "complaints": "86a35d0c6017fe0d10ffd1eccb3e6654d51fc908a302020fc02afc15c2239ef7",
+        "opt_outs": "cb5ab79f4e9aa44d5410c3f2b0d9c2670c96235aeb8d831ce562cadf07da5865",
+        "truth.json": "820b321806d372a828196f4163f2cccc9f40cba9d5d5578f79b3edf0676bb61e",
+    },
+}
+PINNED_ROWS = {
+    "cn": {"accounts": 1500, "contacts": 20006, "payments": 883, "complaints": 56, "opt_outs": 33},
+    "us": {"accounts": 1200, "contacts": 12861, "payments": 613, "complaints": 2, "opt_outs": 42},
+}
+
+
+def _content_digests(folder) -> dict[str, str]:
+    """SHA-256 of each table's rows (as CSV) and of truth.json."""
+    import io as _io
+
+    import pyarrow.csv as pacsv
+
+    out = {}
+    for name in contract.TABLES:
+        buf = _io.BytesIO()
+        pacsv.write_csv(pq.read_table(folder / f"{name}.parquet"), buf)
+        out[name] = hashlib.sha256(buf.getvalue()).hexdigest()
+    out["truth.json"] = hashlib.sha256((folder / "truth.json").read_bytes()).hexdigest()
+    return out
+
+
+def test_the_generated_data_is_pinned(tmp_path):
+    """Same seed, same data, byte for byte, across changes to the code: a refactor may not move one draw.
+
+    Two small datasets, each in several chunks with a truth sample that ends inside a chunk: China (AI
+    voice, the phone team's capacity, complaints made frequent so their categories and links are
+    exercised) and the US (daylight saving, the rolling cap).
+    """
+    cn = synth.generate(
+        scenario="cn_default",
+        accounts=1500,
+        seed=21,
+        chunk_size=600,
+        truth_accounts=700,
+        out=tmp_path / "cn",
+        progress=False,
+        overrides={"complaints": {"per_contact": {"sms": 0.001, "phone": 0.005, "ai_voice": 0.003}}},
+    )
+    us = synth.generate(
+        scenario="us_default",
+        accounts=1200,
+        seed=22,
+        chunk_size=500,
+        truth_accounts=300,
+        out=tmp_path / "us",
+        progress=False,
+    )
+    for key, res in (("cn", cn), ("us", us)):
+        assert res.row_counts == PINNED_ROWS[key], f"{key}: the generated rows changed; got {res.row_counts}"
+        got = _content_digests(res.path)
+        assert got == PINNED[key], f"{key}: the generated data changed; got {json.dumps(got, indent=1)}"
+        # the manifest records the files as written
+        manifest = json.loads((res.path / "manifest.json").read_text())
+        files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in res.path.iterdir()}
+        assert manifest["sha256"] == {k: files[k] for k in manifest["sha256"]}
+        assert manifest["scenario_file"] == f"data/scenarios/{key}_default.toml"
+
+
+def test_the_public_names_stay_importable():
+    """The package keeps the names the rest of the project imports from ``analysis.data.synth``."""
+    from analysis.data.synth import GenerateResult, generate, scenario_sha256, simulate_truth
+
+    assert synth.__all__ == ["generate", "GenerateResult", "simulate_truth", "scenario_sha256"]
+    assert callable(generate) and callable(simulate_truth) and callable(scenario_sha256)
+    assert dataclasses.is_dataclass(GenerateResult)
+    sc = load_scenario("cn_default")
+    assert (
+        scenario_sha256(sc) == hashlib.sha256(json.dumps(sc.settings, sort_keys=True, default=str).encode()).hexdigest()
+    )
+
+
+def test_segments_come_from_the_scenario():
+    """The truth's segments and the accounts' segment column are the scenario's segments, in its order."""
+    sc = load_scenario("cn_default")
+    truth = synth.simulate_truth(sc, accounts=2000, seed=5, chunk_size=700)
+    names = [s["segment"] for s in truth["segments"]]
+    assert names == [s for s in sc.segments() if s in names] and len(names) == len(sc.segments())
+    assert sum(s["share"] for s in truth["segments"]) == pytest.approx(1.0)
+    assert sum(s["truth_sample_accounts"] for s in truth["segments"]) == 2000
