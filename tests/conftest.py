@@ -17,6 +17,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 try:
@@ -30,6 +32,35 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.data import contract
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m analysis ARGS`` run in this process: exit code, standard output and error as text.
+
+    The same ``main`` as the command line, without a new interpreter's two to three seconds of imports; the
+    tests that are about the process itself (the entry point, pipes, signals) use :func:`cli_process`.
+    """
+    import io as _io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from analysis.__main__ import main
+
+    out, err = _io.StringIO(), _io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse: usage errors (2) and --help (0)
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return subprocess.CompletedProcess(["python", "-m", "analysis", *args], code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m analysis ARGS`` in a new interpreter (text output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *map(str, args)], cwd=cwd, capture_output=True, text=True, **kwargs
+    )
 
 
 def _ts(values, tz="Asia/Shanghai"):

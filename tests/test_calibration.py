@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 from analysis.data import calibration, synth
 from analysis.data.scenario import SCENARIO_DIR, load_scenario
@@ -112,10 +111,7 @@ def test_a_truth_without_the_no_contact_counterfactual_is_refused():
         calibration.check({"segments": []})
 
 
-def _run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+_run = cli  # the command line's main in this process (conftest.py)
 
 
 def test_cli_calibrate_prints_the_table_and_json():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_frames, write_parquet_dataset
 
-from analysis.data import io, synth
+from analysis.data import io
 from analysis.measures import causal
 
 Z95 = 1.959963984540054
@@ -278,34 +278,6 @@ def test_bad_arguments(simpson, func, kwargs, match):
 def test_recorded_propensity_required(simpson):
     with pytest.raises(ValueError, match="assignment_probability"):
         causal.strategy_effects(simpson[0][False], method="ipw", propensity="recorded")
-
-
-# --------------------------------------------------------------------------
-# A small coverage study of the naive Newcombe intervals
-# --------------------------------------------------------------------------
-
-
-@pytest.mark.slow  # 12 generated datasets: left out by make test-fast
-def test_naive_newcombe_coverage_small_study(tmp_path):
-    truth = synth.simulate_truth("cn_default", accounts=200_000, seed=12345)["strategies"]
-    covered = total = 0
-    for seed in range(1, 13):
-        r = synth.generate(
-            scenario="cn_default",
-            accounts=6_000,
-            seed=seed,
-            truth_accounts=1,
-            out=tmp_path / f"s{seed}",
-            progress=False,
-        )
-        ds = io.load(r.path)
-        df = causal.strategy_effects(ds, outcome="paid")
-        ds.con.disconnect()
-        t = df.strategy.map(lambda s: truth[s]["paid_rate"] - truth["sms_only"]["paid_rate"])
-        covered += int(((df.ci_low <= t) & (t <= df.ci_high)).sum())
-        total += len(df)
-    assert total == 48  # 12 seeds x (three challengers and the no-contact holdout)
-    assert covered / total >= 0.85
 
 
 def test_every_stratum_dropped_leaves_the_estimate_not_computable(tmp_path):

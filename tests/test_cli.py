@@ -10,28 +10,28 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli, cli_process
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow  # the command line in subprocesses: left out by make test-fast
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True)
+pytestmark = pytest.mark.slow  # the command line on generated data: left out by make test-fast
+#: Most tests run the command line's ``main`` in this process (``cli``); the entry point itself, pipes and
+#: the process's exit run in a new interpreter (``cli_process``).
+run = cli
 
 
 def test_help_lists_the_commands():
-    r = run("--help")
+    r = cli_process("--help")
     assert r.returncode == 0
     assert "generate" in r.stdout and "validate" in r.stdout
 
 
 def test_generate_then_validate(tmp_path):
     out = tmp_path / "d"
-    r = run("generate", "--scenario", "us_default", "--accounts", "800", "--seed", "3", "--out", str(out), "--quiet")
+    r = cli_process("generate", "--scenario", "us_default", "--accounts", "800", "--seed", "3", "--out", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "wrote" in r.stdout and "contacts" in r.stdout
     assert (out / "truth.json").exists() and (out / "manifest.json").exists()
-    r = run("validate", str(out))
+    r = cli_process("validate", out)
     assert r.returncode == 0, r.stderr
     assert "accounts 800" in r.stdout and "valid" in r.stdout
 

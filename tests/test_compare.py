@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import cli
 
 from analysis import stats
 from analysis.data import io
@@ -16,11 +15,8 @@ from analysis.decide import compare
 from analysis.measures import costs
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow  # the command line in subprocesses: left out by make test-fast
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, capture_output=True, text=True)
+pytestmark = pytest.mark.slow  # the command line on generated data: left out by make test-fast
+run = cli  # the command line's main in this process (conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +102,10 @@ def test_adjusted_effects_recover_the_truth_on_targeted_data(data):
     truth = json.loads((data / "truth.json").read_text())["strategies"]
     true = truth["phone_only"]["paid_rate"] - truth["sms_only"]["paid_rate"]
     rec = recs["phone_only"]
-    assert rec["adjusted_diff_ci_low"] - 0.01 < true < rec["adjusted_diff_ci_high"] + 0.01
+    # coverage of the adjusted interval over many seeds: tests/test_coverage.py; here, on one targeted dataset,
+    # the adjusted estimate is nearer the truth than the confounded naive one
+    assert rec["adjusted_diff_ci_low"] < rec["adjusted_diff"] < rec["adjusted_diff_ci_high"]
+    assert abs(rec["adjusted_diff"] - true) < abs(rec["diff_vs_baseline"] - true)
     assert not (rec["diff_ci_low"] < true < rec["diff_ci_high"])  # the naive difference is confounded
     assert recs["sms_only"]["adjusted_diff"] == 0.0
     table = run("compare", str(data), "--adjust")

@@ -273,7 +273,10 @@ EDGES = {
     "an extreme amount": lambda f, rng: huge_amount(f, rng.choice([1e9, 1e15, 1e200]), rng),
 }
 ORDER = list(EDGES)  # applied in this order: account filters after the event edits still leave valid data
-FUZZ_SEED, FUZZ_DATASETS = 20260301, 2
+#: One dataset of five to seven edges at once (a build costs about a minute of both cores): with this seed no
+#: payments, one complaint, one opt-out, one segment, everybody paid and an extreme amount, beside the named
+#: cases above.
+FUZZ_SEED, FUZZ_DATASETS = 20260301, 1
 
 
 def hostile_names(frames: dict) -> tuple[dict, list[str]]:
@@ -289,7 +292,7 @@ def hostile_names(frames: dict) -> tuple[dict, list[str]]:
 
 def fuzz_cases() -> list[list[str]]:
     rng = random.Random(FUZZ_SEED)
-    return [sorted(rng.sample(ORDER, rng.randint(3, 5)), key=ORDER.index) for _ in range(FUZZ_DATASETS)]
+    return [sorted(rng.sample(ORDER, rng.randint(5, 7)), key=ORDER.index) for _ in range(FUZZ_DATASETS)]
 
 
 @pytest.mark.parametrize("case", range(FUZZ_DATASETS), ids=[" + ".join(c) for c in fuzz_cases()])

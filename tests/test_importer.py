@@ -11,14 +11,13 @@ import json
 import math
 import random
 import shutil
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import cli
 
 from analysis.data import contract, io
 from analysis.data.importer import ImportProblemError, MappingError, import_export
@@ -1202,14 +1201,8 @@ def test_bad_mapping(tmp_path, edit, message):
 
 
 def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "analysis", "import", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-    )
+    """``python -m analysis import ARGS``, its main run in this process (conftest.py)."""
+    return cli("import", *args)
 
 
 @pytest.mark.slow
