@@ -15,8 +15,11 @@ from analysis.decide.claims import DEPENDS, INCONCLUSIVE, NOT_SUPPORTED, PARTLY,
 _M = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
 
 
-def _cell(segment, strategy, n, *, paid, collected, cost, complaints=0, opted_out=0, sd=50.0, seed=0):
-    """Sufficient statistics of n accounts with the given means (money with spread ``sd``)."""
+def _cell(
+    segment, strategy, n, *, paid, collected, cost, complaints=0, opted_out=0, sd=50.0, seed=0, complaint_products=False
+):
+    """Sufficient statistics of n accounts with the given means (money with spread ``sd``); with
+    ``complaint_products`` also the cross-products net value needs when complaints cost money."""
     rng = np.random.default_rng(seed)
     cols = {
         "paid": (np.arange(n) < round(paid * n)).astype(float),
@@ -31,6 +34,9 @@ def _cell(segment, strategy, n, *, paid, collected, cost, complaints=0, opted_ou
         row[f"{m}_sum"] = cols[m].sum()
         row[f"{m}_sumsq"] = (cols[m] ** 2).sum()
     row["collected__cost_sumprod"] = (cols["collected"] * cols["cost"]).sum()
+    if complaint_products:
+        row["collected__complaints_sumprod"] = (cols["collected"] * cols["complaints"]).sum()
+        row["cost__complaints_sumprod"] = (cols["cost"] * cols["complaints"]).sum()
     return row
 
 
@@ -123,13 +129,22 @@ def test_claim_verdicts(verdicts, expected):
 # --------------------------------------------------------------- constructed data
 
 
-def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0):
+def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0, complaint_products=False):
     """Two segments; phone pays off in M2-high only; phone complains more."""
     rows = []
     for i, (seg, base, gain) in enumerate([("M1-low", 400.0, 0.0), ("M2-high", 700.0, phone_gain_m2)]):
         rows.append(
             _cell(
-                seg, "sms_only", 4000, paid=0.30, collected=base, cost=sms_cost, complaints=1, opted_out=60, seed=2 * i
+                seg,
+                "sms_only",
+                4000,
+                paid=0.30,
+                collected=base,
+                cost=sms_cost,
+                complaints=1,
+                opted_out=60,
+                seed=2 * i,
+                complaint_products=complaint_products,
             )
         )
         rows.append(
@@ -143,6 +158,7 @@ def _world(phone_cost=15.0, sms_cost=1.0, phone_gain_m2=400.0):
                 complaints=40,
                 opted_out=160,
                 seed=2 * i + 1,
+                complaint_products=complaint_products,
             )
         )
     return rows
@@ -196,6 +212,30 @@ def test_recommendation_picks_the_clear_winner_and_keeps_the_baseline_elsewhere(
     assert gain.ci_low < gain.estimate < gain.ci_high
 
 
+def test_net_value_counts_the_cost_of_complaints():
+    # as economics does: phone draws 40 complaints per 4,000 accounts and SMS 1, at 750 a complaint
+    rows = _world(complaint_products=True)
+    free = claims.net_value_effects(_data(rows)).set_index("segment")
+    priced = claims.net_value_effects(claims.ClaimData(pd.DataFrame(rows), "CNY", complaint_cost=750.0))
+    priced = priced.set_index("segment")
+    assert np.allclose(priced.estimate, free.estimate - 750.0 * (40 - 1) / 4000, rtol=1e-12)
+    assert np.allclose(priced.net_per_account, free.net_per_account - 750.0 * 40 / 4000, rtol=1e-12)
+    assert (priced.ci_high - priced.ci_low > free.ci_high - free.ci_low).all()  # complaints vary too
+    # without the cross-products a complaint cost needs, the check says which are missing
+    with pytest.raises(ValueError, match="cross-product of collected and complaints"):
+        claims.net_value_effects(claims.ClaimData(pd.DataFrame(_world()), "CNY", complaint_cost=750.0))
+
+
+def test_complaints_are_priced_by_a_scenario_found_or_given():
+    from analysis.data.scenario import load_scenario
+
+    sc = load_scenario("cn_default")
+    assert claims._scenario(None, sc) is sc  # the rule packs' scenario
+    assert claims._scenario(None, None, truth={"scenario": "cn_default"}).name == sc.name
+    with pytest.raises(ValueError, match="pass scenario="):
+        claims._scenario(None, ["cn_gbt_45251_2025"], {})
+
+
 def test_no_winner_means_targeting_not_supported():
     out = claims.check_claims(_data(_world(phone_gain_m2=0.0)))
     row = out[out.claim == 5].iloc[0]
@@ -225,6 +265,15 @@ def generated(synthetic):
     return data, json.loads((out / "truth.json").read_text()), costs
 
 
+def test_generated_complaint_cost_is_the_scenarios(generated):
+    from analysis.data.scenario import load_scenario
+
+    data, _, _ = generated
+    sc = load_scenario("cn_default")  # the rule packs' scenario in the fixture
+    eco, p = sc["economics"], sc["complaints"]["escalation_probability"]
+    assert data.complaint_cost == pytest.approx(eco["complaint_handling_cost"] + p * eco["regulatory_escalation_cost"])
+
+
 def test_generated_cost_claim_supported(generated):
     data, _, _ = generated
     out = claims.check_claims(data)
@@ -233,7 +282,18 @@ def test_generated_cost_claim_supported(generated):
 
 
 def _true_net(truth, costs) -> pd.DataFrame:
-    """True net value per account, computed here independently of claims.truth_net_value."""
+    """True net value per account, computed here independently of claims.truth_net_value.
+
+    Net value is economics' (and decision's): collected minus contact cost minus the expected cost of
+    complaints, each priced at handling + escalation probability x regulatory escalation cost.
+    """
+    from analysis.data.scenario import load_scenario
+
+    sc = load_scenario(truth["scenario"])
+    per_complaint = (
+        sc["economics"]["complaint_handling_cost"]
+        + sc["complaints"]["escalation_probability"] * sc["economics"]["regulatory_escalation_cost"]
+    )
     rows = []
     for seg in truth["segments"]:
         for s, r in seg["strategies"].items():
@@ -249,14 +309,19 @@ def _true_net(truth, costs) -> pd.DataFrame:
                 + costs.phone_per_minute * u["phone_billed_minutes"]  # the line of a human call
                 + costs.ai_voice_per_minute * u["ai_voice_billed_minutes"]
             )
-            rows.append({"segment": seg["segment"], "strategy": s, "net": r["collected_per_account"] - cost})
+            complaint_cost = per_complaint * r["complaints_per_account"]
+            rows.append(
+                {"segment": seg["segment"], "strategy": s, "net": r["collected_per_account"] - cost - complaint_cost}
+            )
     return pd.DataFrame(rows).pivot(index="segment", columns="strategy", values="net")
 
 
 def test_truth_net_value_matches_independent_computation(generated):
     _, truth, costs = generated
     mine = claims.truth_net_value(truth, costs).pivot(index="segment", columns="strategy", values="net")
-    pd.testing.assert_frame_equal(mine, _true_net(truth, costs))
+    # the complaint cost is now part of net value (as in economics), and the module prices the measures as one
+    # dot product with the shared coefficients: equal to rounding, not bit for bit
+    pd.testing.assert_frame_equal(mine, _true_net(truth, costs), check_exact=False, rtol=1e-12)
 
 
 def test_recommendation_agrees_with_truth_where_the_truth_is_clear(generated):

@@ -146,3 +146,35 @@ def test_nothing_collected_leaves_cost_per_unit_collected_missing(tmp_path):
     f["payments"] = f["payments"].iloc[:0]
     out = costs.cost_summary(costs.usage_stats(io.load(write_parquet_dataset(f, tmp_path / "unpaid"))), UC)
     assert out.cost_per_unit_collected.isna().all() and out.cost_per_account.notna().all()
+
+
+def test_the_cost_coefficients_are_defined_once():
+    w = costs.contact_cost_weights(UC)
+    per_second = 36.0 / 3600
+    assert w == {
+        "sms_segments": 0.05,
+        "n_phone": per_second * 20.0,
+        "phone_connected": per_second * 30.0,
+        "phone_talk_seconds": per_second,
+        "phone_billed_minutes": 0.0,
+        "ai_voice_billed_minutes": 0.2,
+        "collected": 0.0,
+    }
+    assert UC.weights().tolist() == [w[m] for m in costs.USAGE]
+    assert costs.agent_seconds_weights(UC) == {"n_phone": 20.0, "phone_connected": 30.0, "phone_talk_seconds": 1.0}
+    # the same from a mapping of draws: one weight per draw
+    draws = {f: np.array([getattr(UC, f), 2 * getattr(UC, f)]) for f in ("sms_per_segment", "agent_cost_per_hour")}
+    drawn = costs.contact_cost_weights({**{k: getattr(UC, k) for k in ("dial_seconds", "wrap_seconds")}, **draws})
+    assert drawn["sms_segments"].tolist() == [0.05, 0.1] and drawn["n_phone"].tolist() == [0.2, 0.4]
+    with pytest.raises(ValueError, match="unit costs lack dial_seconds"):
+        costs.contact_cost_weights({"sms_per_segment": 0.05, "agent_cost_per_hour": 36.0, "wrap_seconds": 30.0})
+
+
+def test_complaint_cost_weights():
+    assert costs.complaint_cost_weights(150.0, 5000.0, 0.12) == {"complaints": 150.0 + 0.12 * 5000.0}
+    assert costs.complaint_cost_weights(150.0, 5000.0, 0.12, escalation="observed") == {
+        "complaints": 150.0,
+        "complaints_escalated": 5000.0,
+    }
+    with pytest.raises(ValueError, match="unknown escalation 'maybe'"):
+        costs.complaint_cost_weights(150.0, 5000.0, 0.12, escalation="maybe")

@@ -236,3 +236,21 @@ def test_price_flips_are_where_the_best_strategy_changes(data):
             assert overall(unit, f.price + step).idxmax() == f.after
         if not p.flips:  # never within the range: the same strategy is best at both ends
             assert overall(unit, p.low).idxmax() == overall(unit, p.high).idxmax() == p.preferred
+
+
+def test_net_value_prices_usage_and_complaints_with_the_cost_module():
+    from analysis.measures import costs
+
+    sc = load_scenario("cn_default")
+    a = E.assumptions(sc)
+    for escalation in ("assumed", "observed"):
+        c = E._coef(a, escalation)
+        contact = costs.contact_cost_weights(UnitCosts.from_scenario(sc))
+        assert c["contact_cost"].tolist() == [contact.get(m, 0.0) for m in E.MEASURES]
+        complaint = costs.complaint_cost_weights(
+            a["economics.complaint_handling_cost"],
+            a["economics.regulatory_escalation_cost"],
+            a["complaints.escalation_probability"],
+            escalation=escalation,
+        )
+        assert c["complaint_cost"].tolist() == [complaint.get(m, 0.0) for m in E.MEASURES]

@@ -25,9 +25,10 @@ claim  statement                                      measures (per call strateg
 4      SMS-only works worse (it is not interactive)   paid rate (difference, Newcombe) and money
                                                       collected per account (Welch), overall and
                                                       per segment with Holm-adjusted p-values
-5      data-driven targeting improves on SMS-only     net value per account (collected - cost) of
-                                                      choosing per segment, against SMS-only for
-                                                      all (see :func:`recommendation_by_segment`)
+5      data-driven targeting improves on SMS-only     net value per account (collected - contact
+                                                      cost - complaint cost) of choosing per
+                                                      segment, against SMS-only for all (see
+                                                      :func:`recommendation_by_segment`)
 =====  =============================================  ==========================================
 
 Verdict of one measured row (:func:`direction_verdict`), with interval
@@ -53,22 +54,31 @@ Claim 5's row: the targeting gain is exactly 0 when no strategy beats
 SMS-only significantly in any segment, which is ``"not supported"``;
 otherwise the direction rule applies. The same data choose and evaluate the
 strategies, so the gain is optimistic (the winner's curse): confirm it in the
-next champion/challenger test. Net value here leaves out the cost of
-complaints.
+next champion/challenger test.
+
+Net value is the one of :mod:`analysis.decide.economics` (short basis,
+assumed escalation): money collected minus the contact cost (commission
+included) minus the expected cost of complaints, each complaint priced at
+``complaint_handling_cost + escalation_probability *
+regulatory_escalation_cost`` (:func:`analysis.measures.costs.complaint_cost_weights`)
+from the scenario's ``[economics]`` and ``[complaints]`` tables.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from analysis import engine, stats
-from analysis.measures.costs import UnitCosts, account_cost_expression
+from analysis.data.scenario import Scenario, load_scenario
+from analysis.decide import economics
+from analysis.measures.costs import UnitCosts, account_cost_expression, complaint_cost_weights
 
 __all__ = [
     "SUPPORTED",
@@ -115,6 +125,9 @@ CLAIMS: dict[int, str] = {
     5: "Data-driven targeting improves on SMS-only",
 }
 _METRICS = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
+# The metrics net value is a linear combination of (see _net_weights), and the cross-products it needs.
+_NET_METRICS = ("collected", "cost", "complaints")
+_NET_CROSS = [(a, b) for i, a in enumerate(_NET_METRICS) for b in _NET_METRICS[i + 1 :]]
 _COLUMNS = [
     "claim",
     "claims",
@@ -138,22 +151,70 @@ class ClaimData:
         cells: one row per (segment, strategy): ``accounts`` and, for each of
             ``paid``, ``collected``, ``cost``, ``complaints``, ``opted_out``,
             ``n_contacts``, the columns ``<m>_sum`` and ``<m>_sumsq``, plus
-            ``collected__cost_sumprod`` (as :func:`analysis.engine.cell_stats`).
+            ``collected__cost_sumprod`` and, when complaints cost money,
+            ``collected__complaints_sumprod`` and ``cost__complaints_sumprod``
+            (as :func:`analysis.engine.cell_stats`); ``cost`` is the contact
+            cost of one account (:func:`analysis.measures.costs.account_cost_expression`).
         currency: the currency of the money columns.
         violations: optional, one row per strategy: ``strategy``,
             ``violations`` (contacts breaking at least one rule); None when no
             rule packs were checked.
         segment: the name of the segment column of ``cells``.
+        complaint_cost: money per complaint in net value (handling plus the
+            expected cost of an escalation; :func:`claim_data` sets it from
+            the scenario as :mod:`analysis.decide.economics` does); 0 counts
+            complaints as free.
     """
 
     cells: pd.DataFrame
     currency: str
     violations: pd.DataFrame | None = None
     segment: str = "segment"
+    complaint_cost: float = 0.0
+
+
+def _scenario(scenario, rule_packs=None, tables=None, truth: Mapping | None = None) -> Scenario:
+    """The scenario that prices complaints: ``scenario``, else ``rule_packs`` when it is a Scenario,
+    else the one the dataset's manifest (or ``truth.json``) names."""
+    if scenario is not None:
+        return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if isinstance(rule_packs, Scenario):
+        return rule_packs
+    source = truth if truth is not None else (getattr(tables, "manifest", None) or {})
+    name = source.get("scenario")
+    if name:
+        try:
+            return load_scenario(name)
+        except ValueError:
+            pass
+    raise ValueError(
+        "net value counts the cost of complaints, priced by a scenario's [economics] table and "
+        "complaints.escalation_probability, and none was found"
+        + (f" (the data name scenario {name!r}, which cannot be loaded)" if name else "")
+        + ": pass scenario= (a Scenario or its name)"
+    )
+
+
+def _complaint_cost(sc: Scenario, costs: UnitCosts) -> float:
+    """Money per complaint in net value, as :mod:`analysis.decide.economics` prices it (assumed escalation)."""
+    a = economics.assumptions(sc, costs)
+    w = complaint_cost_weights(
+        a["economics.complaint_handling_cost"],
+        a["economics.regulatory_escalation_cost"],
+        a["complaints.escalation_probability"],
+        escalation="assumed",
+    )
+    return float(w["complaints"])
 
 
 def claim_data(
-    tables, *, costs: UnitCosts, rule_packs=None, segment: str = "segment", horizon_days: int = 30
+    tables,
+    *,
+    costs: UnitCosts,
+    rule_packs=None,
+    segment: str = "segment",
+    horizon_days: int = 30,
+    scenario: Scenario | str | None = None,
 ) -> ClaimData:
     """Run the engine queries the claims need (one cell query, one compliance query).
 
@@ -164,12 +225,20 @@ def claim_data(
             Scenario, pack names or packs); None leaves it out.
         segment: the account column defining the segments.
         horizon_days: outcome window in days.
+        scenario: the scenario whose ``[economics]`` and
+            ``complaints.escalation_probability`` price a complaint in net
+            value (a Scenario or its name); default ``rule_packs`` when it
+            is a Scenario, else the scenario the dataset's manifest names.
+
+    Raises:
+        ValueError: no scenario to price complaints with (pass ``scenario``).
     """
+    complaint_cost = _complaint_cost(_scenario(scenario, rule_packs, tables), costs)
     cells = engine.cell_stats(
         tables,
         by=(segment, "strategy"),
         metrics=list(_METRICS),
-        cross=[("collected", "cost")],
+        cross=_NET_CROSS,
         derived=account_cost_expression(costs),
         horizon_days=horizon_days,
     )
@@ -180,12 +249,12 @@ def claim_data(
         t = compliance.check_contacts(tables, rule_packs)
         violations = (
             t.group_by("strategy")
-            .aggregate(violations=t.count(where=t.any_violation))
+            .aggregate(violations=t.count(where=t.any_violation))  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
             .to_pandas()
             .astype({"violations": "int64"})
         )
     currency = getattr(tables, "currency", None) or costs.currency
-    return ClaimData(cells, currency, violations, segment)
+    return ClaimData(cells, currency, violations, segment, complaint_cost)
 
 
 # --------------------------------------------------------------------------
@@ -209,7 +278,7 @@ def direction_verdict(ci_low: float, ci_high: float, null: float = 0.0) -> str:
     return INCONCLUSIVE
 
 
-def segment_classes(estimates: Sequence[float], pvalues_adjusted: Sequence[float], alpha: float) -> list[str]:
+def segment_classes(estimates: Iterable[float], pvalues_adjusted: Iterable[float], alpha: float) -> list[str]:
     """Each segment's effect as ``"+"``, ``"-"`` (significant at ``alpha``) or ``"0"``."""
     return [
         "+" if p < alpha and e > 0 else "-" if p < alpha and e < 0 else "0" for e, p in zip(estimates, pvalues_adjusted)
@@ -256,7 +325,7 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         _claims=rows["claims"].map(_claim_numbers) if "claims" in rows else rows["claim"].map(lambda c: [c])
     ).explode("_claims")
     for claim, g in served.groupby("_claims", sort=True):
-        claim = int(claim)
+        claim = int(cast(int, claim))  # the claim numbers of the exploded lists
         v = list(g["verdict"])
         if DEPENDS in v:
             verdict = DEPENDS
@@ -287,25 +356,27 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
 _NAN = stats.Estimate(math.nan, math.nan, math.nan)
 
 
-def _with_net(cells: pd.DataFrame) -> pd.DataFrame:
-    """Add ``net_sum``/``net_sumsq`` for net = collected - cost.
+def _net_weights(complaint_cost: float) -> dict[str, float]:
+    """Net value of one account as weights of the cell metrics: collected - contact cost - complaint cost."""
+    return {"collected": 1.0, "cost": -1.0, "complaints": -complaint_cost}
+
+
+def _with_net(cells: pd.DataFrame, complaint_cost: float = 0.0) -> pd.DataFrame:
+    """Add ``net_sum``/``net_sumsq`` for net = collected - cost - complaint_cost * complaints.
 
     A sum of squares beyond floating point (``inf``: money amounts above about
     1e154) makes ``net_sumsq`` ``inf`` too: its variance is not computable.
     """
+    m = stats.Moments.from_stats(cells, _NET_METRICS, by=[]).combine(_net_weights(complaint_cost), "net")
     c = cells.copy()
-    c["net_sum"] = c["collected_sum"] - c["cost_sum"]
-    with np.errstate(invalid="ignore", over="ignore"):
-        sq = c["collected_sumsq"] - 2 * c["collected__cost_sumprod"] + c["cost_sumsq"]
-    finite = np.isfinite(c[["collected_sumsq", "cost_sumsq", "collected__cost_sumprod"]]).all(axis=1)
-    c["net_sumsq"] = sq.where(finite, np.inf)
+    c["net_sum"], c["net_sumsq"] = m.sum("net"), m.sumsq("net")
     return c
 
 
 def _pooled(cells: pd.DataFrame) -> pd.DataFrame:
-    """Sum the cells over segments: one row per strategy (sums add up)."""
-    num = [c for c in cells.columns if c == "accounts" or c.endswith(("_sum", "_sumsq", "_sumprod"))]
-    return cells.groupby("strategy", sort=True)[num].sum().reset_index()
+    """Pool the cells over segments: one row per strategy (sums add up)."""
+    metrics = [c.removesuffix("_sum") for c in cells.columns if c.endswith("_sum")]
+    return stats.Moments.from_stats(cells, metrics, by=["strategy"]).pool("strategy").to_frame()
 
 
 def _row(df: pd.DataFrame, strategy: str) -> pd.Series | None:
@@ -361,10 +432,10 @@ def _unit_cost(r, confidence: float) -> stats.Estimate:
 
 def _diff_independent(a: stats.Estimate, b: stats.Estimate, confidence: float) -> stats.Estimate:
     """a - b for independent estimates, normal approximation from the interval half-widths."""
-    z = sps.norm.isf((1 - confidence) / 2)
+    z = float(sps.norm.isf((1 - confidence) / 2))
     se = math.hypot((a.ci_high - a.ci_low) / (2 * z), (b.ci_high - b.ci_low) / (2 * z))
     d = a.estimate - b.estimate
-    p = 2 * sps.norm.sf(abs(d) / se) if se > 0 else math.nan
+    p = float(2 * sps.norm.sf(abs(d) / se)) if se > 0 else math.nan
     return stats.Estimate(d, d - z * se, d + z * se, d / se if se > 0 else math.nan, p, "normal", confidence, 0.0)
 
 
@@ -452,18 +523,20 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
     Raises:
         ValueError: the baseline is not a strategy of the data.
     """
-    cells = _with_net(data.cells)
+    cells = _with_net(data.cells, data.complaint_cost)
     strategies = sorted(cells["strategy"].unique())
     if baseline not in strategies:
         raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
     pooled = _pooled(cells)
     b = _row(pooled, baseline)
+    assert b is not None  # the baseline is a strategy of the cells (checked above)
     cur, alpha = data.currency, 1 - confidence
     rows = []
     # the claims compare texts with calls: a no-contact holdout is neither (it is the lift's reference elsewhere)
     others = [s for s in strategies if s not in (baseline, NO_CONTACT)]
     for s in others:
         r = _row(pooled, s)
+        assert r is not None  # every strategy of the cells has its pooled row
         # 1: cost
         e = _welch(r, b, "cost", confidence)
         rows.append(
@@ -525,7 +598,7 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
             )
         )
         if data.violations is not None:
-            v = data.violations.set_index("strategy")["violations"]
+            v = data.violations.set_index("strategy")["violations"].to_dict()
             e = _rate_ratio(v.get(s, 0), r["accounts"], v.get(baseline, 0), b["accounts"], confidence)
             if math.isnan(e.estimate):
                 text = f"Neither {s} nor {baseline} broke a rule."
@@ -555,9 +628,9 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
             )
         # 3: opt-outs
         e = stats.ratio_proportions_ci(
-            int(round(r["opted_out_sum"])),
+            int(round(float(r["opted_out_sum"]))),
             int(r["accounts"]),
-            int(round(b["opted_out_sum"])),
+            int(round(float(b["opted_out_sum"]))),
             int(b["accounts"]),
             confidence=confidence,
         )
@@ -644,7 +717,8 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
     if moved.empty:
         verdict = NOT_SUPPORTED
         text = (
-            f"No strategy has a significantly higher net value (collected minus cost) than {baseline} in any "
+            f"No strategy has a significantly higher net value (collected minus contact and complaint costs) than "
+            f"{baseline} in any "
             f"segment after Holm adjustment: targeting gains nothing measurable."
         )
     else:
@@ -665,7 +739,7 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
             text,
         )
     )
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    return pd.DataFrame(rows, columns=_COLUMNS)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
 
 
 def claims(
@@ -676,9 +750,10 @@ def claims(
     confidence: float = 0.95,
     rule_packs=None,
     horizon_days: int = 30,
+    scenario: Scenario | str | None = None,
 ) -> pd.DataFrame:
-    """:func:`check_claims` on a dataset: the engine queries, then the rules."""
-    data = claim_data(tables, costs=costs, rule_packs=rule_packs, horizon_days=horizon_days)
+    """:func:`check_claims` on a dataset: the engine queries (:func:`claim_data`), then the rules."""
+    data = claim_data(tables, costs=costs, rule_packs=rule_packs, horizon_days=horizon_days, scenario=scenario)
     return check_claims(data, baseline=baseline, confidence=confidence)
 
 
@@ -691,7 +766,7 @@ def _segment_effects(cells, segment, strategy, baseline, outcome, confidence) ->
             continue
         e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, outcome, confidence)
         rows.append({segment: g, "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "pvalue": e.pvalue})
-    out = pd.DataFrame(rows, columns=[segment, "estimate", "ci_low", "ci_high", "pvalue"])
+    out = pd.DataFrame(rows, columns=[segment, "estimate", "ci_low", "ci_high", "pvalue"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     p = out["pvalue"].fillna(1.0).to_numpy()
     out["pvalue_adjusted"] = stats.adjust_pvalues(p, method="holm") if len(out) else p
     return out
@@ -703,7 +778,10 @@ def _segment_effects(cells, segment, strategy, baseline, outcome, confidence) ->
 
 
 def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
-    """Net value per account (collected - cost) of each strategy minus the baseline's, per segment.
+    """Net value per account of each strategy minus the baseline's, per segment.
+
+    Net value is collected minus contact cost minus complaint cost (the
+    module docstring; ``data.complaint_cost`` per complaint).
 
     Welch differences within each segment; ``pvalue_adjusted`` is Holm over
     every (segment, strategy) comparison of the table (one family).
@@ -714,7 +792,8 @@ def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence
         ``baseline_net_per_account``, ``estimate``, ``ci_low``, ``ci_high``,
         ``pvalue``, ``pvalue_adjusted``.
     """
-    cells = _with_net(data.cells)
+    cells = _with_net(data.cells, data.complaint_cost)
+    net_mean = pd.Series(stats.Moments.from_stats(cells, ["net"], by=[]).mean[:, 0], index=cells.index)
     seg = data.segment
     total = cells["accounts"].sum()
     rows = []
@@ -730,8 +809,8 @@ def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence
                     "share": sub["accounts"].sum() / total,
                     "strategy": r["strategy"],
                     "accounts": int(r["accounts"]),
-                    "net_per_account": r["net_sum"] / r["accounts"],
-                    "baseline_net_per_account": b["net_sum"] / b["accounts"],
+                    "net_per_account": net_mean[r.name],
+                    "baseline_net_per_account": net_mean[b.name],
                     "estimate": e.estimate,
                     "ci_low": e.ci_low,
                     "ci_high": e.ci_high,
@@ -750,7 +829,7 @@ def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence
         "ci_high",
         "pvalue",
     ]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out["pvalue_adjusted"] = (
         stats.adjust_pvalues(out["pvalue"].fillna(1.0).to_numpy(), method="holm") if len(out) else []
     )
@@ -778,7 +857,7 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", co
     rows = []
     for g, sub in eff.groupby(seg, sort=True):
         known = sub[sub["estimate"].notna()]
-        best = known.loc[known["estimate"].idxmax()] if len(known) else None
+        best = known.loc[known["estimate"].idxmax()] if len(known) else None  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
         ok = sub[(sub["estimate"] > 0) & (sub["pvalue_adjusted"] < alpha)]
         base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"] if best is not None else None}
         if ok.empty:
@@ -805,7 +884,7 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", co
                 }
             )
             continue
-        r = ok.loc[ok["estimate"].idxmax()]
+        r = ok.loc[ok["estimate"].idxmax()]  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
         rows.append(
             {
                 **base,
@@ -832,7 +911,7 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", co
         "best_estimate",
         "evidence",
     ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
 
 
 def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = 0.95) -> stats.Estimate:
@@ -843,50 +922,50 @@ def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = 0.95) ->
     each Welch interval's half-width (normal approximation). Exactly 0 with a
     zero-width interval when every segment keeps the baseline.
     """
-    z = sps.norm.isf((1 - confidence) / 2)
+    z = float(sps.norm.isf((1 - confidence) / 2))
     w = recommendation["share"].to_numpy(float)
     g = recommendation["net_gain"].to_numpy(float)
     se = (recommendation["ci_high"].to_numpy(float) - recommendation["ci_low"].to_numpy(float)) / (2 * z)
     est = float(np.sum(w * g))
     s = float(math.sqrt(np.sum((w * se) ** 2)))
-    p = 2 * sps.norm.sf(abs(est) / s) if s > 0 else math.nan
+    p = float(2 * sps.norm.sf(abs(est) / s)) if s > 0 else math.nan
     return stats.Estimate(est, est - z * s, est + z * s, est / s if s > 0 else math.nan, p, "normal", confidence, 0.0)
 
 
-def truth_net_value(truth: Mapping, costs: UnitCosts) -> pd.DataFrame:
-    """True expected net value per account (collected - cost) per segment and strategy.
+def truth_net_value(truth: Mapping, costs: UnitCosts, *, scenario: Scenario | str | None = None) -> pd.DataFrame:
+    """True expected net value per account per segment and strategy: net value as everywhere else.
 
-    From ``truth.json``'s ``segments``: money collected minus the expected
-    cost of the expected usage (``usage_per_account``; phone attempts from
-    ``contacts_per_account.phone``; commission on the collected amount).
+    From ``truth.json``'s ``segments``: the measures of
+    :func:`analysis.decide.economics.net_value` at their true expected
+    values per account (``usage_per_account``, phone attempts from
+    ``contacts_per_account.phone``, ``complaints_per_account``), priced by
+    the same coefficients (:mod:`analysis.measures.costs`, assumed
+    escalation), as :func:`analysis.decide.decision.truth_cells` does.
+
+    Args:
+        truth: the parsed ``truth.json``.
+        costs: the unit costs.
+        scenario: the scenario pricing complaints (see :func:`claim_data`);
+            default the one ``truth.json`` names.
 
     Returns:
-        Columns ``segment``, ``strategy``, ``collected``, ``cost``, ``net``.
+        Columns ``segment``, ``strategy``, ``collected``, ``cost`` (contact
+        cost, commission included), ``complaint_cost`` and ``net``
+        (``collected - cost - complaint_cost``).
     """
-    per_sec = costs.agent_cost_per_hour / 3600
+    coef = economics._coef(economics.assumptions(_scenario(scenario, truth=truth), costs), "assumed")
     rows = []
     for seg in truth["segments"]:
         for s, rec in seg["strategies"].items():
-            u, n = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
-            cost = (
-                costs.sms_per_segment * u.get("sms_segments", 0.0)
-                + per_sec
-                * (
-                    costs.dial_seconds * n.get("phone", 0.0)
-                    + costs.wrap_seconds * u.get("phone_connected", 0.0)
-                    + u.get("phone_talk_seconds", 0.0)
-                )
-                + costs.phone_per_minute * u.get("phone_billed_minutes", 0.0)
-                + costs.ai_voice_per_minute * u.get("ai_voice_billed_minutes", 0.0)
-                + costs.commission_rate * rec["collected_per_account"]
-            )
+            vec = economics._truth_measures(rec)
             rows.append(
                 {
                     "segment": seg["segment"],
                     "strategy": s,
                     "collected": rec["collected_per_account"],
-                    "cost": cost,
-                    "net": rec["collected_per_account"] - cost,
+                    "cost": float(vec @ coef["contact_cost"]),
+                    "complaint_cost": float(vec @ coef["complaint_cost"]),
+                    "net": float(vec @ coef["net_value"]),
                 }
             )
     return pd.DataFrame(rows)

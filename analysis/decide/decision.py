@@ -87,7 +87,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -322,7 +322,7 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
             a = cap
         else:
             res = optimize.minimize_scalar(nll, bounds=(-6.0, math.log(cap)), method="bounded")
-            a = min(math.exp(res.x), cap)
+            a = min(math.exp(res.x), cap)  # pyright: ignore[reportAttributeAccessIssue]  # scipy types the OptimizeResult as object; it carries x
         note = (
             "one cell: its own rate"
             if len(y) == 1
@@ -635,7 +635,7 @@ def estimate(
     if cells.empty:
         why = "; ".join(f"{s}: {r}" for s, r in dropped.items())
         raise ValueError(f"cannot decide: no segment can be judged ({why})")
-    base = cells[cells.strategy == baseline].set_index("segment")
+    base = cells.loc[cells.strategy == baseline].set_index("segment")
     b_v = base.value_raw.reindex(cells.segment).to_numpy()
     b_se = base.value_se.reindex(cells.segment).to_numpy()
     cells["gain_raw"] = cells.value_raw.to_numpy() - b_v
@@ -653,7 +653,7 @@ def estimate(
             cell=[key.get((str(g), str(st)), -1) for g, st in zip(contacts.segment, contacts.strategy)]
         )
         model = _channel_complaint_model(
-            cc[cc.cell >= 0],
+            cc.loc[cc.cell >= 0],
             cells.complaint_count.to_numpy(float),
             cells.accounts.to_numpy(float),
             cells.segment.to_numpy(),
@@ -707,7 +707,7 @@ def estimate(
                 "note": g.note,
             }
         )
-    base_c = cells[cells.strategy == baseline].set_index("segment").complaints
+    base_c = cells.loc[cells.strategy == baseline].set_index("segment").complaints
     cells["net_gain"] = cells.gain - k_c * (cells.complaints - base_c.reindex(cells.segment).to_numpy())
     keep = [
         "segment",
@@ -730,7 +730,7 @@ def estimate(
         "judged",
     ]
     return CellEstimates(
-        cells[keep],
+        cells[keep],  # pyright: ignore[reportArgumentType]  # pandas: selecting a list of columns gives a DataFrame
         pd.DataFrame(pooling),
         dropped,
         k_c,
@@ -1122,7 +1122,11 @@ def _constraints(est: CellEstimates, cap: Limit, bud: Limit, level: float, bound
         if lim.kind == "none":
             continue
         two_sided = lim.kind == "current"
-        x0, b, text = (current, 0.0, "current") if two_sided else (np.zeros(len(c)), float(lim.value), f"{lim.value:g}")
+        if two_sided:
+            x0, b, text = current, 0.0, "current"
+        else:
+            assert lim.value is not None  # a "value" limit carries its number (parse_limit)
+            x0, b, text = np.zeros(len(c)), float(lim.value), f"{lim.value:g}"
         if bound == "robust" and name == "capacity_hours":
             # each cell's hours within a Bonferroni box over the cells that use agents
             sd = np.sqrt(np.maximum(np.diag(var), 0.0))
@@ -1305,7 +1309,7 @@ def _least(cons: list[_Con], a_eq, k: int) -> np.ndarray:
     return np.clip(res.x, 0.0, 1.0)
 
 
-def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None, specs=()):
+def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None, specs=()) -> NoReturn:
     expected = {name: mean for name, _, mean, _ in specs}  # the estimates' means (a vertex's is not)
     for con in cons:
         res = linprog(con.mean, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
@@ -1485,12 +1489,11 @@ def _describe(
     comparisons = pd.DataFrame(crow)
     # limits: each one's probability of holding under the model it was held on, and under the full model
     bound = params["bound"]
-    by_channel = bound == "robust" and est.complaint_model is not None and "weights" in est.complaint_model
+    model = est.complaint_model
+    by_channel = bound == "robust" and model is not None and "weights" in model
     channel_only = (
-        _channel_rate_draws(
-            est.complaint_model, len(check["complaints"]), np.random.default_rng([int(params["seed"]), 3])
-        )
-        if by_channel
+        _channel_rate_draws(model, len(check["complaints"]), np.random.default_rng([int(params["seed"]), 3]))
+        if by_channel and model is not None  # (by_channel implies a model; said for the type checker)
         else None
     )
     lrows = []
@@ -1538,7 +1541,7 @@ def _describe(
         lrows.append(row)
     limits = pd.DataFrame(
         lrows,
-        columns=[
+        columns=[  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
             "limit",
             "setting",
             "bound",
@@ -1724,7 +1727,7 @@ def frontier(est: CellEstimates, scenario, *, over: str, points, **options) -> p
         )
     return pd.DataFrame(
         rows,
-        columns=[
+        columns=[  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
             "limit",
             "status",
             "value_per_account",
@@ -1792,20 +1795,7 @@ def truth_cells(
     rows = []
     for seg in truth["segments"]:
         for s, rec in seg["strategies"].items():
-            u, nc = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
-            vec = np.array(
-                [
-                    rec["collected_per_account"],
-                    rec["complaints_per_account"],
-                    rec.get("escalated_per_account", 0.0),
-                    u.get("sms_segments", 0.0),
-                    nc.get("phone", 0.0),
-                    u.get("phone_connected", 0.0),
-                    u.get("phone_talk_seconds", 0.0),
-                    u.get("phone_billed_minutes", 0.0),
-                    u.get("ai_voice_billed_minutes", 0.0),
-                ]
-            )
+            vec = economics._truth_measures(rec)
             # complaints: the expected number (each contact's complaint probability summed), when the truth
             # holds it, rather than the count its own simulation happened to draw
             expected = rec.get("expected_complaints_by_channel")
@@ -1821,7 +1811,7 @@ def truth_cells(
     df = pd.DataFrame(rows)
     base = df[df.strategy == baseline].set_index("segment").net
     df["net_gain"] = df.net - base.reindex(df.segment).to_numpy()
-    return df[["segment", "strategy", "net_gain", "hours", "complaints"]]
+    return df[["segment", "strategy", "net_gain", "hours", "complaints"]]  # pyright: ignore[reportReturnType]  # pandas: selecting a list of columns gives a DataFrame
 
 
 def evaluate_truth(allocation: pd.DataFrame, truth_frame: pd.DataFrame, population: Mapping[str, float]) -> dict:

@@ -9,6 +9,11 @@ Net value of one account (money in the scenario's currency, over the horizon)::
           - phone_per_minute * phone_billed_minutes - ai_voice_per_minute * ai_voice_billed_minutes
           - expected complaint cost
 
+The prices of usage and of complaints are the coefficients of
+:mod:`analysis.measures.costs` (:func:`~analysis.measures.costs.contact_cost_weights`,
+:func:`~analysis.measures.costs.complaint_cost_weights`), the one definition
+the cost tables, the claims check and the true values of synthetic data share.
+
 That is the *short* basis (``horizon="short"``, the default): cash collected
 within the scenario's ``horizon_days`` (30 by default). The *long* basis
 (``horizon="long"``) counts everything -- contacts, costs, complaints and
@@ -52,7 +57,8 @@ Computation (one engine query): :func:`cell_moments` asks
 :func:`analysis.engine.cell_stats` for the sums, sums of squares and all
 cross-products of the nine per-account measures of :data:`MEASURES` (on the
 long basis the ten of :data:`LONG_MEASURES`: ``expected_loss`` appended, so
-the first nine keep their places) per ``(strategy, *by)`` cell. Net value is
+the first nine keep their places) per ``(strategy, *by)`` cell, read back as
+means and covariances by :class:`analysis.stats.Moments`. Net value is
 a linear combination ``a . m`` of the measures' means ``m``, so its standard error is ``sqrt(a' C a)`` with ``C``
 the covariance of the means (delta method, exact for a linear combination);
 the difference between two arms adds their variances (the arms are disjoint
@@ -84,9 +90,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import checks, engine
+from analysis import checks, engine, stats
 from analysis.data.scenario import LOSS_STAGES, Scenario, load_scenario
-from analysis.measures.costs import UnitCosts
+from analysis.measures.costs import UnitCosts, agent_seconds_weights, complaint_cost_weights, contact_cost_weights
 
 __all__ = [
     "MEASURES",
@@ -271,7 +277,7 @@ def cell_moments(
     """
     _check_horizon(horizon)
     sc = _scenario(scenario if scenario is not None else "cn_default")
-    long_kw = {}
+    long_kw: dict[str, Any] = {}
     if horizon == "long":
         days, rates = _long_basis(sc)
         horizon_days = days if horizon_days is None else horizon_days
@@ -299,17 +305,10 @@ def cell_moments(
         horizon_days=horizon_days or sc.horizon_days,
         **long_kw,
     )
-    n = df["accounts"].to_numpy(float)
-    s = df[[f"{m}_sum" for m in metrics]].to_numpy()
-    q = np.empty((len(df), len(metrics), len(metrics)))
-    for i, a in enumerate(metrics):
-        q[:, i, i] = df[f"{a}_sumsq"]
-        for j in range(i + 1, len(metrics)):
-            q[:, i, j] = q[:, j, i] = df[f"{a}__{metrics[j]}_sumprod"]
-    mean = s / n[:, None]
+    sums = stats.Moments.from_stats(df, metrics, by=["strategy", *by, *strata])
+    n, mean = sums.n, sums.mean
     with np.errstate(over="ignore", invalid="ignore"):  # sums beyond floating point: see CellMoments.unsampled
-        cov = (q - n[:, None, None] * mean[:, :, None] * mean[:, None, :]) / np.maximum(n - 1, 1)[:, None, None]
-        cov = np.where((n >= 2)[:, None, None], cov / n[:, None, None], 0.0)  # covariance of the means
+        cov = np.where((n >= 2)[:, None, None], sums.cov() / n[:, None, None], 0.0)  # covariance of the means
     keys = df[["strategy", *by, *strata]].copy()
     keys["accounts"] = n
     if strata:
@@ -317,7 +316,7 @@ def cell_moments(
     keys["population"] = (
         keys.groupby(list(by), dropna=False)["accounts"].transform("sum") if by else keys.accounts.sum()
     )
-    order = keys.sort_values([*by, "strategy"], kind="stable").index.to_numpy()
+    order = keys.sort_values([*by, "strategy"], kind="stable").index.to_numpy()  # pyright: ignore[reportCallIssue]  # pandas: keys is a DataFrame, sorted by columns
     cells = keys.loc[order, [*by, "strategy", "accounts", "population"]].reset_index(drop=True)
     cells[["accounts", "population"]] = cells[["accounts", "population"]].astype("int64")
     return CellMoments(by, cells, mean[order], cov[order], rate, horizon, measures)
@@ -443,30 +442,19 @@ def _coef(a: Mapping[str, Any], escalation: str, measures: Sequence[str] | str =
     measures = tuple(measures)
     if measures[: len(MEASURES)] != MEASURES or measures[len(MEASURES) :] not in ((), ("expected_loss",)):
         raise ValueError(f"measures must be MEASURES or LONG_MEASURES, got {measures!r}")
-    g = lambda k: np.asarray(a[k], float)[..., None]  # noqa: E731
     e = np.eye(len(measures))
-    per_sec = g("costs.agent_cost_per_hour") / 3600.0
-    contact = (
-        g("costs.sms_per_segment") * e[_I["sms_segments"]]
-        + per_sec
-        * (
-            g("costs.dial_seconds") * e[_I["n_phone"]]
-            + g("costs.wrap_seconds") * e[_I["phone_connected"]]
-            + e[_I["phone_talk_seconds"]]
-        )
-        + g("costs.phone_per_minute") * e[_I["phone_billed_minutes"]]
-        + g("costs.ai_voice_per_minute") * e[_I["ai_voice_billed_minutes"]]
-        + g("costs.commission_rate") * e[_I["collected"]]
+    # the prices are analysis.measures.costs' coefficients: the one definition of what usage and complaints cost
+    unit = {k: np.asarray(a[f"costs.{k}"], float) for k in _UNIT_COSTS}
+    contact = _vector(contact_cost_weights(unit), measures)
+    complaint = _vector(
+        complaint_cost_weights(
+            np.asarray(a["economics.complaint_handling_cost"], float),
+            np.asarray(a["economics.regulatory_escalation_cost"], float),
+            np.asarray(a["complaints.escalation_probability"], float),
+            escalation=escalation,
+        ),
+        measures,
     )
-    handling, reg, p = (
-        g("economics.complaint_handling_cost"),
-        g("economics.regulatory_escalation_cost"),
-        g("complaints.escalation_probability"),
-    )
-    if escalation == "assumed":
-        complaint = (handling + p * reg) * e[_I["complaints"]]
-    else:
-        complaint = handling * e[_I["complaints"]] + reg * e[_I["complaints_escalated"]]
     collected = np.broadcast_to(e[_I["collected"]], contact.shape)
     if len(measures) == len(MEASURES):
         return {
@@ -485,14 +473,42 @@ def _coef(a: Mapping[str, Any], escalation: str, measures: Sequence[str] | str =
     }
 
 
+def _vector(weights: Mapping[str, Any], measures: Sequence[str]) -> np.ndarray:
+    """Weights by measure name as coefficient vectors over ``measures`` (the last axis; draws, if any, lead)."""
+    shape = np.broadcast_shapes(*(np.shape(v) for v in weights.values()))
+    out = np.zeros((*shape, len(measures)))
+    for m, v in weights.items():
+        out[..., list(measures).index(m)] = v
+    return out
+
+
 def _agent_hours_coef(a: Mapping[str, float], measures: Sequence[str] = MEASURES) -> np.ndarray:
-    v = np.zeros(len(measures))
-    v[_I["n_phone"]], v[_I["phone_connected"]], v[_I["phone_talk_seconds"]] = (
-        a["costs.dial_seconds"] / 3600,
-        a["costs.wrap_seconds"] / 3600,
-        1 / 3600,
+    """Agent hours per unit of each measure (:func:`analysis.measures.costs.agent_seconds_weights` / 3600)."""
+    unit = {k: a[f"costs.{k}"] for k in _UNIT_COSTS}
+    return _vector({m: v / 3600 for m, v in agent_seconds_weights(unit).items()}, measures)
+
+
+def _truth_measures(rec: Mapping[str, Any]) -> np.ndarray:
+    """The :data:`MEASURES` per account of one strategy of a ``truth.json`` segment (expected usage).
+
+    Phone attempts are ``contacts_per_account.phone``; complaints the
+    complaints per account (the net value of the truth is priced as the
+    estimates are, by :func:`_coef`).
+    """
+    u, nc = rec.get("usage_per_account", {}), rec.get("contacts_per_account", {})
+    return np.array(
+        [
+            rec["collected_per_account"],
+            rec["complaints_per_account"],
+            rec.get("escalated_per_account", 0.0),
+            u.get("sms_segments", 0.0),
+            nc.get("phone", 0.0),
+            u.get("phone_connected", 0.0),
+            u.get("phone_talk_seconds", 0.0),
+            u.get("phone_billed_minutes", 0.0),
+            u.get("ai_voice_billed_minutes", 0.0),
+        ]
     )
-    return v
 
 
 def _check_common(baseline, confidence, escalation, m: CellMoments | None = None):
@@ -721,7 +737,7 @@ def monte_carlo(
     if note is not None and unsampled == "error":
         raise ValueError(f"Monte Carlo {note}")
     if sampling:
-        ok = np.isfinite(m.cov).all(axis=(1, 2))
+        ok = np.asarray(np.isfinite(m.cov).all(axis=(1, 2)))
         means = np.stack(
             [
                 _draw_means(rng, m, c, draws) if ok[c] else np.broadcast_to(m.mean[c], (draws, len(m.measures)))
@@ -760,7 +776,7 @@ def monte_carlo(
     adf = pd.DataFrame({"draw": np.arange(draws), **{k: a[k] for k in ranges}})
     if note is not None:
         note = "drawn at their means without sampling uncertainty, which is " + note
-    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws), note)
+    return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws), note)  # pyright: ignore[reportArgumentType]  # pandas: selecting a list of columns gives a DataFrame
 
 
 def _draw_means(rng: np.random.Generator, m: CellMoments, c: int, draws: int) -> np.ndarray:
@@ -938,7 +954,7 @@ def tornado(
         }
         for k, (lo, hi) in _ranges(scenario, a).items()
     ]
-    df = pd.DataFrame(rows, columns=["key", "base_assumption", "low", "high", "base", "value_at_low", "value_at_high"])
+    df = pd.DataFrame(rows, columns=["key", "base_assumption", "low", "high", "base", "value_at_low", "value_at_high"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     df["swing"] = (df.value_at_high - df.value_at_low).abs()
     ends = df[["value_at_low", "value_at_high"]]
     df["flips_sign"] = (ends.min(axis=1) < 0) & (ends.max(axis=1) > 0)
@@ -1014,7 +1030,8 @@ class PriceFlip:
     def flips_frame(self) -> pd.DataFrame:
         """The flips as a frame: ``price``, ``ci_low``, ``ci_high``, ``before``, ``after``."""
         return pd.DataFrame(
-            [dataclasses.asdict(f) for f in self.flips], columns=[f.name for f in dataclasses.fields(Flip)]
+            [dataclasses.asdict(f) for f in self.flips],
+            columns=[f.name for f in dataclasses.fields(Flip)],  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
         )
 
 
@@ -1072,7 +1089,7 @@ class PriceFlips:
             )
         return pd.DataFrame(rows)
 
-    def _repr_html_(self) -> str:  # pragma: no cover - display in JupyterLab
+    def _repr_html_(self) -> str | None:  # pragma: no cover - display in JupyterLab
         return self.to_frame()._repr_html_()
 
 
@@ -1210,8 +1227,8 @@ def price_flips(
         for k, val in cell.items():
             sel &= (cells[k] == val).to_numpy()
     key = cells[list(m.by)].astype(str).agg("\x1f".join, axis=1) if m.by else pd.Series("", index=cells.index)
-    full = key[sel].groupby(key[sel]).size()
-    full = set(full[full == len(names)].index)
+    full = key[sel].groupby(key[sel]).size()  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
+    full = list(full[full == len(names)].index)  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
     sel &= key.isin(full).to_numpy()
     if not sel.any():
         raise ValueError(
@@ -1251,4 +1268,4 @@ def price_flips(
         now = A + B * a[k]
         rank = np.argsort(-now, kind="stable")
         items.append(PriceFlip(k, a[k], lo, hi, names[int(rank[0])], names[int(rank[1])], tuple(flips), curve))
-    return PriceFlips(tuple(items), tuple(names), used[[*m.by, "population"]].reset_index(drop=True))
+    return PriceFlips(tuple(items), tuple(names), used[[*m.by, "population"]].reset_index(drop=True))  # pyright: ignore[reportArgumentType, reportAttributeAccessIssue]  # pandas: selecting a list of columns gives a DataFrame

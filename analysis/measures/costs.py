@@ -16,6 +16,13 @@ Cost of one account::
   + phone_per_minute    * phone_billed_minutes          (telephony, if charged)
   + ai_voice_per_minute * ai_voice_billed_minutes       (per started minute)
   + commission_rate     * collected
+
+This module is the one owner of the coefficients that turn usage into money
+(:func:`contact_cost_weights`, :func:`complaint_cost_weights`, and the agent
+time behind the phone cost, :func:`agent_seconds_weights`): the cost tables
+here, net value (:mod:`analysis.decide.economics`), the claims check
+(:mod:`analysis.decide.claims`) and the true values of synthetic data all
+apply them, so every figure prices a text, a call or a complaint alike.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +41,9 @@ from analysis.data.scenario import Scenario, load_scenario
 
 __all__ = [
     "UnitCosts",
+    "contact_cost_weights",
+    "complaint_cost_weights",
+    "agent_seconds_weights",
     "usage_stats",
     "cost_summary",
     "cost_sensitivity",
@@ -49,6 +60,15 @@ USAGE = (
     "ai_voice_billed_minutes",
     "collected",
 )
+# The usage measures each part of the contact cost is made of (cost_summary's columns).
+_PARTS: dict[str, tuple[str, ...]] = {
+    "sms_cost": ("sms_segments",),
+    "phone_cost": ("n_phone", "phone_connected", "phone_talk_seconds", "phone_billed_minutes"),
+    "ai_voice_cost": ("ai_voice_billed_minutes",),
+    "commission": ("collected",),
+}
+# The escalation bases complaint costs are priced on (see complaint_cost_weights).
+_ESCALATION = ("assumed", "observed")
 # Counts used for the per-unit cost ratios (no uncertainty reported for them).
 _COUNTS = (
     "n_contacts",
@@ -114,19 +134,98 @@ class UnitCosts:
         return dataclasses.replace(self, **changes)
 
     def weights(self) -> np.ndarray:
-        """Coefficients of :data:`USAGE` in the cost of one account."""
-        per_sec = self.agent_cost_per_hour / 3600.0
-        return np.array(
-            [
-                self.sms_per_segment,
-                per_sec * self.dial_seconds,
-                per_sec * self.wrap_seconds,
-                per_sec,
-                self.phone_per_minute,
-                self.ai_voice_per_minute,
-                self.commission_rate,
-            ]
-        )
+        """Coefficients of :data:`USAGE` in the cost of one account (:func:`contact_cost_weights`, as an array)."""
+        w = contact_cost_weights(self)
+        return np.array([w[m] for m in USAGE], dtype=float)
+
+
+_UNIT_COST_FIELDS = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "currency")
+
+
+def _unit_values(costs: UnitCosts | Mapping[str, Any]) -> dict[str, Any]:
+    """The unit costs by field name, from a :class:`UnitCosts` or a mapping (absent optional ones 0)."""
+    if isinstance(costs, UnitCosts):
+        return {k: getattr(costs, k) for k in _UNIT_COST_FIELDS}
+    if not isinstance(costs, Mapping):
+        raise ValueError(f"costs must be UnitCosts or a mapping of unit costs by name, got {costs!r}")
+    unknown = sorted(set(costs) - set(_UNIT_COST_FIELDS) - {"currency"})
+    if unknown:
+        raise ValueError(f"unknown unit cost(s) {', '.join(unknown)}; known: {', '.join(_UNIT_COST_FIELDS)}")
+    required = [f.name for f in dataclasses.fields(UnitCosts) if f.default is dataclasses.MISSING]
+    missing = [k for k in required if k != "currency" and k not in costs]
+    if missing:
+        raise ValueError(f"unit costs lack {', '.join(missing)}")
+    return {k: costs.get(k, 0.0) for k in _UNIT_COST_FIELDS}
+
+
+def agent_seconds_weights(costs: UnitCosts | Mapping[str, Any]) -> dict[str, Any]:
+    """Agent seconds per unit of each usage measure: the collector time behind human calls.
+
+    ``dial_seconds`` per phone attempt (``n_phone``), ``wrap_seconds`` per
+    connected call (``phone_connected``) and each second of conversation
+    (``phone_talk_seconds``). Values are numbers, or arrays when ``costs``
+    is a mapping of arrays (draws of the unit costs).
+    """
+    c = _unit_values(costs)
+    return {"n_phone": c["dial_seconds"], "phone_connected": c["wrap_seconds"], "phone_talk_seconds": 1.0}
+
+
+def contact_cost_weights(costs: UnitCosts | Mapping[str, Any]) -> dict[str, Any]:
+    """Money per unit of each usage measure in the contact cost of one account (the module docstring's formula).
+
+    Args:
+        costs: a :class:`UnitCosts`, or a mapping of its fields (numbers, or
+            arrays of draws: every weight is then an array alike).
+
+    Returns:
+        ``{measure: weight}`` for the measures of :data:`USAGE`:
+        ``sms_segments``, ``n_phone``, ``phone_connected``,
+        ``phone_talk_seconds`` (agent time at ``agent_cost_per_hour``,
+        :func:`agent_seconds_weights`), ``phone_billed_minutes``,
+        ``ai_voice_billed_minutes`` and ``collected`` (the commission).
+
+    >>> w = contact_cost_weights(UnitCosts("CNY", sms_per_segment=0.05, agent_cost_per_hour=36.0,
+    ...                                    dial_seconds=20.0, wrap_seconds=30.0))
+    >>> w["sms_segments"], w["n_phone"], w["phone_talk_seconds"]
+    (0.05, 0.2, 0.01)
+    """
+    c = _unit_values(costs)
+    per_sec = c["agent_cost_per_hour"] / 3600.0
+    agent = agent_seconds_weights(c)
+    return {
+        "sms_segments": c["sms_per_segment"],
+        "n_phone": per_sec * agent["n_phone"],
+        "phone_connected": per_sec * agent["phone_connected"],
+        "phone_talk_seconds": per_sec * agent["phone_talk_seconds"],
+        "phone_billed_minutes": c["phone_per_minute"],
+        "ai_voice_billed_minutes": c["ai_voice_per_minute"],
+        "collected": c["commission_rate"],
+    }
+
+
+def complaint_cost_weights(
+    handling_cost: Any, regulatory_escalation_cost: Any, escalation_probability: Any, *, escalation: str = "assumed"
+) -> dict[str, Any]:
+    """Money per complaint (and per escalated complaint) in the cost of one account.
+
+    Escalations to a regulator are rare, so by default (``"assumed"``) each
+    complaint costs its handling plus the expected cost of an escalation:
+    ``{"complaints": handling_cost + escalation_probability *
+    regulatory_escalation_cost}``; with ``"observed"`` the escalations
+    counted are priced instead: ``{"complaints": handling_cost,
+    "complaints_escalated": regulatory_escalation_cost}``. The arguments
+    are a scenario's ``economics.complaint_handling_cost``,
+    ``economics.regulatory_escalation_cost`` and
+    ``complaints.escalation_probability`` (numbers, or arrays of draws).
+
+    >>> complaint_cost_weights(150.0, 5000.0, 0.12)
+    {'complaints': 750.0}
+    """
+    if escalation == "assumed":
+        return {"complaints": handling_cost + escalation_probability * regulatory_escalation_cost}
+    if escalation == "observed":
+        return {"complaints": handling_cost, "complaints_escalated": regulatory_escalation_cost}
+    raise ValueError(f"unknown escalation {escalation!r}; allowed: {', '.join(_ESCALATION)}")
 
 
 def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int = 30) -> pd.DataFrame:
@@ -138,22 +237,6 @@ def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int 
     return engine.cell_stats(
         tables, by=tuple(by), metrics=list(USAGE) + list(_COUNTS), cross=pairs, horizon_days=horizon_days
     )
-
-
-def _moments(row: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Mean vector and covariance matrix (n-1) of the usage measures in one cell."""
-    n = row["accounts"]
-    k = len(USAGE)
-    s = np.array([row[f"{m}_sum"] for m in USAGE])
-    q = np.empty((k, k))
-    for i, a in enumerate(USAGE):
-        q[i, i] = row[f"{a}_sumsq"]
-        for j in range(i + 1, k):
-            q[i, j] = q[j, i] = row[f"{a}__{USAGE[j]}_sumprod"]
-    mean = s / n
-    with np.errstate(over="ignore", invalid="ignore"):  # amounts beyond float range: inf/NaN, handled by callers
-        cov = (q - n * np.outer(mean, mean)) / max(n - 1, 1)
-    return mean, cov
 
 
 def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -178,54 +261,47 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
         beyond floating point).
     """
     confidence = checks.confidence(confidence)
-    a = costs.weights()
+    w = contact_cost_weights(costs)
     by = list(usage.columns[: list(usage.columns).index("accounts")])
+    m = stats.Moments.from_stats(usage, USAGE + _COUNTS, by=by)
+    # cost is a linear combination of the usage measures: its sums follow from theirs (over the measures with a
+    # nonzero unit cost only, so that a variance beyond floating point in another measure stays out)
+    with_cost = m.combine({u: w[u] for u in USAGE}, "cost")
+    per_account_ci = m.mean_ci({u: w[u] for u in USAGE}, confidence=confidence)
     rows = []
-    for _, r in usage.iterrows():  # one iteration per cell, not per account
-        n = r["accounts"]
-        mean, cov = _moments(r)
-        # cost is a linear combination of the usage measures: its moments follow (over the measures with a
-        # nonzero unit cost only, so that a variance beyond floating point in another measure stays out)
-        used = np.flatnonzero(a)
-        cost_mean = float(a @ mean)
-        with np.errstate(over="ignore", invalid="ignore"):
-            cost_var = float(a[used] @ cov[np.ix_(used, used)] @ a[used])
-            cost_coll = float((n - 1) * (a[used] @ cov[used, -1]) + n * cost_mean * mean[-1])
-        cost_sq = (n - 1) * cost_var + n * cost_mean * cost_mean if math.isfinite(cost_var) else math.inf
-        coll_sq = r["collected_sumsq"]
-        per_account = _or_nan(n >= 2, stats.mean_ci, n * cost_mean, cost_sq, n, confidence=confidence)
-        collected_ok = r["collected_sum"] > 0
+    for i, (_, r) in enumerate(usage.iterrows()):  # one iteration per cell, not per account
+        n = m.n[i]
+        cost_total, cost_sq = with_cost.sum("cost")[i], with_cost.sumsq("cost")[i]
+        cost_coll = with_cost.sumprod("cost", "collected")[i]
+        coll_total, coll_sq = m.sum("collected")[i], m.sumsq("collected")[i]
+        cost_mean, coll_mean = with_cost.mean[i, with_cost.index("cost")], m.mean[i, m.index("collected")]
+        per_account = per_account_ci[i]
+        collected_ok = coll_total > 0
         unit_ok = (
-            n >= 2
-            and collected_ok
-            and math.isfinite(cost_coll)
-            and stats.variance_computable(r["collected_sum"], coll_sq)
+            n >= 2 and collected_ok and math.isfinite(cost_coll) and stats.variance_computable(coll_total, coll_sq)
         )
         per_unit = _or_nan(
             unit_ok,
             stats.ratio_of_means_ci,
-            n * cost_mean,
+            cost_total,
             cost_sq,
-            r["collected_sum"],
+            coll_total,
             coll_sq,
             cost_coll,
             n,
             confidence=confidence,
         )
         if collected_ok and math.isnan(per_unit.estimate):  # the ratio is known even without its interval
-            per_unit = stats.Estimate(cost_mean / mean[-1], math.nan, math.nan)
-        sums = {m: r[f"{m}_sum"] for m in USAGE + _COUNTS}
-        agent_secs = (
-            costs.dial_seconds * sums["n_phone"]
-            + costs.wrap_seconds * sums["phone_connected"]
-            + sums["phone_talk_seconds"]
+            per_unit = stats.Estimate(cost_mean / coll_mean, math.nan, math.nan)
+        sums = {u: m.sum(u)[i] for u in USAGE + _COUNTS}
+        agent_secs = sum(v * sums[u] for u, v in agent_seconds_weights(costs).items())
+        part = {name: sum(w[u] * sums[u] for u in measures) for name, measures in _PARTS.items()}
+        sms_cost, phone_cost, ai_cost, commission = (
+            part["sms_cost"],
+            part["phone_cost"],
+            part["ai_voice_cost"],
+            part["commission"],
         )
-        sms_cost = costs.sms_per_segment * sums["sms_segments"]
-        phone_cost = (
-            costs.agent_cost_per_hour * agent_secs / 3600 + costs.phone_per_minute * sums["phone_billed_minutes"]
-        )
-        ai_cost = costs.ai_voice_per_minute * sums["ai_voice_billed_minutes"]
-        commission = costs.commission_rate * sums["collected"]
         total = sms_cost + phone_cost + ai_cost + commission
         connected = sums["phone_connected"] + sums["ai_voice_connected"]
         rpc = sums["phone_right_party"] + sums["ai_voice_right_party"]
@@ -247,7 +323,7 @@ def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0
                 "cost_per_account": cost_mean,
                 "cost_per_account_ci_low": per_account.ci_low,
                 "cost_per_account_ci_high": per_account.ci_high,
-                "collected_per_account": mean[-1],
+                "collected_per_account": coll_mean,
                 "cost_per_unit_collected": per_unit.estimate,
                 "cost_per_unit_collected_ci_low": per_unit.ci_low,
                 "cost_per_unit_collected_ci_high": per_unit.ci_high,
@@ -290,13 +366,13 @@ def cost_sensitivity(usage: pd.DataFrame, costs: UnitCosts, name: str, values: S
 
 def account_cost_expression(costs: UnitCosts) -> Mapping:
     """``{"cost": f}`` for :func:`analysis.engine.cell_stats`'s ``derived``."""
-    a = costs.weights()
+    w = contact_cost_weights(costs)
 
     def cost(t):
         expr = 0.0
-        for coef, m in zip(a, USAGE):
-            if coef:
-                expr = expr + coef * t[m].cast("float64")
+        for m in USAGE:
+            if w[m]:
+                expr = expr + w[m] * t[m].cast("float64")
         return expr if not isinstance(expr, float) else t["collected"].cast("float64") * 0.0
 
     return {"cost": cost}

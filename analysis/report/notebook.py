@@ -275,7 +275,8 @@ class _Formatter(string.Formatter):
     def __init__(self, currency: str, confidence: float):
         self.currency, self.confidence = escape_markdown(currency), confidence
 
-    def _one(self, x: float, spec: str) -> str:
+    def _one(self, x: Any, spec: str) -> str:
+        """One value (a number, or anything formattable; None or NaN reads "n/a") formatted by ``spec``."""
         if x is None or (isinstance(x, float) and math.isnan(x)):
             return "n/a"
         if spec == "pct":
@@ -413,19 +414,21 @@ def population(ds, *, by=("dpd_bucket",), confidence: float = 0.95) -> pd.DataFr
     from analysis import engine, stats
 
     cells = engine.cell_stats(ds, by=tuple(by), metrics=["balance_due", "risk_score"])
+    m = stats.Moments.from_stats(cells, ["balance_due", "risk_score"], by=list(by))
+    balance = m.mean_ci("balance_due", confidence=confidence)  # NaN limits for a group of one account
+    mean = m.mean  # risk_score over the accounts that have one (NaN when none has)
     rows = []
-    for _, r in cells.iterrows():
-        n = int(r["accounts"])
-        e = stats.mean_ci(r["balance_due_sum"], r["balance_due_sumsq"], n, confidence=confidence) if n > 1 else None
+    for i, (_, r) in enumerate(cells.iterrows()):
+        n = int(m.n[i])
         rows.append(
             {
                 **{b: r[b] for b in by},
                 "accounts": n,
-                "share": n / cells["accounts"].sum(),
-                "balance_mean": r["balance_due_sum"] / n,
-                "balance_ci_low": e.ci_low if e else math.nan,
-                "balance_ci_high": e.ci_high if e else math.nan,
-                "risk_score_mean": r["risk_score_sum"] / r["risk_score_n"] if r["risk_score_n"] else math.nan,
+                "share": n / m.n.sum(),
+                "balance_mean": mean[i, 0],
+                "balance_ci_low": balance[i].ci_low,
+                "balance_ci_high": balance[i].ci_high,
+                "risk_score_mean": mean[i, 1],
             }
         )
     return pd.DataFrame(rows)

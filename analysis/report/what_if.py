@@ -359,7 +359,8 @@ class WhatIf:
                 say(
                     "**Decision.** {moves}{rest}.",
                     moves="; ".join(
-                        f"{disp.name(r.segment, 'segment')}: {disp.words(r.policy)}" for r in moved.itertuples()
+                        f"{disp.name(r.segment, 'segment')}: {disp.words(r.policy)}"  # pyright: ignore[reportAttributeAccessIssue]  # itertuples yields namedtuples of the table's columns
+                        for r in moved.itertuples()
                     ),
                     rest=(
                         f"; every other segment stays on {disp.name(s.baseline, 'strategy')}"
@@ -453,7 +454,7 @@ class WhatIf:
                 ax.set_axis_off()
                 ax.set_title(plots.literal_text("No allocation holds these limits"))
             elif panel == "policy":
-                shares = disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"], wrap=8)
+                shares = disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"], wrap=8)  # pyright: ignore[reportOptionalMemberAccess]  # panels but the frontier have a decision here (checked just above)
                 plots.stacked_share(
                     shares,
                     x="segment",
@@ -544,7 +545,7 @@ class WhatIf:
 
         res = res or self.last or self.update()
         md = mistune.create_markdown(escape=True)
-        parts = [md(text) for text in self.sentences(res)]
+        parts = [str(md(text)) for text in self.sentences(res)]  # mistune types its output loosely: HTML text here
         t = self.table(res)
         if t is not None:
             parts.append(t.to_html())
@@ -801,9 +802,9 @@ def _segments(dec: decision.Decision | None) -> pd.DataFrame:
         "reason",
     ]
     if dec is None:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     s = dec.segments
-    return s.assign(net_value=s.gain_per_account * s.accounts)[cols].reset_index(drop=True)
+    return s.assign(net_value=s.gain_per_account * s.accounts)[cols].reset_index(drop=True)  # pyright: ignore[reportReturnType]  # pandas: selecting a list of columns gives a DataFrame
 
 
 def prepare(
