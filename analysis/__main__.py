@@ -21,6 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from analysis.data import io, synth
 from analysis.data.scenario import ScenarioError, load_scenario
@@ -222,7 +223,7 @@ def _cmd_compare(args) -> int:
     try:
         unit_costs = UnitCosts.from_scenario(sc)
         by = tuple(c.strip() for c in args.by.split(",") if c.strip()) if args.by else ()
-        long = (
+        long: dict[str, Any] = (
             dict(horizon="long", long_horizon_days=sc.long_horizon_days, loss_rates=sc.loss_rates())
             if args.horizon == "long"
             else {}

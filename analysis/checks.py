@@ -28,7 +28,7 @@ def confidence(value, name: str = "confidence") -> float:
         isinstance(value, (bool, np.bool_))
         or not isinstance(value, numbers.Real)
         or math.isnan(value)
-        or not 0 < value < 1
+        or not 0 < value < 1  # pyright: ignore[reportOperatorIssue]  # typeshed's numbers.Real declares no comparison with int
     ):
         raise ValueError(f"{name} must be a number strictly between 0 and 1 (e.g. 0.95), got {value!r}")
     return float(value)

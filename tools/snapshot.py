@@ -5,7 +5,7 @@
 
 It records the visible text of every manager report and slide deck of a fresh
 build (``build --no-cache --no-pdf``), and the JSON outputs of ``compare``,
-``compare --adjust`` and ``recommend``. A change that should not change
+``compare --adjust`` and ``recommend`` (numbers equal to 1e-9, relative). A change that should not change
 behaviour (a refactor) must leave all of them identical: run it at the commit
 the change starts from and again after it, then compare.
 """
@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import html
+import json
+import math
 import re
 import subprocess
 import sys
@@ -60,6 +62,27 @@ def snapshot(out: Path, data: Path, scenario: str, seed: int) -> None:
     print(f"snapshot in {out}: {len(list(out.iterdir()))} files")
 
 
+#: Relative difference below which two numbers of the JSON outputs are the same: DuckDB adds up sums in
+#: parallel, in an order that varies between runs, so the last digits of a float may differ (about 1e-15).
+REL_TOL = 1e-9
+
+
+def _json_differences(a, b, where: str = "") -> list[str]:
+    """Paths at which two parsed JSON documents differ (numbers compared with :data:`REL_TOL`)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{where}: keys {sorted(a.keys() ^ b.keys())} in only one"]
+        return [d for k in a for d in _json_differences(a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: {len(a)} items against {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _json_differences(x, y, f"{where}[{i}]")]
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return [] if math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12) else [f"{where}: {a!r} -> {b!r}"]
+    return [] if a == b else [f"{where}: {a!r} -> {b!r}"]
+
+
 def differences(new: Path, old: Path) -> int:
     names = sorted({p.name for p in new.iterdir()} | {p.name for p in old.iterdir()})
     changed = 0
@@ -68,6 +91,14 @@ def differences(new: Path, old: Path) -> int:
         if not a.exists() or not b.exists():
             print(f"{name}: only in {'the new' if b.exists() else 'the earlier'} snapshot")
             changed += 1
+            continue
+        if name.endswith(".json"):
+            found = _json_differences(
+                json.loads(a.read_text(encoding="utf-8")), json.loads(b.read_text(encoding="utf-8"))
+            )
+            if found:
+                changed += 1
+                print(f"{name}:", *found[:30], sep="\n  ")
             continue
         diff = list(
             difflib.unified_diff(

@@ -139,6 +139,7 @@ class _Cell:
         self._segments = segs
 
     def _weights(self):
+        assert self._segments is not None  # only called for a truth by segment
         n = [g.get("truth_sample_accounts", 0) or g.get("share", 0) for g in self._segments]
         total = sum(n)
         return [x / total for x in n]
@@ -233,7 +234,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
             _TEXT_SOURCES,
         )
     )
-    text_by = {}
+    text_by: dict[str, tuple[float, float]] = {}
     for b, cell in buckets.items():
         text_by[b] = _diff(cell, "sms_only", NO_CONTACT)
         rows.append(
@@ -306,7 +307,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
             )
         )
 
-    rates = {}
+    rates: dict[str, tuple[float, float]] = {}
     for c in CHANNELS:
         if any((rec["contacts_per_account"].get(c) or 0) > 0 for rec in strategies.values()):
             rates[c] = _complaint_rate(truth, c)
@@ -366,15 +367,15 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
                     source,
                 )
             )
-    return pd.DataFrame([asdict(r) for r in rows], columns=list(COLUMNS))
+    return pd.DataFrame([asdict(r) for r in rows], columns=list(COLUMNS))  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
 
 
 def format_table(table: pd.DataFrame) -> str:
     """The table of :func:`check` as fixed-width text (for the command line)."""
     lines = [f"{'effect':<32} {'value':>10} {'+/- MC':>8} {'published range':>16}  {'unit':<16} {'status':<6} source"]
     for r in table.itertuples(index=False):
-        se = "" if not math.isfinite(r.mc_se) or r.mc_se == 0 else f"{r.mc_se:.2g}"
-        lines.append(f"{r.effect:<32} {r.value:>10.4g} {se:>8} {r.range:>16}  {r.unit:<16} {r.status:<6} {r.source}")
+        se = "" if not math.isfinite(r.mc_se) or r.mc_se == 0 else f"{r.mc_se:.2g}"  # pyright: ignore[reportAttributeAccessIssue]  # itertuples yields namedtuples of the table's columns
+        lines.append(f"{r.effect:<32} {r.value:>10.4g} {se:>8} {r.range:>16}  {r.unit:<16} {r.status:<6} {r.source}")  # pyright: ignore[reportAttributeAccessIssue]  # itertuples yields namedtuples of the table's columns
     n_out = int((table["status"] == "OUT").sum())
     lines.append("")
     lines.append(

@@ -39,42 +39,42 @@ def backend_name(*exprs: ibis.Expr) -> str:
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+def _duckdb_epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """DuckDB's ``epoch_us``."""
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _duckdb_wall_us(ts: dt.Timestamp()) -> dt.int64:
+def _duckdb_wall_us(ts: dt.Timestamp()) -> dt.int64:  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """DuckDB's ``epoch_us`` of a naive timestamp (its digits read as UTC)."""
 
 
 @ibis.udf.scalar.builtin(name="unix_micros")
-def _spark_unix_micros(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:
+def _spark_unix_micros(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """Spark's ``unix_micros`` (the session time zone is UTC)."""
 
 
 @ibis.udf.scalar.builtin(name="unix_micros")
-def _spark_wall_micros(ts: dt.Timestamp()) -> dt.int64:
+def _spark_wall_micros(ts: dt.Timestamp()) -> dt.int64:  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """Spark's ``unix_micros`` of a wall-clock time (the session time zone is UTC)."""
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):
+def _duckdb_local_to_utc(zone: str, ts: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """DuckDB ``timezone(zone, naive)``: read a wall-clock time in ``zone`` as an instant."""
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():
+def _duckdb_utc_to_local(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """DuckDB ``timezone(zone, instant)``: the wall-clock time of an instant in ``zone``."""
 
 
 @ibis.udf.scalar.builtin(name="to_utc_timestamp")
-def _spark_local_to_utc(ts: dt.Timestamp(), zone: str) -> dt.Timestamp(timezone="UTC"):
+def _spark_local_to_utc(ts: dt.Timestamp(), zone: str) -> dt.Timestamp(timezone="UTC"):  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """Spark ``to_utc_timestamp(wall_clock, zone)``."""
 
 
 @ibis.udf.scalar.builtin(name="from_utc_timestamp")
-def _spark_utc_to_local(ts: dt.Timestamp(timezone="UTC"), zone: str) -> dt.Timestamp():
+def _spark_utc_to_local(ts: dt.Timestamp(timezone="UTC"), zone: str) -> dt.Timestamp():  # pyright: ignore[reportInvalidTypeForm]  # ibis builtin-UDF signature: these annotations are ibis dtypes, not Python types
     """Spark ``from_utc_timestamp(instant, zone)``."""
 
 
@@ -109,7 +109,8 @@ def epoch_us(ts: ibis.Value) -> ibis.Value:
     compliance queries use it).
     """
     spark = backend_name(ts) == "pyspark"
-    if ts.type().timezone is None:  # a wall-clock time: its digits read as UTC
+    # a wall-clock time: its digits read as UTC (ts is a timestamp, whose dtype has a timezone)
+    if ts.type().timezone is None:  # pyright: ignore[reportAttributeAccessIssue]
         return _spark_wall_micros(ts) if spark else _duckdb_wall_us(ts)
     return _spark_unix_micros(ts) if spark else _duckdb_epoch_us(ts)
 
@@ -130,7 +131,7 @@ def horizon_windows(accounts: ibis.Table, horizon_days: int, *extra: str) -> ibi
         "entry_date",
         "time_zone",
         _start=start,
-        _end=start + ibis.interval(hours=24 * horizon_days),
+        _end=start + ibis.interval(hours=24 * horizon_days),  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     )
     j = accounts.join(days, ["entry_date", "time_zone"])
     return j.select("account_id", *extra, "_start", "_end")

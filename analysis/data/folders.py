@@ -79,7 +79,7 @@ def owner(folder: str | Path) -> dict | None:
     return rec
 
 
-def _protected(out: Path, data: Path | None) -> str | None:
+def _protected(out: Path, data: str | Path | None) -> str | None:
     """Why ``out`` (resolved) may never be an output folder, or None."""
     cwd = Path.cwd().resolve()
     if out == Path(out.anchor):

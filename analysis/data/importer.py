@@ -1223,9 +1223,9 @@ def _dates(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
             break
         got = pd.to_datetime(text[todo], format=f, errors="coerce")
         ok = got.notna()
-        for i, d in got[ok].items():
-            out[i] = d.date()
-        todo[got[ok].index] = False
+        for i, d in got[ok].items():  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
+            out[i] = d.date()  # pyright: ignore[reportArgumentType, reportCallIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
+        todo[got[ok].index] = False  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
     wrong = []
     for i, v in enumerate(raw):
         if i in skip or v is None:
@@ -1264,18 +1264,18 @@ def _timestamps(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
         todo = offset.copy()
         for f in zoned:
             got = pd.to_datetime(text[todo], format=f, utc=True, errors="coerce")
-            utc[got.dropna().index] = got.dropna()
-            todo[got.dropna().index] = False
+            utc[got.dropna().index] = got.dropna()  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
+            todo[got.dropna().index] = False  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
         if todo.any() and "ISO8601" not in zoned:
             got = pd.to_datetime(text[todo], format="ISO8601", utc=True, errors="coerce")
-            utc[got.dropna().index] = got.dropna()
+            utc[got.dropna().index] = got.dropna()  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
     todo = text.notna() & ~offset
     for f in (f for f in formats if "%z" not in f):
         if not todo.any():
             break
         got = pd.to_datetime(text[todo], format=f, errors="coerce").dropna()
-        naive[got.index] = got
-        todo[got.index] = False
+        naive[got.index] = got  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
+        todo[got.index] = False  # pyright: ignore[reportAttributeAccessIssue]  # pd.to_datetime of a Series gives a Series; the stubs lose it
     for i, v in enumerate(raw):  # Excel cells that hold a date and time
         if isinstance(v, datetime) and i not in skip:
             if v.tzinfo is not None:
@@ -1299,7 +1299,7 @@ def _timestamps(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
     )
     has = naive.notna()
     if has.any():
-        local = naive[has].dt.tz_localize(src.time_zone, ambiguous="NaT", nonexistent="NaT")
+        local = naive[has].dt.tz_localize(src.time_zone, ambiguous="NaT", nonexistent="NaT")  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
         gap = local.isna()
         utc[local[~gap].index] = local[~gap].dt.tz_convert("UTC")
         if gap.any():
@@ -1320,7 +1320,7 @@ def _timestamps(src, col, raw, numbers, mapping, problems, skip) -> pd.Series:
             else:
                 zone = zoneinfo.ZoneInfo(src.time_zone)
                 for i in idx:
-                    t = naive[i].to_pydatetime().replace(tzinfo=zone, fold=0)
+                    t = naive[i].to_pydatetime().replace(tzinfo=zone, fold=0)  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
                     utc[i] = pd.Timestamp(t.astimezone(UTC))
     return utc
 
@@ -1366,15 +1366,15 @@ def _check_keys(table: str, parts: list[_Part], mapping: _Mapping, problems: _Pr
     key = contract.TABLES[table].key[0]
     allkeys = pd.concat([p.df[key] for p in parts], ignore_index=True) if parts else pd.Series([], dtype=object)
     counts = allkeys.value_counts()
-    dup = set(counts[counts > 1].index)
+    dup = set(counts[counts > 1].index)  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
     if not dup:
         return
     for p in parts:
-        mask = p.df[key].isin(dup)
-        if mask.any():
+        mask = p.df[key].isin(dup)  # pyright: ignore[reportArgumentType]  # isin accepts any collection of values
+        if mask.any():  # pyright: ignore[reportGeneralTypeIssues]  # pandas: isin on a Series gives a Series of bool
             col = p.src.cols[key]
             generated = col.source is None
-            others = [q.src.label for q in parts if q is not p and q.df[key].isin(dup).any()]
+            others = [q.src.label for q in parts if q is not p and q.df[key].isin(dup).any()]  # pyright: ignore[reportArgumentType, reportGeneralTypeIssues]  # pandas: isin on a Series gives a Series of bool
             also = f"; the same ids also appear in {', '.join(others)}" if others else ""
             problems.add(
                 p.src.label,
@@ -1394,7 +1394,7 @@ def _check_refs(table: str, parts: list[_Part], keys: dict[str, set], problems: 
         known = keys.get(fk.ref_table, set())
         for p in parts:
             v = p.df[fk.column]
-            mask = v.notna() & ~v.isin(known)
+            mask = v.notna() & ~v.isin(known)  # pyright: ignore[reportArgumentType]  # isin accepts any collection of values
             if mask.any():
                 col = p.src.cols[fk.column]
                 problems.add(
@@ -1458,14 +1458,14 @@ def _check_dates(frames: dict[str, list[_Part]], problems: _Problems) -> None:
             for zone, g in j[ok].groupby("time_zone"):
                 if not _is_zone(zone):
                     continue
-                local = g[column].dt.tz_convert(zone).dt.date
+                local = g[column].dt.tz_convert(zone).dt.date  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
                 before[g.index] = local < g["entry_date"]
             if before.any():
                 problems.add(
                     where,
                     col.source,
                     _rows_of(p, before),
-                    [str(t) for t in ts[before].dt.tz_convert(None)],
+                    [str(t) for t in ts[before].dt.tz_convert(None)],  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
                     f"{int(before.sum())} rows ({table}.{column}) are dated before their account entered "
                     "collection (in the borrower's local time)",
                     f"{column} on or after the account's entry_date; check the time zone of the export "
@@ -1481,7 +1481,9 @@ def _check_dpd(parts: list[_Part], problems: _Problems) -> None:
         d = p.df["days_past_due"]
         ok = d.notna() & (d >= 1) & p.df["dpd_bucket"].notna()
         expect = pd.Series(
-            contract.dpd_bucket(d[ok].to_numpy(dtype="int64")) if ok.any() else [], index=d[ok].index, dtype=object
+            contract.dpd_bucket(d[ok].to_numpy(dtype="int64")) if ok.any() else [],  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
+            index=d[ok].index,  # pyright: ignore[reportAttributeAccessIssue]
+            dtype=object,
         )
         bad = pd.Series(False, index=d.index)
         bad[ok] = p.df.loc[ok, "dpd_bucket"] != expect
@@ -1577,7 +1579,7 @@ def import_export(
     m = _read_mapping(mapping, src if src.is_dir() else src.parent, src_file)
     out_path, previous = _check_out(Path(out), src, overwrite)
     id_folder = Path(ids) if ids is not None else (out_path / ID_MAPS if previous else None)
-    if ids is not None and not id_folder.is_dir():
+    if ids is not None and not Path(ids).is_dir():
         raise MappingError(f"{ids}: no such id-map folder")
     old_maps = {k: _read_id_map(id_folder, k) for k in m.id_modes}
     problems = _Problems()
@@ -1615,7 +1617,10 @@ def import_export(
         kind = contract.TABLES[tname].key[0]
         parts = frames.get(tname, [])
         new_maps[kind], new_ids[kind], reused[kind] = _assign(
-            kind, [p.df[kind] for p in parts], old_maps[kind], m.id_modes[kind] == "integer"
+            kind,
+            [p.df[kind] for p in parts],  # pyright: ignore[reportArgumentType]  # a single column of a DataFrame is a Series
+            old_maps[kind],
+            m.id_modes[kind] == "integer",
         )
     tables: dict[str, pa.Table] = {}
     for tname, table in contract.TABLES.items():

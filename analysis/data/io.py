@@ -259,7 +259,7 @@ def _code_digest() -> str:
 def _file_digest(file: Path) -> dict:
     """Name, size, modification time and (Parquet) footer of one table file."""
     st = file.stat()
-    entry = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    entry: dict[str, int | str] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
     try:
         with file.open("rb") as fh:
             if st.st_size <= _SMALL_FILE:
@@ -1019,7 +1019,7 @@ def _check_links(
         alias = join(ref) if fk.ref_column == ref.table.key[0] else None
         fast = f"{c} IS NOT NULL AND {alias}.k IS NULL" if alias else None
 
-        def emit(count, pred, fk=fk, ref=ref):
+        def emit_fk(count, pred, fk=fk, ref=ref):
             fk_problems.append(
                 _examples(
                     con,
@@ -1034,7 +1034,7 @@ def _check_links(
                 )
             )
 
-        checks.append((fast, slow, emit))
+        checks.append((fast, slow, emit_fk))
 
     acc = sources.get("accounts")
     needed = ("account_id", "entry_date", "time_zone")
@@ -1046,6 +1046,7 @@ def _check_links(
     for table, column in _EVENT_DATES:
         if not placed or table != src.table.name or not usable(src, "account_id", column):
             continue
+        assert acc is not None  # placed only when it is
         ts = f"s.{_t(column)}"
         alias = join(acc, ("entry_date", "time_zone"))
         slow_before = (
@@ -1410,7 +1411,7 @@ def _ibis_values(
             )
         if col.dtype == "float64":
             checks.append(
-                ("type", col.name, v.isnan() | v.isinf(), "are not finite numbers", "accepted: finite numbers")
+                ("type", col.name, v.isnan() | v.isinf(), "are not finite numbers", "accepted: finite numbers")  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
             )
         if not col.nullable:
             checks.append(("null", col.name, v.isnull(), "are empty", "this column must not be null"))
@@ -1421,7 +1422,7 @@ def _ibis_values(
                 (
                     "unknown_strategy" if col.name == "strategy" else "allowed_values",
                     col.name,
-                    v.notnull() & ~v.isin(list(values)),
+                    v.notnull() & ~v.isin(list(values)),  # pyright: ignore[reportArgumentType]  # isin accepts any collection of values
                     "have values outside the allowed set",
                     f"allowed: {', '.join(values)}{hint}",
                 )
@@ -1430,8 +1431,8 @@ def _ibis_values(
             conds = [
                 c
                 for c in (
-                    (v < col.min) if col.min is not None else None,
-                    (v > col.max) if col.max is not None else None,
+                    (v < col.min) if col.min is not None else None,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+                    (v > col.max) if col.max is not None else None,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
                 )
                 if c is not None
             ]
@@ -1439,12 +1440,12 @@ def _ibis_values(
             checks.append(("range", col.name, pred, "have values out of range", f"accepted: {_range_text(col)}"))
     if table.name == "accounts" and {"dpd_bucket", "days_past_due"} <= set(t.columns):
         d, b = t.days_past_due, t.dpd_bucket
-        expect = ibis.cases((d <= 30, "M1"), (d <= 60, "M2"), else_="M3+")
+        expect = ibis.cases((d <= 30, "M1"), (d <= 60, "M2"), else_="M3+")  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         checks.append(
             (
                 "dpd_bucket",
                 "dpd_bucket",
-                (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),
+                (d >= 1) & b.isin(list(contract.DPD_BUCKETS)) & (b != expect),  # pyright: ignore[reportArgumentType, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
                 "have a dpd_bucket that does not match days_past_due",
                 "M1 = 1-30, M2 = 31-60, M3+ = 61+ days",
             )
@@ -1454,9 +1455,9 @@ def _ibis_values(
     aggs = {"__n": t.count()}
     if key_value is not None:
         aggs.update(__keys=key_value.nunique(), __keyed=key_value.count())
-    aggs.update({f"__c{i}": t.count(where=pred.fill_null(False)) for i, (_, _, pred, _, _) in enumerate(checks)})
+    aggs.update({f"__c{i}": t.count(where=pred.fill_null(False)) for i, (_, _, pred, _, _) in enumerate(checks)})  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     try:
-        row = t.aggregate(**aggs).to_pandas().iloc[0]
+        row = t.aggregate(**aggs).to_pandas().iloc[0]  # pyright: ignore[reportArgumentType]  # the **kwargs are named metrics, never by/having
     except Exception as exc:  # mismatched parts, unreadable files
         detail = "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())[:300]
         problems.append(Problem(where, table.name, None, "unreadable", f"{where} cannot be read ({detail})."))
@@ -1477,14 +1478,14 @@ def _ibis_values(
         if count:
             if check == "type":
                 failed.add(column)
-            keys, values = _ibis_examples(t.filter(pred.fill_null(False)), table, column)
+            keys, values = _ibis_examples(t.filter(pred.fill_null(False)), table, column)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
             problems.append(_ibis_problem(table, where, column, check, count, keys, values, what, accepted))
     key = table.key
     repeated = key_value is None or int(row["__keys"]) < int(row["__keyed"])
     if repeated and all(k in t.columns and k not in failed for k in key):
         keyed = t.filter(*[t[k].notnull() for k in key])
-        dups = keyed.group_by(list(key)).aggregate(__k=keyed.count()).filter(lambda g: g.__k > 1)
-        count = int(dups.__k.sum().fill_null(0).to_pandas())
+        dups = keyed.group_by(list(key)).aggregate(__k=keyed.count()).filter(lambda g: g.__k > 1)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
+        count = int(dups.__k.sum().fill_null(0).to_pandas())  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         if count:
             failed.add(key[0])
             ex = dups.order_by(key[0]).limit(_MAX_EXAMPLES).to_pandas()
@@ -1600,11 +1601,11 @@ def summary(ds: Dataset) -> str:
         return ", ".join(f"{k} {n:,}" for k, n in zip(df[column], df["n"])) or "none"
 
     acc, pay, com = ds["accounts"], ds["payments"], ds["complaints"]
-    n = {name: int(t.count().execute()) for name, t in ds.tables.items()}
+    n = {name: int(t.count().execute()) for name, t in ds.tables.items()}  # pyright: ignore[reportArgumentType]  # ibis: a scalar expression executes to a Python scalar
     dates = acc.aggregate(first=acc.entry_date.min(), last=acc.entry_date.max()).execute()
-    first, last = (str(dates[c].iloc[0])[:10] for c in ("first", "last"))
-    paid = pay.amount.sum().execute() if n["payments"] else 0.0
-    escalated = int(com.escalated.sum().execute() or 0) if n["complaints"] else 0
+    first, last = (str(dates[c].iloc[0])[:10] for c in ("first", "last"))  # pyright: ignore[reportAttributeAccessIssue]  # ibis: a table expression executes to a DataFrame
+    paid = pay.amount.sum().execute() if n["payments"] else 0.0  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
+    escalated = int(com.escalated.sum().execute() or 0) if n["complaints"] else 0  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     lines = [
         f"Dataset {ds.path} (currency {ds.currency})",
         "Rows: " + ", ".join(f"{k} {v:,}" for k, v in n.items()),

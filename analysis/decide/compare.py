@@ -68,6 +68,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -171,7 +172,7 @@ def headline(
         raise ValueError(f"horizon must be one of {', '.join(repr(h) for h in HORIZONS)}, got {horizon!r}")
     long = horizon == "long"
     metrics = ["paid", "collected", "complaints", "n_contacts", "cost"]
-    long_kw = {}
+    long_kw: dict[str, Any] = {}
     if long:
         if long_horizon_days is None or loss_rates is None:
             raise ValueError(

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -141,8 +142,8 @@ class PolicyResult:
         sh = a.pivot(index="segment", columns="strategy", values="share").reindex(order).fillna(0.0)
         ac = a.pivot(index="segment", columns="strategy", values="accounts").reindex(order).fillna(0.0)
         tot = a.groupby("segment", sort=False)[["accounts", "value", "agent_hours", "complaints"]].sum().reindex(order)
-        out = pd.concat(
-            [
+        out = pd.concat(  # pyright: ignore[reportCallIssue]  # the parts are DataFrames; pandas types selections loosely
+            [  # pyright: ignore[reportArgumentType]  # the parts are DataFrames; pandas types selections loosely
                 tot[["accounts"]],
                 sh.add_prefix("share:"),
                 ac.add_prefix("accounts:"),
@@ -179,7 +180,7 @@ def _frame(segments: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in segments.columns]
     if missing:
         raise ValueError(f"segments lacks column(s) {', '.join(missing)}")
-    df = segments[list(REQUIRED)].reset_index(drop=True)
+    df = cast(pd.DataFrame, segments[list(REQUIRED)]).reset_index(drop=True)
     if df.empty:
         raise ValueError("segments has no rows")
     num = df[list(REQUIRED[3:]) + ["accounts"]]
@@ -321,7 +322,7 @@ def optimise_policy(
         dual = -float(res.ineqlin.marginals[k]) * total
         k += 1
         cons.append((name, lim, used, lim - used, dual, abs(lim - used) <= 1e-7 * max(1.0, lim)))
-    constraints = pd.DataFrame(cons, columns=["constraint", "limit", "used", "slack", "dual", "binding"])
+    constraints = pd.DataFrame(cons, columns=["constraint", "limit", "used", "slack", "dual", "binding"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     comps = [("optimal", x)]
     if current is not None:
         cur = df.merge(current[["segment", "strategy", "share"]], on=["segment", "strategy"], how="left").share
@@ -336,9 +337,10 @@ def optimise_policy(
         ok = (cap is None or h <= cap * (1 + 1e-9) + 1e-9) and (bud is None or c <= bud * (1 + 1e-9) + 1e-9)
         rows.append((name, v, value - v, h, c, ok))
     comparisons = pd.DataFrame(
-        rows, columns=["policy", "total_value", "gain_of_optimal", "agent_hours", "complaints_per_10k", "feasible"]
+        rows,
+        columns=["policy", "total_value", "gain_of_optimal", "agent_hours", "complaints_per_10k", "feasible"],  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     )
-    return PolicyResult(alloc, value, value / total, hours, rate, constraints, comparisons, "optimal", res.message)
+    return PolicyResult(alloc, value, value / total, hours, rate, constraints, comparisons, "optimal", res.message)  # pyright: ignore[reportArgumentType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
 
 
 def frontier(
@@ -383,7 +385,7 @@ def frontier(
         lo = res.fun if over == "capacity" else 1e4 * res.fun / total
         limits = np.linspace(lo, hi, int(points)) if hi > lo else np.array([hi])
     else:
-        limits = np.asarray(list(points), float)
+        limits = np.asarray(list(points), float)  # pyright: ignore[reportArgumentType]  # points is a sequence of limits here (a bool fails in list(), as before)
         for v in limits:
             _limit(key, float(v))
     rows = []
@@ -400,7 +402,7 @@ def frontier(
         )
     return pd.DataFrame(
         rows,
-        columns=["limit", "status", "total_value", "value_per_account", "agent_hours", "complaints_per_10k", "dual"],
+        columns=["limit", "status", "total_value", "value_per_account", "agent_hours", "complaints_per_10k", "dual"],  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     ).assign(over=over)
 
 
@@ -449,7 +451,7 @@ def policy_segments(
     out = out[~out.segment.isin(bad)]
     out.attrs.update(nv.attrs)
     out.attrs["dropped"] = dropped
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True)  # pyright: ignore[reportReturnType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
 
 
 def policy_from_data(

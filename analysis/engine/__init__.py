@@ -76,7 +76,7 @@ true for every account.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -287,34 +287,34 @@ def _contact_aggregates(contacts: ibis.Table, windows: ibis.Table) -> ibis.Table
     )
     aggs: dict[str, ibis.Value] = {
         "n_contacts": c.count(),
-        "_right_party_n": c.count(where=c.right_party),
-        "_promise_n": c.count(where=c.promise_to_pay),
+        "_right_party_n": c.count(where=c.right_party),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
+        "_promise_n": c.count(where=c.promise_to_pay),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     }
     for ch in contract.CHANNELS:
         on_ch = c.channel == ch
-        aggs[f"n_{ch}"] = c.count(where=on_ch)
+        aggs[f"n_{ch}"] = c.count(where=on_ch)  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
         if ch in TEXT_CHANNELS:
-            aggs[f"{ch}_delivered"] = c.count(where=on_ch & c.delivered)
-            aggs[f"{ch}_segments"] = c.sms_segments.sum(where=on_ch)
+            aggs[f"{ch}_delivered"] = c.count(where=on_ch & c.delivered)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+            aggs[f"{ch}_segments"] = c.sms_segments.sum(where=on_ch)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         else:
-            aggs[f"{ch}_connected"] = c.count(where=on_ch & c.connected)
-            aggs[f"{ch}_right_party"] = c.count(where=on_ch & c.right_party)
-            aggs[f"{ch}_talk_seconds"] = c.talk_seconds.sum(where=on_ch)
-            aggs[f"{ch}_billed_minutes"] = (c.talk_seconds.cast("float64") / 60.0).ceil().sum(where=on_ch)
+            aggs[f"{ch}_connected"] = c.count(where=on_ch & c.connected)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+            aggs[f"{ch}_right_party"] = c.count(where=on_ch & c.right_party)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+            aggs[f"{ch}_talk_seconds"] = c.talk_seconds.sum(where=on_ch)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
+            aggs[f"{ch}_billed_minutes"] = (c.talk_seconds.cast("float64") / 60.0).ceil().sum(where=on_ch)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs: ceil() of a float column is a numeric column
     return c.group_by("account_id").aggregate(**aggs)
 
 
 def _payment_aggregates(payments: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Per-account payment totals in the horizon."""
     p = in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
-    positive = p.amount > 0
+    positive = p.amount > 0  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     first = p.paid_at.min(where=positive)
     return p.group_by("account_id").aggregate(
-        collected=p.amount.sum(),
+        collected=p.amount.sum(),  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         _paid_n=p.count(where=positive),
         # The window start is constant within an account, so max() just
         # carries it through the aggregation.
-        _first_paid_us=first.delta(p._start.max(), unit="microsecond"),
+        _first_paid_us=first.delta(p._start.max(), unit="microsecond"),  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     )
 
 
@@ -334,7 +334,7 @@ def _check_loss_rates(loss_rates: Mapping[str, Any] | None) -> dict[str, float] 
     out = {}
     for k in LOSS_STAGES:
         v = loss_rates[k]
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= 1:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v <= 1:  # pyright: ignore[reportOperatorIssue]  # typeshed's numbers.Real declares no comparison with int
             raise ValueError(f"loss_rates[{k!r}] must be a rate in [0, 1], got {v!r}")
         out[k] = float(v)
     return out
@@ -342,17 +342,17 @@ def _check_loss_rates(loss_rates: Mapping[str, Any] | None) -> dict[str, float] 
 
 def _long_columns(
     accounts: ibis.Table, payments: ibis.Table, long_horizon_days: int, loss_rates: dict[str, float] | None
-) -> tuple[ibis.Table, dict[str, Any]]:
+) -> tuple[ibis.Table, Callable[[ibis.Table], dict[str, ibis.Value]]]:
     """Per-account payments by the long horizon, and the column expressions built on them."""
     windows = horizon_windows(accounts, long_horizon_days)
     p = in_horizon(payments.select("account_id", "paid_at", "amount"), "paid_at", windows)
-    agg = p.group_by("account_id").aggregate(_long_collected=p.amount.sum(), _long_paid_n=p.count(where=p.amount > 0))
+    agg = p.group_by("account_id").aggregate(_long_collected=p.amount.sum(), _long_paid_n=p.count(where=p.amount > 0))  # pyright: ignore[reportAttributeAccessIssue, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
     def columns(joined_agg: ibis.Table) -> dict[str, ibis.Value]:
-        collected = joined_agg._long_collected.fill_null(0.0).cast("float64")
-        paid = joined_agg._long_paid_n.fill_null(0).cast("int64") > 0
-        cured = collected >= accounts.balance_due - _CURE_TOLERANCE
-        remaining = ibis.greatest(accounts.balance_due - collected, 0.0)
+        collected = joined_agg._long_collected.fill_null(0.0).cast("float64")  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
+        paid = joined_agg._long_paid_n.fill_null(0).cast("int64") > 0  # pyright: ignore[reportArgumentType, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        cured = collected >= accounts.balance_due - _CURE_TOLERANCE  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        remaining = ibis.greatest(accounts.balance_due - collected, 0.0)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         cols: dict[str, ibis.Value] = {
             "long_paid": paid,
             "long_collected": collected,
@@ -368,7 +368,7 @@ def _long_columns(
                 *((bucket == b, loss_rates[LOSS_STAGES[i + 1]]) for i, b in enumerate(contract.DPD_BUCKETS)), else_=0.0
             )
             rate = ibis.ifelse(cols["long_rolled"], rolled, ibis.ifelse(cols["long_delinquent"], held, 0.0))
-            cols["long_expected_loss"] = cols["long_remaining"] * rate
+            cols["long_expected_loss"] = cols["long_remaining"] * rate  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         return cols
 
     return agg, columns
@@ -397,7 +397,7 @@ def counted_complaints(complaints: ibis.Table, contacts: ibis.Table, windows: ib
 def _complaint_aggregates(complaints: ibis.Table, contacts: ibis.Table, windows: ibis.Table) -> ibis.Table:
     """Per-account counts of the complaints that count for the horizon (:func:`counted_complaints`)."""
     k = counted_complaints(complaints, contacts, windows)
-    return k.group_by("account_id").aggregate(complaints=k.count(), complaints_escalated=k.count(where=k.escalated))
+    return k.group_by("account_id").aggregate(complaints=k.count(), complaints_escalated=k.count(where=k.escalated))  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
 
 
 def _opt_out_aggregates(opt_outs: ibis.Table, windows: ibis.Table) -> ibis.Table:
@@ -461,27 +461,27 @@ def account_outcomes(
     o = _opt_out_aggregates(get_table(tables, "opt_outs"), windows)
 
     j = (
-        accounts.left_join(c, accounts.account_id == c.account_id)
-        .left_join(p, accounts.account_id == p.account_id)
-        .left_join(k, accounts.account_id == k.account_id)
-        .left_join(o, accounts.account_id == o.account_id)
+        accounts.left_join(c, accounts.account_id == c.account_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
+        .left_join(p, accounts.account_id == p.account_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
+        .left_join(k, accounts.account_id == k.account_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
+        .left_join(o, accounts.account_id == o.account_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
     )
     long_cols: dict[str, ibis.Value] = {}
     if long_horizon_days is not None:
         lp, make_long = _long_columns(accounts, get_table(tables, "payments"), long_horizon_days, loss_rates)
-        j = j.left_join(lp, accounts.account_id == lp.account_id)
+        j = j.left_join(lp, accounts.account_id == lp.account_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
         long_cols = make_long(lp)
 
     def count(col: ibis.Value) -> ibis.Value:
-        return col.fill_null(0).cast("int64")
+        return col.fill_null(0).cast("int64")  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
 
-    collected = p.collected.fill_null(0.0).cast("float64")
+    collected = p.collected.fill_null(0.0).cast("float64")  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
     out: dict[str, ibis.Value] = {
-        "contacted": count(c.n_contacts) > 0,
-        "right_party": count(c._right_party_n) > 0,
-        "promise": count(c._promise_n) > 0,
-        "paid": count(p._paid_n) > 0,
-        "cured": collected >= accounts.balance_due - _CURE_TOLERANCE,
+        "contacted": count(c.n_contacts) > 0,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        "right_party": count(c._right_party_n) > 0,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        "promise": count(c._promise_n) > 0,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        "paid": count(p._paid_n) > 0,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        "cured": collected >= accounts.balance_due - _CURE_TOLERANCE,  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         "collected": collected,
         "days_to_first_payment": p._first_paid_us.cast("float64") / _MICROS_PER_DAY,
         "n_contacts": count(c.n_contacts),
@@ -493,7 +493,7 @@ def account_outcomes(
         out[f"{ch}_segments"] = count(c[f"{ch}_segments"])
     calls_connected: ibis.Value = ibis.literal(0, type="int64")
     for ch in CALL_CHANNELS:
-        calls_connected = calls_connected + count(c[f"{ch}_connected"])
+        calls_connected = calls_connected + count(c[f"{ch}_connected"])  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     out["calls_connected"] = calls_connected
     for ch in CALL_CHANNELS:
         out[f"{ch}_connected"] = count(c[f"{ch}_connected"])
@@ -502,7 +502,7 @@ def account_outcomes(
         out[f"{ch}_billed_minutes"] = count(c[f"{ch}_billed_minutes"])
     out["complaints"] = count(k.complaints)
     out["complaints_escalated"] = count(k.complaints_escalated)
-    out["opted_out"] = count(o._opt_out_n) > 0
+    out["opted_out"] = count(o._opt_out_n) > 0  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     assert list(out) == list(OUTCOME_COLUMNS)
     out.update(long_cols)
 
@@ -537,10 +537,10 @@ def _cell_stats_expr(
         outcomes = outcomes.mutate(**{k: f(outcomes) for k, f in derived.items()})
     schema = outcomes.schema()
     by_names = _names(by, "by")
-    _check_allowed(by_names, list(schema.names), "by column")
+    _check_allowed(by_names, list(schema.names), "by column")  # pyright: ignore[reportArgumentType]  # ibis declares Schema.names through its attribute descriptor; it is a tuple of str
     allowed_metrics = _metric_columns(schema)
     if metrics is None:
-        metrics = DEFAULT_METRICS + tuple(m for m in LONG_METRICS if m in schema.names)
+        metrics = DEFAULT_METRICS + tuple(m for m in LONG_METRICS if m in schema.names)  # pyright: ignore[reportOperatorIssue]  # ibis declares Schema.names through its attribute descriptor; it is a tuple of str
     metric_names = _names(metrics, "metrics")
     _check_allowed(metric_names, allowed_metrics, "metric")
     pairs: list[tuple[str, str]] = []
@@ -556,17 +556,17 @@ def _cell_stats_expr(
     aggs: dict[str, ibis.Value] = {"accounts": t.count()}
     for m in metric_names:
         x = t[f"_m_{m}"]
-        aggs[f"{m}_sum"] = x.sum()
-        aggs[f"{m}_sumsq"] = (x * x).sum()
+        aggs[f"{m}_sum"] = x.sum()  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
+        aggs[f"{m}_sumsq"] = (x * x).sum()  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         if m in _NULLABLE_METRICS:
             aggs[f"{m}_n"] = x.count()
     for a, b in pairs:
-        aggs[f"{a}__{b}_sumprod"] = (t[f"_m_{a}"] * t[f"_m_{b}"]).sum()
+        aggs[f"{a}__{b}_sumprod"] = (t[f"_m_{a}"] * t[f"_m_{b}"]).sum()  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
     if by_names:
         expr = t.group_by(by_names).aggregate(**aggs).order_by(by_names)
     else:
-        expr = t.aggregate(**aggs)
+        expr = t.aggregate(**aggs)  # pyright: ignore[reportArgumentType]  # the **kwargs are named metrics, never by/having
     return expr
 
 
@@ -692,16 +692,16 @@ def contact_cells(
     c = in_horizon(contacts, "contacted_at", windows)
     derived: dict[str, ibis.Value] = {}
     if "local_hour" in by_names:
-        derived["local_hour"] = local_time(c.contacted_at, c.time_zone).hour().cast("int64")
+        derived["local_hour"] = local_time(c.contacted_at, c.time_zone).hour().cast("int64")  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     if "day" in by_names:
-        derived["day"] = c.contacted_at.delta(c._start, unit="microsecond") // _MICROS_PER_DAY
+        derived["day"] = c.contacted_at.delta(c._start, unit="microsecond") // _MICROS_PER_DAY  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     if derived:
         c = c.mutate(**derived)
 
     # the contacts are in the horizon: every complaint they caused counts, wherever it was received
     k = complaints.filter(complaints.contact_id.notnull()).select("contact_id", "escalated")
-    per_contact = k.group_by("contact_id").aggregate(_complaints=k.count(), _escalated=k.count(where=k.escalated))
-    j = c.left_join(per_contact, c.contact_id == per_contact.contact_id)
+    per_contact = k.group_by("contact_id").aggregate(_complaints=k.count(), _escalated=k.count(where=k.escalated))  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
+    j = c.left_join(per_contact, c.contact_id == per_contact.contact_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
     j = j.select(
         *by_names,
         "delivered",
@@ -715,15 +715,15 @@ def contact_cells(
     )
 
     def total(col: ibis.Value) -> ibis.Value:
-        return col.sum().fill_null(0).cast("int64")
+        return col.sum().fill_null(0).cast("int64")  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
 
     aggs = {
         "contacts": j.count(),
-        "delivered": j.count(where=j.delivered),
-        "connected": j.count(where=j.connected),
-        "right_party": j.count(where=j.right_party),
+        "delivered": j.count(where=j.delivered),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
+        "connected": j.count(where=j.connected),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
+        "right_party": j.count(where=j.right_party),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
         "talk_seconds_sum": total(j.talk_seconds),
-        "promise": j.count(where=j.promise_to_pay),
+        "promise": j.count(where=j.promise_to_pay),  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
         "sms_segments_sum": total(j.sms_segments),
         "complaints": total(j._complaints),
         "complaints_escalated": total(j._escalated),

@@ -157,7 +157,7 @@ def _cells(tables, outcome: str, strata: list[str], horizon_days: int, weights: 
         out["sw"], out["sww"] = df["_cz_w_sum"], df["_cz_w_sumsq"]
         out["swy"], out["swwyy"] = df["_cz_wy_sum"], df["_cz_wy_sumsq"]
         out["swwy"] = df["_cz_w___cz_wy_sumprod"]
-    return out
+    return out  # pyright: ignore[reportReturnType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
 
 
 def _arms(cells: pd.DataFrame, baseline: str, strategies) -> list[str]:
@@ -249,7 +249,7 @@ def _paired(cells, s, b, strata, empty_strata, dropped=None):
                         "reason": f"{reason}; an arm needs at least 2",
                     }
                 )
-        k = k.drop(bad.index)
+        k = k.drop(bad.index)  # pyright: ignore[reportArgumentType, reportCallIssue]  # pandas' drop annotation omits an Index of labels
     for t in ("s", "b"):
         k[f"m_{t}"] = k[f"sy_{t}"] / k[f"n_{t}"].where(k[f"n_{t}"] > 0)
         k[f"ss_{t}"] = np.maximum(k[f"syy_{t}"] - k[f"sy_{t}"] * k[f"m_{t}"], 0.0)
@@ -306,7 +306,7 @@ def _effects(
                 est, se, ms, mb, ns, nb = _ipw_estimated(cells, s, baseline, strata, empty_strata, dropped)
             lo, hi, p = _normal(est, se, confidence) if math.isfinite(se) else (math.nan, math.nan, math.nan)
         rows.append([s, method, outcome, est, lo, hi, se, p, ms, mb, int(ns), int(nb)])
-    df = pd.DataFrame(rows, columns=_COLUMNS)
+    df = pd.DataFrame(rows, columns=_COLUMNS)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     if method == "ipw":
         df.attrs["propensity"] = propensity
     df.attrs["dropped_strata"] = dropped

@@ -67,7 +67,7 @@ def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
     On DuckDB, ``epoch_us`` differences are several times faster than the
     calendar-aware ``date_diff`` Ibis emits for time-zone-aware timestamps.
     """
-    return engine.epoch_us(ts) - engine.epoch_us(start)
+    return engine.epoch_us(ts) - engine.epoch_us(start)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
 
 
 def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:  # pyright: ignore[reportOperatorIssue]  # typeshed's numbers.Real declares no comparison with int
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
@@ -139,10 +139,10 @@ def _cells(tables, cols: list[str], exposure: str, horizon_days: int) -> pd.Data
     """Complaints and exposure per cell: ``cols``, ``complaints``, ``<exposure>``."""
     if exposure == "contacts":
         df = engine.contact_cells(tables, by=cols, horizon_days=horizon_days)
-        return df[[*cols, "complaints", "contacts"]]
+        return df[[*cols, "complaints", "contacts"]]  # pyright: ignore[reportReturnType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
     df = engine.cell_stats(tables, by=cols, metrics=("complaints",), horizon_days=horizon_days)
     df = df.assign(complaints=df.complaints_sum.round().astype("int64"))
-    return df[[*cols, "complaints", "accounts"]]
+    return df[[*cols, "complaints", "accounts"]]  # pyright: ignore[reportReturnType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
 
 
 def _group(df: pd.DataFrame, by: str, value: str, what: str) -> pd.Series:
@@ -199,7 +199,7 @@ def complaint_rates(
     per, confidence = _positive("per", per), _confidence(confidence)
     method = _choice("method", method, RATE_METHODS)
     df = engine.contact_cells(tables, by=by, horizon_days=horizon_days)
-    out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts", per, method, confidence)
+    out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts", per, method, confidence)  # pyright: ignore[reportArgumentType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
     return out.assign(escalated=df.complaints_escalated)
 
 
@@ -614,7 +614,7 @@ def dose_bins(
                 }
             )
     cols = ["channel", "bin", "n_window", "n_window_max", "n_window_mean", "pooled", "contacts", "complaints"]
-    out = pd.DataFrame(rows, columns=[*cols, "_expected"])
+    out = pd.DataFrame(rows, columns=[*cols, "_expected"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out = _add_rate(out, "complaints", "contacts", per, "exact", confidence)
     if fitted:
         out["fitted_rate"] = out._expected / out.contacts * per
@@ -635,9 +635,9 @@ def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     # conversion: whole 24-hour days since the window start, corrected by one
     # when a daylight-saving change moved local midnight (exact local
     # midnights per (entry_date, time_zone, day) come from a small table).
-    c = c.mutate(_k=_micros_between(c.contacted_at, c._start) // _US_PER_DAY)
+    c = c.mutate(_k=_micros_between(c.contacted_at, c._start) // _US_PER_DAY)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     c = c.join(_midnights(accounts, horizon_days), ["entry_date", "time_zone", "_k"])
-    day = c._k - (c.contacted_at < c._m0).cast("int64") + (c.contacted_at >= c._m1).cast("int64")
+    day = c._k - (c.contacted_at < c._m0).cast("int64") + (c.contacted_at >= c._m1).cast("int64")  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     c = c.select("contact_id", "account_id", "channel", "contacted_at", _day=day)
     # (the day is monotone in contacted_at: ordering by it first lets the engine share one sort)
     order = ibis.window(group_by="account_id", order_by=["_day", "contacted_at", "contact_id"])
@@ -647,8 +647,8 @@ def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
     # the contacts are in the horizon: every complaint they caused counts, wherever it was received
     linked = complaints.filter(complaints.contact_id.notnull())
     k = linked.group_by("contact_id").aggregate(_n=linked.count())
-    j = c.left_join(k, c.contact_id == k.contact_id)
-    return j.select("channel", "n_window", complaints=j._n.fill_null(0))
+    j = c.left_join(k, c.contact_id == k.contact_id)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
+    return j.select("channel", "n_window", complaints=j._n.fill_null(0))  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
 
 
 def _midnights(accounts: ibis.Table, horizon_days: int) -> ibis.Table:
@@ -659,7 +659,7 @@ def _midnights(accounts: ibis.Table, horizon_days: int) -> ibis.Table:
     def midnight(k):
         return engine.local_to_utc(g.time_zone, (g.entry_date + k.as_interval("D")).cast("timestamp"))
 
-    return g.select("entry_date", "time_zone", "_k", _m0=midnight(g._k), _m1=midnight(g._k + 1))
+    return g.select("entry_date", "time_zone", "_k", _m0=midnight(g._k), _m1=midnight(g._k + 1))  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
 
 def _fit(table: pd.DataFrame, free: int | None, confidence: float):
@@ -674,7 +674,7 @@ def _fit(table: pd.DataFrame, free: int | None, confidence: float):
     channels = sorted(table.channel.unique(), key=lambda c: (c != "sms", c))
     x = np.maximum(table.n_window - (free or 0), 0).astype(float)
     nan = Estimate(math.nan, math.nan, math.nan, method="poisson-glm-wald", confidence=confidence, null=1.0)
-    ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])
+    ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     if table.complaints.sum() == 0 or x.nunique() < 2:
         note = (
             "not computable: no complaint is linked to a contact"
@@ -778,7 +778,7 @@ def dose_response(
         c = c.mutate(channel=ibis.literal("all"))
     expr = (
         c.group_by(["channel", "n_window"])
-        .aggregate(contacts=c.count(), complaints=c.complaints.sum())
+        .aggregate(contacts=c.count(), complaints=c.complaints.sum())  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         .order_by(["channel", "n_window"])
     )
     table = expr.to_pandas()
@@ -841,7 +841,7 @@ def category_mix(
     k = engine.counted_complaints(
         complaints, engine.get_table(tables, "contacts"), engine.horizon_windows(accounts, horizon_days, *extra), *extra
     )
-    counts = k.group_by([*by, "category"]).aggregate(complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()
+    counts = k.group_by([*by, "category"]).aggregate(complaints=k.count(), _esc=k.count(where=k.escalated)).to_pandas()  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     counts = counts.drop(columns="_esc") if "escalated" in by else counts.rename(columns={"_esc": "escalated"})
     cats = pd.DataFrame({"category": list(contract.COMPLAINT_CATEGORIES)})
     groups = counts[by].drop_duplicates() if by else pd.DataFrame(index=range(min(len(counts), 1)))

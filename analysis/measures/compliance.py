@@ -120,21 +120,21 @@ def _localised(tables) -> ibis.Table:
     def with_zone(*cols):
         j = _table(tables, "contacts").select(*cols).join(zones, "account_id")
         e = epoch_us(j.contacted_at)
-        return j.mutate(_e=e, _bk=e - e % _HOUR_US)
+        return j.mutate(_e=e, _bk=e - e % _HOUR_US)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
     h = with_zone("account_id", "contacted_at")
     h = h.group_by(["time_zone", "_bk"]).aggregate(_lo=h.contacted_at.min(), _hi=h.contacted_at.max())
     h = h.select(
         "time_zone",
         "_bk",
-        _off=_wall_us(local_time(h._lo, h.time_zone)) - epoch_us(h._lo),
-        _off_hi=_wall_us(local_time(h._hi, h.time_zone)) - epoch_us(h._hi),
+        _off=_wall_us(local_time(h._lo, h.time_zone)) - epoch_us(h._lo),  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        _off_hi=_wall_us(local_time(h._hi, h.time_zone)) - epoch_us(h._hi),  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     )
     j = with_zone("contact_id", "account_id", "channel", "contacted_at", "connected", "right_party")
     j = j.join(h, ["time_zone", "_bk"])
     exact = _wall_us(local_time(j.contacted_at, j.time_zone))  # evaluated only where needed
-    j = j.mutate(_loc=ibis.ifelse(j._off == j._off_hi, j._e + j._off, exact))
-    tod = j._loc % _DAY_US
+    j = j.mutate(_loc=ibis.ifelse(j._off == j._off_hi, j._e + j._off, exact))  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+    tod = j._loc % _DAY_US  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     return j.select(
         "contact_id",
         "account_id",
@@ -157,9 +157,9 @@ def _counted(t: ibis.Table, rule: dict) -> ibis.Value:
     on = _on(t, rule)
     count = rule.get("count", "attempts")
     if count == "connected":
-        return on & t.connected.fill_null(False)
+        return on & t.connected.fill_null(False)  # pyright: ignore[reportArgumentType, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     if count == "unanswered":
-        return on & t.channel.isin(list(CALL_CHANNELS)) & ~t.connected.fill_null(False)
+        return on & t.channel.isin(list(CALL_CHANNELS)) & ~t.connected.fill_null(False)  # pyright: ignore[reportArgumentType, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
     return on
 
 
@@ -167,7 +167,7 @@ def _first_stops(tables) -> ibis.Table:
     """One row per account that asked to stop: first request per channel (and ``all``)."""
     o = _table(tables, "opt_outs")
     return o.group_by("account_id").aggregate(
-        **{f"_stop_{ch}": o.requested_at.min(where=o.channel == ch) for ch in contract.OPT_OUT_CHANNELS}
+        **{f"_stop_{ch}": o.requested_at.min(where=o.channel == ch) for ch in contract.OPT_OUT_CHANNELS}  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     )
 
 
@@ -184,14 +184,14 @@ def _flagged(t: ibis.Table, rules: list[dict]) -> ibis.Table | None:
     sel = [_on(t, r) if r["kind"] == "quiet_after_conversation" else _counted(t, r) for r in day_rules]
     relevant = ibis.literal(False)
     for x in sel:
-        relevant = relevant | x
-    d = t.filter(relevant)
+        relevant = relevant | x  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+    d = t.filter(relevant)  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
     aggs = {}
     for i, r in enumerate(day_rules):
         if r["kind"] == "quiet_after_conversation":
-            aggs[f"_n{i}"] = d.count(where=_on(d, r) & d.right_party.fill_null(False))
+            aggs[f"_n{i}"] = d.count(where=_on(d, r) & d.right_party.fill_null(False))  # pyright: ignore[reportArgumentType, reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         else:
-            aggs[f"_n{i}"] = d.count(where=_counted(d, r))
+            aggs[f"_n{i}"] = d.count(where=_counted(d, r))  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     days = d.group_by(["account_id", "_day"]).aggregate(**aggs)
     windowed = {}
     for i, r in enumerate(day_rules):
@@ -200,17 +200,17 @@ def _flagged(t: ibis.Table, rules: list[dict]) -> ibis.Table | None:
             windowed[f"_v{i}"] = n - r["max"]
         elif r["kind"] == "rolling_cap":
             w = ibis.window(group_by="account_id", order_by="_day", range=(-(r["window_days"] - 1), 0))
-            windowed[f"_v{i}"] = ibis.least(n, n.sum().over(w) - r["max"])
+            windowed[f"_v{i}"] = ibis.least(n, n.sum().over(w) - r["max"])  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         else:  # quiet_after_conversation: conversation days among the `days` before
-            had = (n > 0).cast("int64")
+            had = (n > 0).cast("int64")  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
             w = ibis.window(group_by="account_id", order_by="_day", range=(-r["days"], 0))
             windowed[f"_v{i}"] = had.sum().over(w) - had
     days = days.mutate(**windowed)
 
     parts = []
     for i, r in enumerate(day_rules):
-        bad = days.filter(days[f"_v{i}"] > 0).select("account_id", "_day", _v=days[f"_v{i}"])
-        c = t.filter(sel[i]).select("contact_id", "account_id", "_day", "contacted_at")
+        bad = days.filter(days[f"_v{i}"] > 0).select("account_id", "_day", _v=days[f"_v{i}"])  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
+        c = t.filter(sel[i]).select("contact_id", "account_id", "_day", "contacted_at")  # pyright: ignore[reportArgumentType]  # ibis stubs: a boolean expression is a valid predicate
         c = c.join(bad, ["account_id", "_day"])
         if r["kind"] == "daily_cap":  # the contacts beyond the cap, in time order
             rn = ibis.row_number().over(group_by=["account_id", "_day"], order_by=["contacted_at", "contact_id"])
@@ -270,10 +270,10 @@ def _check(tables, rules: list[dict]) -> ibis.Table:
             flags[r["col"]] = on & ((j._tod < start) | (j._tod >= end))
         elif kind == "opt_out":
             stop = ibis.cases(*((j.channel == ch, j[f"_stop_{ch}"]) for ch in contract.CHANNELS))
-            after = (j.contacted_at > stop).fill_null(False) | (j.contacted_at > j._stop_all).fill_null(False)
-            flags[r["col"]] = on & after
+            after = (j.contacted_at > stop).fill_null(False) | (j.contacted_at > j._stop_all).fill_null(False)  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
+            flags[r["col"]] = on & after  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
         else:
-            flags[r["col"]] = j[f"_f_{r['col']}"].fill_null(False)
+            flags[r["col"]] = j[f"_f_{r['col']}"].fill_null(False)  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
     any_violation = ibis.literal(False)
     for f in flags.values():
         any_violation = any_violation | f
@@ -286,7 +286,7 @@ def _check(tables, rules: list[dict]) -> ibis.Table:
         "strategy",
         "segment",
         "contacted_at",
-        local_date=(ibis.date(1970, 1, 1) + j._day.as_interval("D")),
+        local_date=(ibis.date(1970, 1, 1) + j._day.as_interval("D")),  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         local_hour=j._tod.cast("float64") / _HOUR_US,
         **{name: j[name] for name in [*flags, "any_violation"]},
     )
@@ -305,7 +305,7 @@ def violation_counts(tables, rule_packs) -> dict[str, int]:
     """
     rules = _rules(_packs(rule_packs))
     t = _check(tables, rules)
-    row = t.aggregate(**{r["col"]: t.count(where=t[r["col"]]) for r in rules}).to_pandas().iloc[0]
+    row = t.aggregate(**{r["col"]: t.count(where=t[r["col"]]) for r in rules}).to_pandas().iloc[0]  # pyright: ignore[reportArgumentType]  # the **kwargs are named metrics, never by/having
     return {r["key"]: int(row[r["col"]]) for r in rules}
 
 
@@ -343,10 +343,10 @@ def violations(tables, rule_packs, *, by=("channel", "strategy"), confidence: fl
     rules = _rules(_packs(rule_packs))
     t = _check(tables, rules)
     if "local_hour" in by_names:
-        t = t.mutate(local_hour=t.local_hour.floor().cast("int64"))
+        t = t.mutate(local_hour=t.local_hour.floor().cast("int64"))  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     aggs = {}
     for i, r in enumerate(rules):
-        aggs[f"_n{i}"] = t.count(where=_on(t, r))
+        aggs[f"_n{i}"] = t.count(where=_on(t, r))  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
         aggs[f"_v{i}"] = t.count(where=t[r["col"]])
     df = (t.group_by(by_names).aggregate(**aggs) if by_names else t.aggregate(**aggs)).to_pandas()
     rows = []
@@ -382,7 +382,7 @@ def violations(tables, rule_packs, *, by=("channel", "strategy"), confidence: fl
         "ci_low",
         "ci_high",
     ]
-    out = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     return out.sort_values(["pack", "rule", *by_names], kind="stable").reset_index(drop=True)
 
 
@@ -427,7 +427,7 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
     k = k.filter(k.contact_id.notnull())
     k = k.group_by("contact_id").aggregate(_k=k.count())
     j = t.left_join(k, "contact_id")
-    kk = j._k.fill_null(0)
+    kk = j._k.fill_null(0)  # pyright: ignore[reportArgumentType]  # ibis types fill_value as Scalar; a Python literal is accepted
     groups = [(r, _on(j, r), j[r["col"]]) for r in rules]
     any_rule = {
         "pack": "all",
@@ -439,9 +439,9 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
     aggs = {}
     for i, (_, on, bad) in enumerate(groups):
         aggs[f"_nv{i}"] = j.count(where=on & bad)
-        aggs[f"_kv{i}"] = kk.sum(where=on & bad)
+        aggs[f"_kv{i}"] = kk.sum(where=on & bad)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         aggs[f"_nc{i}"] = j.count(where=on & ~bad)
-        aggs[f"_kc{i}"] = kk.sum(where=on & ~bad)
+        aggs[f"_kc{i}"] = kk.sum(where=on & ~bad)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     row = j.aggregate(**aggs).to_pandas().iloc[0].fillna(0)
     out = []
     for i, (r, _, _) in enumerate(groups):

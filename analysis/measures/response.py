@@ -208,7 +208,7 @@ def effects(
         "ci_high",
         "pvalue",
     ]
-    out = pd.DataFrame(rows, columns=columns)
+    out = pd.DataFrame(rows, columns=columns)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out["pvalue_adjusted"] = out["pvalue"]
     if out.empty:
         return out

@@ -321,9 +321,10 @@ def prepare_data(scenario: str | None, data: Path | None, seed: int, say=print) 
     passed = sc.name if shipped else str(sc.path.resolve())
     if not explicit:
         data = (ROOT / "data" / "generated" / (sc.name if seed == 1 else f"{sc.name}-seed{seed}")).resolve()
+    assert data is not None  # given, or the generated folder
     manifest = _read_manifest(data)
     same = manifest is not None and manifest.get("scenario") == sc.name and manifest.get("seed") == seed
-    if same and (explicit or manifest.get("scenario_sha256") == synth.scenario_sha256(sc)):
+    if same and (explicit or manifest.get("scenario_sha256") == synth.scenario_sha256(sc)):  # pyright: ignore[reportOptionalMemberAccess]  # same implies a manifest
         return data, passed, manifest, False  # generated data are reused only while the scenario is unchanged
     if explicit:
         if manifest is None or "seed" not in manifest:  # a team's own data: used as it is
@@ -416,7 +417,7 @@ class Renderer:
         for exporter in (self.manager, self.analyst, self.slides):
             # nbconvert validates the notebook after each of its ~12 preprocessors, compiling the
             # JSON schema anew each time (0.7 s per render); papermill validated it on writing.
-            exporter._validate_preprocessor = lambda nb, preprocessor: None
+            exporter._validate_preprocessor = lambda nbc, preprocessor: None
         self._template_scripts: dict[str, set[str]] = {}
 
     def _raw(self, nb, kind: str, name: str, folder: Path) -> str:
@@ -529,12 +530,12 @@ def start_pdf(browser: str, slides: Path, pdf: Path) -> subprocess.Popen:
         slides.resolve().as_uri() + "?print-pdf",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proc.profile = profile  # removed in finish_pdf
-    proc.started = proc.ended = time.perf_counter()
+    proc.profile = profile  # pyright: ignore[reportAttributeAccessIssue]  # kept on the Popen object; removed in finish_pdf
+    proc.started = proc.ended = time.perf_counter()  # pyright: ignore[reportAttributeAccessIssue]  # bookkeeping attributes kept on the Popen object
 
     def note_end():
         proc.wait()
-        proc.ended = time.perf_counter()
+        proc.ended = time.perf_counter()  # pyright: ignore[reportAttributeAccessIssue]  # bookkeeping attributes kept on the Popen object
 
     threading.Thread(target=note_end, daemon=True).start()
     return proc
@@ -554,10 +555,10 @@ def finish_pdf(proc: subprocess.Popen, pdf: Path, timeout: float = 120) -> float
         proc.kill()
         proc.wait()
     finally:
-        shutil.rmtree(proc.profile, ignore_errors=True)
+        shutil.rmtree(proc.profile, ignore_errors=True)  # pyright: ignore[reportAttributeAccessIssue]  # bookkeeping attributes kept on the Popen object
     if proc.returncode != 0 or not pdf.is_file():
         raise BuildError(f"chromium could not print {pdf.name} (exit {proc.returncode}); rerun with --no-pdf")
-    return max(0.0, proc.ended - proc.started)
+    return max(0.0, proc.ended - proc.started)  # pyright: ignore[reportAttributeAccessIssue]  # bookkeeping attributes kept on the Popen object
 
 
 # --------------------------------------------------------------------------
@@ -627,7 +628,7 @@ def execute(nb_path: Path, out_path: Path, parameters: dict):
                     raise
     except PapermillExecutionError as e:
         try:
-            e._nb = nbformat.read(out_path, as_version=4)
+            e._nb = nbformat.read(out_path, as_version=4)  # pyright: ignore[reportAttributeAccessIssue]  # the notebook is attached to the error for the caller
         except (OSError, ValueError):
             pass
         raise _execution_error(nb_path, e) from None
@@ -1052,7 +1053,7 @@ class PreviousReports:
         if isinstance(entries, dict):
             self.entries = {k: v for k, v in entries.items() if isinstance(v, dict)}
             self._owned = {e for e in rec["entries"] if isinstance(e, str)}
-            self.validated = info.get("validated") if isinstance(info.get("validated"), str) else None
+            self.validated = info.get("validated") if isinstance(info.get("validated"), str) else None  # pyright: ignore[reportOptionalMemberAccess]  # entries is a dict only when info is
 
     def entry(self, name: str, field_name: str, key: str | None) -> dict | None:
         """The entry of notebook ``name`` if its ``field_name`` is ``key``."""
@@ -1065,8 +1066,8 @@ class PreviousReports:
         digest = files.get(rel) if isinstance(files, dict) else None
         if not isinstance(digest, str) or rel.split("/", 1)[0] not in self._owned:
             return None
-        path = Path(self.folder) / rel
-        here = Path(self.folder)
+        path = Path(self.folder) / rel  # pyright: ignore[reportArgumentType]  # digests are recorded only by a cache with a folder
+        here = Path(self.folder)  # pyright: ignore[reportArgumentType]  # digests are recorded only by a cache with a folder
         for part in Path(rel).parts:  # no link anywhere on the way, no .. out of the folder
             here = here / part
             if part in ("", ".", "..") or here.is_symlink():
@@ -1240,7 +1241,7 @@ def build(cfg: BuildConfig) -> BuildResult:
             rec["reports reused"] = all(page is not None for page in pages)
             if rec["reports reused"]:
                 for (_, suffix), page in zip(_REPORTS, pages):
-                    (tmp / f"{stem}{suffix}").write_bytes(page)
+                    (tmp / f"{stem}{suffix}").write_bytes(page)  # pyright: ignore[reportArgumentType]  # pages are all bytes here (checked above)
             else:
                 shown = with_first_line(nb, synthetic) if synthetic else nb
                 for kind, suffix in _REPORTS:
@@ -1339,7 +1340,7 @@ def build(cfg: BuildConfig) -> BuildResult:
         for proc, _ in pdfs:
             proc.kill()
             proc.wait()
-            shutil.rmtree(proc.profile, ignore_errors=True)
+            shutil.rmtree(proc.profile, ignore_errors=True)  # pyright: ignore[reportAttributeAccessIssue]  # bookkeeping attributes kept on the Popen object
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):
             raise BuildError(

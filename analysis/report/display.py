@@ -823,7 +823,7 @@ def _infer_kind(s: pd.Series) -> str:
     if pd.api.types.is_numeric_dtype(s):
         v = s.dropna()
         v = v[np.isfinite(v.to_numpy(float))] if len(v) else v
-        if len(v) and (v == v.round()).all() and v.abs().max() >= 1:
+        if len(v) and (v == v.round()).all() and v.abs().max() >= 1:  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
             return "count"
         return "number"
     vals = [x for x in s if not _is_missing(x)]
@@ -1018,11 +1018,11 @@ def table(
             if kind is None:
                 kind = known or (estimate_kind if col in _BARE_LIMITS else None) or default_kind
             if kind is None:
-                kind = _infer_kind(data[col])
+                kind = _infer_kind(data[col])  # pyright: ignore[reportArgumentType]  # pandas types a column as Series | DataFrame | ndarray; it is a Series
             if kind not in KINDS:
                 raise ValueError(f"kinds[{col!r}] must be one of {', '.join(KINDS)}, got {kind!r}")
             s = data[col]
-            if s.map(_is_missing).any():
+            if s.map(_is_missing).any():  # pyright: ignore[reportAttributeAccessIssue, reportGeneralTypeIssues]  # pandas types a column as Series | DataFrame | ndarray; it is a Series
                 gaps.append(col)
             if kind == "name":
                 values = [MISSING if _is_missing(v) else name(v, name_kinds.get(col)) for v in s]
@@ -1030,11 +1030,11 @@ def table(
                 values = [MISSING if _is_missing(v) else words(v) for v in s]
             else:
                 nums = (
-                    pd.to_numeric(s.where(~s.map(_is_missing)), errors="coerce").to_numpy(float)
+                    pd.to_numeric(s.where(~s.map(_is_missing)), errors="coerce").to_numpy(float)  # pyright: ignore[reportArgumentType, reportAttributeAccessIssue]  # pandas types a column as Series | DataFrame | ndarray; it is a Series
                     if kind != "bool"
                     else np.array([])
                 )
-                d = _decimals(nums, kind) if kind not in ("bool", "count", "pvalue", "value") else 0
+                d = _decimals(nums, kind) if kind not in ("bool", "count", "pvalue", "value") else 0  # pyright: ignore[reportArgumentType]  # pandas types a column as Series | DataFrame | ndarray; it is a Series
                 if _is_limit(col):
                     d = estimate_decimals.get(kind, d)
                 else:
@@ -1056,11 +1056,11 @@ def table(
         all_notes += [str(n) for n in notes if n]
         if "dpd_bucket" in data.columns:
             days = _bucket_days()
-            shown_b = [b for b in dict.fromkeys(data["dpd_bucket"].dropna().astype(str)) if b in days]
+            shown_b = [b for b in dict.fromkeys(data["dpd_bucket"].dropna().astype(str)) if b in days]  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
             if shown_b:
                 all_notes.append("Buckets: " + "; ".join(f"{b} = {days[b]}" for b in shown_b) + ".")
         if "segment" in data.columns:
-            seg = segment_note(data["segment"].dropna().unique())
+            seg = segment_note(data["segment"].dropna().unique())  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
             if seg:
                 all_notes.append(seg)
         if keys is None:

@@ -23,6 +23,7 @@ import logging
 import re
 import textwrap
 from collections.abc import Sequence
+from typing import overload
 
 import matplotlib as mpl
 import matplotlib.font_manager as font_manager
@@ -64,7 +65,7 @@ STYLE: dict = {
     "axes.labelsize": 10,
     "legend.frameon": False,
     "legend.fontsize": 9,
-    "axes.prop_cycle": mpl.cycler(
+    "axes.prop_cycle": mpl.cycler(  # pyright: ignore[reportAttributeAccessIssue]  # matplotlib exports cycler at runtime; its stubs omit it
         color=["#1b6ca8", "#e07b39", "#3a923a", "#c03d3e", "#8c6bb1", "#7f7f7f", "#b8a22f", "#17becf"]
     ),
 }
@@ -128,7 +129,7 @@ def cjk_font() -> str | None:
     if not new:
         return None
     _log.info("rebuilding matplotlib's font cache for %s", ", ".join(new))
-    font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)
+    font_manager.fontManager = font_manager._load_fontmanager(try_read_cache=False)  # pyright: ignore[reportAttributeAccessIssue]  # private matplotlib helper, absent from its stubs
     # the module-level shortcuts are bound to the instance they were made from
     font_manager.findfont = font_manager.fontManager.findfont
     font_manager.get_font_names = font_manager.fontManager.get_font_names
@@ -153,6 +154,12 @@ def set_style() -> None:
         mpl.rcParams["font.family"] = [*family, cjk]
 
 
+@overload
+def literal_text(text: None) -> None: ...
+@overload
+def literal_text(text: str) -> str: ...
+@overload
+def literal_text(text: object) -> str | None: ...
 def literal_text(text: object) -> str | None:
     r"""``text`` as matplotlib should draw it: literally, never as mathtext.
 
@@ -507,7 +514,7 @@ def dose_response_plot(
             lines = ax.errorbar(
                 sub[x],
                 sub[rate],
-                yerr=_yerr(sub, rate, low, high, 1.0),
+                yerr=_yerr(sub, rate, low, high, 1.0),  # pyright: ignore[reportArgumentType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
                 fmt="o",
                 capsize=2,
                 alpha=0.8,
@@ -520,8 +527,8 @@ def dose_response_plot(
         if bin_label is not None and bin_label in g:
             for _, r in g[many].iterrows():
                 ax.annotate(
-                    literal_text(r[bin_label]),
-                    (r[x], r[rate]),
+                    literal_text(r[bin_label]),  # pyright: ignore[reportArgumentType]  # pandas types a row's cell loosely; the bin label is text
+                    (r[x], r[rate]),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
                     xytext=(4, 4),
                     textcoords="offset points",
                     fontsize=8,
@@ -814,13 +821,13 @@ def break_even_plot(
         ax.axvline(current, color="0.3", lw=1, ls="--", label="price now")
     if flips is not None:
         for _, f in flips.iterrows():
-            ax.axvline(f["price"], color="#c03d3e", lw=1.5, ls=":", zorder=3)
+            ax.axvline(f["price"], color="#c03d3e", lw=1.5, ls=":", zorder=3)  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
             at = data[(data[x] == f["price"]) & (data[hue] == f["after"])]
             band = (max(float(f["ci_low"]), lo), min(float(f["ci_high"]), hi))
             if len(at) and np.isfinite(band).all():  # the crossing, with its interval clipped to the prices shown
                 ax.errorbar(
                     [f["price"]],
-                    [float(at[y].iloc[0]) * scale],
+                    [float(at[y].iloc[0]) * scale],  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
                     xerr=[[f["price"] - band[0]], [band[1] - f["price"]]],
                     fmt="o",
                     color="#c03d3e",
@@ -828,8 +835,8 @@ def break_even_plot(
                     zorder=4,
                 )
             ax.annotate(
-                literal_text(f"{f['after']} from {_number(f['price'])}"),
-                (f["price"], 0.5),
+                literal_text(f"{f['after']} from {_number(f['price'])}"),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
+                (f["price"], 0.5),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
                 xycoords=("data", "axes fraction"),
                 xytext=(4, 0),
                 textcoords="offset points",
@@ -892,7 +899,7 @@ def frontier_plot(
     """
     ax = _axes(ax)
     bad = data[status] == "infeasible" if status is not None else pd.Series(False, index=data.index)
-    for name, g in _groups(data[~bad], hue):
+    for name, g in _groups(data[~bad], hue):  # pyright: ignore[reportArgumentType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
         ax.plot(
             g[x],
             g[y].to_numpy(float) * scale,

@@ -699,7 +699,9 @@ def _lang(lang: str) -> str:
 
 
 def _style_run(run, *, size: float, bold=False, italic=False, mono=False, rgb=TEXT_RGB, lang="en-US"):
-    from lxml import etree
+    from lxml import (
+        etree,  # pyright: ignore[reportAttributeAccessIssue]  # lxml.etree is a compiled module pyright cannot see
+    )
     from pptx.dml.color import RGBColor
     from pptx.oxml.ns import qn
     from pptx.util import Pt
@@ -720,7 +722,9 @@ def _style_run(run, *, size: float, bold=False, italic=False, mono=False, rgb=TE
 
 
 def _bullet(paragraph, kind: str, level: int):
-    from lxml import etree
+    from lxml import (
+        etree,  # pyright: ignore[reportAttributeAccessIssue]  # lxml.etree is a compiled module pyright cannot see
+    )
     from pptx.oxml.ns import qn
     from pptx.util import Pt
 
@@ -908,6 +912,7 @@ def write_pptx(slides_html: str | Path, out: Path, *, title: str | None = None) 
     for data in slides:
         slide = prs.slides.add_slide(title_only)
         ph = slide.shapes.title
+        assert ph is not None  # the "Title Only" layout has a title placeholder
         top = MARGIN_PT * 0.6
         if data.title:
             lines = _lines(data.title, (SLIDE_W_PT - 2 * MARGIN_PT - 10) / TITLE_PT, bold=True)
@@ -938,9 +943,9 @@ def write_pptx(slides_html: str | Path, out: Path, *, title: str | None = None) 
                 _add_table(slide, block, left, y, size, widths, heights, lang)
             else:
                 pic = slide.shapes.add_picture(io.BytesIO(block.data), Pt(left), Pt(y), Pt(w), Pt(h))
-                pic._element.nvPicPr.cNvPr.set("descr", block.alt)
+                pic._element.nvPicPr.cNvPr.set("descr", block.alt)  # pyright: ignore[reportAttributeAccessIssue]  # python-pptx builds its XML element classes at runtime
         if data.notes:
-            slide.notes_slide.notes_text_frame.text = data.notes
+            slide.notes_slide.notes_text_frame.text = data.notes  # pyright: ignore[reportOptionalMemberAccess]  # a notes slide always has its notes placeholder
     buf = io.BytesIO()
     prs.save(buf)
     out = Path(out)

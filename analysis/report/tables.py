@@ -49,7 +49,7 @@ def readable(df: pd.DataFrame, digits: int | None = None) -> pd.DataFrame:
         pos = s.isin([np.inf]) if numeric else pd.Series(False, index=s.index)
         neg = s.isin([-np.inf]) if numeric else pd.Series(False, index=s.index)
         gap = s.isna()
-        if gap.any() or pos.any() or neg.any():
+        if gap.any() or pos.any() or neg.any():  # pyright: ignore[reportGeneralTypeIssues]  # pandas types a column loosely; these are Series of bool
             shown = s.astype(object).where(~gap, MISSING)
             shown = shown.where(~pos, UNBOUNDED).where(~neg, "-" + UNBOUNDED)
             out[col] = shown

@@ -34,7 +34,7 @@ class Estimate:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def _repr_html_(self) -> str:  # renders as a one-row table in JupyterLab
+    def _repr_html_(self) -> str | None:  # renders as a one-row table in JupyterLab
         import pandas as pd
 
         return pd.DataFrame([self.to_dict()])._repr_html_()
@@ -71,7 +71,7 @@ def to_frame(records: Iterable, index: Iterable | None = None):
     import pandas as pd
 
     rows = [asdict(r) if hasattr(r, "__dataclass_fields__") else dict(r) for r in records]
-    return pd.DataFrame(rows, index=list(index) if index is not None else None)
+    return pd.DataFrame(rows, index=list(index) if index is not None else None)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
 
 
 __all__ = ["Estimate", "SampleSize", "to_frame", "fields"]

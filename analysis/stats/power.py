@@ -69,7 +69,7 @@ def _solve_n(power_of_n, target: float, what: str) -> float:
     lo = hi / 2 if hi > 1 else 1e-9
     if power_of_n(lo) >= target:
         return lo
-    return optimize.brentq(lambda n: power_of_n(n) - target, lo, hi, xtol=1e-10, rtol=1e-14)
+    return optimize.brentq(lambda n: power_of_n(n) - target, lo, hi, xtol=1e-10, rtol=1e-14)  # pyright: ignore[reportArgumentType, reportReturnType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
 
 
 def _sizes(n1: float, ratio: float) -> tuple[int, int]:
@@ -80,7 +80,7 @@ def _sizes(n1: float, ratio: float) -> tuple[int, int]:
 # --------------------------------------------------------------- proportions
 
 
-def _prop_power(p1, p2, n1, alpha, ratio, alternative):
+def _prop_power(p1: float, p2: float, n1: float, alpha: float, ratio: float, alternative: str) -> float:
     effect = {"larger": p1 - p2, "smaller": p2 - p1}.get(alternative, abs(p1 - p2))
     pbar = (p1 + ratio * p2) / (1 + ratio)
     s0 = math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio))
@@ -170,7 +170,7 @@ def sample_size_proportions(
     s0 = math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio))
     s1 = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2) / ratio)
     n1 = ((_z(alpha, alternative) * s0 + stats.norm.isf(1 - power) * s1) / effect) ** 2
-    n1, n2 = _sizes(n1, ratio)
+    n1, n2 = _sizes(n1, ratio)  # pyright: ignore[reportArgumentType]  # scipy types norm.isf of a float as an array; it is a scalar
     achieved = _prop_power(p1, p2, n1, alpha, n2 / n1, alternative)
     return SampleSize(n1, n2, achieved, alpha, method="fleiss-levin-paik-2003")
 
@@ -210,7 +210,7 @@ def mde_proportions(
     edge = room * (1 - 1e-12)
     if f(edge) < 0:
         raise ValueError(f"n1={n1} is too small: no p2 reaches power {power} from p1={p1}")
-    return float(optimize.brentq(f, 1e-12 * room, edge, xtol=1e-13, rtol=1e-14))
+    return float(optimize.brentq(f, 1e-12 * room, edge, xtol=1e-13, rtol=1e-14))  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
 
 
 # --------------------------------------------------------------------- rates
@@ -397,8 +397,8 @@ def mde_rates(
         raise ValueError(f"n1={n1} is too small: no rate ratio reaches power {power}")
     if hit == 0:
         raise ValueError(f"power={power} is already reached at the null ratio (alpha={alpha})")
-    lr = optimize.brentq(f, grid[hit - 1], grid[hit], xtol=1e-14, rtol=1e-14)
-    return float(null * math.exp(lr))
+    lr = optimize.brentq(f, grid[hit - 1], grid[hit], xtol=1e-14, rtol=1e-14)  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
+    return float(null * math.exp(lr))  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
 
 
 # ------------------------------------------------------ designs from observed rates
@@ -467,7 +467,7 @@ def lift_designs(p0: float, lifts, shares, *, power: float = 0.8, alpha: float =
                 n = sample_size_proportions(p0 + d, p0, power=power, alpha=alpha, ratio=(1 - s) / s)
                 row.update(challenger=n.n1, champion=n.n2, total=n.total, power=n.power)
             rows.append(row)
-    out = pd.DataFrame(rows, columns=["lift", "challenger_share", "challenger", "champion", "total", "power", "note"])
+    out = pd.DataFrame(rows, columns=["lift", "challenger_share", "challenger", "champion", "total", "power", "note"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out[["challenger", "champion", "total"]] = out[["challenger", "champion", "total"]].astype("Int64")
     return out
 
@@ -500,7 +500,7 @@ def power_curve_proportions(p0: float, lifts, totals, *, ratio: float = 1.0, alp
                     ),
                 }
             )
-    out = pd.DataFrame(rows, columns=["lift", "total", "power"])
+    out = pd.DataFrame(rows, columns=["lift", "total", "power"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out.attrs["not_computable"] = skipped
     return out
 
@@ -566,6 +566,6 @@ def noninferiority_designs(
             )
             row.update(n1=n.n1, n2=n.n2, total=n.total, power=n.power)
         rows.append(row)
-    out = pd.DataFrame(rows, columns=["challenger_share", "n1", "n2", "total", "power", "note"])
+    out = pd.DataFrame(rows, columns=["challenger_share", "n1", "n2", "total", "power", "note"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     out[["n1", "n2", "total"]] = out[["n1", "n2", "total"]].astype("Int64")
     return out

@@ -416,8 +416,8 @@ def _exact_or_limits(a: int, b: int, c: int, d: int, tail: float, est: float) ->
         step = 1.0
         while step < 1e4 and tail_minus(centre - step, at_least) * tail_minus(centre + step, at_least) > 0:
             step *= 2.0
-        root = optimize.brentq(tail_minus, centre - step, centre + step, args=(at_least,), xtol=1e-13, rtol=1e-13)
-        limits.append(math.exp(root))
+        root = optimize.brentq(tail_minus, centre - step, centre + step, args=(at_least,), xtol=1e-13, rtol=1e-13)  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
+        limits.append(math.exp(root))  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
     return limits[0], limits[1]
 
 
@@ -464,7 +464,7 @@ def odds_ratio_ci(x1, n1, x2, n2, *, method="woolf", confidence=0.95) -> Estimat
         est = float(_scipy_odds_ratio(table, kind="conditional").statistic)
         if math.isnan(est):
             return Estimate(est, 0.0, math.inf, math.nan, 1.0, method, confidence, 1.0)
-        p = min(1.0, float(stats.fisher_exact(table).pvalue))
+        p = min(1.0, float(stats.fisher_exact(table).pvalue))  # pyright: ignore[reportAttributeAccessIssue]  # scipy's fisher_exact returns a result object with a pvalue
         low, high = _exact_or_limits(a, b, c, d, (1.0 - confidence) / 2.0, est)
         return Estimate(est, low, high, math.nan, p, method, confidence, 1.0)
     est = _ratio(a * d, b * c)

@@ -83,7 +83,8 @@ def _choice(name: str, value, allowed) -> str:
 
 def _alternative(value) -> str:
     allowed = ALTERNATIVES + tuple(_ALIASES)
-    return _ALIASES.get(_choice("alternative", value, allowed), value)
+    choice = _choice("alternative", value, allowed)  # value itself, checked
+    return _ALIASES.get(choice, choice)
 
 
 # ------------------------------------------------------------------- helpers
@@ -248,10 +249,10 @@ def _diff(y1, e1, y2, e2, value, method, alternative, confidence):
             target, far = -sign * crit, est + sign * step
             while sign * f(far, target) > 0:
                 far = est + 2 * (far - est)
-            return optimize.brentq(f, est, far, args=(target,), xtol=1e-14, rtol=1e-12)
+            return optimize.brentq(f, est, far, args=(target,), xtol=1e-14, rtol=1e-12)  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
 
         low, high = solve(-1), solve(+1)
-    return est, *_one_sided(low, high, alternative, -math.inf), z_stat, _pvalue(z_stat, alternative)
+    return est, *_one_sided(low, high, alternative, -math.inf), z_stat, _pvalue(z_stat, alternative)  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
 
 
 def compare_rates(

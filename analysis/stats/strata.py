@@ -105,8 +105,8 @@ def _breslow_day(arr: np.ndarray, psi: float):
             continue
         # expected a under the common odds ratio: A(t - m1 - n1 + A) = psi (m1 - A)(n1 - A)
         f = lambda x: x * (t - m1 - n1 + x) - psi * (m1 - x) * (n1 - x)  # noqa: B023 (solved within this iteration)
-        e = optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-15)
-        v = 1 / (1 / e + 1 / (m1 - e) + 1 / (n1 - e) + 1 / (t - m1 - n1 + e))
+        e = optimize.brentq(f, lo, hi, xtol=1e-13, rtol=1e-15)  # pyright: ignore[reportArgumentType]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
+        v = 1 / (1 / e + 1 / (m1 - e) + 1 / (n1 - e) + 1 / (t - m1 - n1 + e))  # pyright: ignore[reportOperatorIssue]  # scipy's brentq is unannotated: rtol inferred as float64, the result as root-or-tuple
         diffs.append(a - e)
         variances.append(v)
     k = len(diffs)
