@@ -49,10 +49,11 @@ test: setup ## run all tests (several minutes: notebooks, builds, browser, bench
 test-fast: setup ## the quick tests only, for the inner loop: leaves out those marked slow (PYTEST_ARGS=... passes options)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
-lint: setup ## ruff (lint and format check), the import layers (import-linter)
+lint: setup ## ruff (lint and format check), the import layers (import-linter), pyright (basic)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	node_modules/.bin/pyright
 
 format: setup ## format the code with ruff and apply its safe fixes
 	$(BIN)/ruff format .
