@@ -15,4 +15,31 @@ Layers, each importing only those below it (checked by ``make lint``):
 ``analysis.data`` and ``analysis.stats`` are independent of each other.
 """
 
+__all__ = ["versions"]
+
 __version__ = "0.1.0"
+
+
+def versions(*packages: str, missing: str | None = "not installed") -> dict[str, str | None]:
+    """The versions of Python, this package and each of ``packages`` (distribution names), in that order.
+
+    A package that is not installed gets ``missing``. The reports' versions table, the build's record and
+    cache keys, and the generator's manifest all read versions here.
+
+    >>> list(versions("numpy"))
+    ['python', 'analysis', 'numpy']
+    >>> versions("no-such-package-here")["no-such-package-here"]
+    'not installed'
+    """
+    import platform
+    from importlib import metadata
+
+    found: dict[str, str | None] = {"python": platform.python_version(), "analysis": __version__}
+    for name in packages:
+        if name in found:
+            continue
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = missing
+    return found

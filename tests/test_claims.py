@@ -243,7 +243,7 @@ def test_no_winner_means_targeting_not_supported():
 
 
 def test_unknown_baseline_is_named():
-    with pytest.raises(ValueError, match="baseline strategy 'letter'.*phone_only, sms_only"):
+    with pytest.raises(ValueError, match="unknown baseline 'letter'.*phone_only, sms_only"):
         claims.check_claims(_data(_world()), baseline="letter")
 
 

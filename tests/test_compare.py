@@ -75,7 +75,7 @@ def test_by_group_and_table_output(data):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--baseline", "letters"), "baseline strategy 'letters' is not in the data"),
+        (("--baseline", "letters"), "unknown baseline 'letters'"),
         (("--by", "colour"), "colour"),
         (("--scenario", "us_default"), "unit costs are in USD but the data is in CNY"),
         (("--confidence", "95"), "expected a number in (0, 1)"),

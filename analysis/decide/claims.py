@@ -75,9 +75,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import engine, stats
+from analysis import checks, engine, stats
 from analysis.data.scenario import Scenario, load_scenario
 from analysis.decide import economics
+from analysis.engine import Tables
 from analysis.measures.costs import UnitCosts, account_cost_expression, complaint_cost_weights
 
 __all__ = [
@@ -208,7 +209,7 @@ def _complaint_cost(sc: Scenario, costs: UnitCosts) -> float:
 
 
 def claim_data(
-    tables,
+    tables: Tables,
     *,
     costs: UnitCosts,
     rule_packs=None,
@@ -505,7 +506,9 @@ def _more_less(x: float, more: str = "more", less: str = "less") -> str:
 # --------------------------------------------------------------------------
 
 
-def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
+def check_claims(
+    data: ClaimData, *, baseline: str = checks.BASELINE, confidence: float = checks.CONFIDENCE
+) -> pd.DataFrame:
     """Measure each claim against each call strategy and give verdicts (pure).
 
     Args:
@@ -525,8 +528,7 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
     """
     cells = _with_net(data.cells, data.complaint_cost)
     strategies = sorted(cells["strategy"].unique())
-    if baseline not in strategies:
-        raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
+    checks.baseline(baseline, strategies)
     pooled = _pooled(cells)
     b = _row(pooled, baseline)
     assert b is not None  # the baseline is a strategy of the cells (checked above)
@@ -743,11 +745,11 @@ def check_claims(data: ClaimData, *, baseline: str = "sms_only", confidence: flo
 
 
 def claims(
-    tables,
+    tables: Tables,
     *,
     costs: UnitCosts,
-    baseline: str = "sms_only",
-    confidence: float = 0.95,
+    baseline: str = checks.BASELINE,
+    confidence: float = checks.CONFIDENCE,
     rule_packs=None,
     horizon_days: int = 30,
     scenario: Scenario | str | None = None,
@@ -777,7 +779,9 @@ def _segment_effects(cells, segment, strategy, baseline, outcome, confidence) ->
 # --------------------------------------------------------------------------
 
 
-def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
+def net_value_effects(
+    data: ClaimData, *, baseline: str = checks.BASELINE, confidence: float = checks.CONFIDENCE
+) -> pd.DataFrame:
     """Net value per account of each strategy minus the baseline's, per segment.
 
     Net value is collected minus contact cost minus complaint cost (the
@@ -836,7 +840,9 @@ def net_value_effects(data: ClaimData, *, baseline: str = "sms_only", confidence
     return out
 
 
-def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", confidence: float = 0.95) -> pd.DataFrame:
+def recommendation_by_segment(
+    data: ClaimData, *, baseline: str = checks.BASELINE, confidence: float = checks.CONFIDENCE
+) -> pd.DataFrame:
     """The strategy to use in each segment, by net value per account against the baseline.
 
     Rule: a strategy *qualifies* in a segment when its net value per account
@@ -914,7 +920,7 @@ def recommendation_by_segment(data: ClaimData, *, baseline: str = "sms_only", co
     return pd.DataFrame(rows, columns=cols)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
 
 
-def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = 0.95) -> stats.Estimate:
+def targeting_gain(recommendation: pd.DataFrame, *, confidence: float = checks.CONFIDENCE) -> stats.Estimate:
     """Net gain per account of the per-segment choice over the baseline for all.
 
     ``sum_k share_k * gain_k`` over segments; segments are independent, so

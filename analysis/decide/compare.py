@@ -72,7 +72,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import engine, stats
+from analysis import checks, engine, stats
+from analysis.engine import Tables
 from analysis.measures.costs import UnitCosts, account_cost_expression
 
 __all__ = [
@@ -129,13 +130,13 @@ def _none(x):
 
 
 def headline(
-    tables,
+    tables: Tables,
     *,
     costs: UnitCosts,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = (),
     adjust: bool = False,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
     horizon: str = "short",
     long_horizon_days: int | None = None,
@@ -192,8 +193,7 @@ def headline(
         **long_kw,
     )
     strategies = sorted(cells["strategy"].unique())
-    if baseline not in strategies:
-        raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(strategies)}")
+    checks.baseline(baseline, strategies)
     currency = _currency(tables)
     if currency is not None and currency != costs.currency:
         raise ValueError(
@@ -249,19 +249,18 @@ def headline(
     return records
 
 
-def _currency(tables) -> str | None:
+def _currency(tables: Tables) -> str | None:
     cur = getattr(tables, "currency", None)
     if cur:
         return cur
-    try:
-        acc = tables["accounts"]
-    except (KeyError, TypeError):
+    acc = tables.get("accounts") if isinstance(tables, Mapping) else None
+    if acc is None:
         return None
     values = acc.select("currency").distinct().limit(2).to_pandas()["currency"].tolist()
     return values[0] if len(values) == 1 else None
 
 
-def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
+def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> dict:
     """Post-stratified effects on the paid rate, per group and strategy.
 
     A segment where the strategy or the baseline has fewer than 2 accounts is
@@ -333,9 +332,8 @@ def _adjusted(tables, baseline, by, cells, confidence, horizon_days) -> dict:
     return out
 
 
-def _tables_of(tables) -> dict:
-    inner = getattr(tables, "tables", None)
-    return dict(inner if inner is not None else tables)
+def _tables_of(tables: Tables) -> dict:
+    return dict(tables) if isinstance(tables, Mapping) else dict(tables.tables)
 
 
 def format_table(records: list[dict], *, adjust: bool = False, baseline: str | None = None) -> str:

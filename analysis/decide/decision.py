@@ -95,7 +95,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 from scipy.optimize import linprog
 
-from analysis import engine
+from analysis import checks, engine
 from analysis.decide import economics
 from analysis.measures.costs import UnitCosts
 
@@ -557,7 +557,7 @@ def estimate(
     source,
     scenario,
     *,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     unit_costs: UnitCosts | None = None,
     horizon_days: int | None = None,
     contacts: pd.DataFrame | None = None,
@@ -597,8 +597,7 @@ def estimate(
             contacts = engine.contact_cells(source, by=("segment", "strategy", "channel"), horizon_days=window)
     if m.by != ("segment",):
         raise ValueError(f"the moments must be by segment, got by={m.by!r}")
-    if baseline not in m.strategies():
-        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(m.strategies())}")
+    checks.baseline(baseline, m.strategies())
     a = economics.assumptions(scenario, unit_costs)
     coef = economics._coef(a, "assumed", m.measures)
     w = coef["net_value"] + coef["complaint_cost"]  # value before complaint costs, on the moments' basis
@@ -947,7 +946,7 @@ def decide(
     source,
     scenario,
     *,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     capacity_hours: Any = DEFAULT_LIMIT,
     complaint_budget_per_10k: Any = DEFAULT_LIMIT,
     level: float = DEFAULT_LEVEL,
@@ -1289,7 +1288,7 @@ def segment_factor_note(model: dict | None, segments, level: float) -> str | Non
     )
 
 
-def scenario_draws(level: float, cells: int, confidence: float = 0.95) -> int:
+def scenario_draws(level: float, cells: int, confidence: float = checks.CONFIDENCE) -> int:
     """Posterior draws a limit must hold in so that it holds with probability ``level`` (Calafiore and Campi 2006).
 
     ``S >= (2 / eps) (ln(1 / beta) + d)`` with ``eps = 1 - level``, ``beta = 1 - confidence`` and ``d``
@@ -1778,7 +1777,7 @@ def to_json(decision: Decision) -> dict:
 # Scoring against the truth (synthetic data)
 # --------------------------------------------------------------------------
 def truth_cells(
-    truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None, baseline: str = "sms_only"
+    truth: Mapping, scenario, *, unit_costs: UnitCosts | None = None, baseline: str = checks.BASELINE
 ) -> pd.DataFrame:
     """True per-account net value (against the baseline), agent hours and complaints per (segment, strategy).
 

@@ -92,6 +92,7 @@ from scipy import stats as sps
 
 from analysis import checks, engine, stats
 from analysis.data.scenario import LOSS_STAGES, Scenario, load_scenario
+from analysis.engine import Tables
 from analysis.measures.costs import UnitCosts, agent_seconds_weights, complaint_cost_weights, contact_cost_weights
 
 __all__ = [
@@ -240,7 +241,7 @@ def _names(value, what: str) -> tuple[str, ...]:
 
 
 def cell_moments(
-    tables,
+    tables: Tables,
     scenario=None,
     *,
     by: Sequence[str] = ("segment",),
@@ -515,8 +516,8 @@ def _check_common(baseline, confidence, escalation, m: CellMoments | None = None
     if escalation not in _ESCALATION:
         raise ValueError(f"unknown escalation {escalation!r}; allowed: {', '.join(_ESCALATION)}")
     checks.confidence(confidence)
-    if m is not None and baseline not in m.strategies():
-        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(m.strategies())}")
+    if m is not None:
+        checks.baseline(baseline, m.strategies())
 
 
 def _baseline_index(m: CellMoments, baseline: str) -> np.ndarray:
@@ -530,16 +531,16 @@ def _baseline_index(m: CellMoments, baseline: str) -> np.ndarray:
 # Public API
 # --------------------------------------------------------------------------
 def net_value(
-    tables,
+    tables: Tables,
     scenario,
     *,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = ("segment",),
     unit_costs: UnitCosts | None = None,
     escalation: str = "assumed",
     discount: bool = False,
     strata: Sequence[str] | None = None,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int | None = None,
     horizon: str = "short",
 ) -> pd.DataFrame:
@@ -591,7 +592,7 @@ def net_value(
 
 
 def _value_frame(
-    m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str, confidence: float = 0.95
+    m: CellMoments, a: Mapping[str, float], baseline: str, escalation: str, confidence: float = checks.CONFIDENCE
 ) -> pd.DataFrame:
     z = float(sps.norm.isf((1 - confidence) / 2))
     c = _coef(a, escalation, m.measures)
@@ -670,10 +671,10 @@ def _ranges(scenario, a: Mapping[str, float]) -> dict[str, tuple[float, float]]:
 
 
 def monte_carlo(
-    tables,
+    tables: Tables,
     scenario,
     *,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = ("segment",),
     draws: int = 10_000,
     seed: int = 0,
@@ -727,9 +728,9 @@ def monte_carlo(
     if unsampled not in ("error", "mean"):
         raise ValueError(f"unknown unsampled {unsampled!r}; allowed: error, mean")
     _check_horizon(horizon)
-    _check_common(baseline, 0.95, escalation)
+    _check_common(baseline, checks.CONFIDENCE, escalation)
     m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
-    _check_common(baseline, 0.95, escalation, m)
+    _check_common(baseline, checks.CONFIDENCE, escalation, m)
     base = assumptions(scenario, unit_costs)
     rng = np.random.default_rng(int(seed))
     C = len(m.cells)
@@ -800,18 +801,18 @@ def _slope_vector(
 
 
 def break_even(
-    tables,
+    tables: Tables,
     scenario,
     *,
     unit_cost: str = "agent_cost_per_hour",
     strategy: str = "phone_only",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = ("segment",),
     unit_costs: UnitCosts | None = None,
     escalation: str = "assumed",
     discount: bool = False,
     strata: Sequence[str] | None = None,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int | None = None,
     horizon: str = "short",
 ) -> pd.DataFrame:
@@ -888,11 +889,11 @@ def break_even(
 
 
 def tornado(
-    tables,
+    tables: Tables,
     scenario,
     *,
     strategy: str = "phone_only",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = ("segment",),
     cell: Mapping[str, Any] | None = None,
     unit_costs: UnitCosts | None = None,
@@ -920,9 +921,9 @@ def tornado(
         advantage over the baseline changes sign within the key's range).
     """
     _check_horizon(horizon)
-    _check_common(baseline, 0.95, escalation)
+    _check_common(baseline, checks.CONFIDENCE, escalation)
     m = _moments(tables, scenario, by, strata, discount, horizon_days, horizon)
-    _check_common(baseline, 0.95, escalation, m)
+    _check_common(baseline, checks.CONFIDENCE, escalation, m)
     if strategy not in m.strategies() or strategy == baseline:
         raise ValueError(
             f"unknown strategy {strategy!r}; allowed: {', '.join(s for s in m.strategies() if s != baseline)}"
@@ -1142,7 +1143,7 @@ def _envelope(A: np.ndarray, B: np.ndarray, lo: float, hi: float) -> list[tuple[
 
 
 def price_flips(
-    tables,
+    tables: Tables,
     scenario,
     *,
     prices: Sequence[str] = PRICES,
@@ -1154,7 +1155,7 @@ def price_flips(
     escalation: str = "assumed",
     discount: bool = False,
     strata: Sequence[str] | None = None,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int | None = None,
     horizon: str = "short",
     points: int = 101,

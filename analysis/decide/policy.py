@@ -50,7 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from analysis import checks
 from analysis.decide import economics
+from analysis.engine import Tables
 
 __all__ = [
     "REQUIRED",
@@ -410,7 +412,7 @@ def frontier(
 # Data-facing
 # --------------------------------------------------------------------------
 def policy_segments(
-    tables, scenario, *, baseline: str = "sms_only", by: Sequence[str] = ("segment",), **net_value_options
+    tables: Tables, scenario, *, baseline: str = checks.BASELINE, by: Sequence[str] = ("segment",), **net_value_options
 ) -> pd.DataFrame:
     """The :func:`optimise_policy` frame from a dataset (or :class:`~analysis.decide.economics.CellMoments`).
 
@@ -455,12 +457,12 @@ def policy_segments(
 
 
 def policy_from_data(
-    tables,
+    tables: Tables,
     scenario,
     *,
     capacity_hours: float | None = None,
     complaint_budget_per_10k: float | None = None,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = ("segment",),
     **net_value_options,
 ) -> PolicyResult:

@@ -76,12 +76,13 @@ true for every account.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias
 
 import ibis
 import pandas as pd
 
+from analysis import checks
 from analysis.data import contract
 from analysis.data.clock import ENGINES, backend_name, epoch_us, horizon_windows, local_time, local_to_utc
 from analysis.data.scenario import LOSS_STAGES
@@ -101,7 +102,8 @@ __all__ = [
     "cell_stats",
     "contact_cells",
     "local_time",
-    "column_names",
+    "Tables",
+    "HasTables",
     "get_table",
     "check_horizon",
     "horizon_windows",
@@ -213,15 +215,24 @@ _NULLABLE_METRICS = frozenset({"days_to_first_payment", "risk_score", "assignmen
 # --------------------------------------------------------------------------
 
 
-def get_table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
-    """Table ``name`` from a mapping (or from an object with ``.tables``)."""
-    try:
-        return tables[name]
-    except (KeyError, TypeError):
-        inner = getattr(tables, "tables", None)
-        if inner is not None and name in inner:
-            return inner[name]
-        raise ValueError(f"tables has no table {name!r}") from None
+class HasTables(Protocol):
+    """A loaded dataset: the contract's tables by name in ``.tables`` (as :class:`analysis.data.io.Dataset`)."""
+
+    @property
+    def tables(self) -> Mapping[str, ibis.Table]: ...
+
+
+#: What every analysis accepts as its data: a loaded dataset (:class:`HasTables`) or a mapping of table name to
+#: Ibis table (``{"accounts": ..., "contacts": ..., ...}``).
+Tables: TypeAlias = HasTables | Mapping[str, ibis.Table]
+
+
+def get_table(tables: Tables, name: str) -> ibis.Table:
+    """Table ``name`` from a mapping of tables or from a dataset's ``.tables``."""
+    source = tables if isinstance(tables, Mapping) else getattr(tables, "tables", None)
+    if not isinstance(source, Mapping) or name not in source:
+        raise ValueError(f"tables has no table {name!r}")
+    return source[name]
 
 
 def check_horizon(horizon_days: Any, name: str = "horizon_days") -> int:
@@ -229,37 +240,6 @@ def check_horizon(horizon_days: Any, name: str = "horizon_days") -> int:
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, numbers.Integral) or horizon_days <= 0:
         raise ValueError(f"{name} must be a positive integer, got {horizon_days!r}")
     return int(horizon_days)
-
-
-def _names(arg: str | Iterable[str] | None, what: str) -> list[str]:
-    """Normalise a column-name argument (None, one name or a sequence of names)."""
-    names = [] if arg is None else [arg] if isinstance(arg, str) else list(arg)
-    for n in names:
-        if not isinstance(n, str):
-            raise ValueError(f"{what} must be column names (strings), got {n!r}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{what} names a column twice: {names}")
-    return names
-
-
-def _check_allowed(names: Iterable[str], allowed: Sequence[str], what: str) -> None:
-    """Raise ValueError naming the first name not in ``allowed``."""
-    allowed_set = set(allowed)
-    for n in names:
-        if n not in allowed_set:
-            raise ValueError(f"unknown {what} {n!r}; allowed: {', '.join(allowed)}")
-
-
-def column_names(arg: str | Iterable[str] | None, allowed: Sequence[str], what: str = "by") -> list[str]:
-    """Column-name argument ``what`` as a list, each name checked against ``allowed``.
-
-    Raises:
-        ValueError: a name that is not a string, is named twice or is not
-            allowed (the message names ``what`` and lists what is allowed).
-    """
-    names = _names(arg, what)
-    _check_allowed(names, allowed, f"{what} column")
-    return names
 
 
 def in_horizon(events: ibis.Table, ts: str, windows: ibis.Table) -> ibis.Table:
@@ -412,7 +392,7 @@ def _opt_out_aggregates(opt_outs: ibis.Table, windows: ibis.Table) -> ibis.Table
 
 
 def account_outcomes(
-    tables: Mapping[str, ibis.Table],
+    tables: Tables,
     *,
     horizon_days: int = 30,
     long_horizon_days: int | None = None,
@@ -515,7 +495,7 @@ def _metric_columns(schema: ibis.Schema) -> list[str]:
 
 
 def _cell_stats_expr(
-    tables: Mapping[str, ibis.Table],
+    tables: Tables,
     *,
     by: str | Sequence[str],
     metrics: Sequence[str] | None,
@@ -536,19 +516,18 @@ def _cell_stats_expr(
             raise ValueError(f"derived metric names clash with outcome columns: {', '.join(clash)}")
         outcomes = outcomes.mutate(**{k: f(outcomes) for k, f in derived.items()})
     schema = outcomes.schema()
-    by_names = _names(by, "by")
-    _check_allowed(by_names, list(schema.names), "by column")  # pyright: ignore[reportArgumentType]  # ibis declares Schema.names through its attribute descriptor; it is a tuple of str
+    by_names = checks.columns(by, list(schema.names), "by")  # pyright: ignore[reportArgumentType]  # ibis declares Schema.names through its attribute descriptor; it is a tuple of str
     allowed_metrics = _metric_columns(schema)
     if metrics is None:
         metrics = DEFAULT_METRICS + tuple(m for m in LONG_METRICS if m in schema.names)  # pyright: ignore[reportOperatorIssue]  # ibis declares Schema.names through its attribute descriptor; it is a tuple of str
-    metric_names = _names(metrics, "metrics")
-    _check_allowed(metric_names, allowed_metrics, "metric")
+    metric_names = checks.names(metrics, "metrics")
+    checks.among(metric_names, allowed_metrics, "metric")
     pairs: list[tuple[str, str]] = []
     for pair in cross or ():
         if isinstance(pair, str) or len(pair) != 2:
             raise ValueError(f"cross must hold (a, b) metric pairs, got {pair!r}")
         a, b = pair
-        _check_allowed((a, b), allowed_metrics, "cross metric")
+        checks.among((a, b), allowed_metrics, "cross metric")
         pairs.append((a, b))
 
     used = list(dict.fromkeys([*metric_names, *(m for p in pairs for m in p)]))
@@ -571,7 +550,7 @@ def _cell_stats_expr(
 
 
 def cell_stats(
-    tables: Mapping[str, ibis.Table],
+    tables: Tables,
     *,
     by: str | Sequence[str] = ("strategy",),
     metrics: Sequence[str] | None = None,
@@ -637,7 +616,7 @@ def cell_stats(
 
 
 def contact_cells(
-    tables: Mapping[str, ibis.Table],
+    tables: Tables,
     *,
     by: str | Sequence[str] = ("channel",),
     horizon_days: int = 30,
@@ -681,9 +660,8 @@ def contact_cells(
     accounts = get_table(tables, "accounts")
     contacts = get_table(tables, "contacts")
     complaints = get_table(tables, "complaints")
-    by_names = _names(by, "by")
     allowed = list(dict.fromkeys([*contacts.columns, *accounts.columns, *_DERIVED_CONTACT_COLUMNS]))
-    _check_allowed(by_names, allowed, "by column")
+    by_names = checks.columns(by, allowed, "by")
 
     account_cols = [n for n in by_names if n in accounts.columns and n not in contacts.columns]
     if "local_hour" in by_names and "time_zone" not in account_cols:

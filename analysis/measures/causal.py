@@ -58,6 +58,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis import checks, engine, stats
+from analysis.engine import Tables
 
 __all__ = ["METHODS", "TRUTH_KEYS", "strategy_effects", "compare_methods", "cmh_effects"]
 
@@ -109,7 +110,7 @@ def _accounts(tables: Any):
         raise ValueError("tables has no table 'accounts'") from None
 
 
-def _check(tables, outcome, strata, confidence, horizon_days) -> tuple[bool, list[str]]:
+def _check(tables: Tables, outcome, strata, confidence, horizon_days) -> tuple[bool, list[str]]:
     """Validate the outcome and strata names; return (outcome is bool, strata)."""
     schema = engine.account_outcomes(tables, horizon_days=horizon_days).schema()
     allowed = [n for n, t in schema.items() if n not in _NOT_OUTCOMES and (t.is_numeric() or t.is_boolean())]
@@ -126,7 +127,7 @@ def _check(tables, outcome, strata, confidence, horizon_days) -> tuple[bool, lis
     return schema[outcome].is_boolean(), names
 
 
-def _cells(tables, outcome: str, strata: list[str], horizon_days: int, weights: bool) -> pd.DataFrame:
+def _cells(tables: Tables, outcome: str, strata: list[str], horizon_days: int, weights: bool) -> pd.DataFrame:
     """Per (strategy, *strata) cell: accounts, y sums and (optionally) IPW sums.
 
     Columns: ``strategy``, the strata, ``n``, ``sy``, ``syy`` and, with
@@ -162,8 +163,7 @@ def _cells(tables, outcome: str, strata: list[str], horizon_days: int, weights: 
 
 def _arms(cells: pd.DataFrame, baseline: str, strategies) -> list[str]:
     present = sorted(cells.loc[cells.n > 0, "strategy"].dropna().unique())
-    if baseline not in present:
-        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(present)}")
+    checks.baseline(baseline, present)
     if strategies is None:
         return [s for s in present if s != baseline]
     chosen = [strategies] if isinstance(strategies, str) else list(strategies)
@@ -325,7 +325,7 @@ def _propensity(cells: pd.DataFrame, propensity: str) -> str:
     return propensity if propensity != "auto" else ("recorded" if complete else "estimated")
 
 
-def _prepare(tables, outcome, baseline, strategies, strata, confidence, horizon_days, weights):
+def _prepare(tables: Tables, outcome, baseline, strategies, strata, confidence, horizon_days, weights):
     is_bool, strata = _check(tables, outcome, strata, confidence, horizon_days)
     cells = _cells(tables, outcome, strata, horizon_days, weights)
     return cells, is_bool, strata, _arms(cells, baseline, strategies)
@@ -337,13 +337,13 @@ def _prepare(tables, outcome, baseline, strategies, strata, confidence, horizon_
 
 
 def strategy_effects(
-    tables,
+    tables: Tables,
     *,
     outcome: str = "paid",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     method: str = "naive",
     strata: str | Sequence[str] | None = ("segment",),
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
     strategies: str | Sequence[str] | None = None,
     propensity: str = "auto",
@@ -435,13 +435,13 @@ def _truth_means(truth: Mapping, outcome: str) -> tuple[dict, dict]:
 
 
 def compare_methods(
-    tables,
+    tables: Tables,
     *,
     outcome: str = "paid",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     strata: str | Sequence[str] | None = ("segment",),
     truth: Mapping | None = None,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
     strategies: str | Sequence[str] | None = None,
     empty_strata: str = "error",
@@ -506,12 +506,12 @@ def compare_methods(
 
 
 def cmh_effects(
-    tables,
+    tables: Tables,
     *,
     outcome: str = "paid",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     strata: str | Sequence[str] | None = ("segment",),
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
     strategies: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:

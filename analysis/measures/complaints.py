@@ -38,6 +38,7 @@ import pandas as pd
 
 from analysis import checks, engine
 from analysis.data import contract
+from analysis.engine import Tables
 from analysis.stats import Estimate, adjust_pvalues, compare_rates, mean_ci, proportion_ci, rate_ci
 from analysis.stats.rates import COMPARE_METHODS, RATE_METHODS
 
@@ -75,40 +76,19 @@ def _micros_between(ts: ibis.Value, start: ibis.Value) -> ibis.Value:
 # --------------------------------------------------------------------------
 
 
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:  # pyright: ignore[reportOperatorIssue]  # typeshed's numbers.Real declares no comparison with int
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
-
-
-def _confidence(value: Any) -> float:
-    return checks.confidence(value)
-
-
 def _whole(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
-
-
-def _columns(name: str, value: Any, allowed: Sequence[str]) -> list[str]:
-    """Normalise column name(s) and check each is in ``allowed``."""
-    return engine.column_names(value, allowed, name)
-
-
 def _column(name: str, value: Any, allowed: Sequence[str]) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name} must be one column name, got {value!r}")
-    return _columns(name, value, allowed)[0]
+    return checks.columns(value, allowed, name)[0]
 
 
-def _allowed(tables, exposure: str, horizon_days: int) -> list[str]:
+def _allowed(tables: Tables, exposure: str, horizon_days: int) -> list[str]:
     """Columns cells may be defined by, on the contacts or accounts scale."""
     if exposure == "contacts":
         names = [
@@ -135,7 +115,7 @@ def _add_rate(df: pd.DataFrame, count: str, exposure: str, per: float, method: s
     return df
 
 
-def _cells(tables, cols: list[str], exposure: str, horizon_days: int) -> pd.DataFrame:
+def _cells(tables: Tables, cols: list[str], exposure: str, horizon_days: int) -> pd.DataFrame:
     """Complaints and exposure per cell: ``cols``, ``complaints``, ``<exposure>``."""
     if exposure == "contacts":
         df = engine.contact_cells(tables, by=cols, horizon_days=horizon_days)
@@ -163,7 +143,7 @@ def complaint_rates(
     *,
     by: str | Sequence[str] = ("channel",),
     per: float = 10_000,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     method: str = "exact",
     horizon_days: int = 30,
 ) -> pd.DataFrame:
@@ -195,9 +175,9 @@ def complaint_rates(
             ``method``, ``confidence`` outside (0, 1) or a bad ``horizon_days``.
     """
     horizon_days = engine.check_horizon(horizon_days)
-    by = _columns("by", by, _allowed(tables, "contacts", horizon_days))
-    per, confidence = _positive("per", per), _confidence(confidence)
-    method = _choice("method", method, RATE_METHODS)
+    by = checks.columns(by, _allowed(tables, "contacts", horizon_days))
+    per, confidence = checks.positive(per, "per"), checks.confidence(confidence)
+    method = checks.choice(method, RATE_METHODS, "method")
     df = engine.contact_cells(tables, by=by, horizon_days=horizon_days)
     out = _add_rate(df[[*by, "contacts", "complaints"]].copy(), "complaints", "contacts", per, method, confidence)  # pyright: ignore[reportArgumentType]  # pandas types a selection from a DataFrame loosely; it is a DataFrame
     return out.assign(escalated=df.complaints_escalated)
@@ -208,7 +188,7 @@ def complaints_per_account(
     *,
     by: str | Sequence[str] = ("strategy",),
     per: float = 1_000,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     method: str = "exact",
     horizon_days: int = 30,
 ) -> pd.DataFrame:
@@ -243,9 +223,9 @@ def complaints_per_account(
             ``method`` or ``confidence`` outside (0, 1).
     """
     horizon_days = engine.check_horizon(horizon_days)
-    by = _columns("by", by, _allowed(tables, "accounts", horizon_days))
-    per, confidence = _positive("per", per), _confidence(confidence)
-    method = _choice("method", method, (*RATE_METHODS, "t"))
+    by = checks.columns(by, _allowed(tables, "accounts", horizon_days))
+    per, confidence = checks.positive(per, "per"), checks.confidence(confidence)
+    method = checks.choice(method, (*RATE_METHODS, "t"), "method")
     cs = engine.cell_stats(
         tables, by=by, metrics=("complaints", "complaints_escalated", "opted_out"), horizon_days=horizon_days
     )
@@ -284,11 +264,11 @@ def rate_ratios(
     tables: Mapping[str, ibis.Table],
     *,
     by: str = "strategy",
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     exposure: str = "contacts",
     per: float | None = None,
     method: str = "score",
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     within: str | Sequence[str] | None = None,
     horizon_days: int = 30,
 ) -> pd.DataFrame:
@@ -335,15 +315,15 @@ def rate_ratios(
             ``per`` <= 0, an unknown ``method`` or ``confidence`` outside (0, 1).
     """
     horizon_days = engine.check_horizon(horizon_days)
-    exposure = _choice("exposure", exposure, EXPOSURES)
+    exposure = checks.choice(exposure, EXPOSURES, "exposure")
     allowed = _allowed(tables, exposure, horizon_days)
     by = _column("by", by, allowed)
-    within = _columns("within", within, allowed)
+    within = checks.columns(within, allowed, "within")
     if by in within:
         raise ValueError(f"within must not repeat the by column {by!r}")
-    per = _positive("per", _DEFAULT_PER[exposure] if per is None else per)
-    method = _choice("method", method, COMPARE_METHODS["ratio"])
-    confidence = _confidence(confidence)
+    per = checks.positive(_DEFAULT_PER[exposure] if per is None else per, "per")
+    method = checks.choice(method, COMPARE_METHODS["ratio"], "method")
+    confidence = checks.confidence(confidence)
     df = _cells(tables, [*within, by], exposure, horizon_days)
     _group(df, by, baseline, "baseline")
     base = df.loc[df[by] == baseline, [*within, "complaints", exposure]]
@@ -402,7 +382,7 @@ def non_inferiority(
     margin: float,
     by: str = "strategy",
     exposure: str = "contacts",
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
 ) -> pd.DataFrame:
     """Is the treatment's complaint rate not worse than ``margin`` times the control's?
@@ -436,10 +416,10 @@ def non_inferiority(
             treatment or control that is not a group (the message lists them).
     """
     horizon_days = engine.check_horizon(horizon_days)
-    margin = _positive("margin", margin)
-    exposure = _choice("exposure", exposure, EXPOSURES)
+    margin = checks.positive(margin, "margin")
+    exposure = checks.choice(exposure, EXPOSURES, "exposure")
     by = _column("by", by, _allowed(tables, exposure, horizon_days))
-    confidence = _confidence(confidence)
+    confidence = checks.confidence(confidence)
     df = _cells(tables, [by], exposure, horizon_days)
     t, c = _group(df, by, treatment, "treatment"), _group(df, by, control, "control")
     e = compare_rates(
@@ -539,7 +519,11 @@ DOSE_MIN_CONTACTS = 2_000
 
 
 def dose_bins(
-    table: pd.DataFrame, *, min_contacts: int = DOSE_MIN_CONTACTS, per: float = 10_000, confidence: float = 0.95
+    table: pd.DataFrame,
+    *,
+    min_contacts: int = DOSE_MIN_CONTACTS,
+    per: float = 10_000,
+    confidence: float = checks.CONFIDENCE,
 ) -> pd.DataFrame:
     """Pool the cells of a dose-response table into bins of at least ``min_contacts`` contacts.
 
@@ -579,7 +563,7 @@ def dose_bins(
         {'bin': ['1', '2+'], 'contacts': [5000, 3052], 'complaints': [2, 2]}
     """
     min_contacts = _whole("min_contacts", min_contacts, 1)
-    per, confidence = _positive("per", per), _confidence(confidence)
+    per, confidence = checks.positive(per, "per"), checks.confidence(confidence)
     fitted = "fitted_rate" in table
     rows = []
     for channel, g in table.sort_values(["channel", "n_window"], kind="stable").groupby("channel", sort=False):
@@ -621,7 +605,7 @@ def dose_bins(
     return out.drop(columns="_expected")
 
 
-def _contact_windows(tables, window_days: int, horizon_days: int) -> ibis.Table:
+def _contact_windows(tables: Tables, window_days: int, horizon_days: int) -> ibis.Table:
     """Per contact in the horizon: ``channel``, ``n_window``, ``complaints``."""
     accounts = engine.get_table(tables, "accounts")
     complaints = engine.get_table(tables, "complaints")
@@ -718,7 +702,7 @@ def dose_response(
     by_channel: bool = True,
     free: int | None = None,
     per: float = 10_000,
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
 ) -> DoseResponse:
     """How the complaint rate of a contact grows with the account's recent contacts.
@@ -772,7 +756,7 @@ def dose_response(
     window_days = _whole("window_days", window_days, 1)
     free = None if free is None else _whole("free", free, 0)
     horizon_days = engine.check_horizon(horizon_days)
-    per, confidence = _positive("per", per), _confidence(confidence)
+    per, confidence = checks.positive(per, "per"), checks.confidence(confidence)
     c = _contact_windows(tables, window_days, horizon_days)
     if not by_channel:
         c = c.mutate(channel=ibis.literal("all"))
@@ -805,7 +789,7 @@ def category_mix(
     tables: Mapping[str, ibis.Table],
     *,
     by: str | Sequence[str] = "channel",
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     horizon_days: int = 30,
 ) -> pd.DataFrame:
     """What complaints are about, within each group.
@@ -835,8 +819,8 @@ def category_mix(
     horizon_days = engine.check_horizon(horizon_days)
     accounts, complaints = engine.get_table(tables, "accounts"), engine.get_table(tables, "complaints")
     allowed = [n for n in dict.fromkeys([*complaints.columns, *accounts.columns]) if n != "category"]
-    by = _columns("by", by, allowed)
-    confidence = _confidence(confidence)
+    by = checks.columns(by, allowed)
+    confidence = checks.confidence(confidence)
     extra = [n for n in by if n not in complaints.columns]
     k = engine.counted_complaints(
         complaints, engine.get_table(tables, "contacts"), engine.horizon_windows(accounts, horizon_days, *extra), *extra

@@ -41,16 +41,15 @@ which picks them for the backend (DuckDB or Spark).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import ibis
 import pandas as pd
 
-from analysis import stats
+from analysis import checks, stats
 from analysis.data import contract
 from analysis.data.scenario import RulePack, Scenario, load_rule_pack
-from analysis.engine import CALL_CHANNELS, column_names, epoch_us, local_time
+from analysis.engine import CALL_CHANNELS, Tables, epoch_us, get_table, local_time
 
 __all__ = ["BY_COLUMNS", "check_contacts", "violation_counts", "violations", "violations_and_complaints"]
 
@@ -70,15 +69,6 @@ def _wall_us(ts: ibis.Value) -> ibis.Value:
 # --------------------------------------------------------------------------
 # Arguments
 # --------------------------------------------------------------------------
-def _table(tables: Mapping[str, ibis.Table] | Any, name: str) -> ibis.Table:
-    """Table ``name`` from a mapping or a Dataset (anything with ``.tables``)."""
-    source = getattr(tables, "tables", tables)
-    try:
-        return source[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"tables has no table {name!r}") from None
-
-
 def _packs(rule_packs: Scenario | RulePack | str | Iterable[RulePack | str]) -> tuple[RulePack, ...]:
     """Rule packs from packs, pack names (or paths) or a Scenario."""
     if isinstance(rule_packs, Scenario):
@@ -106,7 +96,7 @@ def _rules(packs: tuple[RulePack, ...]) -> list[dict]:
 # --------------------------------------------------------------------------
 # Building blocks (lazy expressions)
 # --------------------------------------------------------------------------
-def _localised(tables) -> ibis.Table:
+def _localised(tables: Tables) -> ibis.Table:
     """Contacts with the local day number ``_day`` and local time of day ``_tod``.
 
     ``_day`` is the borrower's local calendar date as days since 1970-01-01,
@@ -115,10 +105,10 @@ def _localised(tables) -> ibis.Table:
     last contact of the hour; contacts in an hour whose offset changes are
     converted one by one.
     """
-    zones = _table(tables, "accounts").select("account_id", "time_zone")
+    zones = get_table(tables, "accounts").select("account_id", "time_zone")
 
     def with_zone(*cols):
-        j = _table(tables, "contacts").select(*cols).join(zones, "account_id")
+        j = get_table(tables, "contacts").select(*cols).join(zones, "account_id")
         e = epoch_us(j.contacted_at)
         return j.mutate(_e=e, _bk=e - e % _HOUR_US)  # pyright: ignore[reportOperatorIssue]  # ibis stubs type columns as generic Column/Value
 
@@ -163,9 +153,9 @@ def _counted(t: ibis.Table, rule: dict) -> ibis.Value:
     return on
 
 
-def _first_stops(tables) -> ibis.Table:
+def _first_stops(tables: Tables) -> ibis.Table:
     """One row per account that asked to stop: first request per channel (and ``all``)."""
-    o = _table(tables, "opt_outs")
+    o = get_table(tables, "opt_outs")
     return o.group_by("account_id").aggregate(
         **{f"_stop_{ch}": o.requested_at.min(where=o.channel == ch) for ch in contract.OPT_OUT_CHANNELS}  # pyright: ignore[reportArgumentType]  # ibis stubs type columns as generic Column/Value
     )
@@ -230,7 +220,7 @@ def _flagged(t: ibis.Table, rules: list[dict]) -> ibis.Table | None:
 # --------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------
-def check_contacts(tables, rule_packs) -> ibis.Table:
+def check_contacts(tables: Tables, rule_packs) -> ibis.Table:
     """Every contact with one boolean column per rule it is checked against.
 
     Args:
@@ -254,7 +244,7 @@ def check_contacts(tables, rule_packs) -> ibis.Table:
     return _check(tables, _rules(_packs(rule_packs)))
 
 
-def _check(tables, rules: list[dict]) -> ibis.Table:
+def _check(tables: Tables, rules: list[dict]) -> ibis.Table:
     """The expression behind :func:`check_contacts` (rules resolved)."""
     t = _localised(tables)
     stops = _first_stops(tables)
@@ -277,7 +267,7 @@ def _check(tables, rules: list[dict]) -> ibis.Table:
     any_violation = ibis.literal(False)
     for f in flags.values():
         any_violation = any_violation | f
-    acc = _table(tables, "accounts").select("account_id", "strategy", "segment")
+    acc = get_table(tables, "accounts").select("account_id", "strategy", "segment")
     j = j.mutate(**flags, any_violation=any_violation).join(acc, "account_id")
     return j.select(
         "contact_id",
@@ -292,7 +282,7 @@ def _check(tables, rules: list[dict]) -> ibis.Table:
     )
 
 
-def violation_counts(tables, rule_packs) -> dict[str, int]:
+def violation_counts(tables: Tables, rule_packs) -> dict[str, int]:
     """Violations of every rule over the whole dataset.
 
     Args:
@@ -311,7 +301,7 @@ def violation_counts(tables, rule_packs) -> dict[str, int]:
 
 def _by_names(by) -> list[str]:
     """Validated ``by`` column names."""
-    return column_names(by, BY_COLUMNS)
+    return checks.columns(by, BY_COLUMNS)
 
 
 def _scaled(est: stats.Estimate) -> tuple[float, float, float]:
@@ -319,7 +309,9 @@ def _scaled(est: stats.Estimate) -> tuple[float, float, float]:
     return est.estimate * _PER, est.ci_low * _PER, est.ci_high * _PER
 
 
-def violations(tables, rule_packs, *, by=("channel", "strategy"), confidence: float = 0.95) -> pd.DataFrame:
+def violations(
+    tables: Tables, rule_packs, *, by=("channel", "strategy"), confidence: float = checks.CONFIDENCE
+) -> pd.DataFrame:
     """Violations per rule and cell, as rates per 10,000 contacts.
 
     Args:
@@ -393,7 +385,7 @@ def _rate(count: int, exposure: int, confidence: float) -> tuple[float, float, f
     return _scaled(stats.rate_ci(count, exposure, confidence=confidence))
 
 
-def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -> pd.DataFrame:
+def violations_and_complaints(tables: Tables, rule_packs, *, confidence: float = checks.CONFIDENCE) -> pd.DataFrame:
     """Complaint rates of violating vs compliant contacts, per rule.
 
     Complaints are linked to contacts by ``complaints.contact_id``
@@ -423,7 +415,7 @@ def violations_and_complaints(tables, rule_packs, *, confidence: float = 0.95) -
     """
     rules = _rules(_packs(rule_packs))
     t = _check(tables, rules)
-    k = _table(tables, "complaints")
+    k = get_table(tables, "complaints")
     k = k.filter(k.contact_id.notnull())
     k = k.group_by("contact_id").aggregate(_k=k.count())
     j = t.left_join(k, "contact_id")

@@ -38,6 +38,7 @@ import pandas as pd
 
 from analysis import checks, engine, stats
 from analysis.data.scenario import Scenario, load_scenario
+from analysis.engine import Tables
 
 __all__ = [
     "UnitCosts",
@@ -228,7 +229,7 @@ def complaint_cost_weights(
     raise ValueError(f"unknown escalation {escalation!r}; allowed: {', '.join(_ESCALATION)}")
 
 
-def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int = 30) -> pd.DataFrame:
+def usage_stats(tables: Tables, *, by: Sequence[str] = ("strategy",), horizon_days: int = 30) -> pd.DataFrame:
     """Per-cell sums, sums of squares and cross-products of the usage measures.
 
     One engine query; the result feeds :func:`cost_summary` for any unit costs.
@@ -239,7 +240,7 @@ def usage_stats(tables, *, by: Sequence[str] = ("strategy",), horizon_days: int 
     )
 
 
-def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = 0.95) -> pd.DataFrame:
+def cost_summary(usage: pd.DataFrame, costs: UnitCosts, *, confidence: float = checks.CONFIDENCE) -> pd.DataFrame:
     """Costs per cell for one set of unit costs (pure: no query).
 
     Args:

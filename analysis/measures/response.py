@@ -20,7 +20,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis import engine, stats
+from analysis import checks, engine, stats
+from analysis.engine import Tables
 
 __all__ = [
     "funnel",
@@ -41,7 +42,7 @@ _BINARY = tuple(STAGES)
 _REACHED = {"reached": lambda t: (t.sms_delivered + t.calls_connected) > 0}
 
 
-def _cells(tables, by: Sequence[str], horizon_days: int) -> pd.DataFrame:
+def _cells(tables: Tables, by: Sequence[str], horizon_days: int) -> pd.DataFrame:
     return engine.cell_stats(
         tables, by=tuple(by), metrics=[*_BINARY, "collected"], derived=_REACHED, horizon_days=horizon_days
     )
@@ -52,10 +53,10 @@ def _by_columns(df: pd.DataFrame) -> list[str]:
 
 
 def funnel(
-    tables,
+    tables: Tables,
     *,
     by: Sequence[str] = ("strategy",),
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     method: str = "wilson",
     horizon_days: int = 30,
 ) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def funnel(
 
 
 def outcomes(
-    tables, *, by: Sequence[str] = ("strategy",), confidence: float = 0.95, horizon_days: int = 30
+    tables: Tables, *, by: Sequence[str] = ("strategy",), confidence: float = checks.CONFIDENCE, horizon_days: int = 30
 ) -> pd.DataFrame:
     """Paid rate, cure rate and money collected per account, per cell, with intervals."""
     cells = _cells(tables, by, horizon_days)
@@ -109,13 +110,13 @@ def outcomes(
 
 
 def effects(
-    tables,
+    tables: Tables,
     *,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     by: Sequence[str] = (),
     outcome: str = "paid",
     method: str = "newcombe",
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
     adjust: str = "holm",
     horizon_days: int = 30,
 ) -> pd.DataFrame:
@@ -152,8 +153,7 @@ def effects(
     by = tuple(by)
     cells = _cells(tables, (*by, "strategy"), horizon_days)
     present = sorted(cells["strategy"].unique())
-    if baseline not in present:
-        raise ValueError(f"baseline strategy {baseline!r} is not in the data; strategies: {', '.join(present)}")
+    checks.baseline(baseline, present)
     rows = []
     groups = cells.groupby(list(by), sort=True) if by else [((), cells)]
     for key, g in groups:

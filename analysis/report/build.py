@@ -60,9 +60,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
+import analysis
 from analysis import checks
 from analysis.data.folders import file_sha256
 from analysis.report.pptx_deck import write_pptx
@@ -195,8 +195,8 @@ class BuildConfig:
     data: Path | None = None
     out: Path = ROOT / "reports"
     seed: int | None = None
-    baseline: str = "sms_only"
-    confidence: float = 0.95
+    baseline: str = checks.BASELINE
+    confidence: float = checks.CONFIDENCE
     sets: list[str] = field(default_factory=list)
     notebooks: Path = ROOT / "notebooks"
     pdf: bool = True
@@ -946,13 +946,7 @@ def _scenario_digest(name) -> str | None:
 
 
 def _package_versions(names) -> dict:
-    found = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return analysis.versions(*names, missing=None)
 
 
 def cache_inputs(data: Path, scenario: str, manifest: dict | None) -> dict:
@@ -1411,14 +1405,7 @@ def stop_kernels() -> int:
 
 def versions() -> dict:
     """Versions of Python, the analysis package, the notebook stack and reveal.js."""
-    from analysis import __version__
-
-    found = {"python": sys.version.split()[0], "analysis": __version__}
-    for name in _PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
+    found = analysis.versions(*_PACKAGES)
     try:
         found["reveal.js"] = json.loads((REVEAL_DIR / "package.json").read_text())["version"]
     except (OSError, ValueError, KeyError):

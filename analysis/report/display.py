@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis import checks
 from analysis.report.tables import MISSING, UNBOUNDED
 
 __all__ = [
@@ -406,7 +407,7 @@ FALLBACK_COLOURS: tuple[str, ...] = (
 @dataclass
 class _Settings:
     currency: str = ""
-    confidence: float = 0.95
+    confidence: float = checks.CONFIDENCE
     segments: dict[str, str] = field(default_factory=dict)  # segment -> definition
     extra: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> value -> name (from the scenario)
 
@@ -445,7 +446,7 @@ def configure(scenario=None, *, currency: str | None = None, confidence: float |
     Example:
         >>> configure(currency="CNY", confidence=0.9); label("cost_per_account_ci_low")
         'Contact cost per account, lower 90% limit (CNY)'
-        >>> configure(currency="", confidence=0.95)
+        >>> configure(currency="", confidence=checks.CONFIDENCE)
     """
     global _SETTINGS
     s = _Settings(currency=_SETTINGS.currency, confidence=_SETTINGS.confidence)

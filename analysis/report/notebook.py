@@ -21,16 +21,16 @@ import json
 import logging
 import math
 import numbers
-import platform
 import re
 import string
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
+import analysis
+from analysis import checks
 from analysis.data import io, synth
 from analysis.data.scenario import Scenario, load_scenario
 
@@ -308,7 +308,7 @@ class _Formatter(string.Formatter):
         return escape_markdown(format(value, spec))
 
 
-def sentence(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) -> SafeText:
+def sentence(fmt: str, *, currency: str = "", confidence: float = checks.CONFIDENCE, **numbers) -> SafeText:
     """A sentence from a template and numbers, safe to display as Markdown.
 
     Format specs: ``pct`` (0.123 -> "12.3%"), ``pp`` (0.012 -> "+1.2
@@ -335,7 +335,7 @@ def sentence(fmt: str, *, currency: str = "", confidence: float = 0.95, **number
     return SafeText(_Formatter(currency, confidence).format(fmt, **numbers).replace("$", "USD "))
 
 
-def say(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) -> None:
+def say(fmt: str, *, currency: str = "", confidence: float = checks.CONFIDENCE, **numbers) -> None:
     """Display :func:`sentence` as Markdown (in a notebook), or print it."""
     text = sentence(fmt, currency=currency, confidence=confidence, **numbers)
     try:
@@ -348,19 +348,8 @@ def say(fmt: str, *, currency: str = "", confidence: float = 0.95, **numbers) ->
 
 def versions() -> pd.DataFrame:
     """Python and the main packages' versions, one row each."""
-    from analysis import __version__
-
-    rows = [{"package": "python", "version": platform.python_version()}]
-    for name in PACKAGES:
-        if name == "analysis":
-            rows.append({"package": name, "version": __version__})
-            continue
-        try:
-            v = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            v = "not installed"
-        rows.append({"package": name, "version": v})
-    return pd.DataFrame(rows)
+    found = analysis.versions(*PACKAGES)
+    return pd.DataFrame({"package": list(found), "version": list(found.values())})
 
 
 def bullets(lines) -> None:
@@ -404,7 +393,7 @@ def pick(df: pd.DataFrame, column: str, *, ci: bool = False, **where):
     return float(r[column]), float(r[lo]), float(r[hi])
 
 
-def population(ds, *, by=("dpd_bucket",), confidence: float = 0.95) -> pd.DataFrame:
+def population(ds, *, by=("dpd_bucket",), confidence: float = checks.CONFIDENCE) -> pd.DataFrame:
     """Accounts, share and mean balance due (t interval) per group of accounts.
 
     Returns:

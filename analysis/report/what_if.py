@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import engine
+from analysis import checks, engine
 from analysis.decide import decision, economics
 from analysis.measures.costs import UnitCosts
 
@@ -310,8 +310,7 @@ class WhatIf:
         """
         t0 = time.perf_counter()
         s = self.settings(**changes)
-        if s.baseline not in self.strategies:
-            raise ValueError(f"unknown baseline {s.baseline!r}; strategies in the data: {', '.join(self.strategies)}")
+        checks.baseline(s.baseline, self.strategies)
         timings = {}
         est = self.estimates(s.baseline, s.unit_costs)
         timings["estimate"] = time.perf_counter() - t0
@@ -812,7 +811,7 @@ def prepare(
     scenario,
     *,
     unit_costs: UnitCosts | None = None,
-    baseline: str = "sms_only",
+    baseline: str = checks.BASELINE,
     capacity_hours: Any = decision.DEFAULT_LIMIT,
     complaint_budget_per_10k: Any = decision.DEFAULT_LIMIT,
     level: float = decision.DEFAULT_LEVEL,
@@ -850,8 +849,7 @@ def prepare(
     contacts = engine.contact_cells(ds, by=("segment", "strategy", "channel"), horizon_days=window)
     seconds = time.perf_counter() - t
     defaults = Settings(costs, capacity_hours, complaint_budget_per_10k, level, baseline).replace()
-    if baseline not in moments.strategies():
-        raise ValueError(f"unknown baseline {baseline!r}; strategies in the data: {', '.join(moments.strategies())}")
+    checks.baseline(baseline, moments.strategies())
     return WhatIf(
         sc,
         moments,

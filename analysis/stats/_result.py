@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 
+from analysis import checks
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -28,7 +30,7 @@ class Estimate:
     statistic: float = math.nan
     pvalue: float = math.nan
     method: str = ""
-    confidence: float = 0.95
+    confidence: float = checks.CONFIDENCE
     null: float = math.nan
 
     def to_dict(self) -> dict:

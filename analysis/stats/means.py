@@ -20,15 +20,16 @@ import numbers
 import numpy as np
 from scipy import stats
 
+from analysis import checks
+
 from ._result import Estimate
-from .proportions import _confidence, _count, _method, _real
 
 
 def _sum_sq(value, name: str) -> float:
     """A sum of squares: finite, or ``+inf`` when it overflowed (variance unknown)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == math.inf:
         return math.inf
-    return _real(value, name)
+    return checks.real(value, name)
 
 
 def variance_computable(total, total_sq) -> bool:
@@ -47,7 +48,7 @@ def _moments(total, total_sq, n, names=("total", "total_sq", "n")) -> tuple[floa
 
     The variance is NaN when it is beyond floating point (see the module docstring).
     """
-    total, total_sq, n = _real(total, names[0]), _sum_sq(total_sq, names[1]), _count(n, names[2])
+    total, total_sq, n = checks.real(total, names[0]), _sum_sq(total_sq, names[1]), checks.whole(n, names[2])
     if n < 2:
         raise ValueError(f"{names[2]} must be at least 2 to estimate a variance, got {n}")
     mean = total / n
@@ -90,7 +91,7 @@ def _unknown(estimate: float, method: str, confidence: float, null: float) -> Es
     return Estimate(estimate, math.nan, math.nan, math.nan, math.nan, method, confidence, null)
 
 
-def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
+def mean_ci(total, total_sq, n, *, confidence=checks.CONFIDENCE) -> Estimate:
     """Student t interval for a mean, with the one-sample t test of mean = 0 (Student 1908).
 
     Args:
@@ -106,7 +107,7 @@ def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
     References:
         Student (1908). The probable error of a mean. Biometrika 6:1-25.
     """
-    confidence = _confidence(confidence)
+    confidence = checks.confidence(confidence)
     mean, var, n = _moments(total, total_sq, n)
     if math.isnan(var):
         return _unknown(mean, "t", confidence, 0.0)
@@ -116,7 +117,9 @@ def mean_ci(total, total_sq, n, *, confidence=0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half, t, p, "t", confidence, 0.0)
 
 
-def diff_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, equal_var=False) -> Estimate:
+def diff_means_ci(
+    total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=checks.CONFIDENCE, equal_var=False
+) -> Estimate:
     """Difference of two independent means, mean1 - mean2, with the matching two-sample t test.
 
     ``equal_var=False`` (default) gives Welch's interval and test with Satterthwaite degrees of
@@ -137,7 +140,7 @@ def diff_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.
         Welch BL (1947). The generalization of 'Student's' problem when several different
         population variances are involved. Biometrika 34:28-35.
     """
-    confidence = _confidence(confidence)
+    confidence = checks.confidence(confidence)
     if not isinstance(equal_var, bool):
         raise TypeError(f"equal_var must be True or False, got {equal_var!r}")
     m1, v1, n1 = _moments(total1, total_sq1, n1, ("total1", "total_sq1", "n1"))
@@ -159,7 +162,7 @@ def diff_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.
 
 
 def ratio_of_means_ci(
-    total_x, total_sq_x, total_y, total_sq_y, total_xy, n, *, confidence=0.95, method="delta"
+    total_x, total_sq_x, total_y, total_sq_y, total_xy, n, *, confidence=checks.CONFIDENCE, method="delta"
 ) -> Estimate:
     """Ratio mean(x) / mean(y) of two measurements on the same n units.
 
@@ -187,8 +190,8 @@ def ratio_of_means_ci(
         Cochran WG (1977). Sampling Techniques, 3rd ed., section 6.4. Wiley.
         Fieller EC (1954). Some problems in interval estimation. JRSS B 16:175-185.
     """
-    confidence = _confidence(confidence)
-    method = _method(method, ("delta", "fieller"))
+    confidence = checks.confidence(confidence)
+    method = checks.choice(method, ("delta", "fieller"), "method")
     mx, vx, n = _moments(total_x, total_sq_x, n, ("total_x", "total_sq_x", "n"))
     my, vy, _ = _moments(total_y, total_sq_y, n, ("total_y", "total_sq_y", "n"))
     if my == 0:
@@ -196,9 +199,9 @@ def ratio_of_means_ci(
     if math.isnan(vx) or math.isnan(vy):  # beyond floating point: total_xy may have overflowed too
         if isinstance(total_xy, numbers.Real) and not isinstance(total_xy, bool) and math.isinf(total_xy):
             return _unknown(mx / my, method, confidence, math.nan)
-        _real(total_xy, "total_xy")
+        checks.real(total_xy, "total_xy")
         return _unknown(mx / my, method, confidence, math.nan)
-    total_xy = _real(total_xy, "total_xy")
+    total_xy = checks.real(total_xy, "total_xy")
     cxy = (total_xy - total_x * total_y / n) / (n - 1)
     if not math.isfinite(cxy):
         return _unknown(mx / my, method, confidence, math.nan)
@@ -226,7 +229,9 @@ def ratio_of_means_ci(
     return Estimate(ratio, (b - root) / a, (b + root) / a, method=method, confidence=confidence)
 
 
-def ratio_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0.95, method="delta-log") -> Estimate:
+def ratio_means_ci(
+    total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=checks.CONFIDENCE, method="delta-log"
+) -> Estimate:
     """Ratio mean1 / mean2 of two independent groups, with the test of ratio = 1.
 
     For instance money collected per account, phone arm over SMS arm. Method ``"delta-log"``:
@@ -250,8 +255,8 @@ def ratio_means_ci(total1, total_sq1, n1, total2, total_sq2, n2, *, confidence=0
         to mean differences for analyzing continuous outcome variables in meta-analysis. BMC
         Medical Research Methodology 8:32.
     """
-    confidence = _confidence(confidence)
-    method = _method(method, ("delta-log",))
+    confidence = checks.confidence(confidence)
+    method = checks.choice(method, ("delta-log",), "method")
     m1, v1, n1 = _moments(total1, total_sq1, n1, ("total1", "total_sq1", "n1"))
     m2, v2, n2 = _moments(total2, total_sq2, n2, ("total2", "total_sq2", "n2"))
     for name, mean in (("total1", m1), ("total2", m2)):

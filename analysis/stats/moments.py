@@ -42,6 +42,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from analysis import checks
+
 from ._result import Estimate
 from .means import mean_ci
 
@@ -334,7 +336,7 @@ class Moments:
             self.own_count | ({name} if (n != self.n).any() else set()),
         )
 
-    def mean_ci(self, weights: Mapping[str, float] | str, *, confidence: float = 0.95) -> list[Estimate]:
+    def mean_ci(self, weights: Mapping[str, float] | str, *, confidence: float = checks.CONFIDENCE) -> list[Estimate]:
         """Per cell, the mean of a metric (its name) or of a linear combination, with its t interval.
 
         The interval is Student's (:func:`analysis.stats.mean_ci`) on the combination's sums; a

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .proportions import _method
+from analysis import checks
 
 ADJUST_METHODS = ("holm", "bh", "bonferroni")
 
@@ -36,7 +36,7 @@ def adjust_pvalues(pvalues, *, method="holm") -> np.ndarray:
         Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate: a practical and
         powerful approach to multiple testing. JRSS B 57:289-300.
     """
-    method = _method(method, ADJUST_METHODS)
+    method = checks.choice(method, ADJUST_METHODS, "method")
     if isinstance(pvalues, (str, bytes, numbers.Number)):
         kind = type(pvalues).__name__
         raise TypeError(f"pvalues must be a sequence of numbers, got {kind} {pvalues!r}")

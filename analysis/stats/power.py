@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from analysis import checks
 from analysis.stats._result import SampleSize
-from analysis.stats.rates import _alternative, _choice, _number, _positive, _unit
 
 __all__ = [
     "sample_size_proportions",
@@ -49,7 +49,7 @@ RATE_METHODS = ("score", "wald")
 
 
 def _prob(name: str, value) -> float:
-    value = _number(name, value)
+    value = checks.number(value, name)
     if not 0 < value < 1:
         raise ValueError(f"{name} must be a proportion strictly between 0 and 1, got {value!r}")
     return value
@@ -92,9 +92,9 @@ def _prop_args(p1, p2, alpha, ratio, alternative):
     return (
         _prob("p1", p1),
         _prob("p2", p2),
-        _unit("alpha", alpha),
-        _positive("ratio", ratio),
-        _alternative(alternative),
+        checks.level(alpha, "alpha"),
+        checks.positive(ratio, "ratio"),
+        checks.alternative(alternative),
     )
 
 
@@ -127,7 +127,7 @@ def power_proportions(p1, p2, n1, *, alpha: float = 0.05, ratio: float = 1.0, al
         TypeError, ValueError: bad arguments (named in the message).
     """
     p1, p2, alpha, ratio, alternative = _prop_args(p1, p2, alpha, ratio, alternative)
-    return _prop_power(p1, p2, _positive("n1", n1), alpha, ratio, alternative)
+    return _prop_power(p1, p2, checks.positive(n1, "n1"), alpha, ratio, alternative)
 
 
 def sample_size_proportions(
@@ -162,7 +162,7 @@ def sample_size_proportions(
             one-sided alternative pointing away from the effect.
     """
     p1, p2, alpha, ratio, alternative = _prop_args(p1, p2, alpha, ratio, alternative)
-    power = _unit("power", power)
+    power = checks.level(power, "power")
     effect = {"larger": p1 - p2, "smaller": p2 - p1}.get(alternative, abs(p1 - p2))
     if effect <= 0:
         raise ValueError(f"p1={p1} and p2={p2} do not lie in the alternative {alternative!r}")
@@ -201,9 +201,9 @@ def mde_proportions(
             power with these sizes.
     """
     p1 = _prob("p1", p1)
-    n1, power = _positive("n1", n1), _unit("power", power)
-    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
-    alternative = _alternative(alternative)
+    n1, power = checks.positive(n1, "n1"), checks.level(power, "power")
+    alpha, ratio = checks.level(alpha, "alpha"), checks.positive(ratio, "ratio")
+    alternative = checks.alternative(alternative)
     sign = -1.0 if alternative == "larger" else 1.0
     room = p1 if sign < 0 else 1 - p1
     f = lambda d: _prop_power(p1, p1 + sign * d, n1, alpha, ratio, alternative) - power
@@ -231,12 +231,12 @@ def _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method):
 
 
 def _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method):
-    rate1, rate2 = _positive("rate1", rate1), _positive("rate2", rate2)
-    t = _positive("exposure_per_unit", exposure_per_unit)
-    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
-    alternative = _alternative(alternative)
-    method = _choice("method", method, RATE_METHODS)
-    null = 1.0 if margin is None else _positive("margin", margin)
+    rate1, rate2 = checks.positive(rate1, "rate1"), checks.positive(rate2, "rate2")
+    t = checks.positive(exposure_per_unit, "exposure_per_unit")
+    alpha, ratio = checks.level(alpha, "alpha"), checks.positive(ratio, "ratio")
+    alternative = checks.alternative(alternative)
+    method = checks.choice(method, RATE_METHODS, "method")
+    null = 1.0 if margin is None else checks.positive(margin, "margin")
     if margin is not None and alternative == "two-sided":
         alternative = "smaller"
     return rate1, rate2, t, alpha, ratio, null, alternative, method
@@ -294,7 +294,7 @@ def power_rates(
     """
     args = _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
     rate1, rate2, t, alpha, ratio, null, alternative, method = args
-    n1 = _positive("n1", n1)
+    n1 = checks.positive(n1, "n1")
     return _rate_power(rate1, rate2, n1, t, ratio, null, alpha, alternative, method)
 
 
@@ -337,7 +337,7 @@ def sample_size_rates(
     """
     args = _rate_args(rate1, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
     rate1, rate2, t, alpha, ratio, null, alternative, method = args
-    power = _unit("power", power)
+    power = checks.level(power, "power")
     r = rate1 / rate2
     inside = {"larger": r > null, "smaller": r < null}.get(alternative, r != null)
     if not inside:
@@ -386,7 +386,7 @@ def mde_rates(
     """
     args = _rate_args(1.0, rate2, exposure_per_unit, alpha, ratio, margin, alternative, method)
     _, rate2, t, alpha, ratio, null, alternative, method = args
-    n1, power = _positive("n1", n1), _unit("power", power)
+    n1, power = checks.positive(n1, "n1"), checks.level(power, "power")
     sign = -1.0 if alternative == "smaller" else 1.0
     f = lambda lr: (
         _rate_power(null * math.exp(lr) * rate2, rate2, n1, t, ratio, null, alpha, alternative, method) - power
@@ -445,14 +445,14 @@ def lift_designs(p0: float, lifts, shares, *, power: float = 0.8, alpha: float =
     Raises:
         ValueError: ``p0`` outside [0, 1], a lift <= 0 or a share outside (0, 1).
     """
-    p0 = _number("p0", p0)
+    p0 = checks.number(p0, "p0")
     if not 0 <= p0 <= 1:
         raise ValueError(f"p0 must be a proportion in [0, 1], got {p0!r}")
     rows = []
     for d in lifts:
-        d = _positive("lift", d)
+        d = checks.positive(d, "lift")
         for s in shares:
-            s = _unit("challenger share", s)
+            s = checks.level(s, "challenger share")
             note = _proportion_note(p0, d)
             row = {
                 "lift": d,
@@ -483,10 +483,10 @@ def power_curve_proportions(p0: float, lifts, totals, *, ratio: float = 1.0, alp
     Returns:
         One row per computable lift and total: ``lift``, ``total``, ``power``.
     """
-    p0 = _number("p0", p0)
+    p0 = checks.number(p0, "p0")
     rows, skipped = [], {}
     for d in lifts:
-        note = _proportion_note(p0, _positive("lift", d))
+        note = _proportion_note(p0, checks.positive(d, "lift"))
         if note is not None:
             skipped[d] = note
             continue
@@ -496,7 +496,7 @@ def power_curve_proportions(p0: float, lifts, totals, *, ratio: float = 1.0, alp
                     "lift": d,
                     "total": n,
                     "power": power_proportions(
-                        p0 + d, p0, _positive("total", n) / (1 + ratio), alpha=alpha, ratio=ratio
+                        p0 + d, p0, checks.positive(n, "total") / (1 + ratio), alpha=alpha, ratio=ratio
                     ),
                 }
             )
@@ -518,11 +518,11 @@ def detectable_lift(
     Returns:
         ``(lift, None)``, or ``(nan, note)`` when it cannot be computed.
     """
-    p0 = _number("p0", p0)
+    p0 = checks.number(p0, "p0")
     if p0 <= 0 or p0 >= 1:
         return math.nan, _proportion_note(p0, 0.0)
-    n1, power = _positive("n1", n1), _unit("power", power)
-    alpha, ratio = _unit("alpha", alpha), _positive("ratio", ratio)
+    n1, power = checks.positive(n1, "n1"), checks.level(power, "power")
+    alpha, ratio = checks.level(alpha, "alpha"), checks.positive(ratio, "ratio")
     if _prop_power(p0, 1 - (1 - p0) * 1e-12, n1, alpha, ratio, "two-sided") < power:
         return math.nan, (
             f"not computable: with {n1:,.0f} and {ratio * n1:,.0f} accounts no lift from "
@@ -544,12 +544,12 @@ def noninferiority_designs(
         One row per share: ``challenger_share``, ``n1``, ``n2``, ``total``
         (nullable integers), ``power`` and ``note`` (None when computed).
     """
-    rate = _number("rate", rate)
+    rate = checks.number(rate, "rate")
     if rate < 0 or math.isinf(rate):
         raise ValueError(f"rate must be a finite number >= 0, got {rate!r}")
     rows = []
     for s in shares:
-        s = _unit("challenger share", s)
+        s = checks.level(s, "challenger share")
         row = {"challenger_share": s, "n1": None, "n2": None, "total": None, "power": math.nan, "note": None}
         if rate == 0:
             row["note"] = "not computable: no complaints were observed, so there is no complaint rate to plan from"

@@ -11,34 +11,20 @@ space and the test reports statistic 0, p-value 1: the data say nothing about th
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from scipy import optimize, stats
 from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
+
+from analysis import checks
 
 from ._result import Estimate
 
 # ----------------------------------------------------------------------------- argument checks
 
 
-def _real(value, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def _count(value, name: str) -> int:
-    value = _real(value, name)
-    if value != int(value):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")
-    return int(value)
-
-
 def _counts(x, n, xname: str = "successes", nname: str = "n") -> tuple[int, int]:
-    x, n = _count(x, xname), _count(n, nname)
+    x, n = checks.whole(x, xname), checks.whole(n, nname)
     if n < 1:
         raise ValueError(f"{nname} must be at least 1, got {n}")
     if x < 0:
@@ -48,24 +34,9 @@ def _counts(x, n, xname: str = "successes", nname: str = "n") -> tuple[int, int]
     return x, n
 
 
-def _confidence(confidence) -> float:
-    value = _real(confidence, "confidence")
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
-    return value
-
-
 def _z(confidence) -> float:
     """Two-sided standard normal critical value for ``confidence``."""
-    return float(stats.norm.isf((1.0 - _confidence(confidence)) / 2.0))
-
-
-def _method(method, allowed: tuple[str, ...]) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, got {type(method).__name__} {method!r}")
-    if method not in allowed:
-        raise ValueError(f"method must be one of {', '.join(map(repr, allowed))}; got {method!r}")
-    return method
+    return float(stats.norm.isf((1.0 - checks.confidence(confidence)) / 2.0))
 
 
 # ----------------------------------------------------------------------------- small tools
@@ -130,7 +101,7 @@ def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
     return low, (1.0 if x == n else min(1.0, centre + half))
 
 
-def proportion_ci(successes, n, *, method="wilson", confidence=0.95) -> Estimate:
+def proportion_ci(successes, n, *, method="wilson", confidence=checks.CONFIDENCE) -> Estimate:
     """Confidence interval for a binomial proportion ``successes / n``.
 
     Methods:
@@ -154,7 +125,7 @@ def proportion_ci(successes, n, *, method="wilson", confidence=0.95) -> Estimate
         of seven methods. Statistics in Medicine 17:857-872.
     """
     x, n = _counts(successes, n)
-    method = _method(method, PROPORTION_METHODS)
+    method = checks.choice(method, PROPORTION_METHODS, "method")
     z, alpha = _z(confidence), 1.0 - confidence
     p = x / n
     if method == "wilson":
@@ -207,7 +178,7 @@ def _mn_diff_z(x1: int, n1: int, x2: int, n2: int, delta: float) -> float:
     return diff / math.sqrt(var)
 
 
-def diff_proportions_ci(x1, n1, x2, n2, *, method="newcombe", confidence=0.95) -> Estimate:
+def diff_proportions_ci(x1, n1, x2, n2, *, method="newcombe", confidence=checks.CONFIDENCE) -> Estimate:
     """Difference p1 - p2 of two independent proportions, with a test of p1 = p2.
 
     Methods, and the two-sided test reported with each:
@@ -245,7 +216,7 @@ def diff_proportions_ci(x1, n1, x2, n2, *, method="newcombe", confidence=0.95) -
     """
     x1, n1 = _counts(x1, n1, "x1", "n1")
     x2, n2 = _counts(x2, n2, "x2", "n2")
-    method = _method(method, DIFF_METHODS)
+    method = checks.choice(method, DIFF_METHODS, "method")
     z = _z(confidence)
     p1, p2 = x1 / n1, x2 / n2
     est = p1 - p2
@@ -330,7 +301,7 @@ def _score_ratio_limits(x1, n1, x2, n2, z, factor) -> tuple[float, float]:
     return low, high
 
 
-def ratio_proportions_ci(x1, n1, x2, n2, *, method="score", confidence=0.95) -> Estimate:
+def ratio_proportions_ci(x1, n1, x2, n2, *, method="score", confidence=checks.CONFIDENCE) -> Estimate:
     """Risk ratio p1 / p2 of two independent proportions, with a test of ratio = 1.
 
     Methods, and the two-sided test reported with each:
@@ -367,7 +338,7 @@ def ratio_proportions_ci(x1, n1, x2, n2, *, method="score", confidence=0.95) -> 
     """
     x1, n1 = _counts(x1, n1, "x1", "n1")
     x2, n2 = _counts(x2, n2, "x2", "n2")
-    method = _method(method, RATIO_METHODS)
+    method = checks.choice(method, RATIO_METHODS, "method")
     z = _z(confidence)
     est = _ratio(x1 / n1, x2 / n2)
     if method in ("score", "miettinen-nurminen"):
@@ -421,7 +392,7 @@ def _exact_or_limits(a: int, b: int, c: int, d: int, tail: float, est: float) ->
     return limits[0], limits[1]
 
 
-def odds_ratio_ci(x1, n1, x2, n2, *, method="woolf", confidence=0.95) -> Estimate:
+def odds_ratio_ci(x1, n1, x2, n2, *, method="woolf", confidence=checks.CONFIDENCE) -> Estimate:
     """Odds ratio [p1/(1-p1)] / [p2/(1-p2)] of two independent proportions, with a test of OR = 1.
 
     Methods, and the two-sided test reported with each:
@@ -456,7 +427,7 @@ def odds_ratio_ci(x1, n1, x2, n2, *, method="woolf", confidence=0.95) -> Estimat
     """
     x1, n1 = _counts(x1, n1, "x1", "n1")
     x2, n2 = _counts(x2, n2, "x2", "n2")
-    method = _method(method, ODDS_RATIO_METHODS)
+    method = checks.choice(method, ODDS_RATIO_METHODS, "method")
     z = _z(confidence)
     a, b, c, d = x1, n1 - x1, x2, n2 - x2
     if method == "exact":

@@ -26,65 +26,16 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import math
-import numbers
 
 from scipy import optimize, stats
 
+from analysis import checks
 from analysis.stats._result import Estimate
 
 __all__ = ["rate_ci", "compare_rates"]
 
-ALTERNATIVES = ("two-sided", "larger", "smaller")
-_ALIASES = {"greater": "larger", "less": "smaller"}
 RATE_METHODS = ("exact", "score", "wald")
 COMPARE_METHODS = {"ratio": ("score", "exact-cond", "wald"), "diff": ("score", "wald")}
-
-
-# ----------------------------------------------------------------- validation
-# (shared with analysis.stats.strata and analysis.power)
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must not be NaN")
-    return value
-
-
-def _count(name: str, value) -> float:
-    value = _number(name, value)
-    if value < 0 or math.isinf(value) or not value.is_integer():
-        raise ValueError(f"{name} must be a non-negative whole number of events, got {value!r}")
-    return value
-
-
-def _positive(name: str, value) -> float:
-    value = _number(name, value)
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return value
-
-
-def _unit(name: str, value) -> float:
-    """A level strictly inside (0, 1): confidence, alpha, power."""
-    value = _number(name, value)
-    if not 0 < value < 1:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value!r}")
-    return value
-
-
-def _choice(name: str, value, allowed) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
-
-
-def _alternative(value) -> str:
-    allowed = ALTERNATIVES + tuple(_ALIASES)
-    choice = _choice("alternative", value, allowed)  # value itself, checked
-    return _ALIASES.get(choice, choice)
 
 
 # ------------------------------------------------------------------- helpers
@@ -132,7 +83,7 @@ def _odds_to_ratio(p: float, k: float) -> float:
 # ------------------------------------------------------------------ one rate
 
 
-def rate_ci(count, exposure, *, method: str = "exact", confidence: float = 0.95) -> Estimate:
+def rate_ci(count, exposure, *, method: str = "exact", confidence: float = checks.CONFIDENCE) -> Estimate:
     """Confidence interval for one Poisson rate, ``count / exposure``.
 
     Methods:
@@ -161,10 +112,10 @@ def rate_ci(count, exposure, *, method: str = "exact", confidence: float = 0.95)
         ValueError: negative or fractional count, non-positive exposure,
             confidence outside (0, 1) or an unknown method.
     """
-    x = _count("count", count)
-    e = _positive("exposure", exposure)
-    method = _choice("method", method, RATE_METHODS)
-    confidence = _unit("confidence", confidence)
+    x = checks.count(count, "count")
+    e = checks.positive(exposure, "exposure")
+    method = checks.choice(method, RATE_METHODS, "method")
+    confidence = checks.confidence(confidence)
     alpha = 1 - confidence
     z = float(stats.norm.isf(alpha / 2))
     if method == "exact":
@@ -265,7 +216,7 @@ def compare_rates(
     method: str = "score",
     value=None,
     alternative: str = "two-sided",
-    confidence: float = 0.95,
+    confidence: float = checks.CONFIDENCE,
 ) -> Estimate:
     """Compare two Poisson rates by their ratio or difference, with a test.
 
@@ -324,17 +275,17 @@ def compare_rates(
             non-positive null ratio, a level outside (0, 1) or an unknown
             compare/method/alternative.
     """
-    y1, y2 = _count("count1", count1), _count("count2", count2)
-    e1, e2 = _positive("exposure1", exposure1), _positive("exposure2", exposure2)
-    compare = _choice("compare", compare, tuple(COMPARE_METHODS))
-    method = _choice("method", method, COMPARE_METHODS[compare])
-    alternative = _alternative(alternative)
-    confidence = _unit("confidence", confidence)
+    y1, y2 = checks.count(count1, "count1"), checks.count(count2, "count2")
+    e1, e2 = checks.positive(exposure1, "exposure1"), checks.positive(exposure2, "exposure2")
+    compare = checks.choice(compare, tuple(COMPARE_METHODS), "compare")
+    method = checks.choice(method, COMPARE_METHODS[compare], "method")
+    alternative = checks.alternative(alternative)
+    confidence = checks.confidence(confidence)
     if compare == "ratio":
-        value = 1.0 if value is None else _positive("value", value)
+        value = 1.0 if value is None else checks.positive(value, "value")
         est, low, high, z_stat, p = _ratio(y1, e1, y2, e2, value, method, alternative, confidence)
     else:
-        value = 0.0 if value is None else _number("value", value)
+        value = 0.0 if value is None else checks.number(value, "value")
         if math.isinf(value):
             raise ValueError(f"value must be finite, got {value!r}")
         est, low, high, z_stat, p = _diff(y1, e1, y2, e2, value, method, alternative, confidence)

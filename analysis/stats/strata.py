@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
+from analysis import checks
 from analysis.stats._result import Estimate
-from analysis.stats.rates import _unit
 
 __all__ = ["CMHResult", "cmh", "mh_risk_difference", "mh_risk_ratio", "Heterogeneity", "cochran_q"]
 
@@ -118,7 +118,7 @@ def _breslow_day(arr: np.ndarray, psi: float):
     return bd, tarone, k - 1
 
 
-def cmh(tables, *, confidence: float = 0.95, correction: bool = False) -> CMHResult:
+def cmh(tables, *, confidence: float = checks.CONFIDENCE, correction: bool = False) -> CMHResult:
     """Mantel-Haenszel common odds ratio with the CMH and Breslow-Day tests.
 
     * Pooled odds ratio: Mantel & Haenszel (1959),
@@ -151,7 +151,7 @@ def cmh(tables, *, confidence: float = 0.95, correction: bool = False) -> CMHRes
         TypeError, ValueError: malformed tables, negative cells, all strata
             empty, confidence outside (0, 1).
     """
-    confidence = _unit("confidence", confidence)
+    confidence = checks.confidence(confidence)
     if not isinstance(correction, (bool, np.bool_)):
         raise TypeError(f"correction must be True or False, got {correction!r}")
     arr = _tables(tables)
@@ -194,7 +194,7 @@ def cmh(tables, *, confidence: float = 0.95, correction: bool = False) -> CMHRes
     )
 
 
-def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
+def mh_risk_difference(tables, *, confidence: float = checks.CONFIDENCE) -> Estimate:
     """Mantel-Haenszel common risk difference (risk1 - risk2).
 
     Estimate ``sum(w_k d_k) / sum(w_k)`` with Cochran weights
@@ -221,7 +221,7 @@ def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
     Raises:
         TypeError, ValueError: malformed tables, all strata empty, bad level.
     """
-    confidence = _unit("confidence", confidence)
+    confidence = checks.confidence(confidence)
     a, b, c, d, n1, n2, t = _cells(_tables(tables))
     w = n1 * n2 / t
     if w.sum() == 0:
@@ -246,7 +246,7 @@ def mh_risk_difference(tables, *, confidence: float = 0.95) -> Estimate:
     )
 
 
-def mh_risk_ratio(tables, *, confidence: float = 0.95) -> Estimate:
+def mh_risk_ratio(tables, *, confidence: float = checks.CONFIDENCE) -> Estimate:
     """Mantel-Haenszel common risk ratio (risk1 / risk2).
 
     Estimate ``sum(a n2 / n) / sum(c n1 / n)`` (Nurminen 1981; Tarone 1981)
@@ -268,7 +268,7 @@ def mh_risk_ratio(tables, *, confidence: float = 0.95) -> Estimate:
     Raises:
         TypeError, ValueError: malformed tables, all strata empty, bad level.
     """
-    confidence = _unit("confidence", confidence)
+    confidence = checks.confidence(confidence)
     a, b, c, d, n1, n2, t = _cells(_tables(tables))
     r, s = float(np.sum(a * n2 / t)), float(np.sum(c * n1 / t))
     est = r / s if s > 0 else (math.inf if r > 0 else math.nan)

@@ -13,7 +13,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import platform
 import shutil
 import zoneinfo
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import analysis
 from analysis.data import contract, folders
 from analysis.data.contract import CHANNELS, DPD_BUCKETS
 from analysis.data.scenario import Scenario
@@ -281,19 +281,7 @@ def scenario_sha256(scenario: Scenario) -> str:
 
 
 def _versions() -> dict:
-    import pandas
-    import scipy
-
-    from analysis import __version__
-
-    return {
-        "analysis": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pandas.__version__,
-        "pyarrow": pa.__version__,
-    }
+    return analysis.versions("numpy", "scipy", "pandas", "pyarrow")
 
 
 def manifest(
