@@ -21,8 +21,9 @@ from scipy import stats as sps
 from analysis.data import io, synth
 from analysis.measures import causal, response
 
-pytestmark = pytest.mark.slow  # 40 small generated datasets: left out by make test-fast
-SEEDS = range(1, 21)
+# 30 small generated datasets: left out by make test-fast; one worker runs the module, so the study runs once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("coverage")]
+SEEDS = range(1, 16)
 LEVEL = 0.95
 
 
