@@ -113,3 +113,39 @@ def test_no_table_starts_with_a_row_index(report_build):
             assert first != [str(i) for i in range(len(body))] or len(body) < 2, f"{path.name}: {rows[:3]}"
             assert rows[0] and rows[0][0].strip(), f"{path.name}: a table without a first header {rows[:2]}"
     assert tables >= 2 * 8, "too few tables were checked: a weak test"
+
+
+def test_charts_are_drawn_at_twice_their_shown_size_and_sharp_in_powerpoint(report_build):
+    """Every chart's PNG holds PIXEL_DENSITY times the pixels of its shown size (its width and height attributes),
+    and every chart in a PowerPoint deck has at least 200 dots per inch at the size it is placed."""
+    import base64
+    import io
+
+    from PIL import Image
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    from analysis.report.plots import PIXEL_DENSITY
+
+    charts = 0
+    for path in _pages(report_build):
+        for tag in re.findall(r"<img\b[^>]*>", path.read_text(encoding="utf-8")):
+            attrs = dict(re.findall(r'(\w+)="([^"]*)"', tag))
+            if not attrs.get("src", "").startswith("data:image/png;base64,"):
+                continue
+            assert "width" in attrs and "height" in attrs, f"{path.name}: a chart without its shown size"
+            png = base64.b64decode(attrs["src"].split(",", 1)[1])
+            with Image.open(io.BytesIO(png)) as im:
+                assert abs(im.width - PIXEL_DENSITY * int(attrs["width"])) <= 2 * PIXEL_DENSITY, path.name
+                assert abs(im.height - PIXEL_DENSITY * int(attrs["height"])) <= 2 * PIXEL_DENSITY, path.name
+            charts += 1
+    assert charts >= 20, charts  # the reports' charts carry their shown size
+    pictures = 0
+    for deck in sorted(report_build.glob("*.pptx")):
+        for slide in Presentation(str(deck)).slides:
+            for shape in slide.shapes:
+                if shape.shape_type == MSO_SHAPE_TYPE.PICTURE:
+                    dpi = shape.image.size[0] / (shape.width / 914_400)  # EMU per inch
+                    assert dpi >= 200, f"{deck.name}: a chart at {dpi:.0f} dpi"
+                    pictures += 1
+    assert pictures >= 5, pictures

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PIXEL_DENSITY",
     "STYLE",
     "CJK_FONTS",
     "set_style",
@@ -254,6 +255,15 @@ def alt_text(fig) -> str:
 
 
 _LAST_PNG: list = []  # (figure, base64 PNG) drawn for the HTML output, reused for the PNG output
+#: Figures are drawn at this many times ``savefig.dpi`` and shown at their size at ``savefig.dpi`` (as Jupyter's
+#: "retina" format does): sharp on high-density screens and, in the PowerPoint decks (96 deck pixels to the
+#: inch), 240 dots per inch.
+PIXEL_DENSITY = 2.5
+
+
+def _png_size(head: bytes) -> tuple[int, int]:
+    """Width and height in pixels from the first 24 bytes of a PNG (its IHDR chunk)."""
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def _install_alt_text() -> None:
@@ -277,14 +287,17 @@ def _install_alt_text() -> None:
     formatters = ip.display_formatter.formatters
 
     def png_of(fig):
-        """The PNG (base64) of the inline backend's formatter, which it registers on first drawing; ours wraps it."""
+        """The figure's PNG (base64) at :data:`PIXEL_DENSITY` times ``savefig.dpi``; the inline backend's PNG
+        formatter (registered on its first drawing) is wrapped so that the PNG output reuses it."""
+        from IPython.core.pylabtools import print_figure
+
+        dpi = mpl.rcParams["savefig.dpi"]
+        dpi = (fig.dpi if dpi == "figure" else float(dpi)) * PIXEL_DENSITY
         png = formatters["image/png"]
         try:
             current = png.lookup_by_type(Figure)
-        except KeyError:  # no inline backend: draw it as the inline backend would
-            from IPython.core.pylabtools import print_figure
-
-            return print_figure(fig, "png", bbox_inches="tight", base64=True)
+        except KeyError:  # no inline backend
+            return print_figure(fig, "png", bbox_inches="tight", base64=True, dpi=dpi)
         if not getattr(current, "_alt_text", False):
 
             def drawn(f, _original=current):
@@ -292,11 +305,10 @@ def _install_alt_text() -> None:
                     return _LAST_PNG.pop()[1]
                 return _original(f)
 
-            drawn._alt_text = True
-            drawn._original = current
+            drawn._alt_text = True  # pyright: ignore[reportFunctionMemberAccess]  # a marker on our own wrapper
+            drawn._original = current  # pyright: ignore[reportFunctionMemberAccess]
             png.for_type(Figure, drawn)
-            current = drawn
-        return current._original(fig)
+        return print_figure(fig, "png", bbox_inches="tight", base64=True, dpi=dpi)
 
     def as_html(fig):
         import base64
@@ -308,8 +320,10 @@ def _install_alt_text() -> None:
         if isinstance(data, bytes):
             data = base64.b64encode(data).decode("ascii")
         _LAST_PNG[:] = [(fig, data)]
+        width, height = _png_size(base64.b64decode(data[:48]))
         return (
             f'<div class="jp-RenderedImage"><img src="data:image/png;base64,{data}" '
+            f'width="{round(width / PIXEL_DENSITY)}" height="{round(height / PIXEL_DENSITY)}" '
             f'alt="{html.escape(alt_text(fig), quote=True)}" style="max-width: 100%; height: auto;"></div>'
         )
 
