@@ -208,3 +208,14 @@ def test_command_line_on_spark(data, both, capsys, monkeypatch):
     _same(json.loads(duck[1]), json.loads(spark[1]))
     code, _, err = run("--spark-master", "local[1]")
     assert code == 2 and err.startswith("error: --spark-master applies to --engine spark only")
+
+
+def test_a_dataset_read_by_url_keeps_its_url(data, spark_con):
+    """Parquet named by URL (as on HDFS or object storage; here file://): read in Spark, the URL kept as given."""
+    url = data.resolve().as_uri()
+    ds = io.load(url, con=spark_con)
+    assert ds.path == url and ds.manifest is None  # nothing local is read beside the tables
+    local = io.load(data)
+    pd.testing.assert_frame_equal(
+        _sorted(engine.cell_stats(ds, by=("strategy",))), _sorted(engine.cell_stats(local, by=("strategy",))), rtol=_TOL
+    )

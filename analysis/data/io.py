@@ -146,15 +146,16 @@ class Dataset:
     """A loaded, validated dataset.
 
     Attributes:
-        path: the dataset folder.
-        con: the Ibis DuckDB backend the tables live on.
+        path: the dataset folder; for a dataset read by URL on another engine (``hdfs://``, ``s3a://``), the URL
+            as given.
+        con: the Ibis backend the tables live on (DuckDB unless another connection was given).
         tables: the five contract tables, typed as the contract says.
         manifest: parsed ``manifest.json``, or None when absent.
         strategies: strategy names allowed for this dataset.
         currency: the single currency code of the dataset.
     """
 
-    path: Path
+    path: Path | str
     con: Any
     tables: dict[str, ibis.Table]
     manifest: dict | None
@@ -1291,7 +1292,7 @@ def _load_ibis(root: str, con, strategies: Iterable[str] | None) -> Dataset:
     if problems:
         raise ContractError(problems, root)
     tables = {name: t.select(*contract.TABLES[name].column_names) for name, t in typed.items()}
-    return Dataset(base, con, tables, manifest, allowed, currency)
+    return Dataset(base if local else root, con, tables, manifest, allowed, currency)  # a URL stays as given
 
 
 def _ibis_columns(t: ibis.Table, table: contract.Table, where: str, label: str, problems) -> list[str]:
