@@ -219,3 +219,25 @@ def test_a_dataset_read_by_url_keeps_its_url(data, spark_con):
     pd.testing.assert_frame_equal(
         _sorted(engine.cell_stats(ds, by=("strategy",))), _sorted(engine.cell_stats(local, by=("strategy",))), rtol=_TOL
     )
+
+
+def test_a_validation_passed_on_either_engine_is_remembered(data, spark_con, monkeypatch, tmp_path):
+    """The same checks on either engine: a folder DuckDB passed is not checked row by row again on Spark (and the
+    other way round), unless asked to (recheck); the currency comes from the remembered pass."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(data, first)
+    shutil.copytree(data, second)
+
+    def again(*args, **kwargs):
+        raise AssertionError("checked row by row again")
+
+    io.load(first)  # DuckDB checks and remembers
+    with monkeypatch.context() as m:
+        m.setattr(io, "_ibis_rows", again)
+        assert io.load(first, con=spark_con).currency == io.load(first).currency
+        with pytest.raises(AssertionError, match="again"):
+            io.load(first, con=spark_con, recheck=True)
+    io.load(second, con=spark_con)  # Spark checks and remembers
+    with monkeypatch.context() as m:
+        m.setattr(io, "_check_rows", again)
+        io.load(second)
