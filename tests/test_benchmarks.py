@@ -74,6 +74,15 @@ CASES = {
             rf"^\s*naive\s+paid\s+phone_only\s+-?{NUM}\s+2\s+",
         ],
     ),
+    "net_value_coverage.py": (
+        [],
+        [
+            r"^cn_default \(smoke\): 2 seeds x 2,000 accounts",
+            r"^\s*measure\s+strategy\s+intervals\s+coverage\s+z_mean\s+z_sd$",
+            rf"^net value vs baseline\s+all\s+\d+\s+{NUM}\s+-?{NUM}\s+{NUM}$",
+            rf"^collected per account\s+all\s+\d+\s+{NUM}\s+-?{NUM}\s+{NUM}$",
+        ],
+    ),
     "decision_study.py": (
         ["--csv", "{tmp}/rows.csv"],
         [
