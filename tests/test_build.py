@@ -278,3 +278,14 @@ def test_refuses_to_replace_a_folder_it_did_not_build(tmp_path, tiny_data, sampl
         build(BuildConfig(data=tiny_data, out=tmp_path, seed=SEED, notebooks=sample_notebooks, quiet=True))
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert issubclass(UsageError, BuildError)
+
+
+@pytest.mark.parametrize("confidence", ["0.95", 95])
+def test_a_confidence_that_is_not_a_level_is_a_usage_error(confidence, tmp_path, tiny_data, sample_notebooks):
+    """Out of range or not a number at all (a BuildConfig made in code): one clear error, nothing written."""
+    cfg = BuildConfig(
+        data=tiny_data, out=tmp_path / "r", seed=SEED, notebooks=sample_notebooks, quiet=True, confidence=confidence
+    )
+    with pytest.raises(UsageError, match="confidence must be a"):
+        build(cfg)
+    assert not (tmp_path / "r").exists()

@@ -1120,7 +1120,7 @@ def build(cfg: BuildConfig) -> BuildResult:
     timings: dict[str, float] = {}
     try:
         checks.confidence(cfg.confidence)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # a number out of range, or not a number (BuildConfig from code)
         raise UsageError(str(e)) from None
     engine_env = engine_environment(cfg)
     out = _check_out(cfg.out, cfg.data)
