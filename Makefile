@@ -7,6 +7,16 @@ SCENARIO ?= cn_default
 SEED    ?= 1
 DATA    ?= data/generated/$(SCENARIO)
 PYTEST_ARGS ?=
+# the reports' language: `make LANG=zh` builds them in Simplified Chinese (into reports-zh/). Only a LANG given on
+# make's command line counts: the shell's own LANG (a locale such as C.UTF-8) is not a reports' language, and the
+# tools the recipes run get the locale C.UTF-8 instead of LANG=zh.
+ifeq ($(origin LANG),command line)
+REPORT_LANG := $(LANG)
+override LANG := C.UTF-8
+export LANG
+else
+REPORT_LANG := en
+endif
 
 .DEFAULT_GOAL := all
 .PHONY: all setup reports build data validate test test-fast lint format bench bench-smoke docs clean help
@@ -31,8 +41,8 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(BIN)/.installed node_modules/.installed ## create .venv, install the pinned requirements, the package (editable) and reveal.js (npm ci)
 
-reports: setup ## execute the notebooks; write reports/ (HTML, slides, PowerPoint, PDF, index.html), generating the data if missing
-	$(BIN)/python -m analysis build --scenario $(SCENARIO) --seed $(SEED)
+reports: setup ## execute the notebooks; write reports/ (HTML, slides, PowerPoint, PDF, index.html), generating the data if missing; LANG=zh: in Chinese, into reports-zh/
+	$(BIN)/python -m analysis build --scenario $(SCENARIO) --seed $(SEED) --lang $(REPORT_LANG)
 
 build: reports ## the same as reports
 

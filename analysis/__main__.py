@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analysis import i18n
 from analysis.data import io, synth
 from analysis.data.scenario import ScenarioError, load_scenario
 
@@ -263,6 +264,7 @@ def _cmd_build(args) -> int:
         cache=not args.no_cache,
         engine=args.engine,
         spark_master=args.spark_master,
+        lang=args.lang,
     )
     try:
         build(cfg)
@@ -523,7 +525,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="dataset folder (default: data/generated/SCENARIO, generated when missing)",
     )
-    b.add_argument("--out", type=Path, default=d.out, help="reports folder (default: reports)")
+    b.add_argument(
+        "--out", type=Path, default=None, help="reports folder (default: reports; reports-zh with --lang zh)"
+    )
+    b.add_argument(
+        "--lang",
+        choices=tuple(i18n.LANGUAGES),
+        default=d.lang,
+        help="the reports' language: en (English, the default) or zh (Simplified Chinese); "
+        "index.html links the other language's reports when they are built beside them",
+    )
     b.add_argument(
         "--seed",
         type=_nonneg_int,

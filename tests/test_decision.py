@@ -495,3 +495,36 @@ def test_segments_whose_complaints_differ_are_named_in_a_note():
         ["A", "B"],
     )
     assert D.segment_factor_note(same, ["A", "B"], 0.9) is None
+
+
+def test_the_words_come_out_in_chinese_and_the_numbers_do_not_change():
+    import re
+
+    from analysis import i18n
+
+    def run():
+        est = two_segments()
+        d = D.decide(est, None, baseline="base", capacity_hours=None, complaint_budget_per_10k=10)
+        w = D.what_if(est, None, {"impossible": (None, -0.0)}, baseline="base")
+        return d, D.limits_sentence(d), D.decision_table(d, currency="CNY"), w
+
+    en, en_limits, en_table, en_w = run()
+    try:
+        i18n.set_language("zh")
+        zh, zh_limits, zh_table, zh_w = run()
+    finally:
+        i18n.set_language("en")
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert cjk.search(zh_limits) and not cjk.search(en_limits)
+    assert all(cjk.search(r) for r in zh.segments.reason) and not any(cjk.search(r) for r in en.segments.reason)
+    assert all(cjk.search(h) for h in zh.limits.held_on) and cjk.search(zh_table) and cjk.search(zh_w.note.iloc[0])
+    assert "cannot be held" in en_w.note.iloc[0]
+    # the numbers are the words' only difference
+    number_columns = en.segments.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(en.segments[number_columns], zh.segments[number_columns])
+    pd.testing.assert_frame_equal(en.allocation, zh.allocation)
+    pd.testing.assert_frame_equal(en.comparisons, zh.comparisons)
+    assert en.value == zh.value
+    number_columns = en.limits.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(en.limits[number_columns], zh.limits[number_columns])
+    assert list(en.segments.strategy) == list(zh.segments.strategy)

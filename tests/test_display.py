@@ -307,3 +307,83 @@ def test_readable_still_works():
 
     out = readable(pd.DataFrame({"x": [1.0, math.nan]}))
     assert list(out.x) == [1.0, display.MISSING]
+
+
+# ---------------------------------------------------------------- Chinese
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@pytest.fixture()
+def zh():
+    from analysis import i18n
+
+    i18n.set_language("zh")
+    try:
+        yield
+    finally:
+        i18n.set_language("en")
+
+
+def test_names_and_labels_in_chinese(cn, zh):
+    assert display.name("sms_only") == display.name("sms_only", "strategy") == "仅短信"
+    assert display.name("phone", "channel") == "人工外呼"
+    low = display.label("net_value_ci_low")
+    assert _CJK.search(low) and not _LATIN_WORD.search(low), low
+    assert low == "净收益，95% 下限（元/户）"  # CNY reads 元 inside a unit
+    assert display.name("agent_cost_per_hour", "assumption") == "坐席每小时成本（元）"
+    assert display.name("M1-high") == "M1 高余额"
+    assert display.name("all sms_only", "policy") == "全部账户采用仅短信"
+    assert display.name("my_new_arm") == "My new arm"  # an unknown code stays as it is
+    said = display.spoken({"b": "sms_only", "c": "third_party_disclosure", "ch": "phone"})
+    assert said == {"b": "仅短信", "c": "向第三方泄露", "ch": "人工外呼"}  # no lower-casing
+    assert display.words("sms_then_phone 60%, phone_only 40% in M1-high") == (
+        "首周短信，之后人工外呼 60%, 仅人工外呼 40% in M1 高余额"
+    )
+    assert display.segment_definitions()["M1-high"] == "逾期 1-30 天，应还余额 ¥3,000 及以上"
+    display.configure(currency="USD")
+    assert display.label("net_value") == "净收益（USD/户）"  # another currency: its code
+
+
+def test_a_chinese_name_keeps_its_colour(cn, zh):
+    wrapped = display.named(pd.DataFrame({"strategy": ["sms_then_phone", "no_contact"]}), wrap=12).strategy
+    assert list(wrapped) == ["首周短信，\n之后人工外呼", "不联系\n（对照组）"]
+    assert [display.colour(v) for v in wrapped] == [display.COLOURS["sms_then_phone"], display.COLOURS["no_contact"]]
+
+
+def test_table_in_chinese(cn, zh):
+    df = pd.DataFrame(
+        {
+            "strategy": ["sms_only", "phone_only"],
+            "dpd_bucket": ["M1", "M2"],
+            "paid_rate": [0.3022, 0.05],
+            "net_value_ci_low": [math.nan, 2.0],
+            "covers": [True, False],
+        }
+    )
+    t = display.table(df)
+    headers = list(t.frame.columns)
+    assert headers == ["策略", "逾期阶段", "回款率（占账户 %）", "净收益，95% 下限（元/户）", "区间覆盖真实值"]
+    assert all(_CJK.search(h) for h in headers)
+    assert t.frame.iloc[0].tolist() == ["仅短信", "M1", "30.2%", display.MISSING, "是"]
+    assert t.notes[0].startswith(display.MISSING + " 该行无法计算") and t.notes[0].endswith("。")
+    assert t.notes[1] == "逾期阶段：M1 = 逾期 1-30 天；M2 = 逾期 31-60 天。"
+    assert not any(_LATIN_WORD.search(n) for n in t.notes)
+
+
+def test_english_is_back_after_chinese(cn):
+    from analysis import i18n
+
+    i18n.set_language("zh")
+    i18n.set_language("en")
+    assert display.name("sms_only") == "SMS only"
+    assert display.label("net_value_ci_low") == "Net value, lower 95% limit (CNY per account)"
+    assert display.segment_definitions()["M1-high"] == "1-30 days past due, balance due CNY 3,000 or more"
+
+
+def test_every_catalogue_name_is_a_message():
+    msgs = set(display.catalogue_messages())
+    for cat in display.NAMES.values():
+        assert set(cat.values()) <= msgs
+    assert {"Strategy", "Segment", "Channel"} <= msgs  # headers of name columns without their own
+    assert "China GB/T 45251-2025" in msgs  # the shipped scenarios' rule packs

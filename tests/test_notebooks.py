@@ -16,7 +16,7 @@ from analysis.report.build import kernel_failed_to_start
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides"}
+PARAMETERS = {"scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides", "lang"}
 #: The decision's parameters, in the notebooks that decide (01, 08, 09) with the defaults of ``recommend``.
 DECISION = {"capacity_hours", "complaint_budget_per_10k", "level", "horizon"}
 DECIDING = {"01_executive_summary.ipynb", "08_channel_policy.ipynb", "09_what_if.ipynb"}

@@ -278,3 +278,44 @@ def test_cjk_font_rebuilds_a_font_cache_that_predates_the_font(monkeypatch):
     assert font_manager.fontManager is real and font_manager.findfont.__self__ is real
     monkeypatch.setattr(font_manager, "fontManager", stale)
     assert plots.cjk_font() is None and rebuilds == [False]  # at most once per process
+
+
+# --- Chinese reports: Chinese text and Latin ticks both draw --------------------------------------------------------
+
+
+def test_set_style_in_chinese_draws_chinese_text_and_log_ticks_without_missing_glyphs(capfd):
+    from analysis import i18n
+
+    name = _needs_cjk_font()
+    before = dict(matplotlib.rcParams)
+    i18n.set_language("zh")
+    try:
+        plots.set_style()
+        plots.set_style()  # twice changes nothing
+        family = matplotlib.rcParams["font.family"]
+        assert family[-1] == name and family.count(name) == 1  # the Latin font first: mathtext uses it alone
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig, ax = plt.subplots()
+            ax.plot([-2.0, 1.0], [-1.5, 3.0])
+            ax.set_title("各策略回款率（元）")
+            ax.set_xlabel("逾期阶段")
+            fig.canvas.draw()
+            fig, ax = plt.subplots()
+            ax.plot([100, 1_000, 100_000], [0.1, 0.5, 0.9])
+            ax.set_xscale("log")  # ticks 10², 10³, ...: mathtext
+            ax.set_xlabel("每组样本量")
+            fig.canvas.draw()
+        missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+        assert missing == []
+        assert "does not have a glyph" not in capfd.readouterr().err  # mathtext's complaint (a box drawn)
+        ax = plots.funnel_plot(_frame().rename(columns={"segment": "stage", "estimate": "rate"}))
+        assert ax.get_xlabel() == "漏斗阶段" and ax.get_ylabel() == "账户占比（%）"
+        assert ax.get_legend().get_title().get_text() == "策略"
+        assert plots.alt_text(ax.figure).startswith("图表。")
+        i18n.set_language("en")
+        plots.set_style()  # back to English: the same fonts
+        assert matplotlib.rcParams["font.family"] == [*before["font.family"], name]
+    finally:
+        i18n.set_language("en")
+        matplotlib.rcParams.update(before)

@@ -239,3 +239,72 @@ def test_libreoffice_prints_one_page_per_slide(small_deck, tmp_path):
     assert done.returncode == 0 and pdf.is_file(), done.stdout + done.stderr
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
     assert pages == count == 3
+
+
+# --------------------------------------------------------------------------
+# Chinese decks: the East Asian font on every run with Chinese text
+# --------------------------------------------------------------------------
+def _runs(slide):
+    """Every text run of a slide: title, text boxes and table cells."""
+    for shape in slide.shapes:
+        frames = (
+            [cell.text_frame for row in shape.table.rows for cell in row.cells]
+            if shape.has_table
+            else [shape.text_frame]
+            if shape.has_text_frame
+            else []
+        )
+        for tf in frames:
+            for p in tf.paragraphs:
+                yield from p.runs
+
+
+def test_chinese_runs_have_the_east_asian_font(tmp_path):
+    from analysis.report.pptx_deck import EA_CJK, EA_FONT, has_cjk
+
+    page = deck_html(
+        [
+            "<section><section><h2>假设分析：成本与上限</h2>"
+            "<p><strong>决策。</strong> 逾期 M1 高余额：首周短信，之后人工外呼 <code>100%</code></p>"
+            '<table><thead><tr><th>客群</th><th class="num">账户数</th></tr></thead>'
+            '<tbody><tr><td>逾期 M1 高余额</td><td class="num">1,836</td></tr></tbody></table>'
+            '<aside class="notes"><p>慢慢讲。</p></aside></section></section>'
+        ],
+        lang="zh",
+    )
+    out = tmp_path / "zh.pptx"
+    assert write_pptx(page, out) == 1
+    slide = Presentation(str(out)).slides[0]
+    runs = list(_runs(slide))
+    cjk = [r for r in runs if has_cjk(r.text)]
+    assert {r.text for r in cjk} >= {"假设分析：成本与上限", "决策。", "客群", "账户数", "逾期 M1 高余额"}
+    for r in runs:
+        rpr = r._r.rPr
+        ea = rpr.find(qn("a:ea"))
+        assert rpr.get("lang") == "zh-CN", r.text  # <html lang="zh"> -> the Office tag
+        assert ea.get("typeface") == EA_FONT, r.text
+        if has_cjk(r.text):
+            assert {k: ea.get(k) for k in EA_CJK} == EA_CJK, r.text  # GB2312, sans: substitutes a Chinese sans
+            # schema order: latin, ea, cs
+            tags = [el.tag for el in rpr if el.tag in (qn("a:latin"), qn("a:ea"), qn("a:cs"))]
+            assert tags == [qn("a:latin"), qn("a:ea"), qn("a:cs")], r.text
+        else:  # "100%", "1,836": as in an English deck
+            assert ea.get("charset") is None, r.text
+    notes = slide.notes_slide.notes_text_frame
+    assert notes.text == "慢慢讲。"
+    ea = notes.paragraphs[0].runs[0]._r.rPr.find(qn("a:ea"))
+    assert {k: ea.get(k) for k in EA_CJK} == EA_CJK
+
+
+def test_english_runs_keep_the_plain_east_asian_font(small_deck):
+    """A deck without CJK text is written as before: no character set, the deck's language, plain notes."""
+    prs = Presentation(str(small_deck[0]))
+    for slide in prs.slides:
+        for r in _runs(slide):
+            if not re.search(r"[\u4e00-\u9fff]", r.text):
+                ea = r._r.rPr.find(qn("a:ea"))
+                assert ea.attrib == {"typeface": "Noto Sans CJK SC"} and r._r.rPr.get("lang") == "en-US", r.text
+            else:  # "M1 高余额" in an English deck: Chinese all the same
+                assert r._r.rPr.get("lang") == "zh-CN" and r._r.rPr.find(qn("a:ea")).get("charset") == "-122"
+    notes = prs.slides[1].notes_slide.notes_text_frame.paragraphs[0].runs[0]._r
+    assert notes.rPr is None or notes.rPr.find(qn("a:ea")) is None

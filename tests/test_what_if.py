@@ -171,3 +171,56 @@ def test_settings_are_checked():
         s.replace(capacity_hours=-1)
     with pytest.raises(ValueError, match="unknown setting"):
         s.replace(budget=1)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def chinese():
+    """Reports in Simplified Chinese for one test; the language before is restored after it."""
+    from analysis import i18n
+
+    before = i18n.language()
+    i18n.set_language("zh")
+    yield
+    i18n.set_language(before)
+
+
+def _fresh(wi):
+    """A what-if on the same statistics with nothing remembered (each language decides anew)."""
+    return what_if.WhatIf(wi.scenario, wi.moments, wi.contacts, wi.defaults, frontier_points=2, frontier_draws=500)
+
+
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font set here (plots.set_style)
+def test_in_chinese_the_words_change_and_the_numbers_do_not(wi, request):
+    pytest.importorskip("ipywidgets")
+    english = _fresh(wi)
+    english.widget()
+    en = english.last
+    en_sentences, en_table = english.sentences(en), english.table(en)
+    assert not any(CJK.search(t) for t in en_sentences)
+
+    request.getfixturevalue("chinese")
+    chinese = _fresh(wi)
+    chinese.widget()
+    zh = chinese.last
+    c = chinese.controls
+    for key in ("capacity_hours", "complaint_budget_per_10k", "capacity_hours.value", "level", "baseline", "frontier"):
+        assert CJK.search(c[key].description), (key, c[key].description)
+    assert all(CJK.search(label) for label, _value in c["capacity_hours"].options)
+    assert all(CJK.search(label) for label, _value in c["frontier"].options)
+    assert CJK.search(chinese._controls["reset"].description) and CJK.search(chinese._controls["status"].value)
+    sentences = chinese.sentences(zh)
+    assert len(sentences) == len(en_sentences) and all(CJK.search(t) for t in sentences)
+    assert "**决策。**" in sentences[0]
+    headers = list(chinese.table(zh).frame.columns)
+    assert all(CJK.search(h) for h in headers), headers
+    # the same decision: the numbers do not depend on the language
+    assert zh.settings == en.settings
+    assert zh.decision.allocation.equals(en.decision.allocation)
+    assert zh.decision.value == en.decision.value
+    numbers = en.segments.select_dtypes("number").columns
+    assert len(numbers) >= 5 and zh.segments[numbers].equals(en.segments[numbers])
+    assert zh.segments.segment.equals(en.segments.segment) and zh.segments.strategy.equals(en.segments.strategy)
+    assert len(headers) == len(en_table.frame.columns)

@@ -48,6 +48,7 @@ import pandas as pd
 
 from analysis.data.contract import CHANNELS, DPD_BUCKETS
 from analysis.data.scenario import NO_CONTACT, Scenario, load_scenario
+from analysis.i18n import N_, _
 
 __all__ = ["CalibrationRow", "check", "COLUMNS", "format_table"]
 
@@ -58,11 +59,13 @@ COLUMNS = ("effect", "description", "value", "mc_se", "low", "high", "range", "u
 _TEXT_SOURCES = "Bursztyn et al. 2019; Cadena & Schoar; Karlan et al.; Barboni et al."
 _HUMAN_SOURCE = "Laudenbach, Pirschel & Siegel (+34.4 pp)"
 _AI_SOURCE = "Choi, Huang, Yang & Zhang (AI 9 pp lower)"
-_AI_BETWEEN_SOURCE = "Reading for the generator (channel effects): AI voice between"
+_AI_BETWEEN_SOURCE = N_("Reading for the generator (channel effects): AI voice between")
 _COMPLAINT_SOURCE = "ACA International (0.005% of contacts)"
-_COMPLAINT_ORDER_SOURCE = "Reading for the generator (complaints): a call riskier than a text"
+_COMPLAINT_ORDER_SOURCE = N_("Reading for the generator (complaints): a call riskier than a text")
+#: Each channel in the descriptions' words (a channel code such as ``ai_voice`` is also a strategy's).
+_CHANNEL_WORDS = {"sms": N_("text"), "phone": N_("human call"), "ai_voice": N_("AI voice")}
 _SMS_PRICE = {
-    "CNY": ((0.035, 0.05), "China SMS (Alibaba Cloud, grade C)"),
+    "CNY": ((0.035, 0.05), N_("China SMS (Alibaba Cloud, grade C)")),
     "USD": ((0.0103, 0.0173), "US SMS (Twilio 0.0083 + carrier fees)"),
 }
 
@@ -106,7 +109,7 @@ def _row(effect, description, value, se, rng, unit, source) -> CalibrationRow:
     low, high = rng
     inside = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
     if low is not None and high is not None:
-        text = f"{low:g} to {high:g}"
+        text = _("{low} to {high}").format(low=f"{low:g}", high=f"{high:g}")
     elif low is not None:
         text = f">= {low:g}"
     else:
@@ -119,8 +122,8 @@ def _row(effect, description, value, se, rng, unit, source) -> CalibrationRow:
         -math.inf if low is None else float(low),
         math.inf if high is None else float(high),
         text,
-        unit,
-        source,
+        _(unit),
+        _(source),
         "IN" if inside else "OUT",
     )
 
@@ -226,7 +229,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
     rows.append(
         _row(
             "text_vs_none",
-            "text (sms_only) against no contact, 30-day paid rate",
+            _("text (sms_only) against no contact, 30-day paid rate"),
             v,
             se,
             _TEXT_RANGE,
@@ -240,7 +243,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rows.append(
             _row(
                 f"text_vs_none_{b}",
-                f"text against no contact, bucket {b}",
+                _("text against no contact, bucket {bucket}").format(bucket=b),
                 *text_by[b],
                 _TEXT_RANGE,
                 "pp",
@@ -252,7 +255,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rows.append(
             _row(
                 "text_early_vs_late",
-                f"text effect in {first} minus text effect in {last}",
+                _("text effect in {first} minus text effect in {last}").format(first=first, last=last),
                 text_by[first][0] - text_by[last][0],
                 math.hypot(text_by[first][1], text_by[last][1]),
                 (0.0, None),
@@ -267,12 +270,20 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         d, dse = _diff(cell, "phone_only", NO_CONTACT)
         rpc = cell.mean("phone_only", "right_party_rate")
         value = d / rpc if rpc > 0 else math.nan
-        where = "" if not label else f", bucket {first}"
+        described = (
+            _(
+                "human call (phone_only) against no contact per borrower reached: effect / right-party-contact rate ({rpc})"
+            )
+            if not label
+            else _(
+                "human call (phone_only) against no contact per borrower reached, bucket {bucket}: "
+                "effect / right-party-contact rate ({rpc})"
+            )
+        )
         rows.append(
             _row(
                 f"human_per_reached{label}",
-                f"human call (phone_only) against no contact per borrower reached{where}: "
-                f"effect / right-party-contact rate ({100 * rpc:.0f}%)",
+                described.format(bucket=first, rpc=f"{100 * rpc:.0f}%"),
                 value,
                 dse / rpc if rpc > 0 else math.nan,
                 _HUMAN_RANGE,
@@ -286,7 +297,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rows.append(
             _row(
                 "ai_below_human",
-                "human call (phone_only) minus AI voice (ai_voice), 30-day paid rate",
+                _("human call (phone_only) minus AI voice (ai_voice), 30-day paid rate"),
                 v,
                 se,
                 _AI_GAP_RANGE,
@@ -298,7 +309,7 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rows.append(
             _row(
                 "ai_above_text",
-                "AI voice (ai_voice) minus text (sms_only), 30-day paid rate",
+                _("AI voice (ai_voice) minus text (sms_only), 30-day paid rate"),
                 v,
                 se,
                 (0.0, None),
@@ -314,20 +325,22 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
             rows.append(
                 _row(
                     f"complaints_{c}",
-                    f"complaints per 10,000 {c} contacts, all strategies pooled",
+                    _("complaints per 10,000 {channel} contacts, all strategies pooled").format(
+                        channel=_(_CHANNEL_WORDS.get(c, c))
+                    ),
                     *rates[c],
                     _COMPLAINT_RANGE[c],
-                    "per 10k contacts",
+                    N_("per 10k contacts"),
                     _COMPLAINT_SOURCE,
                 )
             )
     rows.append(
         _row(
             "complaints_all",
-            "complaints per 10,000 contacts, every channel and strategy pooled",
+            _("complaints per 10,000 contacts, every channel and strategy pooled"),
             *_complaint_rate(truth, None),
             _COMPLAINT_RANGE["all"],
-            "per 10k contacts",
+            N_("per 10k contacts"),
             _COMPLAINT_SOURCE,
         )
     )
@@ -339,11 +352,13 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
         rows.append(
             _row(
                 f"complaints_{lo}_below_{hi}",
-                f"complaints per {hi} contact / per {lo} contact",
+                _("complaints per {high} contact / per {low} contact").format(
+                    high=_(_CHANNEL_WORDS.get(hi, hi)), low=_(_CHANNEL_WORDS.get(lo, lo))
+                ),
                 ratio,
                 se,
                 (1.0, None),
-                "ratio",
+                N_("ratio"),
                 _COMPLAINT_ORDER_SOURCE,
             )
         )
@@ -358,8 +373,15 @@ def check(truth: Mapping, scenario: Scenario | str | None = None) -> pd.DataFram
             rows.append(
                 _row(
                     "cost_per_text",
-                    f"price of one text: {seg} segment(s) ({sms['message_chars']} {sms['encoding']} "
-                    f"characters) x {price:g} {sc.currency}",
+                    _(
+                        "price of one text: {segments} segment(s) ({chars} {encoding} characters) x {price} {currency}"
+                    ).format(
+                        segments=seg,
+                        chars=sms["message_chars"],
+                        encoding=sms["encoding"],
+                        price=f"{price:g}",
+                        currency=sc.currency,
+                    ),
                     seg * price,
                     0.0,
                     rng,

@@ -75,10 +75,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import checks, engine, stats
+from analysis import checks, engine, i18n, stats
 from analysis.data.scenario import Scenario, load_scenario
 from analysis.decide import economics
 from analysis.engine import Tables
+from analysis.i18n import N_, _, money
 from analysis.measures.costs import UnitCosts, account_cost_expression, complaint_cost_weights
 
 __all__ = [
@@ -103,27 +104,28 @@ __all__ = [
     "segment_classes",
 ]
 
-SUPPORTED = "supported"
-NOT_SUPPORTED = "not supported"
-INCONCLUSIVE = "inconclusive"
-DEPENDS = "depends on segment"
-PARTLY = "partly supported"
+#: The verdicts (codes in English; a report shows ``_(verdict)``).
+SUPPORTED = N_("supported")
+NOT_SUPPORTED = N_("not supported")
+INCONCLUSIVE = N_("inconclusive")
+DEPENDS = N_("depends on segment")
+PARTLY = N_("partly supported")
 NO_CONTACT = "no_contact"
-#: Every verdict and what it means.
+#: Every verdict and what it means (in English: show ``_(VERDICTS[v])``).
 VERDICTS: dict[str, str] = {
-    SUPPORTED: "the whole interval lies on the side the claim predicts",
-    NOT_SUPPORTED: "the whole interval lies on the other side (or, claim 5, no segment gains)",
-    INCONCLUSIVE: "the interval contains no difference: the data cannot tell",
-    DEPENDS: "the effect differs between segments (Cochran's Q rejects one common effect after Holm adjustment)",
-    PARTLY: "some comparisons support the claim, others do not",
+    SUPPORTED: N_("the whole interval lies on the side the claim predicts"),
+    NOT_SUPPORTED: N_("the whole interval lies on the other side (or, claim 5, no segment gains)"),
+    INCONCLUSIVE: N_("the interval contains no difference: the data cannot tell"),
+    DEPENDS: N_("the effect differs between segments (Cochran's Q rejects one common effect after Holm adjustment)"),
+    PARTLY: N_("some comparisons support the claim, others do not"),
 }
-#: Claim number -> statement.
+#: Claim number -> statement (in English: the tables show ``_(CLAIMS[n])``).
 CLAIMS: dict[int, str] = {
-    1: "SMS-only is cheaper",
-    2: "SMS-only lowers complaint and legal risk",
-    3: "SMS-only spares borrowers stress",
-    4: "SMS-only works worse because it is not interactive",
-    5: "Data-driven targeting improves on SMS-only",
+    1: N_("SMS-only is cheaper"),
+    2: N_("SMS-only lowers complaint and legal risk"),
+    3: N_("SMS-only spares borrowers stress"),
+    4: N_("SMS-only works worse because it is not interactive"),
+    5: N_("Data-driven targeting improves on SMS-only"),
 }
 _METRICS = ("paid", "collected", "cost", "complaints", "opted_out", "n_contacts")
 # The metrics net value is a linear combination of (see _net_weights), and the cross-products it needs.
@@ -341,7 +343,7 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         out.append(
             {
                 "claim": claim,
-                "statement": CLAIMS.get(claim, str(g["statement"].iloc[0])),
+                "statement": _(CLAIMS[claim]) if claim in CLAIMS else str(g["statement"].iloc[0]),
                 "verdict": verdict,
                 "rows": len(v),
                 "supported": v.count(SUPPORTED),
@@ -440,40 +442,71 @@ def _diff_independent(a: stats.Estimate, b: stats.Estimate, confidence: float) -
     return stats.Estimate(d, d - z * se, d + z * se, d / se if se > 0 else math.nan, p, "normal", confidence, 0.0)
 
 
-def _ci(e: stats.Estimate, fmt: str, confidence: float) -> str:
-    """``95% CI a to b``; an infinite limit reads "unbounded", missing limits "interval not computable"."""
-    if math.isnan(e.ci_low) or math.isnan(e.ci_high):
-        return "interval not computable"
+def _ci(e: stats.Estimate, fmt, confidence: float) -> str:
+    """``95% CI a to b``; an infinite limit reads "unbounded", missing limits "interval not computable".
+
+    ``fmt`` formats a limit: a format string (``"{:.2f}"``) or a function of the number.
+    """
+    if not _computable(e):
+        return _("interval not computable")
 
     def limit(x):
-        return fmt.format(x) if math.isfinite(x) else ("unbounded" if x > 0 else "-unbounded")
+        if math.isfinite(x):
+            return fmt(x) if callable(fmt) else fmt.format(x)
+        return _("unbounded") if x > 0 else _("-unbounded")
 
-    return f"{confidence:.0%} CI {limit(e.ci_low)} to {limit(e.ci_high)}"
+    return _("{level:.0%} CI {low} to {high}").format(level=confidence, low=limit(e.ci_low), high=limit(e.ci_high))
+
+
+def _computable(e: stats.Estimate) -> bool:
+    """Whether the interval of ``e`` is known (:func:`_ci` says "interval not computable" otherwise)."""
+    return not (math.isnan(e.ci_low) or math.isnan(e.ci_high))
+
+
+def _listing(items) -> str:
+    """``items`` joined as a list in the current language (``a, b, c`` in English)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
+    return out or ""
+
+
+def _semicolons(items) -> str:
+    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
+    return out or ""
 
 
 def _why_no_mean(r, b, m: str, strategy: str, baseline: str) -> str:
     """Why a difference of per-account means of ``m`` between two arms is not computable."""
     small = [name for name, x in ((strategy, r), (baseline, b)) if x["accounts"] < 2]
+    if len(small) == 1:
+        return _("{strategy} has fewer than 2 accounts").format(strategy=small[0])
     if small:
-        return f"{' and '.join(small)} {'has' if len(small) == 1 else 'have'} fewer than 2 accounts"
-    return "money amounts too large for a variance in floating point"
+        return _("{a} and {b} have fewer than 2 accounts").format(a=small[0], b=small[1])
+    return _("money amounts too large for a variance in floating point")
 
 
 def _why_no_unit_cost(r, b, strategy: str, baseline: str) -> str:
     """Why cost per unit collected cannot be compared between two arms."""
     none = [name for name, x in ((strategy, r), (baseline, b)) if x["collected_sum"] <= 0]
+    if len(none) == 1:
+        return _("nothing was collected under {strategy}").format(strategy=none[0])
     if none:
-        return f"nothing was collected under {' or '.join(none)}"
+        return _("nothing was collected under {a} or {b}").format(a=none[0], b=none[1])
     return _why_no_mean(r, b, "collected", strategy, baseline)
 
 
-def _money(x: float, currency: str) -> str:
-    return f"{currency} {x:,.2f}"
+def _money(x: float, currency: str, decimals: int = 2) -> str:
+    """``CNY 1,234.50`` in English, ``¥1,234.50`` in Chinese (without a currency: `` 1,234.50``)."""
+    return money(x, currency, decimals) if currency else f" {x:,.{decimals}f}"
 
 
 def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation, also=()) -> dict:
     served = (claim, *also)
-    statement = "; ".join(CLAIMS[c] for c in served)
+    statement = _semicolons(_(CLAIMS[c]) for c in served)
     return {
         "claim": claim,
         "claims": ", ".join(str(c) for c in served),
@@ -495,10 +528,6 @@ def _per_1000(count, accounts) -> str:
 
 def _p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _more_less(x: float, more: str = "more", less: str = "less") -> str:
-    return more if x >= 0 else less
 
 
 # --------------------------------------------------------------------------
@@ -541,61 +570,103 @@ def check_claims(
         assert r is not None  # every strategy of the cells has its pooled row
         # 1: cost
         e = _welch(r, b, "cost", confidence)
+        if math.isnan(e.estimate):
+            text = _("Cost per account of {strategy} against {baseline}: not computable: {why}.").format(
+                strategy=s, baseline=baseline, why=_why_no_mean(r, b, "cost", s, baseline)
+            )
+        else:
+            template = (
+                _("{strategy} costs {amount} more per account than {baseline} ({ci}).")
+                if e.estimate >= 0
+                else _("{strategy} costs {amount} less per account than {baseline} ({ci}).")
+            )
+            text = template.format(
+                strategy=s,
+                amount=_money(abs(e.estimate), cur),
+                baseline=baseline,
+                ci=_ci(e, lambda x: _money(x, cur), confidence),
+            )
         rows.append(
             _record(
                 1,
-                f"cost per account, strategy minus {baseline} ({cur})",
+                _("cost per account, strategy minus {baseline} ({cur})").format(
+                    baseline=baseline, cur=i18n.currency_word(cur)
+                ),
                 s,
                 e,
                 0.0,
                 direction_verdict(e.ci_low, e.ci_high),
-                f"{s} costs {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than "
-                f"{baseline} ({_ci(e, cur + ' {:,.2f}', confidence)})."
-                if not math.isnan(e.estimate)
-                else f"Cost per account of {s} against {baseline}: not computable: "
-                f"{_why_no_mean(r, b, 'cost', s, baseline)}.",
+                text,
             )
         )
         e = _diff_independent(_unit_cost(r, confidence), _unit_cost(b, confidence), confidence)
+        if math.isnan(e.estimate):
+            text = _("Cost per {cur} collected of {strategy} against {baseline}: not computable: {why}.").format(
+                cur=i18n.currency_word(cur), strategy=s, baseline=baseline, why=_why_no_unit_cost(r, b, s, baseline)
+            )
+        else:
+            template = (
+                _("{strategy} spends {amount} more per {cur} collected than {baseline} ({ci}).")
+                if e.estimate >= 0
+                else _("{strategy} spends {amount} less per {cur} collected than {baseline} ({ci}).")
+            )
+            text = template.format(
+                strategy=s,
+                amount=f"{abs(e.estimate):.4f}",
+                cur=i18n.currency_word(cur),
+                baseline=baseline,
+                ci=_ci(e, "{:.4f}", confidence),
+            )
         rows.append(
             _record(
                 1,
-                f"cost per unit collected, strategy minus {baseline} ({cur} per {cur})",
+                _("cost per unit collected, strategy minus {baseline} ({cur} per {cur})").format(
+                    baseline=baseline, cur=i18n.currency_word(cur)
+                ),
                 s,
                 e,
                 0.0,
                 direction_verdict(e.ci_low, e.ci_high),
-                f"{s} spends {abs(e.estimate):.4f} {_more_less(e.estimate)} per {cur} collected than "
-                f"{baseline} ({_ci(e, '{:.4f}', confidence)})."
-                if not math.isnan(e.estimate)
-                else f"Cost per {cur} collected of {s} against {baseline}: not computable: "
-                f"{_why_no_unit_cost(r, b, s, baseline)}.",
+                text,
             )
         )
         # 2 and 3: complaints per account
         e = _rate_ratio(r["complaints_sum"], r["accounts"], b["complaints_sum"], b["accounts"], confidence)
-        rates = (
-            f"{_per_1000(r['complaints_sum'], r['accounts'])} complaints per 1,000 {s} accounts "
-            f"({int(r['complaints_sum']):,} in {int(r['accounts']):,}) against "
-            f"{_per_1000(b['complaints_sum'], b['accounts'])} under {baseline} "
-            f"({int(b['complaints_sum']):,} in {int(b['accounts']):,})"
+        rates = _(
+            "{rate} complaints per 1,000 {strategy} accounts ({count} in {accounts}) against "
+            "{baseline_rate} under {baseline} ({baseline_count} in {baseline_accounts})"
+        ).format(
+            rate=_per_1000(r["complaints_sum"], r["accounts"]),
+            strategy=s,
+            count=f"{int(r['complaints_sum']):,}",
+            accounts=f"{int(r['accounts']):,}",
+            baseline_rate=_per_1000(b["complaints_sum"], b["accounts"]),
+            baseline=baseline,
+            baseline_count=f"{int(b['complaints_sum']):,}",
+            baseline_accounts=f"{int(b['accounts']):,}",
         )
         if math.isnan(e.estimate):
-            text = f"Neither {s} nor {baseline} drew a complaint: no ratio can be estimated."
+            text = _("Neither {strategy} nor {baseline} drew a complaint: no ratio can be estimated.").format(
+                strategy=s, baseline=baseline
+            )
         elif math.isinf(e.estimate):
-            text = f"{rates}: the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)."
+            text = _("{rates}: the ratio is unbounded, at least {low:.2f} ({level:.0%} confidence).").format(
+                rates=rates, low=e.ci_low, level=confidence
+            )
         else:
-            text = f"{rates}: ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})."
+            text = _("{rates}: ratio {ratio:.2f} ({ci}).").format(
+                rates=rates, ratio=e.estimate, ci=_ci(e, "{:.2f}", confidence)
+            )
         # one measure serves claims 2 (complaint risk) and 3 (stress): one row for both
         rows.append(
             _record(
                 2,
-                f"complaints per 1,000 accounts, ratio to {baseline}",
+                _("complaints per 1,000 accounts, ratio to {baseline}").format(baseline=baseline),
                 s,
                 e,
                 1.0,
                 direction_verdict(e.ci_low, e.ci_high, 1.0),
-                f"Complaints (claims 2 and 3): {text}",
+                _("Complaints (claims 2 and 3): {text}").format(text=text),
                 also=(3,),
             )
         )
@@ -603,24 +674,33 @@ def check_claims(
             v = data.violations.set_index("strategy")["violations"].to_dict()
             e = _rate_ratio(v.get(s, 0), r["accounts"], v.get(baseline, 0), b["accounts"], confidence)
             if math.isnan(e.estimate):
-                text = f"Neither {s} nor {baseline} broke a rule."
+                text = _("Neither {strategy} nor {baseline} broke a rule.").format(strategy=s, baseline=baseline)
             elif math.isinf(e.estimate):
-                text = (
-                    f"{s} broke contact rules in {int(v.get(s, 0))} contact(s) and {baseline} in none: the ratio "
-                    f"per account is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)."
-                )
+                text = _(
+                    "{strategy} broke contact rules in {count} contact(s) and {baseline} in none: the ratio "
+                    "per account is unbounded, at least {low:.2f} ({level:.0%} confidence)."
+                ).format(strategy=s, count=int(v.get(s, 0)), baseline=baseline, low=e.ci_low, level=confidence)
             else:
-                text = (
-                    f"{_per_1000(v.get(s, 0), r['accounts'])} contacts breaking a rule per 1,000 {s} accounts "
-                    f"({int(v.get(s, 0)):,} in {int(r['accounts']):,}) against "
-                    f"{_per_1000(v.get(baseline, 0), b['accounts'])} under {baseline} "
-                    f"({int(v.get(baseline, 0)):,} in {int(b['accounts']):,}): ratio {e.estimate:.2f} "
-                    f"({_ci(e, '{:.2f}', confidence)})."
+                text = _(
+                    "{rate} contacts breaking a rule per 1,000 {strategy} accounts ({count} in {accounts}) against "
+                    "{baseline_rate} under {baseline} ({baseline_count} in {baseline_accounts}): ratio {ratio:.2f} "
+                    "({ci})."
+                ).format(
+                    rate=_per_1000(v.get(s, 0), r["accounts"]),
+                    strategy=s,
+                    count=f"{int(v.get(s, 0)):,}",
+                    accounts=f"{int(r['accounts']):,}",
+                    baseline_rate=_per_1000(v.get(baseline, 0), b["accounts"]),
+                    baseline=baseline,
+                    baseline_count=f"{int(v.get(baseline, 0)):,}",
+                    baseline_accounts=f"{int(b['accounts']):,}",
+                    ratio=e.estimate,
+                    ci=_ci(e, "{:.2f}", confidence),
                 )
             rows.append(
                 _record(
                     2,
-                    f"rule violations per 1,000 accounts, ratio to {baseline}",
+                    _("rule violations per 1,000 accounts, ratio to {baseline}").format(baseline=baseline),
                     s,
                     e,
                     1.0,
@@ -636,32 +716,43 @@ def check_claims(
             int(b["accounts"]),
             confidence=confidence,
         )
-        rates = (
-            f"{1000 * r['opted_out_sum'] / r['accounts']:.1f} of 1,000 {s} accounts asked to stop "
-            f"contact against {1000 * b['opted_out_sum'] / b['accounts']:.1f} under {baseline}"
+        rates = _(
+            "{rate:.1f} of 1,000 {strategy} accounts asked to stop contact against {baseline_rate:.1f} under {baseline}"
+        ).format(
+            rate=1000 * r["opted_out_sum"] / r["accounts"],
+            strategy=s,
+            baseline_rate=1000 * b["opted_out_sum"] / b["accounts"],
+            baseline=baseline,
         )
         ratio = (
-            "no ratio can be estimated"
+            _("no ratio can be estimated")
             if math.isnan(e.estimate)
-            else f"the ratio is unbounded, at least {e.ci_low:.2f} ({confidence:.0%} confidence)"
+            else _("the ratio is unbounded, at least {low:.2f} ({level:.0%} confidence)").format(
+                low=e.ci_low, level=confidence
+            )
             if math.isinf(e.estimate)
-            else f"ratio {e.estimate:.2f} ({_ci(e, '{:.2f}', confidence)})"
+            else _("ratio {ratio:.2f} ({ci})").format(ratio=e.estimate, ci=_ci(e, "{:.2f}", confidence))
         )
         rows.append(
             _record(
                 3,
-                f"opt-outs per 1,000 accounts, ratio to {baseline}",
+                _("opt-outs per 1,000 accounts, ratio to {baseline}").format(baseline=baseline),
                 s,
                 e,
                 1.0,
                 direction_verdict(e.ci_low, e.ci_high, 1.0),
-                f"{rates}: {ratio}.",
+                _("{rates}: {ratio}.").format(rates=rates, ratio=ratio),
             )
         )
         # 4: response, overall and by segment
         for outcome, label in (
-            ("paid", f"paid rate, strategy minus {baseline} (proportion)"),
-            ("collected", f"collected per account, strategy minus {baseline} ({cur})"),
+            ("paid", _("paid rate, strategy minus {baseline} (proportion)").format(baseline=baseline)),
+            (
+                "collected",
+                _("collected per account, strategy minus {baseline} ({cur})").format(
+                    baseline=baseline, cur=i18n.currency_word(cur)
+                ),
+            ),
         ):
             e = _paid_diff(r, b, confidence) if outcome == "paid" else _welch(r, b, "collected", confidence)
             seg = _segment_effects(cells, data.segment, s, baseline, outcome, confidence)
@@ -669,29 +760,45 @@ def check_claims(
             het = stats.cochran_q(seg["estimate"], (seg["ci_high"] - seg["ci_low"]) / (2 * z))
             classes = segment_classes(seg["estimate"], seg["pvalue_adjusted"], alpha)
             groups = {k: [g for g, c in zip(seg[data.segment], classes) if c == k] for k in "+-0"}
-            if outcome == "paid":
-                unit = " percentage points"
-                head = f"{s} changes the paid rate by {100 * e.estimate:+.1f} percentage points relative to"
-                ci = _ci(stats.Estimate(100 * e.estimate, 100 * e.ci_low, 100 * e.ci_high), "{:+.1f}", confidence)
-            else:
-                unit = ""
-                head = f"{s} collects {_money(abs(e.estimate), cur)} {_more_less(e.estimate)} per account than"
-                ci = _ci(e, cur + " {:,.0f}", confidence)
-            unit = unit if ci.startswith(f"{confidence:.0%} CI") else ""
-            tail = (
-                f"; after Holm, better in {len(groups['+'])}, worse in {len(groups['-'])} and not "
-                f"distinguishable in {len(groups['0'])} of {len(classes)} segments"
-                + (f" (better: {', '.join(groups['+'])})" if groups["+"] else "")
-                + (f" (worse: {', '.join(groups['-'])})" if groups["-"] else "")
-            )
             if math.isnan(e.estimate):
-                text = (
-                    f"Money collected per account of {s} against {baseline}: not computable: "
-                    f"{_why_no_mean(r, b, 'collected', s, baseline)}."
+                text = _("Money collected per account of {strategy} against {baseline}: not computable: {why}").format(
+                    strategy=s, baseline=baseline, why=_why_no_mean(r, b, "collected", s, baseline)
                 )
             else:
-                text = f"{head} {baseline} ({ci}{unit}){tail}."
-            rec4 = _record(4, label, s, e, 0.0, None, text)
+                if outcome == "paid":
+                    ci = _ci(stats.Estimate(100 * e.estimate, 100 * e.ci_low, 100 * e.ci_high), "{:+.1f}", confidence)
+                    if _computable(e):
+                        ci = _("{ci} percentage points").format(ci=ci)
+                    text = _(
+                        "{strategy} changes the paid rate by {diff} percentage points relative to {baseline} ({ci})"
+                    ).format(strategy=s, diff=f"{100 * e.estimate:+.1f}", baseline=baseline, ci=ci)
+                else:
+                    template = (
+                        _("{strategy} collects {amount} more per account than {baseline} ({ci})")
+                        if e.estimate >= 0
+                        else _("{strategy} collects {amount} less per account than {baseline} ({ci})")
+                    )
+                    text = template.format(
+                        strategy=s,
+                        amount=_money(abs(e.estimate), cur),
+                        baseline=baseline,
+                        ci=_ci(e, lambda x: _money(x, cur, 0), confidence),
+                    )
+                text = _(
+                    "{text}; after Holm, better in {better}, worse in {worse} and not distinguishable in {same} "
+                    "of {segments} segments"
+                ).format(
+                    text=text,
+                    better=len(groups["+"]),
+                    worse=len(groups["-"]),
+                    same=len(groups["0"]),
+                    segments=len(classes),
+                )
+                if groups["+"]:
+                    text = _("{text} (better: {segments})").format(text=text, segments=_listing(groups["+"]))
+                if groups["-"]:
+                    text = _("{text} (worse: {segments})").format(text=text, segments=_listing(groups["-"]))
+            rec4 = _record(4, label, s, e, 0.0, None, text)  # the sentence is finished below
             rec4["_het"] = het
             rows.append(rec4)
     # claim 4's "depends on segment": Cochran's Q per row, Holm-adjusted over the claim's rows
@@ -702,38 +809,55 @@ def check_claims(
         het = row.pop("_het")
         row["verdict"] = segment_verdict(row["ci_low"], row["ci_high"], float(p_adj), alpha=alpha)
         if het.k >= 2 and math.isfinite(het.statistic):
-            row["explanation"] = row["explanation"].rstrip(".") + (
-                f"; the segments {'differ' if p_adj < alpha else 'do not differ detectably'} (Cochran's Q = "
-                f"{het.statistic:.1f} on {het.df} df, Holm-adjusted p = {_p(p_adj)}, I-squared = {het.i2:.0%})"
-                + ("" if p_adj < alpha else ", so the overall result stands")
-                + "."
+            template = (
+                _(
+                    "{text}; the segments differ (Cochran's Q = {q:.1f} on {df} df, Holm-adjusted p = {p}, "
+                    "I-squared = {i2:.0%})."
+                )
+                if p_adj < alpha
+                else _(
+                    "{text}; the segments do not differ detectably (Cochran's Q = {q:.1f} on {df} df, "
+                    "Holm-adjusted p = {p}, I-squared = {i2:.0%}), so the overall result stands."
+                )
+            )
+            row["explanation"] = template.format(
+                text=row["explanation"], q=het.statistic, df=het.df, p=_p(p_adj), i2=het.i2
             )
         else:
-            row["explanation"] = row["explanation"].rstrip(".") + (
-                "; fewer than two segments can be compared, so the overall result stands."
-            )
+            row["explanation"] = _(
+                "{text}; fewer than two segments can be compared, so the overall result stands."
+            ).format(text=row["explanation"])
     # 5: targeting
     rec = recommendation_by_segment(data, baseline=baseline, confidence=confidence)
     gain = targeting_gain(rec, confidence=confidence)
     moved = rec[rec["recommended"] != baseline]
     if moved.empty:
         verdict = NOT_SUPPORTED
-        text = (
-            f"No strategy has a significantly higher net value (collected minus contact and complaint costs) than "
-            f"{baseline} in any "
-            f"segment after Holm adjustment: targeting gains nothing measurable."
-        )
+        text = _(
+            "No strategy has a significantly higher net value (collected minus contact and complaint costs) than "
+            "{baseline} in any segment after Holm adjustment: targeting gains nothing measurable."
+        ).format(baseline=baseline)
     else:
         verdict = direction_verdict(gain.ci_low, gain.ci_high)
-        text = (
-            f"Choosing per segment ({', '.join(f'{g}: {s}' for g, s in zip(moved['segment'], moved['recommended']))}; "
-            f"{baseline} elsewhere) adds {_money(gain.estimate, cur)} net per account over {baseline} for all "
-            f"({_ci(gain, cur + ' {:,.2f}', confidence)}); chosen and measured on the same data, so optimistic."
+        choices = _listing(
+            _("{segment}: {strategy}").format(segment=g, strategy=st)
+            for g, st in zip(moved["segment"], moved["recommended"])
+        )
+        text = _(
+            "Choosing per segment ({choices}; {baseline} elsewhere) adds {amount} net per account over {baseline} "
+            "for all ({ci}); chosen and measured on the same data, so optimistic."
+        ).format(
+            choices=choices,
+            baseline=baseline,
+            amount=_money(gain.estimate, cur),
+            ci=_ci(gain, lambda x: _money(x, cur), confidence),
         )
     rows.append(
         _record(
             5,
-            f"net value per account of per-segment choice, minus {baseline} for all ({cur})",
+            _("net value per account of per-segment choice, minus {baseline} for all ({cur})").format(
+                baseline=baseline, cur=i18n.currency_word(cur)
+            ),
             "targeted",
             gain,
             0.0,
@@ -805,7 +929,7 @@ def net_value_effects(
         b = _row(sub, baseline)
         if b is None:
             continue
-        for _, r in sub[sub["strategy"] != baseline].iterrows():
+        for __, r in sub[sub["strategy"] != baseline].iterrows():
             e = _welch(r, b, "net", confidence)
             rows.append(
                 {
@@ -868,16 +992,16 @@ def recommendation_by_segment(
         base = {seg: g, "share": sub["share"].iloc[0], "best_estimate": best["strategy"] if best is not None else None}
         if ok.empty:
             if best is None:
-                evidence = (
-                    f"No strategy's net value can be compared with {baseline} here: an arm has fewer than "
-                    f"2 accounts, so {baseline} stays."
-                )
+                evidence = _(
+                    "No strategy's net value can be compared with {baseline} here: an arm has fewer than "
+                    "2 accounts, so {baseline} stays."
+                ).format(baseline=baseline)
             else:
                 ci = _ci(stats.Estimate(best["estimate"], best["ci_low"], best["ci_high"]), "{:,.2f}", confidence)
-                evidence = (
-                    f"No strategy beats {baseline} significantly; the best estimate, {best['strategy']}, "
-                    f"changes net value by {_money(best['estimate'], cur)} per account ({ci})."
-                )
+                evidence = _(
+                    "No strategy beats {baseline} significantly; the best estimate, {strategy}, "
+                    "changes net value by {amount} per account ({ci})."
+                ).format(baseline=baseline, strategy=best["strategy"], amount=_money(best["estimate"], cur), ci=ci)
             rows.append(
                 {
                     **base,
@@ -899,10 +1023,17 @@ def recommendation_by_segment(
                 "ci_low": r["ci_low"],
                 "ci_high": r["ci_high"],
                 "pvalue_adjusted": r["pvalue_adjusted"],
-                "evidence": (
-                    f"{r['strategy']} adds {_money(r['estimate'], cur)} net per account over "
-                    f"{baseline} ({confidence:.0%} CI {r['ci_low']:,.2f} to {r['ci_high']:,.2f}; "
-                    f"Holm p = {r['pvalue_adjusted']:.2g})."
+                "evidence": _(
+                    "{strategy} adds {amount} net per account over {baseline} ({level:.0%} CI {low} to {high}; "
+                    "Holm p = {p:.2g})."
+                ).format(
+                    strategy=r["strategy"],
+                    amount=_money(r["estimate"], cur),
+                    baseline=baseline,
+                    level=confidence,
+                    low=f"{r['ci_low']:,.2f}",
+                    high=f"{r['ci_high']:,.2f}",
+                    p=r["pvalue_adjusted"],
                 ),
             }
         )

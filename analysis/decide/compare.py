@@ -74,6 +74,7 @@ import pandas as pd
 
 from analysis import checks, engine, stats
 from analysis.engine import Tables
+from analysis.i18n import _
 from analysis.measures.costs import UnitCosts, account_cost_expression
 
 __all__ = [
@@ -208,7 +209,7 @@ def headline(
         base = g[g["strategy"] == baseline]
         b = base.iloc[0] if len(base) else None
         order = sorted(range(len(g)), key=lambda i: (g["strategy"].iloc[i] != baseline, g["strategy"].iloc[i]))
-        for _, r in g.iloc[order].iterrows():  # baseline first
+        for __, r in g.iloc[order].iterrows():  # baseline first
             n = int(r["accounts"])
             paid = stats.proportion_ci(int(r["paid_sum"]), n, confidence=confidence)
             rec = {
@@ -282,7 +283,9 @@ def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> 
                     "adjusted_diff": None,
                     "adjusted_diff_ci_low": None,
                     "adjusted_diff_ci_high": None,
-                    "adjusted_note": f"not computable: no {baseline} accounts in this group",
+                    "adjusted_note": _("not computable: no {baseline} accounts in this group").format(
+                        baseline=baseline
+                    ),
                 }
             continue
         sub = _tables_of(tables)
@@ -306,17 +309,23 @@ def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> 
                 empty_strata="drop",
             )
         dropped = eff.attrs.get("dropped_strata", [])
-        for _, e in eff.iterrows():
+        for __, e in eff.iterrows():
             gone = [d for d in dropped if d["strategy"] == e["strategy"]]
             note = None
             if gone:
-                note = "leaves out " + "; ".join(
-                    f"segment {d['stratum']['segment']} ({d['accounts']} account{'s' if d['accounts'] != 1 else ''}: "
-                    f"{d['reason']})"
+                left_out = _semicolons(
+                    (
+                        _("segment {segment} ({accounts} account: {reason})")
+                        if d["accounts"] == 1
+                        else _("segment {segment} ({accounts} accounts: {reason})")
+                    ).format(segment=d["stratum"]["segment"], accounts=d["accounts"], reason=d["reason"])
                     for d in gone
                 )
-                if not math.isfinite(e["estimate"]):
-                    note = "not computable: every segment left out; " + note.removeprefix("leaves out ")
+                note = (
+                    _("leaves out {segments}").format(segments=left_out)
+                    if math.isfinite(e["estimate"])
+                    else _("not computable: every segment left out; {segments}").format(segments=left_out)
+                )
             out[(key, e["strategy"])] = {
                 "adjusted_diff": e["estimate"],
                 "adjusted_diff_ci_low": e["ci_low"],
@@ -330,6 +339,14 @@ def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> 
             "adjusted_note": None,
         }
     return out
+
+
+def _semicolons(items) -> str:
+    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
+    return out or ""
 
 
 def _tables_of(tables: Tables) -> dict:

@@ -97,6 +97,7 @@ from scipy.optimize import linprog
 
 from analysis import checks, engine
 from analysis.decide import economics
+from analysis.i18n import N_, _
 from analysis.measures.costs import UnitCosts
 
 __all__ = [
@@ -136,6 +137,22 @@ _DRAWS = 4000
 _CUTS = 200  # cutting-plane rounds at most (a handful suffice in practice)
 
 
+def _listing(items) -> str:
+    """``items`` joined as a list in the current language (``a, b, c`` in English)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
+    return out or ""
+
+
+def _semicolons(items) -> str:
+    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
+    return out or ""
+
+
 # --------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------
@@ -154,11 +171,12 @@ class Limit:
     value: float | None = None
 
     def describe(self, unit: str) -> str:
+        """The limit in words; ``unit`` in English (it is translated here)."""
         if self.kind == "none":
-            return "unlimited"
+            return _("unlimited")
         if self.kind == "current":
-            return "no more than the current allocation"
-        return f"at most {self.value:,.2f} {unit}"
+            return _("no more than the current allocation")
+        return _("at most {value} {unit}").format(value=f"{self.value:,.2f}", unit=_(unit))
 
 
 def parse_limit(value: Any, name: str) -> Limit:
@@ -262,12 +280,12 @@ def pool_means(theta, se) -> Pooled:
     mean[known] = mu + bk * (t - mu)
     var[known] = bk * s2 + (1 - bk) ** 2 * var_mu
     if k == 1:
-        note = "one segment: its own estimate"
+        note = _("one segment: its own estimate")
         mean[known], var[known], b[known] = t, s2, 1.0
     elif tau2 == 0:
-        note = "segments agree (tau^2 = 0): pooled fully"
+        note = _("segments agree (tau^2 = 0): pooled fully")
     else:
-        note = f"partly pooled (tau = {math.sqrt(tau2):.3g})"
+        note = _("partly pooled (tau = {tau:.3g})").format(tau=math.sqrt(tau2))
     return Pooled(mean, var, mu, tau2, b, note)
 
 
@@ -297,7 +315,7 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
     if total_y == 0:
         a = 0.5
         m = np.full_like(e, 0.5 / total_e)
-        note = "no complaints in any cell: half a complaint spread over all accounts"
+        note = _("no complaints in any cell: half a complaint spread over all accounts")
     else:
         m = (
             np.full_like(e, total_y / total_e)
@@ -324,11 +342,11 @@ def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = 
             res = optimize.minimize_scalar(nll, bounds=(-6.0, math.log(cap)), method="bounded")
             a = min(math.exp(res.x), cap)  # pyright: ignore[reportAttributeAccessIssue]  # scipy types the OptimizeResult as object; it carries x
         note = (
-            "one cell: its own rate"
+            _("one cell: its own rate")
             if len(y) == 1
-            else "cells agree with the prior: pooled as far as the cap allows"
+            else _("cells agree with the prior: pooled as far as the cap allows")
             if a >= cap * 0.999
-            else f"partly pooled (prior shape {a:.3g})"
+            else _("partly pooled (prior shape {a:.3g})").format(a=a)
         )
     b = a / m
     shape, rate = a + y, b + e
@@ -378,6 +396,10 @@ class CellEstimates:
 
 
 _MOMENT_DRAWS = 4000
+#: Why a segment whose money overflows is left out.
+_OVERFLOW = N_(
+    "its money figures are beyond floating point (amounts near 1e150 or more; check the data's amounts and currency)"
+)
 #: Measures that show a strategy contacts anybody (a strategy with none draws no complaint).
 _CONTACT_MEASURES = ("sms_segments", "n_phone", "phone_connected", "ai_voice_billed_minutes")
 
@@ -429,8 +451,10 @@ def _complaint_model(y, e, segments, strategies, silent=None) -> dict:
         "a": a,
         "center": float(y.sum() / e.sum()),
         "strategies": list(names),
-        "note": f"three levels: each strategy's overall rate and each segment's relative risk (both "
-        f"uncertain), then the cell's own count ({pooled.note})",
+        "note": _(
+            "three levels: each strategy's overall rate and each segment's relative risk (both "
+            "uncertain), then the cell's own count ({pooling})"
+        ).format(pooling=pooled.note),
         "silent": np.zeros(len(y), bool) if silent is None else np.asarray(silent, bool),
     }
 
@@ -459,12 +483,12 @@ def _segment_factors(observed, expected) -> tuple[np.ndarray, np.ndarray, str]:
     if seen.sum() < 2 or y[seen].sum() == 0:  # nothing to learn the spread from: the fixed prior
         shape[seen] += y[seen]
         rate[seen] += e[seen]
-        return shape, rate, f"prior Gamma({_SEGMENT_PRIOR_EVENTS:g}, {_SEGMENT_PRIOR_EVENTS:g})"
+        return shape, rate, _("prior Gamma({k:g}, {k:g})").format(k=_SEGMENT_PRIOR_EVENTS)
     pooled = pool_rates(y[seen], e[seen], np.ones(int(seen.sum())), max_weight=max(float(y.sum()), 1.0))
     b = 1.0 / pooled.spread
     shape[:], rate[:] = b, b
     shape[seen], rate[seen] = pooled.shape, pooled.rate
-    return shape, rate, f"shrunk toward 1 with prior shape {b:.3g}"
+    return shape, rate, _("shrunk toward 1 with prior shape {b:.3g}").format(b=b)
 
 
 def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accounts, segments, silent=None) -> dict:
@@ -519,7 +543,7 @@ def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accou
     pooled = pool_rates(y, e, lam_hat[chi] * (shape_g / rate_g)[seg[cell]], max_weight=max(float(y.sum()), 1.0))
     w = np.zeros((len(y), k_cells))
     w[np.arange(len(y)), cell] = e / n_cell[cell]
-    per_contact = ", ".join(f"{nm} {1e4 * ys[i] / es[i]:.3g}" for i, nm in enumerate(names) if nm != UNLINKED)
+    per_contact = _listing(f"{nm} {1e4 * ys[i] / es[i]:.3g}" for i, nm in enumerate(names) if nm != UNLINKED)
     return {
         "y": y,
         "e": e,
@@ -534,8 +558,10 @@ def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accou
         "strategies": list(names),
         "weights": w,
         "exposure": "contacts",
-        "note": f"per contact by channel (per 10,000 contacts: {per_contact}), each segment's relative risk "
-        f"({seg_note}), then each cell's own count ({pooled.note})",
+        "note": _(
+            "per contact by channel (per 10,000 contacts: {per_contact}), each segment's relative risk "
+            "({segments}), then each cell's own count ({pooling})"
+        ).format(per_contact=per_contact, segments=seg_note, pooling=pooled.note),
         "silent": np.zeros(k_cells, bool) if silent is None else np.asarray(silent, bool),
     }
 
@@ -623,17 +649,16 @@ def estimate(
     has_base = set(cells.segment[cells.strategy == baseline])
     dropped = {s: f"no {baseline} arm to measure against" for s in sorted(set(cells.segment) - has_base)}
     overflow = sorted(set(cells.segment[bad]) - set(dropped))
-    dropped.update(
-        {
-            s: "its money figures are beyond floating point (amounts near 1e150 or more; check the data's "
-            "amounts and currency)"
-            for s in overflow
-        }
-    )
+    dropped.update({s: _OVERFLOW for s in overflow})
     cells = cells[~cells.segment.isin(list(dropped))].reset_index(drop=True)
     if cells.empty:
         why = "; ".join(f"{s}: {r}" for s, r in dropped.items())
         raise ValueError(f"cannot decide: no segment can be judged ({why})")
+    # the reasons in the reader's language (the error above stays English)
+    dropped = {
+        s: _(_OVERFLOW) if s in overflow else _("no {baseline} arm to measure against").format(baseline=baseline)
+        for s in dropped
+    }
     base = cells.loc[cells.strategy == baseline].set_index("segment")
     b_v = base.value_raw.reindex(cells.segment).to_numpy()
     b_se = base.value_se.reindex(cells.segment).to_numpy()
@@ -672,7 +697,7 @@ def estimate(
     pooling.append(
         {
             "strategy": "all",
-            "quantity": "complaints per account",
+            "quantity": _("complaints per account"),
             "center": model["center"],
             "spread": 1 / model["a"],
             "note": model["note"],
@@ -688,10 +713,10 @@ def estimate(
             pooling.append(
                 {
                     "strategy": s,
-                    "quantity": "gain before complaint costs",
+                    "quantity": _("gain before complaint costs"),
                     "center": math.nan,
                     "spread": math.nan,
-                    "note": "no cell with two accounts: not judged, never moved to",
+                    "note": _("no cell with two accounts: not judged, never moved to"),
                 }
             )
             continue
@@ -700,7 +725,7 @@ def estimate(
         pooling.append(
             {
                 "strategy": s,
-                "quantity": "gain before complaint costs",
+                "quantity": _("gain before complaint costs"),
                 "center": g.center,
                 "spread": g.spread,
                 "note": g.note,
@@ -774,10 +799,27 @@ class InfeasibleDecision(ValueError):
 
     def __init__(self, constraint: str, limit: str, least: float, low: float, high: float, level: float):
         self.constraint, self.least, self.low, self.high = constraint, least, low, high
+        self.limit, self.level = limit, level
         unit = "agent hours" if constraint == "capacity_hours" else "complaints per 10,000 accounts"
         super().__init__(
             f"{constraint}={limit} cannot be held with probability {level:g}: the least any allocation reaches is "
             f"{least:,.2f} {unit} ({level:.0%} interval {low:,.2f} to {high:,.2f}); raise the limit or lower the level"
+        )
+
+    def describe(self) -> str:
+        """The message in the reader's language (``str(err)`` stays English; the same text in English)."""
+        unit = N_("agent hours") if self.constraint == "capacity_hours" else N_("complaints per 10,000 accounts")
+        return _(
+            "{constraint}={limit} cannot be held with probability {level:g}: the least any allocation reaches is "
+            "{least} {unit} ({level:.0%} interval {low} to {high}); raise the limit or lower the level"
+        ).format(
+            constraint=self.constraint,
+            limit=self.limit,
+            level=self.level,
+            least=f"{self.least:,.2f}",
+            unit=_(unit),
+            low=f"{self.low:,.2f}",
+            high=f"{self.high:,.2f}",
         )
 
 
@@ -832,7 +874,7 @@ def _solve(value, a_eq, cons: list[_Con], z: float, allowed: np.ndarray, scenari
         cuts_a.append(c.mean)
         cuts_b.append(c.bound + float(c.mean @ c.x0))
     x = None
-    for _ in range(_CUTS):
+    for __ in range(_CUTS):
         res = linprog(
             -value,
             A_ub=np.array(cuts_a) if cuts_a else None,
@@ -863,7 +905,7 @@ def _repair(x, safe, cons: list[_Con], z: float):
     if all(_f(c, x, z) <= c.bound + _tol(c) for c in cons):
         return x
     lo, hi = 0.0, 1.0
-    for _ in range(60):
+    for __ in range(60):
         t = (lo + hi) / 2
         y = (1 - t) * x + t * safe
         if all(_f(c, y, z) <= c.bound + _tol(c) for c in cons):
@@ -1182,7 +1224,7 @@ def holds(
         .share.fillna(0.0)
         .to_numpy(float)
     )
-    cons, _ = _constraints(estimates, cap, bud, level, bound)
+    cons, __ = _constraints(estimates, cap, bud, level, bound)
     z = float(sps.norm.ppf(level))
     out = {"capacity_hours": True, "complaint_budget_per_10k": True}
     for con in cons:
@@ -1247,18 +1289,20 @@ def _held_on(key: str, bound: str, by_channel: bool, level: float) -> str:
     """How a limit was held, in words."""
     if key == "hours":
         return (
-            f"held at every point of a simultaneous {level:.0%} confidence box on the cells' agent hours per account"
+            _(
+                "held at every point of a simultaneous {level:.0%} confidence box on the cells' agent hours per account"
+            ).format(level=level)
             if bound == "robust"
-            else f"held as a Gaussian chance constraint at {level:.0%}"
+            else _("held as a Gaussian chance constraint at {level:.0%}").format(level=level)
         )
     if by_channel:
-        return (
-            f"held at every point of a simultaneous {level:.0%} confidence box on the channels' complaint "
-            f"rates per contact"
-        )
+        return _(
+            "held at every point of a simultaneous {level:.0%} confidence box on the channels' complaint "
+            "rates per contact"
+        ).format(level=level)
     if bound == "scenario":
-        return "held in every one of the posterior draws of the scenario approach"
-    return f"held as a Gaussian chance constraint at {level:.0%}"
+        return _("held in every one of the posterior draws of the scenario approach")
+    return _("held as a Gaussian chance constraint at {level:.0%}").format(level=level)
 
 
 def segment_factor_note(model: dict | None, segments, level: float) -> str | None:
@@ -1275,17 +1319,17 @@ def segment_factor_note(model: dict | None, segments, level: float) -> str | Non
     hi = sps.gamma.ppf(1 - tail, model["shape_g"]) / model["rate_g"]
     mean = model["shape_g"] / model["rate_g"]
     off = [
-        f"{names[g]} {mean[g]:.2f} times the average"
+        _("{segment} {factor:.2f} times the average").format(segment=names[g], factor=mean[g])
         for g in range(min(len(names), len(mean)))
         if lo[g] > 1 or hi[g] < 1
     ]
     if not off:
         return None
-    return (
-        "complaints per contact differ by segment beyond chance (" + "; ".join(off) + "); the complaint "
+    return _(
+        "complaints per contact differ by segment beyond chance ({segments}); the complaint "
         "limit's guarantee assumes one rate per channel for all segments, so hold it in "
         "every posterior draw (the scenario bound) or plan with a lower budget"
-    )
+    ).format(segments=_semicolons(off))
 
 
 def scenario_draws(level: float, cells: int, confidence: float = checks.CONFIDENCE) -> int:
@@ -1309,7 +1353,7 @@ def _least(cons: list[_Con], a_eq, k: int) -> np.ndarray:
 
 
 def _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen=None, specs=()) -> NoReturn:
-    expected = {name: mean for name, _, mean, _ in specs}  # the estimates' means (a vertex's is not)
+    expected = {name: mean for name, __, mean, ___ in specs}  # the estimates' means (a vertex's is not)
     for con in cons:
         res = linprog(con.mean, A_eq=a_eq, b_eq=np.ones(len(a_eq)), bounds=(0, 1), method="highs")
         xm = np.clip(res.x, 0.0, 1.0)
@@ -1365,10 +1409,16 @@ def _describe(
     ]
     if scen is not None and float(np.max(scen[0] @ x - scen[1])) > -1e-6 * max(1.0, float(np.abs(scen[1]).max())):
         binding.append("complaint_budget_per_10k")
-    words = {"capacity_hours": "agent-hour", "complaint_budget_per_10k": "complaint"}
-    limit_words = " and ".join(words[b] for b in dict.fromkeys(binding))
+    binds = tuple(sorted(set(binding)))  # capacity_hours sorts before complaint_budget_per_10k
+    limit_words = {
+        (): "",
+        ("capacity_hours",): _("agent-hour"),
+        ("complaint_budget_per_10k",): _("complaint"),
+        ("capacity_hours", "complaint_budget_per_10k"): _("agent-hour and complaint"),
+    }[binds]
+    limits_or_set = limit_words or _("set")
     rows = []
-    notes = [f"segment {s} left out: {why}" for s, why in est.dropped.items()]
+    notes = [_("segment {segment} left out: {why}").format(segment=s, why=why) for s, why in est.dropped.items()]
     if params.get("bound") == "robust" and params["complaint_budget_per_10k"].kind != "none":
         note = segment_factor_note(est.complaint_model, c.segment, level)
         if note:
@@ -1384,9 +1434,7 @@ def _describe(
         wins = np.argmax(net_c[:, idx], axis=1)
         p_best = np.bincount(wins, minlength=len(idx)) / len(net_c)
         gain = net_c[:, idx] @ x[idx]  # the segment's allocation against all on the baseline, per account
-        policy = ", ".join(
-            f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005
-        )
+        policy = _listing(f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
         rec = {
             "segment": c.segment.iloc[idx[0]],
             "accounts": int(round(n[idx[0]])),
@@ -1409,49 +1457,74 @@ def _describe(
         }
         name = c.strategy.iloc[main]
         if moved and prob_gain[main] >= level:
-            part = "" if moved_share >= 0.995 else f" ({moved_share:.0%} of the segment"
-            part += "" if not part else (f"; the {limit_words} limit leaves no room for more)" if limit_words else ")")
-            rec["reason"] = (
-                f"moves to {name}{part}: it gains with probability {prob_gain[main]:.2f} (at least {level:g})"
+            if moved_share >= 0.995:
+                template = _("moves to {name}: it gains with probability {p:.2f} (at least {level:g})")
+            elif limit_words:
+                template = _(
+                    "moves to {name} ({share:.0%} of the segment; the {limits} limit leaves no room for more): "
+                    "it gains with probability {p:.2f} (at least {level:g})"
+                )
+            else:
+                template = _(
+                    "moves to {name} ({share:.0%} of the segment): it gains with probability {p:.2f} "
+                    "(at least {level:g})"
+                )
+            rec["reason"] = template.format(
+                name=name, share=moved_share, limits=limit_words, p=prob_gain[main], level=level
             )
         elif moved:
-            rec["reason"] = (
-                f"moved to {name} to keep the {limit_words or 'set'} limits, although it gains with "
-                f"probability only {prob_gain[main]:.2f}"
-            )
-            rec["flag"] = "moved for the limits, not for its gain"
+            rec["reason"] = _(
+                "moved to {name} to keep the {limits} limits, although it gains with probability only {p:.2f}"
+            ).format(name=name, limits=limits_or_set, p=prob_gain[main])
+            rec["flag"] = _("moved for the limits, not for its gain")
         elif best_alt is not None and prob_gain[best_alt] >= level and c.net_gain.iloc[best_alt] > 0:
-            rec["reason"] = (
-                f"stays: {c.strategy.iloc[best_alt]} would gain (probability {prob_gain[best_alt]:.2f}), "
-                f"but the {limit_words or 'set'} limit leaves no room for it"
-            )
+            rec["reason"] = _(
+                "stays: {alternative} would gain (probability {p:.2f}), but the {limits} limit leaves no room for it"
+            ).format(alternative=c.strategy.iloc[best_alt], p=prob_gain[best_alt], limits=limits_or_set)
         elif best_alt is not None and c.net_gain.iloc[best_alt] > 0:
             need = _tests_needed(
                 float(c.net_gain.iloc[best_alt]), float(c.sd.iloc[best_alt]), float(c.sd.iloc[base_i]), level
             )
             rec["test_accounts"] = need
-            rec["reason"] = (
-                f"stays: not enough evidence yet ({c.strategy.iloc[best_alt]} gains with probability "
-                f"{prob_gain[best_alt]:.2f}, below {level:g})"
-                + (f"; a test of about {need:,.0f} accounts per arm would settle it" if math.isfinite(need) else "")
+            template = (
+                _(
+                    "stays: not enough evidence yet ({alternative} gains with probability {p:.2f}, below "
+                    "{level:g}); a test of about {need} accounts per arm would settle it"
+                )
+                if math.isfinite(need)
+                else _("stays: not enough evidence yet ({alternative} gains with probability {p:.2f}, below {level:g})")
+            )
+            rec["reason"] = template.format(
+                alternative=c.strategy.iloc[best_alt],
+                p=prob_gain[best_alt],
+                level=level,
+                need=f"{need:,.0f}" if math.isfinite(need) else "",
             )
         elif best_alt is not None:
-            rec["reason"] = "stays: no other strategy is expected to gain here"
+            rec["reason"] = _("stays: no other strategy is expected to gain here")
         else:
-            rec["reason"] = "stays: the baseline is the only strategy here"
+            rec["reason"] = _("stays: the baseline is the only strategy here")
         if moved and rec["prob_best"] < 0.5 and not rec["flag"]:
             top = idx[int(np.argmax(p_best))]
-            rec["flag"] = f"{name} is the best here with probability only {rec['prob_best']:.2f}" + (
-                f" ({c.strategy.iloc[top]}: {p_best.max():.2f}, but it needs more of the {limit_words} limit)"
+            template = (
+                _(
+                    "{name} is the best here with probability only {p:.2f} ({top}: {p_top:.2f}, but it needs "
+                    "more of the {limits} limit)"
+                )
                 if limit_words and top != main
-                else ""
+                else _("{name} is the best here with probability only {p:.2f}")
+            )
+            rec["flag"] = template.format(
+                name=name, p=rec["prob_best"], top=c.strategy.iloc[top], p_top=p_best.max(), limits=limit_words
             )
         rows.append(rec)
     segments = pd.DataFrame(rows)
     if moved_for_limits:
         notes.append(
-            "the limits could not be kept by well-evidenced moves alone: some segments are moved for "
-            "the limits (see the flags)"
+            _(
+                "the limits could not be kept by well-evidenced moves alone: some segments are moved for "
+                "the limits (see the flags)"
+            )
         )
 
     # value and comparisons
@@ -1496,7 +1569,7 @@ def _describe(
         else None
     )
     lrows = []
-    for name, lim, mean, _ in specs:
+    for name, lim, mean, __ in specs:
         key = "hours" if name == "capacity_hours" else "complaints"
         scale = n * (1e4 / total if key == "complaints" else 1.0)
         basis_draws = channel_only if key == "complaints" and channel_only is not None else check[key]
@@ -1505,7 +1578,7 @@ def _describe(
         use = (basis_draws * scale) @ x
         row = {
             "limit": name,
-            "setting": lim.describe("agent hours" if key == "hours" else "complaints per 10,000 accounts"),
+            "setting": lim.describe(N_("agent hours") if key == "hours" else N_("complaints per 10,000 accounts")),
             "expected": float(mean @ x),
             "ci_low": float(np.quantile(use, tail)),
             "ci_high": float(np.quantile(use, 1 - tail)),
@@ -1519,7 +1592,11 @@ def _describe(
 
         if lim.kind == "none":
             row.update(
-                bound=math.inf, current=float(mean @ current), prob_holds=1.0, prob_holds_full=1.0, held_on="no limit"
+                bound=math.inf,
+                current=float(mean @ current),
+                prob_holds=1.0,
+                prob_holds_full=1.0,
+                held_on=_("no limit"),
             )
         else:
             row.update(
@@ -1531,11 +1608,13 @@ def _describe(
             row.update(prob_holds=basis, prob_holds_full=full)
             if key == "complaints" and full < level <= basis:
                 notes.append(
-                    f"the complaint limit is held over the channels' complaint rates per contact, taken as "
-                    f"the same in every segment; if rates per contact also differ by segment and strategy "
-                    f"as far as this data allows, it holds with probability {full:.2f}: to hold it under "
-                    f"that model too, plan with a lower budget or hold it in every posterior draw "
-                    f"(the scenario bound)"
+                    _(
+                        "the complaint limit is held over the channels' complaint rates per contact, taken as "
+                        "the same in every segment; if rates per contact also differ by segment and strategy "
+                        "as far as this data allows, it holds with probability {p:.2f}: to hold it under "
+                        "that model too, plan with a lower budget or hold it in every posterior draw "
+                        "(the scenario bound)"
+                    ).format(p=full)
                 )
         lrows.append(row)
     limits = pd.DataFrame(
@@ -1563,20 +1642,26 @@ def limits_sentence(decision: Decision) -> str:
     """The limits in force, in words (printed beside every result)."""
     p = decision.params
     parts = []
-    for _, r in decision.limits.iterrows():
-        what = "agent hours" if r.limit == "capacity_hours" else "complaints per 10,000 accounts"
+    for __, r in decision.limits.iterrows():
+        what = _("agent hours") if r.limit == "capacity_hours" else _("complaints per 10,000 accounts")
         if p[r.limit].kind == "none":
-            parts.append(f"{what}: unlimited")
+            parts.append(_("{what}: unlimited").format(what=what))
         elif p[r.limit].kind == "current":
-            parts.append(f"{what}: no more than the current allocation ({r.bound:,.2f})")
+            parts.append(
+                _("{what}: no more than the current allocation ({bound})").format(what=what, bound=f"{r.bound:,.2f}")
+            )
         else:
-            parts.append(f"{what}: at most {r.bound:,.2f}")
-    basis = "losses avoided by the long horizon" if p.get("horizon") == "long" else "cash collected within the horizon"
-    return (
-        f"Limits: {'; '.join(parts)}; each held with probability at least {p['level']:g}, and a segment "
-        f"moves only when the move off {p['baseline']} gains with probability at least {p['level']:g} "
-        f"(gains judged on {basis})."
+            parts.append(_("{what}: at most {bound}").format(what=what, bound=f"{r.bound:,.2f}"))
+    basis = (
+        _("losses avoided by the long horizon")
+        if p.get("horizon") == "long"
+        else _("cash collected within the horizon")
     )
+    return _(
+        "Limits: {limits}; each held with probability at least {level:g}, and a segment "
+        "moves only when the move off {baseline} gains with probability at least {level:g} "
+        "(gains judged on {basis})."
+    ).format(limits=_semicolons(parts), level=p["level"], baseline=p["baseline"], basis=basis)
 
 
 def decision_table(decision: Decision, *, currency: str = "") -> str:
@@ -1589,7 +1674,7 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
         f"{f'{lvl:.0%} interval':>21} {'P(gain)':>8} {'P(best)':>8}"
     )
     lines.append(head)
-    for _, r in decision.segments.iterrows():
+    for __, r in decision.segments.iterrows():
         ci = f"[{r.gain_ci_low:,.1f}, {r.gain_ci_high:,.1f}]"
         pg = f"{r.prob_gain:.2f}" if math.isfinite(r.prob_gain) else "-"
         lines.append(
@@ -1597,31 +1682,59 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
             f"{r.share:>6.0%} {r.gain_per_account:>10,.2f} {ci:>21} {pg:>8} {r.prob_best:>8.2f}"
         )
     lines.append(
-        "(gain per account of the segment's allocation after contact and complaint costs, against all on "
-        "the baseline; * split between strategies)"
+        _(
+            "(gain per account of the segment's allocation after contact and complaint costs, against all on "
+            "the baseline; * split between strategies)"
+        )
     )
-    for _, r in decision.segments.iterrows():
-        lines.append(f"  {r.segment}: {r.policy}; {r.reason}" + (f" [{r.flag}]" if r.flag else ""))
+    for __, r in decision.segments.iterrows():
+        said = _("{segment}: {policy}; {reason}").format(segment=r.segment, policy=r.policy, reason=r.reason)
+        lines.append("  " + said + (f" [{r.flag}]" if r.flag else ""))
     v = decision.value
     lines += [
         "",
-        f"expected gain{cur}: {v['total']:,.0f} in total, {v['per_account']:,.2f} per account "
-        f"({lvl:.0%} interval {v['ci_low']:,.2f} to {v['ci_high']:,.2f}); beats the current allocation "
-        f"with probability {v['prob_beats_current']:.2f}, all {decision.params['baseline']} with "
-        f"probability {v['prob_beats_baseline']:.2f}",
+        _(
+            "expected gain{cur}: {total} in total, {per_account} per account "
+            "({level:.0%} interval {low} to {high}); beats the current allocation "
+            "with probability {p_current:.2f}, all {baseline} with probability {p_baseline:.2f}"
+        ).format(
+            cur=cur,
+            total=f"{v['total']:,.0f}",
+            per_account=f"{v['per_account']:,.2f}",
+            level=lvl,
+            low=f"{v['ci_low']:,.2f}",
+            high=f"{v['ci_high']:,.2f}",
+            p_current=v["prob_beats_current"],
+            baseline=decision.params["baseline"],
+            p_baseline=v["prob_beats_baseline"],
+        ),
     ]
-    for _, r in decision.limits.iterrows():
-        full = (
-            f" ({r.prob_holds_full:.2f} if rates also differ by segment and strategy)"
+    for __, r in decision.limits.iterrows():
+        template = (
+            _(
+                "{limit}: {setting}; expected {expected} ({level:.0%} interval {low} to {high}), holds with "
+                "probability {p:.2f} ({p_full:.2f} if rates also differ by segment and strategy); {held_on}"
+            )
             if abs(r.prob_holds_full - r.prob_holds) >= 0.005
-            else ""
+            else _(
+                "{limit}: {setting}; expected {expected} ({level:.0%} interval {low} to {high}), holds with "
+                "probability {p:.2f}; {held_on}"
+            )
         )
-        lines.append(
-            f"  {r.limit}: {r.setting}; expected {r.expected:,.2f} ({lvl:.0%} interval {r.ci_low:,.2f} to "
-            f"{r.ci_high:,.2f}), holds with probability {r.prob_holds:.2f}{full}; {r.held_on}"
+        said = template.format(
+            limit=r.limit,
+            setting=r.setting,
+            expected=f"{r.expected:,.2f}",
+            level=lvl,
+            low=f"{r.ci_low:,.2f}",
+            high=f"{r.ci_high:,.2f}",
+            p=r.prob_holds,
+            p_full=r.prob_holds_full,
+            held_on=r.held_on,
         )
+        lines.append("  " + said)
     for note in decision.notes:
-        lines.append(f"note: {note}")
+        lines.append(_("note: {note}").format(note=note))
     lines.append("")
     comp = decision.comparisons.copy()
     lines.append(comp.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:,.2f}"))
@@ -1661,13 +1774,13 @@ def what_if(est: CellEstimates, scenario, cases: Mapping[str, tuple[Any, Any]], 
         c_lim, b_lim = parse_limit(cap, "capacity_hours"), parse_limit(bud, "complaint_budget_per_10k")
         row = {
             "case": name,
-            "capacity_hours": c_lim.describe("agent hours"),
-            "complaint_budget_per_10k": b_lim.describe("complaints per 10,000 accounts"),
+            "capacity_hours": c_lim.describe(N_("agent hours")),
+            "complaint_budget_per_10k": b_lim.describe(N_("complaints per 10,000 accounts")),
         }
         try:
             d = decide(est, scenario, capacity_hours=c_lim, complaint_budget_per_10k=b_lim, **options)
         except InfeasibleDecision as err:
-            rows.append({**row, "status": "infeasible", "note": str(err)})
+            rows.append({**row, "status": "infeasible", "note": err.describe()})
             continue
         lim = d.limits.set_index("limit")
         rows.append(

@@ -93,6 +93,7 @@ from scipy import stats as sps
 from analysis import checks, engine, stats
 from analysis.data.scenario import LOSS_STAGES, Scenario, load_scenario
 from analysis.engine import Tables
+from analysis.i18n import _
 from analysis.measures.costs import UnitCosts, agent_seconds_weights, complaint_cost_weights, contact_cost_weights
 
 __all__ = [
@@ -215,18 +216,24 @@ class CellMoments:
         out["measures"] = [", ".join(m for j, m in enumerate(self.measures) if bad[i, j].any()) for i in rows]
         return out.reset_index(drop=True)
 
-    def uncertainty_note(self) -> str | None:
-        """None, or a sentence naming the cells whose uncertainty is not computable and why."""
+    def _unsampled_cells(self) -> str | None:
+        """None, or the cells whose covariance is not finite, with their measures, in one line."""
         u = self.unsampled()
         if u.empty:
             return None
-        where = "; ".join(
-            " / ".join(str(r[c]) for c in (*self.by, "strategy")) + f" ({r.measures})" for _, r in u.iterrows()
+        return "; ".join(
+            " / ".join(str(r[c]) for c in (*self.by, "strategy")) + f" ({r.measures})" for __, r in u.iterrows()
         )
-        return (
-            f"not computable: the variance of {where} is beyond floating point, because some money amounts "
-            f"exceed about 1e154; check payments.amount for unit errors"
-        )
+
+    def uncertainty_note(self) -> str | None:
+        """None, or a sentence naming the cells whose uncertainty is not computable and why."""
+        where = self._unsampled_cells()
+        if where is None:
+            return None
+        return _(
+            "not computable: the variance of {where} is beyond floating point, because some money amounts "
+            "exceed about 1e154; check payments.amount for unit errors"
+        ).format(where=where)
 
 
 def _scenario(scenario) -> Scenario:
@@ -734,9 +741,13 @@ def monte_carlo(
     base = assumptions(scenario, unit_costs)
     rng = np.random.default_rng(int(seed))
     C = len(m.cells)
-    note = m.uncertainty_note() if sampling else None
-    if note is not None and unsampled == "error":
-        raise ValueError(f"Monte Carlo {note}")
+    where = m._unsampled_cells() if sampling else None
+    if where is not None and unsampled == "error":  # the error in English, the note in the reader's language
+        raise ValueError(
+            f"Monte Carlo not computable: the variance of {where} is beyond floating point, because some money "
+            f"amounts exceed about 1e154; check payments.amount for unit errors"
+        )
+    note = m.uncertainty_note() if where is not None else None
     if sampling:
         ok = np.asarray(np.isfinite(m.cov).all(axis=(1, 2)))
         means = np.stack(
@@ -776,7 +787,7 @@ def monte_carlo(
     summ["prob_best"] = best
     adf = pd.DataFrame({"draw": np.arange(draws), **{k: a[k] for k in ranges}})
     if note is not None:
-        note = "drawn at their means without sampling uncertainty, which is " + note
+        note = _("drawn at their means without sampling uncertainty, which is {note}").format(note=note)
     return MonteCarloResult(long, adf, summ, summ[[*m.by, "strategy", "prob_best"]].copy(), int(seed), int(draws), note)  # pyright: ignore[reportArgumentType]  # pandas: selecting a list of columns gives a DataFrame
 
 

@@ -53,6 +53,7 @@ from scipy.optimize import linprog
 from analysis import checks
 from analysis.decide import economics
 from analysis.engine import Tables
+from analysis.i18n import N_, _
 
 __all__ = [
     "REQUIRED",
@@ -89,12 +90,29 @@ class InfeasiblePolicy(ValueError):
     """
 
     def __init__(self, constraint: str, limit: float, minimum: float, detail: str = ""):
-        self.constraint, self.limit, self.minimum = constraint, limit, minimum
+        self.constraint, self.limit, self.minimum, self.detail = constraint, limit, minimum, detail
         unit = "agent hours" if constraint == "capacity_hours" else "complaints per 10,000 accounts"
         super().__init__(
             f"infeasible policy: {constraint}={limit:g} cannot be met; the least any allocation "
             f"needs is {minimum:.6g} {unit}{detail}"
         )
+
+    def describe(self) -> str:
+        """The message in the reader's language (``str(err)`` stays English; the same text in English)."""
+        unit = N_("agent hours") if self.constraint == "capacity_hours" else N_("complaints per 10,000 accounts")
+        head = _(
+            "infeasible policy: {constraint}={limit:g} cannot be met; the least any allocation needs is "
+            "{minimum:.6g} {unit}"
+        ).format(constraint=self.constraint, limit=self.limit, minimum=self.minimum, unit=_(unit))
+        if self.detail == " (every segment on its least agent-intensive strategy)":
+            return _("{text} (every segment on its least agent-intensive strategy)").format(text=head)
+        if self.detail == " (every segment on its least complaint-prone strategy)":
+            return _("{text} (every segment on its least complaint-prone strategy)").format(text=head)
+        if self.detail.startswith(" within capacity_hours="):
+            return _("{text} within capacity_hours={capacity}").format(
+                text=head, capacity=self.detail.removeprefix(" within capacity_hours=")
+            )
+        return head + self.detail
 
 
 @dataclass(frozen=True)
@@ -249,7 +267,7 @@ def _check_feasible(df, capacity, budget):
             "complaint_budget_per_10k", budget, min_c, " (every segment on its least complaint-prone strategy)"
         )
     if capacity is not None and budget is not None:
-        res, _ = _lp(df, n.reindex(df.segment).to_numpy() * df.complaints_per_account.to_numpy(), capacity, None)
+        res, __ = _lp(df, n.reindex(df.segment).to_numpy() * df.complaints_per_account.to_numpy(), capacity, None)
         least = 1e4 * res.fun / total
         if budget < least * (1 - 1e-9) - _TOL:
             raise InfeasiblePolicy("complaint_budget_per_10k", budget, least, f" within capacity_hours={capacity:g}")
@@ -304,7 +322,7 @@ def optimise_policy(
     _check_feasible(df, cap, bud)
     n = df.accounts.to_numpy(float)
     total = float(df.drop_duplicates("segment").accounts.sum())
-    res, _ = _lp(df, -n * df.net_value_per_account.to_numpy() / total, cap, bud)
+    res, __ = _lp(df, -n * df.net_value_per_account.to_numpy() / total, cap, bud)
     if res.status != 0:  # pragma: no cover - feasibility is checked above
         raise RuntimeError(f"linprog failed: {res.message}")
     x = np.clip(res.x, 0.0, None)
@@ -446,7 +464,9 @@ def policy_segments(
         {
             "segment": g,
             "accounts": int(out.accounts[out.segment == g].iloc[0]),
-            "reason": f"no {baseline} accounts in this segment, so no value against the baseline",
+            "reason": _("no {baseline} accounts in this segment, so no value against the baseline").format(
+                baseline=baseline
+            ),
         }
         for g in bad
     ]
@@ -477,6 +497,19 @@ def policy_from_data(
     )
 
 
+def _binding_note(binding: list[str]) -> str:
+    """Which limits bind, in words (``capacity_hours binding`` in English)."""
+    if not binding:
+        return _("no limit binding")
+    known = {
+        ("capacity_hours",): N_("capacity_hours binding"),
+        ("complaint_budget_per_10k",): N_("complaint_budget_per_10k binding"),
+        ("capacity_hours", "complaint_budget_per_10k"): N_("capacity_hours, complaint_budget_per_10k binding"),
+    }
+    said = known.get(tuple(binding))
+    return _(said) if said else _("{limits} binding").format(limits=", ".join(binding))
+
+
 def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, float | None]]) -> pd.DataFrame:
     """The optimum solved again for several (capacity hours, complaint budget) pairs.
 
@@ -497,7 +530,7 @@ def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, floa
         try:
             r = optimise_policy(segments, capacity_hours=cap, complaint_budget_per_10k=budget)
         except InfeasiblePolicy as err:
-            rows.append({**row, "status": "infeasible", "note": str(err)})
+            rows.append({**row, "status": "infeasible", "note": err.describe()})
             continue
         binding = list(r.constraints.constraint[r.constraints.binding])
         rows.append(
@@ -507,7 +540,7 @@ def what_if(segments: pd.DataFrame, cases: Mapping[str, tuple[float | None, floa
                 "value_per_account": r.value_per_account,
                 "agent_hours": r.agent_hours,
                 "complaints_per_10k": r.complaints_per_10k,
-                "note": (", ".join(binding) + " binding") if binding else "no limit binding",
+                "note": _binding_note(binding),
             }
         )
     return pd.DataFrame(rows)

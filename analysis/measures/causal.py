@@ -59,6 +59,7 @@ from scipy import stats as sps
 
 from analysis import checks, engine, stats
 from analysis.engine import Tables
+from analysis.i18n import _
 
 __all__ = ["METHODS", "TRUTH_KEYS", "strategy_effects", "compare_methods", "cmh_effects"]
 
@@ -236,17 +237,18 @@ def _paired(cells, s, b, strata, empty_strata, dropped=None):
         if dropped is not None:
             for idx in bad.index:
                 values = idx if isinstance(idx, tuple) else (idx,)
-                reason = ", ".join(
-                    f"{arm} has {int(bad.loc[idx, 'n_' + t])} account(s)"
+                reasons = [
+                    _("{strategy} has {n} account(s)").format(strategy=arm, n=int(bad.loc[idx, "n_" + t]))
                     for arm, t in ((s, "s"), (b, "b"))
                     if bad.loc[idx, "n_" + t] < 2
-                )
+                ]
+                reason = reasons[0] if len(reasons) == 1 else _("{a}, {b}").format(a=reasons[0], b=reasons[1])
                 dropped.append(
                     {
                         "strategy": s,
                         "stratum": dict(zip(key, values)),
                         "accounts": int(bad.loc[idx, "N"]),
-                        "reason": f"{reason}; an arm needs at least 2",
+                        "reason": _("{reasons}; an arm needs at least 2").format(reasons=reason),
                     }
                 )
         k = k.drop(bad.index)  # pyright: ignore[reportArgumentType, reportCallIssue]  # pandas' drop annotation omits an Index of labels

@@ -39,6 +39,7 @@ import pandas as pd
 from analysis import checks, engine
 from analysis.data import contract
 from analysis.engine import Tables
+from analysis.i18n import N_, _
 from analysis.stats import Estimate, adjust_pvalues, compare_rates, mean_ci, proportion_ci, rate_ci
 from analysis.stats.rates import COMPARE_METHODS, RATE_METHODS
 
@@ -366,11 +367,15 @@ def _ratio_note(group, baseline, count, base_count, base_exposure) -> str | None
     if group == baseline:
         return None
     if pd.isna(base_exposure):
-        return f"not computable: no {baseline} accounts in this segment"
+        return _("not computable: no {baseline} accounts in this segment").format(baseline=baseline)
     if base_count == 0 and count == 0:
-        return f"not computable: neither {group} nor {baseline} drew a complaint"
+        return _("not computable: neither {group} nor {baseline} drew a complaint").format(
+            group=group, baseline=baseline
+        )
     if base_count == 0:
-        return f"unbounded: {baseline} drew no complaint while {group} drew {int(count)}"
+        return _("unbounded: {baseline} drew no complaint while {group} drew {count}").format(
+            baseline=baseline, group=group, count=int(count)
+        )
     return None
 
 
@@ -660,10 +665,10 @@ def _fit(table: pd.DataFrame, free: int | None, confidence: float):
     nan = Estimate(math.nan, math.nan, math.nan, method="poisson-glm-wald", confidence=confidence, null=1.0)
     ratios = pd.DataFrame(columns=["channel", "ratio", "ci_low", "ci_high", "pvalue"])  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a list under pyright
     if table.complaints.sum() == 0 or x.nunique() < 2:
-        note = (
-            "not computable: no complaint is linked to a contact"
+        note = (  # in English (it is the summary too); dose_response translates it as the note
+            N_("not computable: no complaint is linked to a contact")
             if table.complaints.sum() == 0
-            else "not computable: every contact had the same number of recent contacts"
+            else N_("not computable: every contact had the same number of recent contacts")
         )
         return nan, ratios, note, math.nan, np.full(len(table), np.nan)
     design = pd.DataFrame({"const": 1.0}, index=table.index)
@@ -771,11 +776,10 @@ def dose_response(
     table = _add_rate(table.reset_index(drop=True), "complaints", "contacts", per, "exact", confidence)
     slope, ratios, summary, dispersion, mu = _fit(table, free, confidence)
     table["fitted_rate"] = mu / table.contacts * per
-    note = summary if summary.startswith("not computable") else None
+    note = _(summary) if summary.startswith("not computable") else None
     if note is None and not np.isfinite([slope.estimate, slope.ci_low, slope.ci_high]).all():
-        note = (
-            f"not computable: {int(table.complaints.sum())} complaint(s) linked to contacts are too few "
-            "to bound the trend"
+        note = _("not computable: {count} complaint(s) linked to contacts are too few to bound the trend").format(
+            count=int(table.complaints.sum())
         )
     return DoseResponse(slope, ratios, table, summary, dispersion, window_days, free, note, per)
 

@@ -50,6 +50,7 @@ from analysis import checks, stats
 from analysis.data import contract
 from analysis.data.scenario import RulePack, Scenario, load_rule_pack
 from analysis.engine import CALL_CHANNELS, Tables, epoch_us, get_table, local_time
+from analysis.i18n import _
 
 __all__ = ["BY_COLUMNS", "check_contacts", "violation_counts", "violations", "violations_and_complaints"]
 
@@ -343,7 +344,7 @@ def violations(
     df = (t.group_by(by_names).aggregate(**aggs) if by_names else t.aggregate(**aggs)).to_pandas()
     rows = []
     for i, r in enumerate(rules):
-        for _, cell in df.iterrows():
+        for __, cell in df.iterrows():
             n, v = int(cell[f"_n{i}"]), int(cell[f"_v{i}"])
             if n == 0:
                 continue
@@ -425,18 +426,18 @@ def violations_and_complaints(tables: Tables, rule_packs, *, confidence: float =
         "pack": "all",
         "id": "any_violation",
         "kind": "any",
-        "description": "Breaks at least one rule of the packs.",
+        "description": _("Breaks at least one rule of the packs."),
     }
     groups.append((any_rule, ibis.literal(True), j.any_violation))
     aggs = {}
-    for i, (_, on, bad) in enumerate(groups):
+    for i, (__, on, bad) in enumerate(groups):
         aggs[f"_nv{i}"] = j.count(where=on & bad)
         aggs[f"_kv{i}"] = kk.sum(where=on & bad)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
         aggs[f"_nc{i}"] = j.count(where=on & ~bad)
         aggs[f"_kc{i}"] = kk.sum(where=on & ~bad)  # pyright: ignore[reportAttributeAccessIssue]  # ibis stubs type columns as generic Column/Value
     row = j.aggregate(**aggs).to_pandas().iloc[0].fillna(0)
     out = []
-    for i, (r, _, _) in enumerate(groups):
+    for i, (r, __, ___) in enumerate(groups):
         nv, kv, nc, kc = (int(row[f"_{s}{i}"]) for s in ("nv", "kv", "nc", "kc"))
         rv, rv_lo, rv_hi = _rate(kv, nv, confidence)
         rc, rc_lo, rc_hi = _rate(kc, nc, confidence)
@@ -474,11 +475,11 @@ def violations_and_complaints(tables: Tables, rule_packs, *, confidence: float =
 def _link_note(nv: int, kv: int, nc: int, kc: int) -> str | None:
     """Why the violating / compliant complaint rate ratio is not a finite number, in words."""
     if not nv:
-        return "not computable: no contact broke the rule"
+        return _("not computable: no contact broke the rule")
     if not nc:
-        return "not computable: every contact broke the rule"
+        return _("not computable: every contact broke the rule")
     if kv + kc == 0:
-        return "not computable: no complaint is linked to these contacts"
+        return _("not computable: no complaint is linked to these contacts")
     if kc == 0:
-        return f"unbounded: compliant contacts drew no complaint while violating ones drew {kv}"
+        return _("unbounded: compliant contacts drew no complaint while violating ones drew {count}").format(count=kv)
     return None

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis import checks, engine, stats
 from analysis.engine import Tables
+from analysis.i18n import N_
 
 __all__ = [
     "funnel",
@@ -30,13 +31,13 @@ __all__ = [
 ]
 
 #: Funnel stages in order, with their meaning.
-STAGES: dict[str, str] = {
-    "contacted": "any contact attempt",
-    "reached": "a text delivered or a call answered",
-    "right_party": "a call reached the borrower in person",
-    "promise": "a promise to pay",
-    "paid": "paid anything",
-    "cured": "paid the overdue balance in full",
+STAGES: dict[str, str] = {  # in English: show ``_(STAGES[stage])``
+    "contacted": N_("any contact attempt"),
+    "reached": N_("a text delivered or a call answered"),
+    "right_party": N_("a call reached the borrower in person"),
+    "promise": N_("a promise to pay"),
+    "paid": N_("paid anything"),
+    "cured": N_("paid the overdue balance in full"),
 }
 _BINARY = tuple(STAGES)
 _REACHED = {"reached": lambda t: (t.sms_delivered + t.calls_connected) > 0}

@@ -63,14 +63,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import analysis
-from analysis import checks
+from analysis import checks, i18n
 from analysis.data.folders import file_sha256
+from analysis.i18n import N_, _
 from analysis.report.pptx_deck import write_pptx
 
 __all__ = [
     "BuildError",
     "UsageError",
     "BuildConfig",
+    "default_out",
+    "other_languages",
     "BuildResult",
     "parse_sets",
     "prepare_data",
@@ -113,7 +116,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REVEAL_DIR = ROOT / "node_modules" / "reveal.js"
 NOTEBOOK_NAME = re.compile(r"^\d{2}_[\w.-]+\.ipynb$")
-CORE_PARAMETERS = ("scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides")
+CORE_PARAMETERS = ("scenario", "data_dir", "seed", "baseline", "confidence", "cost_overrides", "lang")
 MARKER = "build.json"  # the build record in every reports folder (what was built, from what, with which versions)
 CHROMIUM_FLAGS = (
     "--headless",
@@ -189,11 +192,16 @@ class BuildConfig:
             notebook's kernel opens a Spark session; the data folder must be readable by Spark's
             executors too). The answers are the same to 1e-9, so a notebook is reused across engines.
         spark_master: the Spark master URL with ``engine="spark"`` (default ``local[*]``).
+        lang: the reports' language, ``"en"`` (English) or ``"zh"`` (Simplified Chinese); passed to the
+            notebooks (their ``lang`` parameter), whose Markdown is translated before they run
+            (:func:`analysis.report.messages.translate_notebook`).
+        out: ``None`` writes to :func:`default_out` of ``lang``: ``reports`` in English, ``reports-zh``
+            in Chinese, so that both languages' reports stand side by side and link to each other.
     """
 
     scenario: str | None = None
     data: Path | None = None
-    out: Path = ROOT / "reports"
+    out: Path | None = None
     seed: int | None = None
     baseline: str = checks.BASELINE
     confidence: float = checks.CONFIDENCE
@@ -205,6 +213,24 @@ class BuildConfig:
     cache: bool = True
     engine: str = "duckdb"
     spark_master: str | None = None
+    lang: str = i18n.DEFAULT
+
+
+def default_out(lang: str) -> Path:
+    """The default reports folder of ``lang``: ``reports`` (English), ``reports-zh`` (Chinese)."""
+    return ROOT / ("reports" if lang == i18n.DEFAULT else f"reports-{lang}")
+
+
+def other_languages(out: Path, lang: str) -> dict[str, Path]:
+    """The reports folders of the other languages beside ``out`` (``reports`` <-> ``reports-zh``), by language."""
+    base = out.name[: -len(f"-{lang}")] if lang != i18n.DEFAULT and out.name.endswith(f"-{lang}") else out.name
+    if lang != i18n.DEFAULT and base == out.name:  # a folder not named after its language: no known sibling
+        return {}
+    return {
+        other: out.parent / (base if other == i18n.DEFAULT else f"{base}-{other}")
+        for other in i18n.LANGUAGES
+        if other != lang
+    }
 
 
 @dataclass
@@ -387,7 +413,7 @@ def find_notebooks(folder: Path) -> list[Path]:
 class Renderer:
     """Offline HTML reports and reveal.js slides from executed notebooks (exporters built once)."""
 
-    def __init__(self):
+    def __init__(self, lang: str = i18n.DEFAULT):
         from nbconvert import HTMLExporter, SlidesExporter
         from traitlets.config import Config
 
@@ -400,7 +426,13 @@ class Renderer:
         cfg.TagRemovePreprocessor.remove_all_outputs_tags = ("remove-output", "remove_output")
         quiet = logging.getLogger("analysis.report.build.nbconvert")
         quiet.setLevel(logging.ERROR)  # not "alternative text is missing" for every figure
-        common = dict(config=cfg, log=quiet, extra_template_basedirs=[str(TEMPLATES)], embed_images=True)
+        common = dict(
+            config=cfg,
+            log=quiet,
+            extra_template_basedirs=[str(TEMPLATES)],
+            embed_images=True,
+            language_code=i18n.check_language(lang),  # <html lang="...">
+        )
         hidden = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         self.manager = HTMLExporter(template_name="offline_lab", **common, **hidden)
         self.analyst = HTMLExporter(template_name="offline_lab", **common)
@@ -598,6 +630,9 @@ def kernel_failed_to_start(error: BaseException) -> bool:
 def execute(nb_path: Path, out_path: Path, parameters: dict):
     """Execute one notebook with papermill in this process; returns the executed notebook.
 
+    With a ``lang`` parameter other than English, the notebook's Markdown cells are translated
+    (:func:`analysis.report.messages.translate_notebook`) before it runs; its code translates the rest.
+
     Safe to call from several threads at once: each call runs its own kernel
     and event loop.
 
@@ -608,11 +643,19 @@ def execute(nb_path: Path, out_path: Path, parameters: dict):
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    source: object = str(nb_path)
+    lang = parameters.get("lang", i18n.DEFAULT)
+    if lang != i18n.DEFAULT:
+        from analysis.report.messages import translate_notebook
+
+        node = nbformat.read(str(nb_path), as_version=4)
+        translate_notebook(node, lang)
+        source = node
     try:  # the kernel starts in the notebook's folder (resources path), without a chdir of this process
         for attempt in (1, 2):
             try:
                 return pm.execute_notebook(
-                    str(nb_path),
+                    source,  # pyright: ignore[reportArgumentType]  # papermill reads a path or a notebook node
                     str(out_path),
                     parameters=parameters,
                     kernel_name="python3",
@@ -828,15 +871,14 @@ def synthetic_note(manifest: dict | None) -> str | None:
     if not manifest or "seed" not in manifest or "scenario" not in manifest:
         return None
     accounts = manifest.get("accounts")
-    size = f", {accounts:,} accounts" if isinstance(accounts, int) else ""
 
     def one_line(value) -> str:  # a blank line would end the HTML block and let Markdown (links) in
         return html.escape(" ".join(str(value).split()))
 
-    return (
-        f"Synthetic data: generated by this tool from scenario {one_line(manifest['scenario'])} "
-        f"(seed {one_line(manifest['seed'])}{size}), not a lender's records."
-    )
+    size = _(", {accounts} accounts").format(accounts=f"{accounts:,}") if isinstance(accounts, int) else ""
+    return _(
+        "Synthetic data: generated by this tool from scenario {scenario} (seed {seed}{size}), not a lender's records."
+    ).format(scenario=one_line(manifest["scenario"]), seed=one_line(manifest["seed"]), size=size)
 
 
 # --------------------------------------------------------------------------
@@ -1115,6 +1157,19 @@ def build(cfg: BuildConfig) -> BuildResult:
     Raises:
         BuildError: any failure, with a one-line message; ``cfg.out`` is then untouched.
     """
+    try:
+        i18n.check_language(cfg.lang, "--lang")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    before = i18n.language()
+    i18n.set_language(cfg.lang)  # the index page and the reports' first line in the reports' language
+    try:
+        return _build(cfg)
+    finally:
+        i18n.set_language(before)
+
+
+def _build(cfg: BuildConfig) -> BuildResult:
     say = (lambda *a, **k: None) if cfg.quiet else (lambda *a, **k: print(*a, **k, flush=True))
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -1122,6 +1177,9 @@ def build(cfg: BuildConfig) -> BuildResult:
         checks.confidence(cfg.confidence)
     except (ValueError, TypeError) as e:  # a number out of range, or not a number (BuildConfig from code)
         raise UsageError(str(e)) from None
+    if cfg.out is None:
+        cfg = dataclasses.replace(cfg, out=default_out(cfg.lang))
+    assert cfg.out is not None
     engine_env = engine_environment(cfg)
     out = _check_out(cfg.out, cfg.data)
     cost_overrides, extra = parse_sets(cfg.sets)
@@ -1146,6 +1204,7 @@ def build(cfg: BuildConfig) -> BuildResult:
         "baseline": cfg.baseline,
         "confidence": float(cfg.confidence),
         "cost_overrides": cost_overrides,
+        "lang": cfg.lang,
         **extra,
     }
     synthetic = synthetic_note(manifest)
@@ -1154,9 +1213,9 @@ def build(cfg: BuildConfig) -> BuildResult:
         None
         if browser
         else (
-            "PDF skipped (--no-pdf)"
+            N_("PDF skipped (--no-pdf)")
             if not cfg.pdf
-            else "PDF skipped: chromium is not on PATH (apt-get install chromium)"
+            else N_("PDF skipped: chromium is not on PATH (apt-get install chromium)")
         )
     )
 
@@ -1186,7 +1245,7 @@ def build(cfg: BuildConfig) -> BuildResult:
         timings["data validation (done by the previous build)"] = 0.0
 
     t = time.perf_counter()
-    renderer = Renderer()
+    renderer = Renderer(cfg.lang)
     timings["imports and templates"] = time.perf_counter() - t
     from analysis.data import folders
 
@@ -1296,7 +1355,7 @@ def build(cfg: BuildConfig) -> BuildResult:
             "notebooks": [p.name for p in notebooks],
             "versions": versions(),
             "build_seconds": round(time.perf_counter() - t_start, 1),
-            "pdf": pdf_note or "printed with headless Chromium",
+            "pdf": pdf_note or N_("printed with headless Chromium"),
             "validated": validated,  # the data, code and options checked before this build's notebooks ran
             # what the next build may reuse: per notebook its keys and the SHA-256 of every file written for it
             CACHE_FIELD: {
@@ -1319,8 +1378,15 @@ def build(cfg: BuildConfig) -> BuildResult:
         }
         (tmp / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         summaries = {p.stem: summarise_notebook(tmp / "notebooks" / p.name) for p in notebooks}
+        others = {
+            lang: os.path.relpath(folder / "index.html", out)
+            for lang, folder in other_languages(out, cfg.lang).items()
+            if (folder / "index.html").is_file() and (folder / MARKER).is_file()
+        }
         (tmp / "index.html").write_text(
-            index_html(info, [p.stem for p in notebooks], pdf=browser is not None, summaries=summaries),
+            index_html(
+                info, [p.stem for p in notebooks], pdf=browser is not None, summaries=summaries, languages=others
+            ),
             encoding="utf-8",
         )
         folders.replace_with(tmp, out, "reports")
@@ -1458,9 +1524,13 @@ def summarise_notebook(path: Path) -> dict:
     return {"title": title, "question": question, "thumbnail": thumb, "headline": [h for h in headline if h]}
 
 
-def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None = None) -> str:
+def index_html(
+    info: dict, stems: list[str], pdf: bool, summaries: dict | None = None, languages: dict[str, str] | None = None
+) -> str:
     """The reports' index page: the headline, each report's question, a thumbnail and links to every file;
-    scenario, data hash, parameters, versions. ``summaries``: per stem, :func:`summarise_notebook`."""
+    scenario, data hash, parameters, versions. ``summaries``: per stem, :func:`summarise_notebook`;
+    ``languages``: the same reports in other languages, language code -> link to their index page.
+    In the current language (:func:`analysis.i18n.language`)."""
     e = html.escape
     summaries = summaries or {}
     rows, headline = [], []
@@ -1468,19 +1538,19 @@ def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None =
         sm = summaries.get(stem, {})
         headline += sm.get("headline", [])
         links = [
-            (f"{stem}.html", "report"),
-            (f"{stem}.analyst.html", "with code"),
-            (f"{stem}.slides.html", "slides"),
-            (f"{stem}.pptx", "PowerPoint"),
+            (f"{stem}.html", _("report")),
+            (f"{stem}.analyst.html", _("with code")),
+            (f"{stem}.slides.html", _("slides")),
+            (f"{stem}.pptx", _("PowerPoint")),
         ]
         if pdf:
-            links.append((f"{stem}.slides.pdf", "slides PDF"))
-        links.append((f"notebooks/{stem}.ipynb", "executed notebook"))
+            links.append((f"{stem}.slides.pdf", _("slides PDF")))
+        links.append((f"notebooks/{stem}.ipynb", _("executed notebook")))
         cells = " &middot; ".join(f'<a href="{e(href)}">{e(label)}</a>' for href, label in links)
         title = sm.get("title") or stem
         thumb = (
             f'<a href="{e(stem)}.html"><img class="thumb" src="data:image/png;base64,{e(sm["thumbnail"])}" '
-            f'alt="{e("First chart of " + title)}"></a>'
+            f'alt="{e(_("First chart of {title}").format(title=title))}"></a>'
             if sm.get("thumbnail")
             else ""
         )
@@ -1489,34 +1559,51 @@ def index_html(info: dict, stems: list[str], pdf: bool, summaries: dict | None =
             f'<tr><td>{thumb}</td><td><h3><a href="{e(stem)}.html">{e(title)}</a></h3>{question}'
             f'<p class="links">{cells}</p></td></tr>'
         )
-    top = ("<h2>The decision</h2>" + "".join(f"<p>{e(h)}</p>" for h in headline)) if headline else ""
+    top = (f"<h2>{e(_('The decision'))}</h2>" + "".join(f"<p>{e(h)}</p>" for h in headline)) if headline else ""
     params = "".join(
-        f"<tr><th>{e(k)}</th><td><code>{e(json.dumps(v))}</code></td></tr>" for k, v in info["parameters"].items()
+        f"<tr><th>{e(k)}</th><td><code>{e(json.dumps(v, ensure_ascii=False))}</code></td></tr>"
+        for k, v in info["parameters"].items()
     )
     vers = ", ".join(f"{e(k)} {e(v)}" for k, v in info["versions"].items())
-    accounts = f"{info['accounts']:,} accounts, " if info.get("accounts") else ""
+    accounts = _("{accounts} accounts, ").format(accounts=f"{info['accounts']:,}") if info.get("accounts") else ""
+    switch = " &middot; ".join(
+        f'<a href="{e(href)}" hreflang="{e(lang)}" lang="{e(lang)}">{e(i18n.LANGUAGES[lang])}</a>'
+        for lang, href in (languages or {}).items()
+    )
+    switch = f'<p class="lang">{e(_("Also in:"))} {switch}</p>' if switch else ""
+    scenario = f"<code>{e(info['scenario'])}</code>"
+    data = _("Data {folder} ({accounts}SHA-256 {sha}).").format(
+        folder=f"<code>{e(info['data_dir'])}</code>",
+        accounts=e(accounts),
+        sha=f'<code title="{e(info["data_sha256"])}">{e(info["data_sha256"][:16])}</code>',
+    )
+    built = _("Built {when} in {seconds} s.").format(when=e(info["built_at"]), seconds=info["build_seconds"])
+    rebuild = _("Rebuild: {command} with these parameters; details in {record}.").format(
+        command="<code>python -m analysis build</code>", record=f'<a href="{MARKER}">{MARKER}</a>'
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{i18n.html_lang()}"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{content_security_policy()}">
-<title>Reports: {e(info["scenario"])}</title>
+<title>{e(_("Reports: {scenario}").format(scenario=info["scenario"]))}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
+body {{ font-family: system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ text-align: left; padding: .3em .8em; border-bottom: 1px solid #ddd; }}
-code {{ font-size: .9em; }} .meta {{ color: #555; }}
+code {{ font-size: .9em; }} .meta {{ color: #555; }} .lang {{ float: right; margin: 0; }}
 .reports td {{ vertical-align: top; }} .reports h3 {{ margin: .2em 0; }} .question {{ margin: .3em 0; }}
 .thumb {{ width: 220px; border: 1px solid #ddd; }} .links {{ color: #555; font-size: .9em; }}
 </style></head>
 <body>
-<h1>Text, call, or both? Reports for scenario <code>{e(info["scenario"])}</code></h1>
-<p class="meta">Data <code>{e(info["data_dir"])}</code> ({accounts}SHA-256 <code title="{e(info["data_sha256"])}">{e(info["data_sha256"][:16])}</code>).
-Built {e(info["built_at"])} in {info["build_seconds"]} s. {e(info["pdf"])}.</p>
+{switch}
+<h1>{_("Text, call, or both? Reports for scenario {scenario}").format(scenario=scenario)}</h1>
+<p class="meta">{data}
+{built} {e(_(info["pdf"]))}.</p>
 {top}
-<h2>Reports</h2>
+<h2>{e(_("Reports"))}</h2>
 <table class="reports">{"".join(rows)}</table>
-<h2>Parameters</h2>
+<h2>{e(_("Parameters"))}</h2>
 <table>{params}</table>
-<h2>Versions</h2>
+<h2>{e(_("Versions"))}</h2>
 <p class="meta">{vers}</p>
-<p class="meta">Rebuild: <code>python -m analysis build</code> with these parameters; details in <a href="{MARKER}">{MARKER}</a>.</p>
+<p class="meta">{rebuild}</p>
 </body></html>
 """

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import checks
+from analysis import checks, i18n
+from analysis.i18n import N_, _
 from analysis.report.tables import MISSING, UNBOUNDED
 
 __all__ = [
@@ -72,6 +73,8 @@ __all__ = [
     "segment_note",
     "table",
     "Table",
+    "catalogue_messages",
+    "currency_word",
 ]
 
 # --------------------------------------------------------------------------
@@ -376,6 +379,60 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
 _BARE_LIMITS = {"ci_low": "Lower {ci} limit", "ci_high": "Upper {ci} limit"}
 _ESTIMATES = ("estimate", "ratio", "rate", "rate_ratio", "mean", "value_per_account", "share", "break_even")
 
+
+def catalogue_messages() -> list[str]:
+    """Every text of this module's catalogues (names, headers, units, limits) for the message catalogues."""
+    out: list[str] = []
+    for cat in NAMES.values():
+        out.extend(cat.values())
+    for said, unit in ASSUMPTIONS.values():
+        out.extend(t for t in (said, unit) if t and t != "{cur}")
+    out.extend(NAME_HEADERS.values())
+    out.extend(readable_name(c) for c in NAME_COLUMNS if c not in NAME_HEADERS)  # e.g. "Strategy"
+    out.extend(header for header, _kind in MEASURES.values())
+    out.extend(words_ for _suffix, words_ in _SUFFIXES)
+    out.extend(_BARE_LIMITS.values())
+    out.append(MISSING_WHY)
+    out.extend(_scenario_names())
+    out.extend(READABLE_HEADERS)
+    return sorted(set(out))
+
+
+#: Columns the reports show under their readable form (:func:`readable_name`), translated like any name.
+READABLE_HEADERS = ("Diff vs baseline", "Diff ci low", "Diff ci high", "Complaints per 10k contacts", "Targeted")
+
+
+def _scenario_names() -> list[str]:
+    """The names the shipped scenarios give (strategy labels, rule packs' titles, regions): shown through ``_``."""
+    from analysis.data.scenario import SCENARIO_DIR, load_scenario
+
+    out: list[str] = []
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        sc = load_scenario(path)
+        out.extend(v["label"] for v in sc.settings.get("strategies", {}).values() if v.get("label"))
+        out.extend(p.title for p in sc.rule_packs if p.title)
+        out.extend(readable_name(r["name"]) for r in sc.settings.get("population", {}).get("regions", []))
+    return out
+
+
+def currency_word(currency: str | None = None) -> str:
+    """The currency as a unit inside headers and units: its code in English (``CNY``), in Chinese
+    ``元`` for CNY and the code for any other currency; "money" (translated) when there is none.
+
+    ``currency`` defaults to the one set with :func:`configure`.
+    """
+    return i18n.currency_word(_SETTINGS.currency if currency is None else currency)
+
+
+def _english() -> bool:
+    return i18n.language() == i18n.DEFAULT
+
+
+def _join(parts: Iterable[str]) -> str:
+    """Items of a footnote's list: "a; b" in English, "a；b" in Chinese."""
+    return ("; " if _english() else "；").join(parts)
+
+
 # --------------------------------------------------------------------------
 # Colours: one per strategy, the same in every chart
 # --------------------------------------------------------------------------
@@ -410,6 +467,7 @@ class _Settings:
     confidence: float = checks.CONFIDENCE
     segments: dict[str, str] = field(default_factory=dict)  # segment -> definition
     extra: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> value -> name (from the scenario)
+    scenario: object = None  # the scenario given to configure (segment definitions in the current language)
 
 
 _SETTINGS = _Settings()
@@ -431,7 +489,11 @@ def _bucket_days() -> dict[str, str]:
         days = probe[got == b]
         if len(days):
             lo, hi = int(days.min()), int(days.max())
-            out[b] = f"{lo} or more days past due" if hi == probe[-1] else f"{lo}-{hi} days past due"
+            out[b] = (
+                _("{low} or more days past due").format(low=lo)
+                if hi == probe[-1]
+                else _("{low}-{high} days past due").format(low=lo, high=hi)
+            )
     return out
 
 
@@ -451,6 +513,7 @@ def configure(scenario=None, *, currency: str | None = None, confidence: float |
     global _SETTINGS
     s = _Settings(currency=_SETTINGS.currency, confidence=_SETTINGS.confidence)
     if scenario is not None:
+        s.scenario = scenario
         st = scenario.settings
         s.currency = scenario.currency
         s.extra["strategy"] = {k: v.get("label") for k, v in st.get("strategies", {}).items() if v.get("label")}
@@ -468,30 +531,40 @@ def _segment_definitions(scenario) -> dict[str, str]:
     from analysis.data.scenario import BALANCE_BANDS
 
     threshold = scenario.settings["population"]["high_balance_threshold"]
-    cur = scenario.currency
-    band = {"low": f"balance due below {cur} {threshold:,.0f}", "high": f"balance due {cur} {threshold:,.0f} or more"}
+    amount = i18n.money(threshold, scenario.currency, 0)  # "CNY 3,000"; in Chinese "¥3,000"
+    band = {
+        "low": _("balance due below {amount}").format(amount=amount),
+        "high": _("balance due {amount} or more").format(amount=amount),
+    }
     days = _bucket_days()
     out = {}
     for seg in scenario.segments():
-        b, _, bb = seg.rpartition("-")
+        b, _sep, bb = seg.rpartition("-")
         if b in days and bb in BALANCE_BANDS:
-            out[seg] = f"{days[b]}, {band[bb]}"
+            out[seg] = _("{days}, {balance}").format(days=days[b], balance=band[bb])
     return out
+
+
+def _segments() -> dict[str, str]:
+    """Segment -> definition in the current language (the configured scenario's)."""
+    if _english() or _SETTINGS.scenario is None:
+        return _SETTINGS.segments
+    return _segment_definitions(_SETTINGS.scenario)
 
 
 def segment_definitions() -> dict[str, str]:
     """Segment name -> what it means (e.g. "1-30 days past due, balance due CNY 3,000 or more"), from
     the scenario given to :func:`configure` (empty before)."""
-    return dict(_SETTINGS.segments)
+    return dict(_segments())
 
 
 def segment_note(segments: Iterable[str] | None = None) -> str:
     """One sentence defining ``segments`` (default: all the configured ones), plain text; '' when none is known."""
-    defs = _SETTINGS.segments
+    defs = _segments()
     keys = [s for s in (defs if segments is None else dict.fromkeys(map(str, segments))) if s in defs]
     if not keys:
         return ""
-    return "Segments: " + "; ".join(f"{name(k, 'segment')} = {defs[k]}" for k in keys) + "."
+    return _("Segments: {segments}.").format(segments=_join(f"{name(k, 'segment')} = {defs[k]}" for k in keys))
 
 
 def readable_name(value) -> str:
@@ -501,10 +574,20 @@ def readable_name(value) -> str:
     'My new arm'
     """
     text = re.sub(r"\s+", " ", str(value).replace("_", " ").replace(".", " ")).strip()
-    return text[:1].upper() + text[1:] if text else text
+    return _(text[:1].upper() + text[1:]) if text else text  # a readable form the catalogue knows, translated
+
+
+def _assumption(text: str, unit: str) -> str:
+    """An assumption's words with its unit, "Agent cost per hour (CNY)", in the current language."""
+    u = unit.format(cur=_SETTINGS.currency).strip()
+    if not u:
+        return _(text)
+    shown = unit.format(cur=currency_word()).strip() if "{cur}" in unit else _(u)
+    return _("{name} ({unit})").format(name=_(text), unit=shown)
 
 
 def _catalogue(kind: str) -> dict[str, str]:
+    """value -> display name of ``kind``, in English (the catalogue's keys)."""
     if kind == "assumption":
         cur = _SETTINGS.currency
         out = {}
@@ -515,11 +598,25 @@ def _catalogue(kind: str) -> dict[str, str]:
     return {**NAMES.get(kind, {}), **_SETTINGS.extra.get(kind, {})}
 
 
+def _shown(kind: str) -> dict[str, str]:
+    """value -> display name of ``kind``, in the current language."""
+    if kind == "assumption":
+        return {k: _assumption(text, unit) for k, (text, unit) in ASSUMPTIONS.items()}
+    return {k: _(v) for k, v in _catalogue(kind).items()}
+
+
+#: A segment's name from its bucket and balance band ("M1 high balance").
+_BAND_NAMES = {"low": N_("{bucket} low balance"), "high": N_("{bucket} high balance")}
+
+
 def _segment_name(value: str) -> str | None:
     from analysis.data.scenario import BALANCE_BANDS
 
-    b, _, band = value.rpartition("-")
+    b, _sep, band = value.rpartition("-")
     if b in NAMES["dpd_bucket"] and band in BALANCE_BANDS:
+        if band in _BAND_NAMES:
+            bucket = NAMES["dpd_bucket"][b]
+            return _(_BAND_NAMES[band]).format(bucket=_(bucket))
         return f"{b} {band} balance"
     return None
 
@@ -563,19 +660,19 @@ def name(value, kind: str | None = None) -> str:
         if key in ASSUMPTIONS:
             said, unit = ASSUMPTIONS[key]
             u = unit.format(cur=cur).strip()
-            return f"{said} ({u})" if u and kind == "assumption" else said
+            return _assumption(said, unit) if u and kind == "assumption" else _(said)
         return readable_name(key)
     if kind == "segment" or (kind is None and _segment_name(text)):
         return _segment_name(text) or readable_name(text)
     if kind is None and text in ASSUMPTIONS:
-        return ASSUMPTIONS[text][0]
+        return _(ASSUMPTIONS[text][0])
     if kind == "policy" and text.startswith("all "):
-        return f"{name(text[4:], 'strategy')} for everybody"
+        return _("{name} for everybody").format(name=name(text[4:], "strategy"))
     kinds = (kind,) if kind else _KIND_ORDER
     for k in kinds:
         cat = _catalogue(k)
         if text in cat:
-            return cat[text]
+            return _shown(k)[text] if k == "assumption" else _(cat[text])
     if kind == "policy":  # a mix such as "sms_then_phone 100%"
         return words(text)
     return readable_name(text)
@@ -591,8 +688,8 @@ def rule_name(pack, rule=None) -> str:
     'All rule packs: Any rule'
     """
     if rule is None:
-        pack, _, rule = str(pack).partition(".")
-    return f"{name(pack, 'pack')}: {name(rule, 'rule')}"
+        pack, _sep, rule = str(pack).partition(".")
+    return _("{pack}: {rule}").format(pack=name(pack, "pack"), rule=name(rule, "rule"))
 
 
 def names(values: Iterable, kind: str | None = None) -> list[str]:
@@ -613,8 +710,40 @@ def named(df: pd.DataFrame, columns: Iterable[str] | None = None, *, wrap: int |
     for col in columns if columns is not None else [c for c in out.columns if c in NAME_COLUMNS]:
         kind = NAME_COLUMNS.get(col)
         shown = [name(v, kind) for v in out[col]]
-        out[col] = ["\n".join(textwrap.wrap(v, wrap)) or v for v in shown] if wrap else shown
+        out[col] = [_wrap(v, wrap, textwrap) for v in shown] if wrap else shown
     return out
+
+
+_WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+#: Chinese punctuation that never starts a line, and that never ends one.
+_NO_START = "，。、；：！？）》」』”’"
+_NO_END = "（《「『“‘"
+
+
+def _wrap(text: str, width: int, textwrap) -> str:
+    """``text`` broken into lines of about ``width`` characters (a Chinese character counts as two:
+    Chinese text breaks after a comma or before a bracket where it can, never before closing punctuation)."""
+    if not _WIDE.search(text):
+        return "\n".join(textwrap.wrap(text, width)) or text
+    width = max(2, width // 2 + 1)
+    lines: list[str] = []
+    rest = text.strip()
+    while len(rest) > width:
+        # a cut after i characters; closing punctuation may hang one past the width
+        cuts = [
+            i
+            for i in range(1, min(width + 2, len(rest)))
+            if rest[i] not in _NO_START and rest[i - 1] not in _NO_END and (i <= width or rest[i - 1] in _NO_START)
+        ]
+        if not cuts:
+            break
+        cuts = [i for i in cuts if len(rest) - i != 1] or cuts  # no line of one character at the end
+        good = [i for i in cuts if rest[i - 1] in "，、；" or rest[i] in _NO_END]
+        cut = max(good) if good and max(good) * 3 >= width else max(cuts)
+        lines.append(rest[:cut])
+        rest = rest[cut:]
+    lines.append(rest)
+    return "\n".join(lines) or text
 
 
 def words(text) -> str:
@@ -626,20 +755,27 @@ def words(text) -> str:
     if text is None:
         return MISSING
     out = str(text)
-    codes = {**NAMES["strategy"], **_SETTINGS.extra.get("strategy", {})}
+    codes = _shown("strategy")
 
     def assumption(m):
         key = m.group(0).split(".", 1)[1]
+        if not _english():  # no capitals to lower in Chinese
+            return _(ASSUMPTIONS[key][0]) if key in ASSUMPTIONS else readable_name(key)
         return ASSUMPTIONS[key][0].lower() if key in ASSUMPTIONS else readable_name(key).lower()
 
-    out = re.sub(r"\b(?:" + "|".join(_SECTIONS) + r")\.[a-z_]+\b", assumption, out)
+    # codes are ASCII: a code next to a Chinese character (a word character too) is still a code
+    out = re.sub(rf"(?<!{_ASCII_WORD})(?:" + "|".join(_SECTIONS) + rf")\.[a-z_]+(?!{_ASCII_WORD})", assumption, out)
     for code in sorted(codes, key=len, reverse=True):
         if "_" in code:  # a plain word such as "current" stays a word
-            out = re.sub(rf"(?<![\w.]){re.escape(code)}(?!\w)", codes[code], out)
+            out = re.sub(rf"(?<![A-Za-z0-9_.]){re.escape(code)}(?!{_ASCII_WORD})", codes[code], out)
     buckets = "|".join(re.escape(b) for b in sorted(NAMES["dpd_bucket"], key=len, reverse=True))
-    out = re.sub(rf"(?<![\w-])(?:{buckets})-(?:low|high)(?![\w-])", lambda m: name(m.group(0), "segment"), out)
+    out = re.sub(
+        rf"(?<![A-Za-z0-9_-])(?:{buckets})-(?:low|high)(?![A-Za-z0-9_-])", lambda m: name(m.group(0), "segment"), out
+    )
     return out
 
+
+_ASCII_WORD = "[A-Za-z0-9_]"
 
 #: Kinds of names that read in lower case inside a sentence ("the most common category is tone").
 _LOWER_IN_SENTENCES = ("channel", "category", "rule", "product", "method", "stage", "outcome", "assignment")
@@ -651,7 +787,9 @@ def _in_sentence(value: str) -> str:
     for kind in _LOWER_IN_SENTENCES:
         cat = _catalogue(kind)
         if value in cat and value not in _catalogue("strategy"):
-            shown = cat[value]
+            shown = _(cat[value])
+            if not _english():  # Chinese has no capitals
+                return shown
             return shown if shown[1:2].isupper() else shown[:1].lower() + shown[1:]
     return words(value)
 
@@ -680,16 +818,22 @@ def label(column, *, unit: str | None = None) -> str:
     'Net value, lower 95% limit (CNY per account)'
     >>> configure(currency="")
     """
-    header, _ = _measure(str(column))
+    header, _kind = _measure(str(column))
     if unit:
-        header = f"{header} ({unit})"
+        shown = i18n._CURRENCY_WORDS.get(i18n.language(), {}).get(unit) or _(unit)  # "CNY": 元 in Chinese
+        header = _("{header} ({unit})").format(header=header, unit=shown)
     return header
 
 
 def _fmt(template: str) -> str:
-    cur = _SETTINGS.currency or "money"
-    text = template.replace("{cur}", cur).replace("{ci}", f"{_SETTINGS.confidence:.0%}")
+    """``template`` (English, a catalogue key) in the current language, its currency and level filled in."""
+    cur = currency_word()
+    text = _(template).replace("{cur}", cur).replace("{ci}", f"{_SETTINGS.confidence:.0%}")
     return text
+
+
+#: A header and its unit: "Net value (CNY per account)" in English, "净收益（元/户）" in Chinese.
+_WITH_UNIT = (re.compile(r"^(.*?) \(([^()]*)\)$"), re.compile(r"^(.*?)（([^（）]*)）$"))
 
 
 def _measure(column: str) -> tuple[str, str | None]:
@@ -702,22 +846,27 @@ def _measure(column: str) -> tuple[str, str | None]:
     for suffix, words_ in _SUFFIXES:
         if column.endswith(suffix):
             stem = column[: -len(suffix)]
-            for base in (stem, stem + "_per_account", stem + "_rate"):
+            bases = (stem, stem + "_per_account", stem + "_rate")
+            if not _english():  # "balance_ci_low": the limit of "balance_mean" (English keeps its old header)
+                bases += (stem + "_mean",)
+            for base in bases:
                 if base in MEASURES:
                     header, kind = MEASURES[base]
                     header = _fmt(header)
-                    m = re.match(r"^(.*?) \(([^()]*)\)$", header)
+                    m = _WITH_UNIT[0].match(header) or (None if _english() else _WITH_UNIT[1].match(header))
                     w = _fmt(words_)
-                    return (f"{m.group(1)}, {w} ({m.group(2)})" if m else f"{header}, {w}"), kind
+                    if m:
+                        return _("{header}, {limit} ({unit})").format(header=m.group(1), limit=w, unit=m.group(2)), kind
+                    return _("{header}, {limit}").format(header=header, limit=w), kind
     if column in NAME_COLUMNS:
-        return NAME_HEADERS.get(column, readable_name(column)), "name"
+        return _(NAME_HEADERS.get(column, readable_name(column))), "name"
     for kind in _KIND_ORDER:  # a pivoted table: the columns are names (strategies, ...)
         if column in _catalogue(kind):
             return name(column, kind), None
     if _segment_name(column):
         return name(column, "segment"), None
     if " " in column:  # words already (a header the notebook wrote)
-        return column, None
+        return _(column), None
     return name(column), None
 
 
@@ -734,6 +883,10 @@ def colour(value) -> str:
     text = re.sub(r"\s+", " ", str(value)).strip()  # a name wrapped into lines (:func:`named`) too
     for kind in ("strategy", "channel"):  # a display name: its code
         text = next((code for code, shown in _catalogue(kind).items() if shown == text), text)
+    if not _english():  # a translated display name (wrapped Chinese has no spaces to keep)
+        bare = re.sub(r"\s+", "", text)
+        for kind in ("strategy", "channel"):
+            text = next((code for code, shown in _shown(kind).items() if re.sub(r"\s+", "", shown) == bare), text)
     if text in COLOURS:
         return COLOURS[text]
     # a code and its fallback display name ("my_arm", "My arm") share the colour
@@ -866,7 +1019,7 @@ def _cell(x, kind: str, decimals: int) -> str:
     if _is_missing(x):
         return MISSING
     if kind == "bool":
-        return "yes" if bool(x) else "no"
+        return _("yes") if bool(x) else _("no")
     if kind in ("text", "name"):
         return str(x)
     try:
@@ -915,7 +1068,7 @@ def _layout(cells: pd.DataFrame, numeric: list[bool], keys: int, width: int) -> 
         if len(set(head)) == len(head):
             body = cells.iloc[:, keys:].T
             body.columns = head
-            body.insert(0, " / ".join(cells.columns[:keys]) if keys else "Measure", list(cells.columns[keys:]))
+            body.insert(0, " / ".join(cells.columns[:keys]) if keys else _("Measure"), list(cells.columns[keys:]))
             return _html_table(body.reset_index(drop=True), [False] + [True] * n_rows)
     rest = list(range(keys, n_cols))
     n_parts = math.ceil(len(rest) / max(1, width - keys))
@@ -1012,7 +1165,7 @@ def table(
         estimate_decimals: dict[str, int] = {}  # an interval's limits take the decimals of their estimate
         for col in data.columns:
             header, known = _measure(col)
-            header = headers.get(col, header)
+            header = _(headers[col]) if col in headers else header
             kind = kinds.get(col)
             if kind is None and col in (names or {}):
                 kind = "name"
@@ -1028,7 +1181,7 @@ def table(
             if kind == "name":
                 values = [MISSING if _is_missing(v) else name(v, name_kinds.get(col)) for v in s]
             elif kind == "text":
-                values = [MISSING if _is_missing(v) else words(v) for v in s]
+                values = [MISSING if _is_missing(v) else words(_(v)) for v in s]
             else:
                 nums = (
                     pd.to_numeric(s.where(~s.map(_is_missing)), errors="coerce").to_numpy(float)  # pyright: ignore[reportArgumentType, reportAttributeAccessIssue]  # pandas types a column as Series | DataFrame | ndarray; it is a Series
@@ -1042,7 +1195,8 @@ def table(
                     estimate_decimals[kind] = d
                 values = [_cell(v, kind, d) for v in s]
             if header in shown:  # two columns named alike: say which is which
-                header = f"{header} ({readable_name(col).lower()})"
+                which = readable_name(col).lower() if _english() else readable_name(col)
+                header = _("{header} ({column})").format(header=header, column=which)
             shown[header] = values
             numeric.append(kind not in ("name", "text", "bool"))
         cells = pd.DataFrame(shown)
@@ -1050,16 +1204,23 @@ def table(
         all_notes = []
         if gaps:
             if isinstance(missing, Mapping):
-                whys = [f"{label(c) if c not in headers else headers[c]}: {missing[c]}" for c in gaps if c in missing]
-                all_notes.append(f"{MISSING} " + ("; ".join(whys) if whys else MISSING_WHY) + ".")
+                whys = [
+                    _("{column}: {why}").format(
+                        column=label(c) if c not in headers else _(headers[c]), why=_(missing[c])
+                    )
+                    for c in gaps
+                    if c in missing
+                ]
+                why = _join(whys) if whys else _(MISSING_WHY)
             else:
-                all_notes.append(f"{MISSING} {missing or MISSING_WHY}.")
-        all_notes += [str(n) for n in notes if n]
+                why = _(missing) if missing else _(MISSING_WHY)
+            all_notes.append(_("{missing} {why}.").format(missing=MISSING, why=why))
+        all_notes += [str(_(n)) for n in notes if n]
         if "dpd_bucket" in data.columns:
             days = _bucket_days()
             shown_b = [b for b in dict.fromkeys(data["dpd_bucket"].dropna().astype(str)) if b in days]  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
             if shown_b:
-                all_notes.append("Buckets: " + "; ".join(f"{b} = {days[b]}" for b in shown_b) + ".")
+                all_notes.append(_("Buckets: {buckets}.").format(buckets=_join(f"{b} = {days[b]}" for b in shown_b)))
         if "segment" in data.columns:
             seg = segment_note(data["segment"].dropna().unique())  # pyright: ignore[reportAttributeAccessIssue]  # pandas types a selection as Series | ndarray; it is a Series
             if seg:

@@ -30,9 +30,10 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 import analysis
-from analysis import checks
+from analysis import checks, i18n
 from analysis.data import io, synth
 from analysis.data.scenario import Scenario, load_scenario
+from analysis.i18n import _
 
 __all__ = [
     "Prepared",
@@ -278,17 +279,17 @@ class _Formatter(string.Formatter):
     def _one(self, x: Any, spec: str) -> str:
         """One value (a number, or anything formattable; None or NaN reads "n/a") formatted by ``spec``."""
         if x is None or (isinstance(x, float) and math.isnan(x)):
-            return "n/a"
+            return _("n/a")
         if spec == "pct":
-            return f"{100 * x:.1f}%"
+            return i18n.percent(x)
         if spec == "pp":
-            return f"{100 * x:+.1f} percentage points"
+            return i18n.points(x)
         if spec == "money":
-            return f"{self.currency} {x:,.2f}"
+            return i18n.money(x, self.currency)
         if spec == "money0":
-            return f"{self.currency} {x:,.0f}"
+            return i18n.money(x, self.currency, 0)
         if spec == "int":
-            return f"{x:,.0f}"
+            return i18n.integer(x)
         if spec == "ratio":
             return f"{x:.2f}"
         text = format(x, spec)
@@ -300,7 +301,9 @@ class _Formatter(string.Formatter):
             inner = "percentage points" if spec == "pp" else None
             lo_s = f"{100 * lo:+.1f}" if inner else self._one(lo, spec)
             hi_s = f"{100 * hi:+.1f}" if inner else self._one(hi, spec)
-            return f"{self._one(est, spec)} ({self.confidence:.0%} CI {lo_s} to {hi_s})"
+            return _("{estimate} ({level} CI {low} to {high})").format(
+                estimate=self._one(est, spec), level=f"{self.confidence:.0%}", low=lo_s, high=hi_s
+            )
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return self._one(value, spec)
         if isinstance(value, SafeText):  # e.g. a sentence within a sentence: escaped already
@@ -318,7 +321,9 @@ def sentence(fmt: str, *, currency: str = "", confidence: float = checks.CONFIDE
     ``(estimate, ci_low, ci_high)`` is followed by its interval. A ``$``
     never appears in the result (it would turn into TeX in Markdown).
 
-    The template ``fmt`` is Markdown written by the notebook's author; every
+    The template ``fmt`` is Markdown written by the notebook's author, in
+    English; it is shown in the current language (:func:`analysis.i18n._`,
+    whose catalogue holds every notebook's ``say`` templates). Every
     value that is not a number (names from the data above all) and the
     currency are escaped with :func:`escape_markdown`, so they show as
     written and cannot inject links, tags or formatting; a value that is a
@@ -332,7 +337,7 @@ def sentence(fmt: str, *, currency: str = "", confidence: float = checks.CONFIDE
     Returns:
         The sentence as a :class:`SafeText`.
     """
-    return SafeText(_Formatter(currency, confidence).format(fmt, **numbers).replace("$", "USD "))
+    return SafeText(_Formatter(currency, confidence).format(_(fmt), **numbers).replace("$", "USD "))
 
 
 def say(fmt: str, *, currency: str = "", confidence: float = checks.CONFIDENCE, **numbers) -> None:
@@ -352,16 +357,22 @@ def versions() -> pd.DataFrame:
     return pd.DataFrame({"package": list(found), "version": list(found.values())})
 
 
+def _text(line):
+    """A line of :func:`bullets` in the current language: a :class:`SafeText` (a sentence, translated
+    already) as it is, a plain string through the catalogue (text not in it stays as it is)."""
+    return line if isinstance(line, SafeText) or not isinstance(line, str) else _(line)
+
+
 def bullets(lines) -> None:
     """Display sentences as a Markdown list, one item per line.
 
     A line from :func:`sentence` (a :class:`SafeText`) is shown as it is;
     any other line (e.g. a string built with an f-string, or
     :func:`analysis.decide.claims.check_claims`' explanations, which embed names
-    from the data) is escaped with :func:`escape_markdown` first, so it
-    shows literally.
+    from the data) is looked up in the message catalogue (:func:`analysis.i18n._`)
+    and escaped with :func:`escape_markdown`, so it shows literally.
     """
-    text = "\n".join(f"- {escape_markdown(line)}" for line in lines)  # a SafeText passes unchanged
+    text = "\n".join(f"- {escape_markdown(_text(line))}" for line in lines)  # a SafeText passes unchanged
     text = text.replace("$", "USD ")
     try:
         from IPython.display import Markdown, display
@@ -407,7 +418,7 @@ def population(ds, *, by=("dpd_bucket",), confidence: float = checks.CONFIDENCE)
     balance = m.mean_ci("balance_due", confidence=confidence)  # NaN limits for a group of one account
     mean = m.mean  # risk_score over the accounts that have one (NaN when none has)
     rows = []
-    for i, (_, r) in enumerate(cells.iterrows()):
+    for i, (__, r) in enumerate(cells.iterrows()):
         n = int(m.n[i])
         rows.append(
             {

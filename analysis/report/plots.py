@@ -9,12 +9,19 @@ changes global style. :func:`set_style` is the one place the project style is
 set: call it once per notebook. ``scale`` options only change units (e.g.
 100 to show a proportion in percent); nothing statistical is computed here.
 
+Every text the functions write themselves (default axis labels, legend
+entries such as "truth", notes on the chart) is in the current language
+(:func:`analysis.i18n._`), and so are the labels and titles passed in; a
+column name used as an axis or legend title reads as its header
+(:func:`analysis.report.display.label`) in Chinese.
+
 Every text drawn (tick labels, legend entries and titles, axis labels and
 titles) goes through :func:`literal_text`, so names from the data are drawn
 as written: a ``$`` never starts mathtext (which misrenders ``_`` and ``\\``
 and can fail at draw time), and a legend entry starting with ``_`` is not
 dropped. :func:`set_style` also puts a CJK font, when one is installed, in
-the font fallback list, so that Chinese names do not draw as empty boxes.
+the font fallback list (first, when the reports are in Chinese), so that
+Chinese names do not draw as empty boxes.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ import matplotlib.font_manager as font_manager
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from analysis import i18n
+from analysis.i18n import N_, _
 
 __all__ = [
     "PIXEL_DENSITY",
@@ -143,15 +153,17 @@ def set_style() -> None:
     When a CJK font is installed (:func:`cjk_font`), it is appended to
     ``font.family`` after the current (Latin) fonts: matplotlib draws each
     glyph from the first font in the list that has it, so Latin text keeps
-    its font and Chinese names draw in the CJK font instead of as empty
+    its font and Chinese text draws in the CJK font instead of as empty
     boxes (with a "Glyph ... missing from font" warning). Without one, the
-    family is left as it is.
+    family is left as it is. The Latin font stays first in Chinese reports
+    too: tick labels such as 10³ are mathtext, which draws from the first
+    font alone, and some CJK fonts (Droid Sans Fallback) have no digits.
     """
     mpl.rcParams.update(STYLE)
     _install_alt_text()
     cjk = cjk_font()
     if cjk is not None:
-        family = [f for f in mpl.rcParams["font.family"] if f not in CJK_FONTS]
+        family = [f for f in mpl.rcParams["font.family"] if f not in CJK_FONTS and f != cjk]
         mpl.rcParams["font.family"] = [*family, cjk]
 
 
@@ -181,13 +193,33 @@ def literal_text(text: object) -> str | None:
 
 def _axes(ax):
     if ax is None:
-        _, ax = plt.subplots()
+        _fig, ax = plt.subplots()
     return ax
 
 
 def _yerr(data: pd.DataFrame, value: str, low: str, high: str, scale: float) -> np.ndarray:
     v = data[value].to_numpy(float) * scale
     return np.vstack([v - data[low].to_numpy(float) * scale, data[high].to_numpy(float) * scale - v])
+
+
+@overload
+def _column(column: str) -> str: ...
+@overload
+def _column(column: None) -> None: ...
+@overload
+def _column(column: str | None) -> str | None: ...
+def _column(column: str | None) -> str | None:
+    """A column name shown as an axis or legend title: as it is in English, its header in other languages."""
+    if column is None or i18n.language() == i18n.DEFAULT:
+        return column
+    from analysis.report import display
+
+    return display.label(column)
+
+
+def _text(text):
+    """A label, title or legend entry in the current language (text not in the catalogue stays as it is)."""
+    return _(text) if isinstance(text, str) else text
 
 
 def _finish(
@@ -198,12 +230,12 @@ def _finish(
     The legend is drawn when ``legend`` (its title) is given or ``entries``
     is true (untitled). Every text goes through :func:`literal_text`.
     """
-    ax.set_xlabel(literal_text(xlabel))
-    ax.set_ylabel(literal_text(ylabel))
+    ax.set_xlabel(literal_text(_text(xlabel)))
+    ax.set_ylabel(literal_text(_text(ylabel)))
     if legend or entries:
-        ax.legend(title=literal_text(legend))
+        ax.legend(title=literal_text(_text(legend)))
     if title:
-        ax.set_title(literal_text(title))
+        ax.set_title(literal_text(_text(title)))
     return ax
 
 
@@ -242,15 +274,21 @@ def alt_text(fig) -> str:
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
     parts += [ax.get_title() for ax in axes if ax.get_title()]
     panels = []
+    english = i18n.language() == i18n.DEFAULT
+
+    def capital(t: str) -> str:
+        return t[:1].upper() + t[1:] if english else t
+
     for ax in axes:
         y, x = ax.get_ylabel(), ax.get_xlabel()
         if y and x:
-            panels.append(f"{y[:1].upper()}{y[1:]} by {x}")
+            panels.append(_("{y} by {x}").format(y=capital(y), x=x))
         elif y or x:
-            panels.append((y or x)[:1].upper() + (y or x)[1:])
-    text = "Chart" + (": " + "; ".join(parts) if parts else "") + "."
+            panels.append(capital(y or x))
+    sep = "; " if english else "；"
+    text = _("Chart: {titles}.").format(titles=sep.join(parts)) if parts else _("Chart.")
     if panels:
-        text += " " + "; ".join(panels) + "."
+        text = _("{chart} {panels}.").format(chart=text, panels=sep.join(panels))
     return re.sub(r"\\\$", "$", text.replace("\u200b", ""))
 
 
@@ -391,18 +429,23 @@ def interval_plot(
         )
         if truth is not None:
             ax.scatter(
-                g[truth].to_numpy(float) * scale, y, marker="x", color="k", zorder=3, label="truth" if j == 0 else None
+                g[truth].to_numpy(float) * scale,
+                y,
+                marker="x",
+                color="k",
+                zorder=3,
+                label=_("truth") if j == 0 else None,
             )
     if reference is not None:
         ax.axvline(reference * scale, color="0.4", lw=1, ls="--")
     ax.set_yticks(range(len(labels)), [literal_text(t) for t in labels])
     ax.invert_yaxis()
-    ax.set_xlabel(literal_text(xlabel))
-    ax.set_ylabel(literal_text(ylabel or label))
+    ax.set_xlabel(literal_text(_text(xlabel)))
+    ax.set_ylabel(literal_text(_text(ylabel) or _column(label)))
     if hue or truth is not None:
-        ax.legend(title=literal_text(hue))
+        ax.legend(title=literal_text(_column(hue)))
     if title:
-        ax.set_title(literal_text(title))
+        ax.set_title(literal_text(_text(title)))
     return ax
 
 
@@ -448,7 +491,7 @@ def bar_with_ci(
     if reference is not None:
         ax.axhline(reference * scale, color="0.4", lw=1, ls="--")
     ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
-    return _finish(ax, xlabel or x, ylabel, legend=hue, title=title)
+    return _finish(ax, xlabel or _column(x), ylabel, legend=_column(hue), title=title)
 
 
 def funnel_plot(
@@ -460,7 +503,7 @@ def funnel_plot(
     high: str = "ci_high",
     hue: str = "strategy",
     scale: float = 100.0,
-    ylabel: str = "share of accounts (%)",
+    ylabel: str = N_("share of accounts (%)"),
     title: str | None = None,
     ax=None,
 ):
@@ -473,7 +516,7 @@ def funnel_plot(
         high=high,
         hue=hue,
         scale=scale,
-        xlabel="funnel stage",
+        xlabel=_("funnel stage"),
         ylabel=ylabel,
         title=title,
         ax=ax,
@@ -491,8 +534,8 @@ def dose_response_plot(
     hue: str | None = "channel",
     pooled: str | None = "pooled",
     bin_label: str | None = "bin",
-    xlabel: str = "contacts in the last 7 days (incl. this one)",
-    ylabel: str = "complaints per 10,000 contacts",
+    xlabel: str = N_("contacts in the last 7 days (incl. this one)"),
+    ylabel: str = N_("complaints per 10,000 contacts"),
     title: str | None = None,
     ax=None,
 ):
@@ -535,11 +578,11 @@ def dose_response_plot(
                 color=color,
                 mfc=face,
                 zorder=2,
-                label=None if name is None or not first else literal_text(f"{name} (observed)"),
+                label=None if name is None or not first else literal_text(_("{name} (observed)").format(name=name)),
             )
             color, first = lines[0].get_color(), False
         if bin_label is not None and bin_label in g:
-            for _, r in g[many].iterrows():
+            for __, r in g[many].iterrows():
                 ax.annotate(
                     literal_text(r[bin_label]),  # pyright: ignore[reportArgumentType]  # pandas types a row's cell loosely; the bin label is text
                     (r[x], r[rate]),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
@@ -555,7 +598,7 @@ def dose_response_plot(
                 color=color,
                 lw=2.5,
                 zorder=3,
-                label=None if name is None else literal_text(f"{name} (model)"),
+                label=None if name is None else literal_text(_("{name} (model)").format(name=name)),
             )
     ax.set_ylim(bottom=0)
     _finish(ax, xlabel, ylabel, legend=None, title=title)
@@ -570,8 +613,8 @@ def hour_profile(
     x: str = "local_hour",
     y: str = "contacts",
     hue: str | None = "channel",
-    xlabel: str = "local hour of the borrower (0-23)",
-    ylabel: str = "contact attempts",
+    xlabel: str = N_("local hour of the borrower (0-23)"),
+    ylabel: str = N_("contact attempts"),
     low: str | None = None,
     high: str | None = None,
     shade: Sequence[tuple[float, float]] = (),
@@ -596,7 +639,7 @@ def hour_profile(
             )
         else:
             ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
-    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
+    return _finish(ax, xlabel, ylabel, legend=_column(hue), title=title)
 
 
 def stacked_share(
@@ -606,7 +649,7 @@ def stacked_share(
     hue: str,
     value: str,
     xlabel: str | None = None,
-    ylabel: str = "share (%)",
+    ylabel: str = N_("share (%)"),
     scale: float = 100.0,
     title: str | None = None,
     ax=None,
@@ -620,11 +663,11 @@ def stacked_share(
         ax.bar(range(len(cats)), v, bottom=bottom, label=literal_text(name), color=_colour(hue, name))
         bottom = bottom + v
     ax.set_xticks(range(len(cats)), [literal_text(c) for c in cats])
-    ax.set_xlabel(literal_text(xlabel or x))
-    ax.set_ylabel(literal_text(ylabel))
-    ax.legend(title=literal_text(hue), bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_xlabel(literal_text(_text(xlabel) or _column(x)))
+    ax.set_ylabel(literal_text(_text(ylabel)))
+    ax.legend(title=literal_text(_column(hue)), bbox_to_anchor=(1.01, 1), loc="upper left")
     if title:
-        ax.set_title(literal_text(title))
+        ax.set_title(literal_text(_text(title)))
     return ax
 
 
@@ -660,7 +703,7 @@ def sensitivity_plot(
             ax.plot(g[x], g[y], marker="o", ms=3, label=literal_text(name), color=_colour(hue, name))
     if baseline_x is not None:
         ax.axvline(baseline_x, color="0.4", lw=1, ls="--")
-    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
+    return _finish(ax, xlabel, ylabel, legend=_column(hue), title=title)
 
 
 def power_curve(
@@ -671,7 +714,7 @@ def power_curve(
     hue: str | None = None,
     target: float | None = 0.8,
     xlabel: str,
-    ylabel: str = "power (%)",
+    ylabel: str = N_("power (%)"),
     scale: float = 100.0,
     title: str | None = None,
     ax=None,
@@ -682,7 +725,7 @@ def power_curve(
         ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, label=literal_text(name))
     if target is not None:
         ax.axhline(target * scale, color="0.4", lw=1, ls="--")
-    return _finish(ax, xlabel, ylabel, legend=hue, title=title)
+    return _finish(ax, xlabel, ylabel, legend=_column(hue), title=title)
 
 
 def tornado_plot(
@@ -732,13 +775,15 @@ def tornado_plot(
     y = np.arange(len(labels))
     origin = float(data[base].iloc[0]) * scale if len(data) else 0.0
     tips = {}
-    for col, name, shift in ((low, "assumption at low end", -0.19), (high, "assumption at high end", 0.19)):
+    for col, name, shift in ((low, N_("assumption at low end"), -0.19), (high, N_("assumption at high end"), 0.19)):
         tips[col] = data[col].to_numpy(float) * scale
-        ax.barh(y + shift, tips[col] - origin, left=origin, height=0.36, label=name, alpha=0.85)
+        ax.barh(y + shift, tips[col] - origin, left=origin, height=0.36, label=_(name), alpha=0.85)
     reach = max((float(np.nanmax(np.abs(t - origin))) for t in tips.values() if len(t)), default=0.0)
     half = (reach if reach > 0 else max(abs(origin) * 0.01, 1.0)) * (1.45 if ends else 1.12)
     ax.set_xlim(origin - half, origin + half)
-    ax.axvline(origin, color="0.2", lw=1, label=literal_text(f"at assumed values: {_number(origin)}"))
+    ax.axvline(
+        origin, color="0.2", lw=1, label=literal_text(_("at assumed values: {value}").format(value=_number(origin)))
+    )
     if ends is not None:
         for col, end, shift in ((low, ends[0], -0.19), (high, ends[1], 0.19)):
             for yi, tip, value in zip(y, tips[col], data[end].to_numpy(float)):
@@ -754,13 +799,14 @@ def tornado_plot(
                 )
     if reference is not None:
         ref = reference * scale
-        what = reference_label or _number(ref)
+        what = _text(reference_label) or _number(ref)
         if origin - half <= ref <= origin + half:
             ax.axvline(ref, color="0.4", lw=1, ls="--", label=literal_text(what))
         else:
             left = ref < origin
+            note = _("{what} at {value}, off the chart").format(what=what, value=_number(ref))
             ax.annotate(
-                literal_text(f"{'<- ' if left else ''}{what} at {_number(ref)}, off the chart{'' if left else ' ->'}"),
+                literal_text(f"<- {note}" if left else f"{note} ->"),
                 (0.01 if left else 0.99, 0.01),
                 xycoords="axes fraction",
                 ha="left" if left else "right",
@@ -770,7 +816,7 @@ def tornado_plot(
             )
     ax.set_yticks(y, [literal_text(t) for t in labels])
     ax.invert_yaxis()
-    _finish(ax, xlabel, label if ylabel is None else ylabel, title=title)
+    _finish(ax, xlabel, _column(label) if ylabel is None else ylabel, title=title)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     return ax
 
@@ -825,16 +871,16 @@ def break_even_plot(
             lw=9,
             solid_capstyle="butt",
             zorder=1,
-            label="best strategy at that price",
+            label=_("best strategy at that price"),
         )
     for name, g in _groups(data, hue):
         g = g.sort_values(x)
         ax.plot(g[x], g[y].to_numpy(float) * scale, lw=2, zorder=2, label=literal_text(name), color=_colour(hue, name))
     lo, hi = (float(data[x].min()), float(data[x].max())) if len(data) else (0.0, 1.0)
     if current is not None:
-        ax.axvline(current, color="0.3", lw=1, ls="--", label="price now")
+        ax.axvline(current, color="0.3", lw=1, ls="--", label=_("price now"))
     if flips is not None:
-        for _, f in flips.iterrows():
+        for __, f in flips.iterrows():
             ax.axvline(f["price"], color="#c03d3e", lw=1.5, ls=":", zorder=3)  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
             at = data[(data[x] == f["price"]) & (data[hue] == f["after"])]
             band = (max(float(f["ci_low"]), lo), min(float(f["ci_high"]), hi))
@@ -849,7 +895,7 @@ def break_even_plot(
                     zorder=4,
                 )
             ax.annotate(
-                literal_text(f"{f['after']} from {_number(f['price'])}"),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
+                literal_text(_("{strategy} from {price}").format(strategy=f["after"], price=_number(f["price"]))),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
                 (f["price"], 0.5),  # pyright: ignore[reportArgumentType]  # pandas types a cell of a row/column loosely; it is a scalar here
                 xycoords=("data", "axes fraction"),
                 xytext=(4, 0),
@@ -862,7 +908,11 @@ def break_even_plot(
             )
         if flips.empty:
             ax.annotate(
-                literal_text(f"the best strategy does not change between {_number(lo)} and {_number(hi)}"),
+                literal_text(
+                    _("the best strategy does not change between {low} and {high}").format(
+                        low=_number(lo), high=_number(hi)
+                    )
+                ),
                 (0.5, 0.5),
                 xycoords="axes fraction",
                 ha="center",
@@ -874,10 +924,10 @@ def break_even_plot(
             )
     ax.set_xlim(lo, hi)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_xlabel(literal_text(xlabel))
-    ax.set_ylabel(literal_text(ylabel))
+    ax.set_xlabel(literal_text(_text(xlabel)))
+    ax.set_ylabel(literal_text(_text(ylabel)))
     if title:
-        ax.set_title(literal_text(title))
+        ax.set_title(literal_text(_text(title)))
     return ax
 
 
@@ -932,8 +982,8 @@ def frontier_plot(
             ms=8,
             clip_on=False,
             transform=ax.get_xaxis_transform(),
-            label="infeasible limit",
+            label=_("infeasible limit"),
         )
     if current is not None:
-        ax.axvline(current, color="0.4", lw=1, ls="--", label="limit in force")
+        ax.axvline(current, color="0.4", lw=1, ls="--", label=_("limit in force"))
     return _finish(ax, xlabel, ylabel, legend=hue, title=title, entries=bool(bad.any()) or current is not None)

@@ -14,7 +14,11 @@ scaled to the room the text leaves; speaker notes become the slide's notes.
 What the deck hides on slides (the report-only table layout, anchor links,
 scripts, styles) is left out; what it shows only on slides (cells tagged
 ``slides-only``) is kept. Text is set in Arial with "Noto Sans CJK SC" as the
-East Asian font, so Chinese renders in PowerPoint, WPS and LibreOffice.
+East Asian font; a run with Chinese (CJK) text, speaker notes too, also says
+that font's character set and family (GB2312, sans-serif) and is marked as
+Chinese, so that PowerPoint and WPS, where that font is rarely installed,
+substitute a Simplified Chinese sans-serif (Microsoft YaHei) for it, and
+LibreOffice finds a CJK font: Chinese renders in all three (:data:`EA_CJK`).
 
 The file is reproducible: the same deck gives the same bytes (no creation
 time, fixed times in the ZIP), so the build's cache can compare it.
@@ -42,6 +46,7 @@ __all__ = [
     "Slide",
     "parse_slides",
     "write_pptx",
+    "has_cjk",
 ]
 
 #: Slide size: 16:9, 13.333 x 7.5 inches; the deck's 1280 x 720 px frame maps 1 px to 0.75 pt.
@@ -49,6 +54,22 @@ SLIDE_W_PT, SLIDE_H_PT = 960.0, 540.0
 PX_PT = 0.75
 MARGIN_PT = 36.0
 LATIN_FONT, EA_FONT, MONO_FONT = "Arial", "Noto Sans CJK SC", "Courier New"
+#: The East Asian font of a run holding CJK text (``<a:ea>``). DrawingML takes one typeface per script, not a
+#: list, so there is one default: "Noto Sans CJK SC", the font of the charts and the PDF (LibreOffice on Linux
+#: has it). PowerPoint and WPS users on Windows or macOS mostly lack it: for them the font's character set
+#: (GB2312, ``charset`` -122 as a signed byte), PANOSE class and pitch/family (variable-pitch sans-serif) are
+#: written too -- what the Office file format gives font substitution to go by -- so they draw Microsoft YaHei
+#: (a Simplified Chinese sans-serif, on every Windows since Vista and with Office for Mac) rather than a serif
+#: SimSun or boxes. Runs without CJK text keep the plain ``<a:ea>`` (English decks are unchanged).
+EA_CJK = {"typeface": EA_FONT, "panose": "020B0500000000000000", "pitchFamily": "34", "charset": "-122"}
+#: The language of a run holding CJK text when the deck's own language is not Chinese.
+CJK_LANG = "zh-CN"
+#: Characters set with the East Asian font: CJK ideographs (and extensions), CJK and full-width punctuation,
+#: kana, hangul, bopomofo.
+_CJK = re.compile(
+    "[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
+)
 TITLE_PT, HEADING_PT, BODY_PT, NOTE_PT, PRE_PT = 28.0, 20.0, 16.0, 12.0, 12.0
 TABLE_PT, TABLE_MIN_PT = 14.0, 10.0
 GAP_PT = 6.0
@@ -694,8 +715,50 @@ def _image_size(image: ImageBlock) -> tuple[float, float]:
 # Writing
 # --------------------------------------------------------------------------
 def _lang(lang: str) -> str:
+    """The deck's ``<html lang>`` as an Office language tag (``zh``, ``zh-Hans`` -> ``zh-CN``)."""
     lang = lang.replace("_", "-")
-    return {"en": "en-US", "zh": "zh-CN", "": "en-US"}.get(lang.lower(), lang)
+    return {
+        "en": "en-US",
+        "zh": "zh-CN",
+        "zh-hans": "zh-CN",
+        "zh-hans-cn": "zh-CN",
+        "zh-hant": "zh-TW",
+        "": "en-US",
+    }.get(lang.lower(), lang)
+
+
+def has_cjk(text: str) -> bool:
+    """True when ``text`` holds a character set with the East Asian font (Chinese, Japanese, Korean).
+
+    >>> has_cjk("M1 高余额"), has_cjk("回款率："), has_cjk("Paid rate 48.8%")
+    (True, True, False)
+    """
+    return bool(_CJK.search(text))
+
+
+def _east_asian(run_element, text: str, lang: str) -> None:
+    """Give a run (``<a:r>``) holding CJK ``text`` the East Asian font of :data:`EA_CJK` and a Chinese language."""
+    from lxml import (
+        etree,  # pyright: ignore[reportAttributeAccessIssue]  # lxml.etree is a compiled module pyright cannot see
+    )
+    from pptx.oxml.ns import qn
+
+    if not has_cjk(text):
+        return
+    rpr = run_element.get_or_add_rPr()
+    if not lang.lower().startswith("zh"):
+        rpr.set("lang", CJK_LANG)
+    ea = rpr.find(qn("a:ea"))
+    if ea is None:  # schema order: after a:latin, before a:cs, a:sym and the hyperlinks
+        ea = etree.Element(qn("a:ea"))
+        after = [rpr.find(qn(t)) for t in ("a:cs", "a:sym", "a:hlinkClick", "a:hlinkMouseOver", "a:rtl", "a:extLst")]
+        first = next((el for el in after if el is not None), None)
+        if first is not None:
+            first.addprevious(ea)
+        else:
+            rpr.append(ea)
+    for key, value in EA_CJK.items():
+        ea.set(key, value)
 
 
 def _style_run(run, *, size: float, bold=False, italic=False, mono=False, rgb=TEXT_RGB, lang="en-US"):
@@ -719,6 +782,7 @@ def _style_run(run, *, size: float, bold=False, italic=False, mono=False, rgb=TE
         if el is None:
             el = etree.SubElement(rpr, qn(tag))
         el.set("typeface", EA_FONT if tag == "a:ea" else (MONO_FONT if mono else LATIN_FONT))
+    _east_asian(run._r, run.text, lang)
 
 
 def _bullet(paragraph, kind: str, level: int):
@@ -945,7 +1009,11 @@ def write_pptx(slides_html: str | Path, out: Path, *, title: str | None = None) 
                 pic = slide.shapes.add_picture(io.BytesIO(block.data), Pt(left), Pt(y), Pt(w), Pt(h))
                 pic._element.nvPicPr.cNvPr.set("descr", block.alt)  # pyright: ignore[reportAttributeAccessIssue]  # python-pptx builds its XML element classes at runtime
         if data.notes:
-            slide.notes_slide.notes_text_frame.text = data.notes  # pyright: ignore[reportOptionalMemberAccess]  # a notes slide always has its notes placeholder
+            notes_frame = slide.notes_slide.notes_text_frame  # pyright: ignore[reportOptionalMemberAccess]  # a notes slide always has its notes placeholder
+            notes_frame.text = data.notes  # pyright: ignore[reportOptionalMemberAccess]
+            for para in notes_frame.paragraphs:  # pyright: ignore[reportOptionalMemberAccess]
+                for run in para.runs:
+                    _east_asian(run._r, run.text, lang)
     buf = io.BytesIO()
     prs.save(buf)
     out = Path(out)

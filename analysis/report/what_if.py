@@ -47,6 +47,7 @@ import pandas as pd
 
 from analysis import checks, engine
 from analysis.decide import decision, economics
+from analysis.i18n import N_, _
 from analysis.measures.costs import UnitCosts
 
 __all__ = ["COST_KEYS", "LEVELS", "FRONTIERS", "Settings", "Result", "WhatIf", "prepare", "live_frontend"]
@@ -55,10 +56,10 @@ __all__ = ["COST_KEYS", "LEVELS", "FRONTIERS", "Settings", "Result", "WhatIf", "
 COST_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(UnitCosts) if f.name != "currency")
 #: Levels offered by the confidence control (the one in force is added when it is not among them).
 LEVELS: tuple[float, ...] = (0.8, 0.85, 0.9, 0.95, 0.975, 0.99)
-#: The frontiers: the limit swept -> its words and unit.
+#: The frontiers: the limit swept -> its words and unit (English; shown through :func:`analysis.i18n._`).
 FRONTIERS: dict[str, tuple[str, str]] = {
-    "complaint_budget": ("Complaint budget", "complaints allowed per 10,000 accounts"),
-    "capacity": ("Agent capacity", "agent hours available over the horizon"),
+    "complaint_budget": (N_("Complaint budget"), N_("complaints allowed per 10,000 accounts")),
+    "capacity": (N_("Agent capacity"), N_("agent hours available over the horizon")),
 }
 _KEEP = 32  # settings remembered per cache
 
@@ -348,7 +349,7 @@ class WhatIf:
             return sentence(fmt, currency=cur, confidence=s.level, **disp.spoken(numbers))
 
         if res.decision is None:
-            return [say("**No allocation holds these limits.** {e}", e=disp.words(res.error or ""))]
+            return [say(N_("**No allocation holds these limits.** {e}"), e=disp.words(res.error or ""))]
         d = res.decision
         segs = d.segments
         moved = segs[segs.moved]
@@ -356,13 +357,18 @@ class WhatIf:
         if len(moved):
             out.append(
                 say(
-                    "**Decision.** {moves}{rest}.",
-                    moves="; ".join(
-                        f"{disp.name(r.segment, 'segment')}: {disp.words(r.policy)}"  # pyright: ignore[reportAttributeAccessIssue]  # itertuples yields namedtuples of the table's columns
+                    N_("**Decision.** {moves}{rest}."),
+                    moves=_("; ").join(
+                        _("{segment}: {policy}").format(
+                            segment=disp.name(r.segment, "segment"),  # pyright: ignore[reportAttributeAccessIssue]  # itertuples yields namedtuples of the table's columns
+                            policy=disp.words(r.policy),  # pyright: ignore[reportAttributeAccessIssue]
+                        )
                         for r in moved.itertuples()
                     ),
                     rest=(
-                        f"; every other segment stays on {disp.name(s.baseline, 'strategy')}"
+                        _("; every other segment stays on {strategy}").format(
+                            strategy=disp.name(s.baseline, "strategy")
+                        )
                         if len(moved) < len(segs)
                         else ""
                     ),
@@ -371,8 +377,10 @@ class WhatIf:
         else:
             out.append(
                 say(
-                    "**Decision.** Keep every segment on {b}: no move gains with probability {p:.0%} within "
-                    "the limits.",
+                    N_(
+                        "**Decision.** Keep every segment on {b}: no move gains with probability {p:.0%} within "
+                        "the limits."
+                    ),
                     b=s.baseline,
                     p=s.level,
                 )
@@ -381,9 +389,11 @@ class WhatIf:
         lim = d.limits.set_index("limit")
         out.append(
             say(
-                "**Gain.** {g:money} per account over everybody on {b} ({p:.0%} interval {lo:money} to "
-                "{hi:money}), {t:money0} in total; {h:int} agent hours (today {h0:int}) and {q:.2f} complaints "
-                "per 10,000 accounts (today {q0:.2f}).",
+                N_(
+                    "**Gain.** {g:money} per account over everybody on {b} ({p:.0%} interval {lo:money} to "
+                    "{hi:money}), {t:money0} in total; {h:int} agent hours (today {h0:int}) and {q:.2f} complaints "
+                    "per 10,000 accounts (today {q0:.2f})."
+                ),
                 g=v["per_account"],
                 b=s.baseline,
                 p=s.level,
@@ -404,22 +414,22 @@ class WhatIf:
 
         if res.decision is None:
             return None
-        cur, lvl = res.settings.unit_costs.currency, res.settings.level
+        cur, lvl = disp.currency_word(res.settings.unit_costs.currency), res.settings.level
         segs = res.segments.assign(policy=res.segments.policy.map(disp.words))
         return disp.table(
             segs,
             {
-                "segment": "Segment",
-                "accounts": "Accounts",
-                "policy": "Strategy (share of the segment)",
-                "gain_per_account": f"Gain per account ({cur})",
-                "gain_ci_low": f"Lower {lvl:.0%} limit ({cur})",
-                "gain_ci_high": f"Upper {lvl:.0%} limit ({cur})",
-                "net_value": f"Net value of the segment ({cur})",
-                "prob_gain": "Probability the move gains",
+                "segment": _("Segment"),
+                "accounts": _("Accounts"),
+                "policy": _("Strategy (share of the segment)"),
+                "gain_per_account": _("Gain per account ({cur})").format(cur=cur),
+                "gain_ci_low": _("Lower {level} limit ({cur})").format(level=f"{lvl:.0%}", cur=cur),
+                "gain_ci_high": _("Upper {level} limit ({cur})").format(level=f"{lvl:.0%}", cur=cur),
+                "net_value": _("Net value of the segment ({cur})").format(cur=cur),
+                "prob_gain": _("Probability the move gains"),
             },
             kinds={"prob_gain": "ratio", "net_value": "money", "accounts": "count"},
-            missing={"prob_gain": "the segment stays on the baseline: there is no move to judge"},
+            missing={"prob_gain": _("the segment stays on the baseline: there is no move to judge")},
         )
 
     def figure(self, res: Result, panels=("policy", "value", "frontier"), *, tight: bool = True):
@@ -439,7 +449,7 @@ class WhatIf:
         if unknown or not panels:
             raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
         s = res.settings
-        cur = s.unit_costs.currency
+        cur = disp.currency_word(s.unit_costs.currency)  # a unit in the axis labels
         widths = {"policy": 1.15, "value": 1.0, "frontier": 1.0}
         fig, axes = plt.subplots(
             1,
@@ -451,7 +461,7 @@ class WhatIf:
         for panel, ax in zip(panels, axes[0]):
             if panel != "frontier" and res.decision is None:
                 ax.set_axis_off()
-                ax.set_title(plots.literal_text("No allocation holds these limits"))
+                ax.set_title(plots.literal_text(_("No allocation holds these limits")))
             elif panel == "policy":
                 shares = disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"], wrap=8)  # pyright: ignore[reportOptionalMemberAccess]  # panels but the frontier have a decision here (checked just above)
                 plots.stacked_share(
@@ -459,9 +469,9 @@ class WhatIf:
                     x="segment",
                     hue="strategy",
                     value="share",
-                    xlabel="segment",
-                    ylabel="share of the segment's accounts (%)",
-                    title="Recommended policy per segment",
+                    xlabel=_("segment"),
+                    ylabel=_("share of the segment's accounts (%)"),
+                    title=_("Recommended policy per segment"),
                     ax=ax,
                 )
                 ax.tick_params(axis="x", labelsize=8)
@@ -473,8 +483,10 @@ class WhatIf:
                     low="gain_ci_low",
                     high="gain_ci_high",
                     reference=0,
-                    xlabel=f"gain per account over everybody on {disp.name(s.baseline, 'strategy')} ({cur})",
-                    title="Net value per segment",
+                    xlabel=_("gain per account over everybody on {strategy} ({cur})").format(
+                        strategy=disp.name(s.baseline, "strategy"), cur=cur
+                    ),
+                    title=_("Net value per segment"),
                     ax=ax,
                 )
                 ax.set_ylabel("")  # the ticks name the segments
@@ -489,9 +501,11 @@ class WhatIf:
                 plots.frontier_plot(
                     res.frontier,
                     current=marker,
-                    xlabel=unit,
-                    ylabel=f"gain per account over {disp.name(s.baseline, 'strategy')} ({cur})",
-                    title=f"Value against the {words.lower()}",
+                    xlabel=_(unit),
+                    ylabel=_("gain per account over {strategy} ({cur})").format(
+                        strategy=disp.name(s.baseline, "strategy"), cur=cur
+                    ),
+                    title=_("Value against the {limit}").format(limit=_(words).lower()),
                     ax=ax,
                 )
         if tight:
@@ -603,8 +617,8 @@ class WhatIf:
                 layout=layout,
             )
         for name, over, unit in (
-            ("capacity_hours", "capacity", "agent hours"),
-            ("complaint_budget_per_10k", "complaint_budget", "complaints per 10,000 accounts"),
+            ("capacity_hours", "capacity", _("agent hours")),
+            ("complaint_budget_per_10k", "complaint_budget", _("complaints per 10,000 accounts")),
         ):
             setting = getattr(d, name)
             top = float(self.frontier_points_for(est, over)[-1]) or 1.0
@@ -614,9 +628,13 @@ class WhatIf:
                 else decision.current_use(est)["agent_hours" if over == "capacity" else "complaints_per_10k"]
             )
             top = max(top, number)
-            words = "Agent capacity" if over == "capacity" else "Complaint budget"
+            words = _("Agent capacity") if over == "capacity" else _("Complaint budget")
             controls[name] = w.Dropdown(
-                options=[("No more than today", "current"), ("Unlimited", "unlimited"), (f"At most ({unit})", "value")],
+                options=[
+                    (_("No more than today"), "current"),
+                    (_("Unlimited"), "unlimited"),
+                    (_("At most ({unit})").format(unit=unit), "value"),
+                ],
                 value=setting if isinstance(setting, str) else "value",
                 description=words,
                 style=style,
@@ -627,7 +645,7 @@ class WhatIf:
                 min=0.0,
                 max=top,
                 step=top / 200,
-                description=f"{words} ({unit})",
+                description=_("{limit} ({unit})").format(limit=words, unit=unit),
                 readout_format=",.0f" if over == "capacity" else ".2f",
                 continuous_update=False,
                 disabled=not isinstance(setting, float),
@@ -638,7 +656,7 @@ class WhatIf:
         controls["level"] = w.SelectionSlider(
             options=[(f"{x:.1%}".replace(".0%", "%"), x) for x in levels],
             value=d.level,
-            description="Confidence level",
+            description=_("Confidence level"),
             continuous_update=False,
             style=style,
             layout=layout,
@@ -646,18 +664,18 @@ class WhatIf:
         controls["baseline"] = w.Dropdown(
             options=[(disp.name(x, "strategy"), x) for x in self.strategies],
             value=d.baseline,
-            description="Baseline strategy",
+            description=_("Baseline strategy"),
             style=style,
             layout=layout,
         )
         controls["frontier"] = w.Dropdown(
-            options=[(v[0], k) for k, v in FRONTIERS.items()],
+            options=[(_(v[0]), k) for k, v in FRONTIERS.items()],
             value=self.frontier_over,
-            description="Frontier against",
+            description=_("Frontier against"),
             style=style,
             layout=layout,
         )
-        reset = w.Button(description="Reset to the defaults")
+        reset = w.Button(description=_("Reset to the defaults"))
         status = w.HTML()
         out_text, out_table, out_plot, out_frontier = w.Output(), w.Output(), w.Output(), w.Output()
         self._controls = {
@@ -675,7 +693,7 @@ class WhatIf:
             try:
                 res = self.update(frontier=False, **self._settings_from(controls))
             except ValueError as err:  # e.g. a baseline no segment can be judged against: said, not raised
-                status.value = html.escape(f"No decision at these settings: {err}")
+                status.value = html.escape(_("No decision at these settings: {error}").format(error=err))
                 return
             t1 = time.perf_counter()
             self._draw_text(res, out_text, out_table)
@@ -685,9 +703,15 @@ class WhatIf:
             t3 = time.perf_counter()
             self._draw_plot(res, out_frontier, ("frontier",))
             status.value = html.escape(
-                f"Decision in {1e3 * (t1 - t0):,.0f} ms, frontier in {1e3 * (t3 - t2):,.0f} ms, drawn in "
-                f"{1e3 * (t2 - t1 + time.perf_counter() - t3):,.0f} ms; the data were queried once, in "
-                f"{self.query_seconds:,.1f} s."
+                _(
+                    "Decision in {decide} ms, frontier in {frontier} ms, drawn in {draw} ms; the data were "
+                    "queried once, in {query} s."
+                ).format(
+                    decide=f"{1e3 * (t1 - t0):,.0f}",
+                    frontier=f"{1e3 * (t3 - t2):,.0f}",
+                    draw=f"{1e3 * (t2 - t1 + time.perf_counter() - t3):,.0f}",
+                    query=f"{self.query_seconds:,.1f}",
+                )
             )
 
         def on_reset(_button):
@@ -708,10 +732,12 @@ class WhatIf:
         for c in controls.values():
             c.observe(redraw, names="value")
         reset.on_click(on_reset)
-        costs_box = w.VBox([w.HTML("<b>Unit costs</b>"), *(controls[f"costs.{k}"] for k in COST_KEYS)])
+        costs_box = w.VBox(
+            [w.HTML("<b>" + html.escape(_("Unit costs")) + "</b>"), *(controls[f"costs.{k}"] for k in COST_KEYS)]
+        )
         limits_box = w.VBox(
             [
-                w.HTML("<b>Limits and confidence</b>"),
+                w.HTML("<b>" + html.escape(_("Limits and confidence")) + "</b>"),
                 *(
                     controls[k]
                     for k in (
