@@ -388,6 +388,22 @@ def test_what_if_and_frontier_reuse_the_estimates():
     assert D.current_use(est) == pytest.approx({"agent_hours": 500.0, "complaints_per_10k": 10.0}, rel=1e-6)
 
 
+def test_decisions_on_the_same_estimates_share_their_draws_and_a_brief_one_agrees():
+    est = two_segments(rate_sd=0.0005, gain_sd=2.0)
+    kw = dict(baseline="base", capacity_hours=None, complaint_budget_per_10k=12)
+    first = D.decide(est, None, **kw)
+    assert est._draws_memo and all(not a.flags.writeable for d in est._draws_memo.values() for a in d.values())
+    again = D.decide(est, None, **kw)  # from the remembered draws: the very same answer
+    assert again.value == first.value and again.allocation.equals(first.allocation)
+    fresh = D.decide(dataclasses.replace(est), None, **kw)  # a copy remembers nothing: the same draws made anew
+    assert fresh.value == first.value and not dataclasses.replace(est)._draws_memo
+    brief = D.decide(est, None, **kw, detail=False)
+    assert brief.value == first.value and brief.allocation.equals(first.allocation)
+    assert brief.limits.drop(columns="setting").equals(first.limits.drop(columns="setting"))
+    assert brief.segments.empty and list(brief.segments.columns) == list(first.segments.columns)
+    assert brief.comparisons.empty and list(brief.comparisons.columns) == list(first.comparisons.columns)
+
+
 # --------------------------------------------------------------------------
 # Complaints per contact by channel
 # --------------------------------------------------------------------------

@@ -393,6 +393,9 @@ class CellEstimates:
     complaint_model: dict | None = None
     complaints_cov: np.ndarray | None = None
     horizon: str = "short"
+    #: Posterior draws already made from these estimates, by (draws, seed): a what-if or a frontier takes
+    #: the decision again on the same estimates with other limits, and the draws do not depend on them.
+    _draws_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 _MOMENT_DRAWS = 4000
@@ -766,6 +769,32 @@ def estimate(
     )
 
 
+_DRAWS_REMEMBERED = 8
+#: Columns of :attr:`Decision.segments` and :attr:`Decision.comparisons` (empty ones when ``detail=False``).
+_SEGMENT_COLUMNS = (
+    "segment", "accounts", "strategy", "share", "policy", "mixed", "moved", "moved_share", "gain_per_account",
+    "gain_ci_low", "gain_ci_high", "prob_gain", "prob_best", "best_alternative", "alternative_prob_gain",
+    "test_accounts", "flag", "reason",
+)  # fmt: skip
+_COMPARISON_COLUMNS = (
+    "policy", "value_per_account", "total_value", "agent_hours", "complaints_per_10k", "prob_recommended_better",
+)  # fmt: skip
+
+
+def _remembered_draws(est: CellEstimates, draws: int, seed: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """:func:`_draws` with the generator seeded by ``seed``, made once per estimates object (read-only arrays)."""
+    key = (draws, seed)
+    memo = est._draws_memo
+    if key not in memo:
+        if len(memo) >= _DRAWS_REMEMBERED:
+            memo.pop(next(iter(memo)))
+        made = _draws(est, draws, np.random.default_rng(list(seed) if len(seed) > 1 else seed[0]))
+        for arr in made.values():
+            arr.setflags(write=False)  # shared by every decision taken on these estimates
+        memo[key] = made
+    return memo[key]
+
+
 def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Posterior draws (draws, cells) of the gain after complaint costs, complaints and hours per account."""
     c = est.cells
@@ -998,6 +1027,7 @@ def decide(
     horizon_days: int | None = None,
     bound: str = "robust",
     horizon: str | None = None,
+    detail: bool = True,
 ) -> Decision:
     """The recommended strategy per segment, under limits held with probability ``level``.
 
@@ -1026,6 +1056,8 @@ def decide(
         horizon: ``"short"`` (cash collected within the horizon, the default
             for tables) or ``"long"`` (losses avoided by the scenario's long
             horizon); for :class:`CellEstimates`, theirs.
+        detail: False leaves the segments' records and the comparisons empty (only the allocation,
+            the value and the limits are worked out): the points of a :func:`frontier`.
 
     Raises:
         InfeasibleDecision: a limit no allocation holds at ``level`` (names it
@@ -1060,9 +1092,8 @@ def decide(
         raise ValueError(f"the estimates are against {est.baseline!r}, not baseline {baseline!r}")
     c = est.cells
     z = float(sps.norm.ppf(level))
-    rng = np.random.default_rng(int(seed))
-    choose = _draws(est, int(draws), rng)
-    check = _draws(est, int(draws), np.random.default_rng([int(seed), 1]))  # fresh draws to report on
+    choose = _remembered_draws(est, int(draws), (int(seed),))
+    check = _remembered_draws(est, int(draws), (int(seed), 1))  # fresh draws to report on
     seg = pd.factorize(c.segment)[0]
     nseg = seg.max() + 1
     n = c.population.to_numpy(float)
@@ -1128,6 +1159,7 @@ def decide(
         prob_gain,
         moved_for_limits,
         scen,
+        detail,
         dict(
             level=level,
             baseline=baseline,
@@ -1392,6 +1424,7 @@ def _describe(
     prob_gain,
     moved_for_limits,
     scen,
+    detail,
     params,
 ) -> Decision:
     c = est.cells
@@ -1423,22 +1456,25 @@ def _describe(
         note = segment_factor_note(est.complaint_model, c.segment, level)
         if note:
             notes.append(note)
-    for _segment, idx in c.groupby(seg, sort=False).groups.items():
+    # the cells' columns as arrays: element access on them is much cheaper than on the frame
+    strategies, segments_of = c.strategy.to_numpy(), c.segment.to_numpy()
+    net_gain, sd = c.net_gain.to_numpy(), c.sd.to_numpy()
+    for _segment, idx in c.groupby(seg, sort=False).groups.items() if detail else ():
         idx = np.asarray(list(idx))
         base_i = idx[is_base[idx]][0]
         alts = [i for i in idx if i != base_i]
         moved_share = float(1.0 - x[base_i])
         moved = moved_share > 1e-6
         main = max(alts, key=lambda i: x[i]) if moved else base_i
-        best_alt = max(alts, key=lambda i: (prob_gain[i], c.net_gain.iloc[i])) if alts else None
+        best_alt = max(alts, key=lambda i: (prob_gain[i], net_gain[i])) if alts else None
         wins = np.argmax(net_c[:, idx], axis=1)
         p_best = np.bincount(wins, minlength=len(idx)) / len(net_c)
         gain = net_c[:, idx] @ x[idx]  # the segment's allocation against all on the baseline, per account
-        policy = _listing(f"{c.strategy.iloc[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
+        policy = _listing(f"{strategies[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
         rec = {
-            "segment": c.segment.iloc[idx[0]],
+            "segment": segments_of[idx[0]],
             "accounts": int(round(n[idx[0]])),
-            "strategy": c.strategy.iloc[main],
+            "strategy": strategies[main],
             "share": float(x[main]),
             "policy": policy,
             "mixed": bool((x[idx] >= 0.005).sum() > 1),
@@ -1449,13 +1485,13 @@ def _describe(
             "gain_ci_high": float(np.quantile(gain, 1 - tail)),
             "prob_gain": float((gain > 0).mean()) if moved else math.nan,
             "prob_best": float(p_best[list(idx).index(main)]),
-            "best_alternative": c.strategy.iloc[best_alt] if best_alt is not None else None,
+            "best_alternative": strategies[best_alt] if best_alt is not None else None,
             "alternative_prob_gain": float(prob_gain[best_alt]) if best_alt is not None else math.nan,
             "test_accounts": math.nan,
             "flag": "",
             "reason": "",
         }
-        name = c.strategy.iloc[main]
+        name = strategies[main]
         if moved and prob_gain[main] >= level:
             if moved_share >= 0.995:
                 template = _("moves to {name}: it gains with probability {p:.2f} (at least {level:g})")
@@ -1477,14 +1513,12 @@ def _describe(
                 "moved to {name} to keep the {limits} limits, although it gains with probability only {p:.2f}"
             ).format(name=name, limits=limits_or_set, p=prob_gain[main])
             rec["flag"] = _("moved for the limits, not for its gain")
-        elif best_alt is not None and prob_gain[best_alt] >= level and c.net_gain.iloc[best_alt] > 0:
+        elif best_alt is not None and prob_gain[best_alt] >= level and net_gain[best_alt] > 0:
             rec["reason"] = _(
                 "stays: {alternative} would gain (probability {p:.2f}), but the {limits} limit leaves no room for it"
-            ).format(alternative=c.strategy.iloc[best_alt], p=prob_gain[best_alt], limits=limits_or_set)
-        elif best_alt is not None and c.net_gain.iloc[best_alt] > 0:
-            need = _tests_needed(
-                float(c.net_gain.iloc[best_alt]), float(c.sd.iloc[best_alt]), float(c.sd.iloc[base_i]), level
-            )
+            ).format(alternative=strategies[best_alt], p=prob_gain[best_alt], limits=limits_or_set)
+        elif best_alt is not None and net_gain[best_alt] > 0:
+            need = _tests_needed(float(net_gain[best_alt]), float(sd[best_alt]), float(sd[base_i]), level)
             rec["test_accounts"] = need
             template = (
                 _(
@@ -1495,7 +1529,7 @@ def _describe(
                 else _("stays: not enough evidence yet ({alternative} gains with probability {p:.2f}, below {level:g})")
             )
             rec["reason"] = template.format(
-                alternative=c.strategy.iloc[best_alt],
+                alternative=strategies[best_alt],
                 p=prob_gain[best_alt],
                 level=level,
                 need=f"{need:,.0f}" if math.isfinite(need) else "",
@@ -1515,10 +1549,10 @@ def _describe(
                 else _("{name} is the best here with probability only {p:.2f}")
             )
             rec["flag"] = template.format(
-                name=name, p=rec["prob_best"], top=c.strategy.iloc[top], p_top=p_best.max(), limits=limit_words
+                name=name, p=rec["prob_best"], top=strategies[top], p_top=p_best.max(), limits=limit_words
             )
         rows.append(rec)
-    segments = pd.DataFrame(rows)
+    segments = pd.DataFrame(rows) if detail else pd.DataFrame(columns=_SEGMENT_COLUMNS)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a tuple under pyright
     if moved_for_limits:
         notes.append(
             _(
@@ -1541,8 +1575,8 @@ def _describe(
         "prob_beats_current": float((v_pol > v_cur + 1e-12).mean()),
         "prob_beats_baseline": float((v_pol > 1e-12).mean()),
     }
-    comps = [("recommended", x), ("current", current)]
-    for s in sorted(c.strategy.unique()):
+    comps = [("recommended", x), ("current", current)] if detail else []
+    for s in sorted(c.strategy.unique()) if detail else ():
         if (c.strategy == s).sum() == c.segment.nunique():
             comps.append((f"all {s}", (c.strategy == s).to_numpy(float)))
     crow = []
@@ -1558,16 +1592,19 @@ def _describe(
                 "prob_recommended_better": math.nan if name == "recommended" else float((v_pol > vv + 1e-12).mean()),
             }
         )
-    comparisons = pd.DataFrame(crow)
+    comparisons = pd.DataFrame(crow) if detail else pd.DataFrame(columns=_COMPARISON_COLUMNS)  # pyright: ignore[reportArgumentType]  # pandas' Axes annotation rejects a tuple under pyright
     # limits: each one's probability of holding under the model it was held on, and under the full model
     bound = params["bound"]
     model = est.complaint_model
     by_channel = bound == "robust" and model is not None and "weights" in model
-    channel_only = (
-        _channel_rate_draws(model, len(check["complaints"]), np.random.default_rng([int(params["seed"]), 3]))
-        if by_channel and model is not None  # (by_channel implies a model; said for the type checker)
-        else None
-    )
+    channel_only = None
+    if by_channel and model is not None:  # (by_channel implies a model; said for the type checker)
+        key = ("channel rates", len(check["complaints"]), int(params["seed"]))
+        if key not in est._draws_memo:  # the same draws for every decision on these estimates
+            made = _channel_rate_draws(model, key[1], np.random.default_rng([key[2], 3]))
+            made.setflags(write=False)
+            est._draws_memo[key] = made
+        channel_only = est._draws_memo[key]
     lrows = []
     for name, lim, mean, __ in specs:
         key = "hours" if name == "capacity_hours" else "complaints"
@@ -1820,7 +1857,7 @@ def frontier(est: CellEstimates, scenario, *, over: str, points, **options) -> p
     rows = []
     for v in points:
         try:
-            d = decide(est, scenario, **{**options, key: float(v)})
+            d = decide(est, scenario, **{**options, key: float(v), "detail": False})
         except InfeasibleDecision:
             rows.append({"limit": float(v), "status": "infeasible"})
             continue

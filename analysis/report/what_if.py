@@ -523,7 +523,7 @@ class WhatIf:
 
         fig = self.figure(res, panels, tight=False)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})  # redrawn often: speed over size
         alt = plots.alt_text(fig)
         plt.close(fig)
         return buf.getvalue(), alt
