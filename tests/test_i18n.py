@@ -73,6 +73,17 @@ def test_binding_the_translation_function_is_found():
     assert not messages.shadowing()  # nowhere in the package or the notebooks
 
 
+def test_a_pages_title_is_the_reports_first_heading():
+    import nbformat
+
+    from analysis.report.build import notebook_title
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    assert notebook_title(nb) == ""
+    nb.cells.append(nbformat.v4.new_markdown_cell("<p>note</p>\n\n# 1. **Executive** summary\n\nText."))
+    assert notebook_title(nb) == "1. Executive summary"
+
+
 def test_markdown_cells_are_translated_whole(zh):
     import nbformat
 
@@ -196,7 +207,10 @@ def test_a_chinese_report_reads_as_chinese(zh_build):
     nb = json.loads((zh_build.out / "notebooks" / "01_executive_summary.ipynb").read_text(encoding="utf-8"))
     streams = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert "missing from font" not in streams  # no glyph drawn as an empty box
-    assert '<html lang="zh"' in (zh_build.out / "01_executive_summary.html").read_text(encoding="utf-8")
+    page_html = (zh_build.out / "01_executive_summary.html").read_text(encoding="utf-8")
+    assert '<html lang="zh"' in page_html
+    title = re.search(r"<title>(.*?)</title>", page_html, re.S).group(1)  # the report's heading, not its file name
+    assert CJK.search(title) and "executive" not in title, title
 
 
 @pytest.mark.slow

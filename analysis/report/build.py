@@ -79,6 +79,7 @@ __all__ = [
     "prepare_data",
     "data_hash",
     "find_notebooks",
+    "notebook_title",
     "Renderer",
     "content_security_policy",
     "with_csp",
@@ -454,7 +455,18 @@ class Renderer:
 
     def _raw(self, nb, kind: str, name: str, folder: Path) -> str:
         resources = {"metadata": {"name": name, "path": str(folder)}}
-        body, _ = getattr(self, kind).from_notebook_node(nb, resources=resources)
+        # the page's title (a browser tab, a PowerPoint deck's title) is the report's own, not its file name
+        had, before = "title" in nb.metadata, nb.metadata.get("title")
+        heading = notebook_title(nb)
+        if heading and not had:
+            nb.metadata["title"] = heading
+        try:
+            body, __ = getattr(self, kind).from_notebook_node(nb, resources=resources)
+        finally:
+            if not had:
+                nb.metadata.pop("title", None)
+            else:
+                nb.metadata["title"] = before
         return inline_assets(body).replace("\r\n", "\n")
 
     def template_scripts(self, kind: str) -> set[str]:
@@ -1489,6 +1501,15 @@ def _plain(markdown: str) -> str:
     text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)  # a backslash before any ASCII punctuation
     text = re.sub(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`", "", text)
     return re.sub(r"\s+", " ", text).replace(" -- ", " – ").strip()
+
+
+def notebook_title(nb) -> str:
+    """The first heading of a notebook's first Markdown cell, as plain text ("" when there is none)."""
+    first_md = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if first_md is None:
+        return ""
+    heads = [ln.lstrip("#").strip() for ln in first_md.source.splitlines() if ln.startswith("#")]
+    return _plain(heads[0]) if heads else ""
 
 
 def summarise_notebook(path: Path) -> dict:
