@@ -209,8 +209,8 @@ def test_a_chinese_report_reads_as_chinese(zh_build):
     assert "missing from font" not in streams  # no glyph drawn as an empty box
     page_html = (zh_build.out / "01_executive_summary.html").read_text(encoding="utf-8")
     assert '<html lang="zh"' in page_html
-    title = re.search(r"<title>(.*?)</title>", page_html, re.S).group(1)  # the report's heading, not its file name
-    assert CJK.search(title) and "executive" not in title, title
+    found = re.search(r"<title>(.*?)</title>", page_html, re.S)  # the report's heading, not its file name
+    assert found and CJK.search(found.group(1)) and "executive" not in found.group(1), found
 
 
 @pytest.mark.slow
