@@ -47,6 +47,8 @@ __all__ = [
     "check_language",
     "_",
     "N_",
+    "listing",
+    "semicolons",
     "money",
     "currency_word",
     "percent",
@@ -139,6 +141,22 @@ def _(message: str) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogue without translating it now (it is translated where it is shown)."""
     return message
+
+
+def listing(items) -> str:
+    """``items`` (texts) joined as a list in the current language: ``a, b, c`` in English, ``a、b、c`` in Chinese."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
+    return out or ""
+
+
+def semicolons(items) -> str:
+    """``items`` (texts) joined by semicolons in the current language: ``a; b; c`` in English, ``a；b；c`` in Chinese."""
+    out = None
+    for item in items:
+        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
+    return out or ""
 
 
 # --------------------------------------------------------------------------

@@ -182,6 +182,18 @@ def validation_memo_dir(tmp_path_factory):
 
 
 @pytest.fixture
+def zh():
+    """The reports' language set to Chinese for one test (English again afterwards)."""
+    from analysis import i18n
+
+    i18n.set_language("zh")
+    try:
+        yield
+    finally:
+        i18n.set_language("en")
+
+
+@pytest.fixture
 def tiny_dir(tmp_path) -> Path:
     """A valid five-account dataset as Parquet files in a temporary folder."""
     return write_parquet_dataset(tiny_frames(), tmp_path / "tiny")

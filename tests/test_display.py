@@ -314,17 +314,6 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-@pytest.fixture()
-def zh():
-    from analysis import i18n
-
-    i18n.set_language("zh")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
-
-
 def test_names_and_labels_in_chinese(cn, zh):
     assert display.name("sms_only") == display.name("sms_only", "strategy") == "仅短信"
     assert display.name("phone", "channel") == "人工外呼"

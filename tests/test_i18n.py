@@ -23,15 +23,6 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]")
 
 
-@pytest.fixture
-def zh():
-    i18n.set_language("zh")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
-
-
 # --------------------------------------------------------------------------
 # The catalogues
 # --------------------------------------------------------------------------

@@ -463,22 +463,6 @@ def _computable(e: stats.Estimate) -> bool:
     return not (math.isnan(e.ci_low) or math.isnan(e.ci_high))
 
 
-def _listing(items) -> str:
-    """``items`` joined as a list in the current language (``a, b, c`` in English)."""
-    out = None
-    for item in items:
-        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
-    return out or ""
-
-
-def _semicolons(items) -> str:
-    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
-    out = None
-    for item in items:
-        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
-    return out or ""
-
-
 def _why_no_mean(r, b, m: str, strategy: str, baseline: str) -> str:
     """Why a difference of per-account means of ``m`` between two arms is not computable."""
     small = [name for name, x in ((strategy, r), (baseline, b)) if x["accounts"] < 2]
@@ -506,7 +490,7 @@ def _money(x: float, currency: str, decimals: int = 2) -> str:
 
 def _record(claim, measure, strategy, e: stats.Estimate, null, verdict, explanation, also=()) -> dict:
     served = (claim, *also)
-    statement = _semicolons(_(CLAIMS[c]) for c in served)
+    statement = i18n.semicolons(_(CLAIMS[c]) for c in served)
     return {
         "claim": claim,
         "claims": ", ".join(str(c) for c in served),
@@ -795,9 +779,9 @@ def check_claims(
                     segments=len(classes),
                 )
                 if groups["+"]:
-                    text = _("{text} (better: {segments})").format(text=text, segments=_listing(groups["+"]))
+                    text = _("{text} (better: {segments})").format(text=text, segments=i18n.listing(groups["+"]))
                 if groups["-"]:
-                    text = _("{text} (worse: {segments})").format(text=text, segments=_listing(groups["-"]))
+                    text = _("{text} (worse: {segments})").format(text=text, segments=i18n.listing(groups["-"]))
             rec4 = _record(4, label, s, e, 0.0, None, text)  # the sentence is finished below
             rec4["_het"] = het
             rows.append(rec4)
@@ -839,7 +823,7 @@ def check_claims(
         ).format(baseline=baseline)
     else:
         verdict = direction_verdict(gain.ci_low, gain.ci_high)
-        choices = _listing(
+        choices = i18n.listing(
             _("{segment}: {strategy}").format(segment=g, strategy=st)
             for g, st in zip(moved["segment"], moved["recommended"])
         )

@@ -72,7 +72,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import checks, engine, stats
+from analysis import checks, engine, i18n, stats
 from analysis.engine import Tables
 from analysis.i18n import _
 from analysis.measures.costs import UnitCosts, account_cost_expression
@@ -313,7 +313,7 @@ def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> 
             gone = [d for d in dropped if d["strategy"] == e["strategy"]]
             note = None
             if gone:
-                left_out = _semicolons(
+                left_out = i18n.semicolons(
                     (
                         _("segment {segment} ({accounts} account: {reason})")
                         if d["accounts"] == 1
@@ -339,14 +339,6 @@ def _adjusted(tables: Tables, baseline, by, cells, confidence, horizon_days) -> 
             "adjusted_note": None,
         }
     return out
-
-
-def _semicolons(items) -> str:
-    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
-    out = None
-    for item in items:
-        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
-    return out or ""
 
 
 def _tables_of(tables: Tables) -> dict:

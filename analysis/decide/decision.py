@@ -95,7 +95,7 @@ from scipy import optimize, special
 from scipy import stats as sps
 from scipy.optimize import linprog
 
-from analysis import checks, engine
+from analysis import checks, engine, i18n
 from analysis.decide import economics
 from analysis.i18n import N_, _
 from analysis.measures.costs import UnitCosts
@@ -135,22 +135,6 @@ DEFAULT_LIMIT = "current"
 BOUNDS = ("robust", "chance", "scenario")
 _DRAWS = 4000
 _CUTS = 200  # cutting-plane rounds at most (a handful suffice in practice)
-
-
-def _listing(items) -> str:
-    """``items`` joined as a list in the current language (``a, b, c`` in English)."""
-    out = None
-    for item in items:
-        out = item if out is None else _("{a}, {b}").format(a=out, b=item)
-    return out or ""
-
-
-def _semicolons(items) -> str:
-    """``items`` joined by semicolons in the current language (``a; b; c`` in English)."""
-    out = None
-    for item in items:
-        out = item if out is None else _("{a}; {b}").format(a=out, b=item)
-    return out or ""
 
 
 # --------------------------------------------------------------------------
@@ -546,7 +530,7 @@ def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accou
     pooled = pool_rates(y, e, lam_hat[chi] * (shape_g / rate_g)[seg[cell]], max_weight=max(float(y.sum()), 1.0))
     w = np.zeros((len(y), k_cells))
     w[np.arange(len(y)), cell] = e / n_cell[cell]
-    per_contact = _listing(f"{nm} {1e4 * ys[i] / es[i]:.3g}" for i, nm in enumerate(names) if nm != UNLINKED)
+    per_contact = i18n.listing(f"{nm} {1e4 * ys[i] / es[i]:.3g}" for i, nm in enumerate(names) if nm != UNLINKED)
     return {
         "y": y,
         "e": e,
@@ -1361,7 +1345,7 @@ def segment_factor_note(model: dict | None, segments, level: float) -> str | Non
         "complaints per contact differ by segment beyond chance ({segments}); the complaint "
         "limit's guarantee assumes one rate per channel for all segments, so hold it in "
         "every posterior draw (the scenario bound) or plan with a lower budget"
-    ).format(segments=_semicolons(off))
+    ).format(segments=i18n.semicolons(off))
 
 
 def scenario_draws(level: float, cells: int, confidence: float = checks.CONFIDENCE) -> int:
@@ -1470,7 +1454,7 @@ def _describe(
         wins = np.argmax(net_c[:, idx], axis=1)
         p_best = np.bincount(wins, minlength=len(idx)) / len(net_c)
         gain = net_c[:, idx] @ x[idx]  # the segment's allocation against all on the baseline, per account
-        policy = _listing(f"{strategies[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
+        policy = i18n.listing(f"{strategies[i]} {x[i]:.0%}" for i in sorted(idx, key=lambda i: -x[i]) if x[i] >= 0.005)
         rec = {
             "segment": segments_of[idx[0]],
             "accounts": int(round(n[idx[0]])),
@@ -1698,7 +1682,7 @@ def limits_sentence(decision: Decision) -> str:
         "Limits: {limits}; each held with probability at least {level:g}, and a segment "
         "moves only when the move off {baseline} gains with probability at least {level:g} "
         "(gains judged on {basis})."
-    ).format(limits=_semicolons(parts), level=p["level"], baseline=p["baseline"], basis=basis)
+    ).format(limits=i18n.semicolons(parts), level=p["level"], baseline=p["baseline"], basis=basis)
 
 
 def decision_table(decision: Decision, *, currency: str = "") -> str:
