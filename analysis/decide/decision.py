@@ -765,14 +765,14 @@ _COMPARISON_COLUMNS = (
 )  # fmt: skip
 
 
-def _remembered_draws(est: CellEstimates, draws: int, seed: tuple[int, ...]) -> dict[str, np.ndarray]:
+def _remembered_draws(est: CellEstimates, draws: int, seed: int | list[int]) -> dict[str, np.ndarray]:
     """:func:`_draws` with the generator seeded by ``seed``, made once per estimates object (read-only arrays)."""
-    key = (draws, seed)
+    key = (draws, seed if isinstance(seed, int) else tuple(seed))
     memo = est._draws_memo
     if key not in memo:
         if len(memo) >= _DRAWS_REMEMBERED:
             memo.pop(next(iter(memo)))
-        made = _draws(est, draws, np.random.default_rng(list(seed) if len(seed) > 1 else seed[0]))
+        made = _draws(est, draws, np.random.default_rng(seed))
         for arr in made.values():
             arr.setflags(write=False)  # shared by every decision taken on these estimates
         memo[key] = made
@@ -1076,8 +1076,8 @@ def decide(
         raise ValueError(f"the estimates are against {est.baseline!r}, not baseline {baseline!r}")
     c = est.cells
     z = float(sps.norm.ppf(level))
-    choose = _remembered_draws(est, int(draws), (int(seed),))
-    check = _remembered_draws(est, int(draws), (int(seed), 1))  # fresh draws to report on
+    choose = _remembered_draws(est, int(draws), int(seed))
+    check = _remembered_draws(est, int(draws), [int(seed), 1])  # fresh draws to report on
     seg = pd.factorize(c.segment)[0]
     nseg = seg.max() + 1
     n = c.population.to_numpy(float)
