@@ -24,8 +24,19 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Lines that legitimately differ between two builds of the same code and data (times, durations, paths).
-VOLATILE = re.compile(r"built (on|at)|\b\d+(\.\d+)? s\b|seconds|/tmp/|generated on|\b20\d\d-\d\d-\d\d[ T]\d\d:\d\d")
+#: What legitimately differs between two builds of the same code and data (instants, durations, temporary
+#: paths), and what it is replaced by: only these tokens are masked, so a change elsewhere in their line shows.
+VOLATILE: tuple[tuple[re.Pattern, str], ...] = (
+    (re.compile(r"\b20\d\d-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?"), "<instant>"),
+    (re.compile(r"\b\d+(\.\d+)?\s?(ms|s|seconds?|毫秒|秒)(?![A-Za-z])"), "<duration>"),
+    (re.compile(r"/tmp/\S+"), "<temporary path>"),
+)
+
+
+def _masked(line: str) -> str:
+    for pattern, token in VOLATILE:
+        line = pattern.sub(token, line)
+    return line
 
 
 def visible_text(page: str) -> str:
@@ -33,7 +44,7 @@ def visible_text(page: str) -> str:
     page = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", page)
     text = html.unescape(re.sub(r"(?s)<[^>]+>", "\n", page))
     lines = (re.sub(r"\s+", " ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line and not VOLATILE.search(line)) + "\n"
+    return "\n".join(_masked(line) for line in lines if line) + "\n"
 
 
 def run(args: list[str]) -> str:
