@@ -251,3 +251,35 @@ def test_each_index_links_the_other_language(tmp_path, build_data, sample_notebo
     en_index = (again.out / "index.html").read_text(encoding="utf-8")
     assert 'href="../reports-zh/index.html" hreflang="zh"' in en_index and "简体中文" in en_index
     assert again.reused == again.notebooks  # the English notebooks came from the cache
+
+
+def test_update_keeps_translations_adds_new_messages_and_folds_waiting_ones(tmp_path, monkeypatch):
+    import json
+
+    from babel.messages.pofile import read_po
+
+    shutil.copytree(i18n.LOCALE_DIR, tmp_path / "locale")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
+    i18n.catalogue.cache_clear()
+    kept, new, waiting = "SMS only", "A message added since {n:int}", "Another new one"
+    part = i18n.catalogue_path("zh").parent / "part-new.json"
+    part.write_text(json.dumps({waiting: "又一条新消息"}, ensure_ascii=False), encoding="utf-8")
+    try:
+        untranslated = messages.update({kept: {"x.py"}, new: {"x.py"}, waiting: {"y.py"}})
+        assert untranslated == {"en": 0, "zh": 1}  # the new message awaits its Chinese
+        assert not part.exists()  # folded into the catalogue
+        with i18n.catalogue_path("zh").open("rb") as f:
+            zh = read_po(f)
+        assert zh[kept].string == "仅短信" and zh[waiting].string == "又一条新消息" and zh[new].string == ""
+        assert "Net value ({cur} per account)" in {m.id for m in zh.obsolete.values()}  # unused now: kept, #~
+        with i18n.catalogue_path("en").open("rb") as f:
+            en = read_po(f)
+        assert en[new].string == new and len([m for m in en if m.id]) == 3
+        assert messages.main(["check"]) == 1  # the real messages are no longer all in this catalogue
+    finally:
+        i18n.catalogue.cache_clear()
+
+
+def test_the_messages_command_names_its_usage(capsys):
+    assert messages.main(["frobnicate"]) == 2
+    assert "usage: python -m analysis.report.messages" in capsys.readouterr().err
