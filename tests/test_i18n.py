@@ -271,7 +271,7 @@ def test_update_keeps_translations_adds_new_messages_and_folds_waiting_ones(tmp_
         with i18n.catalogue_path("zh").open("rb") as f:
             zh = read_po(f)
         assert zh[kept].string == "仅短信" and zh[waiting].string == "又一条新消息" and zh[new].string == ""
-        assert "Net value ({cur} per account)" in {m.id for m in zh.obsolete.values()}  # unused now: kept, #~
+        assert "Net value ({cur} per account)" in [m.id for m in zh.obsolete.values()]  # unused now: kept, #~
         with i18n.catalogue_path("en").open("rb") as f:
             en = read_po(f)
         assert en[new].string == new and len([m for m in en if m.id]) == 3
