@@ -283,3 +283,11 @@ def test_update_keeps_translations_adds_new_messages_and_folds_waiting_ones(tmp_
 def test_the_messages_command_names_its_usage(capsys):
     assert messages.main(["frobnicate"]) == 2
     assert "usage: python -m analysis.report.messages" in capsys.readouterr().err
+
+
+def test_a_changed_translation_is_a_changed_input_of_the_cache():
+    from analysis.report.build import code_files
+
+    files = code_files()
+    assert i18n.catalogue_path("zh") in files and i18n.catalogue_path("en") in files
+    assert any(p.name == "build.py" for p in files) and not any("__pycache__" in p.parts for p in files)

@@ -95,6 +95,7 @@ __all__ = [
     "check_extra_parameters",
     "check_data",
     "synthetic_note",
+    "code_files",
     "code_hash",
     "data_content_hash",
     "cache_inputs",
@@ -952,19 +953,22 @@ def _files_hash(root: Path, files) -> str:
     return h.hexdigest()
 
 
-def code_hash() -> str:
-    """SHA-256 over the package code: every ``analysis/**/*.py`` file and every template file, by content."""
+def code_files() -> list[Path]:
+    """The files whose content is the package's code for the cache: every ``analysis/**/*.py`` file, every
+    template file and the message catalogues (a changed translation changes the reports)."""
     package = Path(__file__).resolve().parents[1]  # the whole analysis package
-    return _files_hash(
-        package,
-        (
-            p
-            for p in package.rglob("*")
-            if p.is_file()
-            and "__pycache__" not in p.relative_to(package).parts
-            and (p.suffix == ".py" or TEMPLATES in p.parents)
-        ),
+    return sorted(
+        p
+        for p in package.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.relative_to(package).parts
+        and (p.suffix == ".py" or TEMPLATES in p.parents or (i18n.LOCALE_DIR in p.parents and p.suffix == ".po"))
     )
+
+
+def code_hash() -> str:
+    """SHA-256 over the package code (:func:`code_files`), by content."""
+    return _files_hash(Path(__file__).resolve().parents[1], code_files())
 
 
 def data_content_hash(folder: Path) -> str:
