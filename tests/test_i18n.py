@@ -61,6 +61,8 @@ def test_binding_the_translation_function_is_found():
     assert messages._shadows("def f(df):\n    for _, r in df.iterrows():\n        pass\n    return _('x')\n") == [2]
     assert messages._shadows("for _ in range(3):\n    pass\nprint(_('x'))\n") == [1]
     assert messages._shadows("def f():\n    for _ in range(3):\n        pass\nprint(_('x'))\n") == []
+    assert messages._shadows("%time x = 1\nfor _ in y:\n    !ls\n_('x')\n") == [2]  # IPython magics are read too
+    assert messages._shadows("def broken(:\n") == []
     assert not messages.shadowing()  # nowhere in the package or the notebooks
 
 

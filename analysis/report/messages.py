@@ -122,7 +122,12 @@ def _shadows(source: str) -> list[int]:
     """
     import ast
 
-    tree = ast.parse(source)
+    # IPython's magics and shell lines (%time, !ls) are not Python: read as a no-op, line numbers kept
+    source = re.sub(r"(?m)^(\s*)[%!].*$", r"\1pass", source)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # code that does not compile fails where it runs; nothing to say about `_` here
+        return []
     lines: list[int] = []
     scopes: list[ast.AST] = [
         tree,
