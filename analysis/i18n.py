@@ -163,14 +163,21 @@ def semicolons(items) -> str:
 # Numbers per locale
 # --------------------------------------------------------------------------
 def money(x: float, currency: str, decimals: int = 2) -> str:
-    """``x`` as an amount of ``currency``: ``CNY 1,234.50`` in English, ``¥1,234.50`` in Chinese."""
+    """``x`` as an amount of ``currency``: ``CNY 1,234.50`` in English, ``¥1,234.50`` in Chinese (other
+    currencies by their code there too: ``USD 3.00``)."""
     if _current == DEFAULT or not currency:
         text = f"{x:,.{decimals}f}"
         return f"{currency} {text}" if currency else text
     from babel.numbers import format_currency
 
-    pattern = "¤#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_currency(x, currency, format=pattern, locale=locale(), currency_digits=False)
+    digits = "#,##0" + ("." + "0" * decimals if decimals else "")
+    if currency not in _SYMBOLS:  # by its code: a "$" would start TeX in Markdown
+        return format_currency(x, currency, format="¤¤ " + digits, locale=locale(), currency_digits=False)
+    return format_currency(x, currency, format="¤" + digits, locale=locale(), currency_digits=False)
+
+
+#: Currencies shown by their symbol in languages other than English (the others by their code).
+_SYMBOLS = ("CNY",)
 
 
 #: How a currency code reads inside a unit, per language (a code not listed reads as itself).

@@ -99,7 +99,7 @@ def test_an_unknown_language_names_the_accepted_ones():
 def test_money_and_percentages_follow_the_locale(zh):
     assert i18n.money(1234.5, "CNY") == "¥1,234.50"
     assert i18n.money(-1234.6, "CNY", 0) == "-¥1,235"
-    assert i18n.money(3.0, "USD") == "US$3.00"
+    assert i18n.money(3.0, "USD") == "USD 3.00" and i18n.money(-3.0, "USD") == "-USD 3.00"
     assert i18n.points(0.012) == "+1.2 个百分点"
     i18n.set_language("en")
     assert i18n.money(1234.5, "CNY") == "CNY 1,234.50" and i18n.points(-0.012) == "-1.2 percentage points"
