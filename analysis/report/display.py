@@ -98,6 +98,8 @@ NAMES: dict[str, dict[str, str]] = {
         "cash_loan": "Cash loan",
         "consumer_installment": "Consumer instalment loan",
         "credit_card": "Credit card",
+        "personal_loan": "Personal loan",
+        "retail_card": "Retail card",
     },
     "category": {
         "frequency": "Too frequent",
