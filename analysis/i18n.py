@@ -126,7 +126,11 @@ def catalogue(lang: str) -> dict[str, str]:
             po = read_po(f, locale=_LOCALES[lang], domain=DOMAIN)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: the message catalogue of {LANGUAGES[lang]} is missing") from None
-    found = {m.id: m.string for m in po if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string}
+    found = {
+        m.id: m.string
+        for m in po
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy
+    }  # a translation marked fuzzy awaits review: the English is shown meanwhile (as gettext does)
     found.update(_fragments(lang))
     return found
 

@@ -9,6 +9,9 @@ longer used is kept as obsolete, ``#~``, for a translator to reuse).
 1 when anything is): a message without its translation in either language,
 or a translation whose ``{placeholders}`` differ from the English message's
 (it would fail, or drop a number, when the sentence is formatted).
+Translations may also wait in ``part-*.json`` files (English -> translation)
+beside a catalogue, for several translators at once: they are used as they
+are, and ``update`` folds them into the catalogue and removes them.
 
 Where messages are found:
 
