@@ -88,4 +88,4 @@ docs: setup ## rewrite the data dictionary in data/README.md from the contract
 	$(BIN)/python -m analysis.data.contract data/README.md
 
 clean: ## remove generated data, reports and caches (keeps .venv and node_modules)
-	rm -rf data/generated benchmarks/out .pytest_cache reports reports.*
+	rm -rf data/generated benchmarks/out .pytest_cache reports reports.* reports-zh reports-zh.*
