@@ -1527,12 +1527,9 @@ def summarise_notebook(path: Path) -> dict:
     import nbformat
 
     nb = nbformat.read(str(path), as_version=4)
-    title, question, thumb, headline = path.stem, "", None, []
+    title, question, thumb, headline = notebook_title(nb) or path.stem, "", None, []
     first_md = next((c for c in nb.cells if c.cell_type == "markdown"), None)
     if first_md is not None:
-        lines = first_md.source.splitlines()
-        heads = [ln.lstrip("#").strip() for ln in lines if ln.startswith("#")]
-        title = heads[0] if heads else title
         m = _QUESTION.search(first_md.source)
         question = _plain(m.group(1).split("\n\n")[0]) if m else ""
     for cell in nb.cells:

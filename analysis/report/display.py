@@ -822,7 +822,7 @@ def label(column, *, unit: str | None = None) -> str:
     """
     header, _kind = _measure(str(column))
     if unit:
-        shown = i18n._CURRENCY_WORDS.get(i18n.language(), {}).get(unit) or _(unit)  # "CNY": 元 in Chinese
+        shown = i18n.currency_word(unit) if re.fullmatch(r"[A-Z]{3}", unit) else _(unit)  # "CNY": 元 in Chinese
         header = _("{header} ({unit})").format(header=header, unit=shown)
     return header
 
