@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             f"    {name:<32} {r['execute']:8.1f} {r['kernel']:7.1f} {r['cells']:7.1f} {r['render html']:6.1f} "
             f"{r['render slides']:7.1f} {r.get('pdf', 0.0):6.1f}"
         )
-    print("\n    'kernel' is kernel start plus papermill overhead (notebook time minus its cells' time);")
+    print("\n    'kernel' is the kernel's start (first notebook of a job) or clearing, plus papermill overhead")
+    print("    (notebook time minus its cells' time);")
     print("    'execute' is the wall time of the notebook in its worker thread.")
     print(f"\n  first build: {len(first.executed)} notebooks executed{'':<17} {first_wall:7.1f} s")
     print(

@@ -289,3 +289,60 @@ def test_a_confidence_that_is_not_a_level_is_a_usage_error(confidence, tmp_path,
     with pytest.raises(UsageError, match="confidence must be a"):
         build(cfg)
     assert not (tmp_path / "r").exists()
+
+
+def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny_data):
+    """With one job, three notebooks run in one kernel (the same process), yet each starts as in a fresh one:
+    no name or figure of the notebook before, the cell count from 1, and no history warning in the outputs."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    cells = [
+        new_markdown_cell("# Kept kernel"),
+        new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            "import os\nimport matplotlib.pyplot as plt\n"
+            "print('pid', os.getpid(), 'left', 'leftover' in globals(), 'figures', len(plt.get_fignums()))"
+        ),
+        new_code_cell("leftover = 1\nfig = plt.figure()\n40 + 2"),
+    ]
+    for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, notebooks / name)
+    res = build(
+        BuildConfig(data=tiny_data, out=tmp_path / "r", seed=SEED, notebooks=notebooks, jobs=1, pdf=False, quiet=True)
+    )
+    pids = set()
+    for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
+        nb = nbformat.read(res.out / "notebooks" / name, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), name
+        printed = [o for c in code for o in c.outputs if o.output_type == "stream"]
+        assert len(printed) == 1, (name, printed)  # the print, and nothing else (no history error)
+        pid, left, figures = re.fullmatch(r"pid (\d+) left (\w+) figures (\d+)\n", printed[0].text).groups()
+        assert (left, figures) == ("False", "0"), name
+        pids.add(pid)
+        assert code[-1].outputs[0].data["text/plain"] == "42"
+    assert len(pids) == 1  # one kernel ran them all
+
+
+def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, tiny_data):
+    """A dead kept kernel is replaced: the notebook that killed it fails the build, with its name; run alone,
+    the next notebook still runs in a new kernel."""
+    from analysis.report import build as build_module
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name, body in (("01_dies.ipynb", "import os\nos._exit(1)"), ("02_lives.ipynb", "print('alive')")):
+        nb = new_notebook(cells=[new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}), new_code_cell(body)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, notebooks / name)
+    kernel = build_module.Kernel()
+    try:
+        with pytest.raises(BuildError, match="01_dies.ipynb"):
+            build_module.execute(notebooks / "01_dies.ipynb", tmp_path / "01.ipynb", {}, kernel)
+        nb = build_module.execute(notebooks / "02_lives.ipynb", tmp_path / "02.ipynb", {}, kernel)
+    finally:
+        kernel.close()
+    assert nb.cells[1].outputs[0].text == "alive\n"
+    assert kernel.km is None  # closed

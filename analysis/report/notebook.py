@@ -99,16 +99,22 @@ class Prepared(NamedTuple):
 
 
 def engine_connection():
-    """The connection the build asked the notebooks to run on (``ANALYSIS_ENGINE``), or None for DuckDB.
+    """The connection the build asked the notebooks to run on (``ANALYSIS_ENGINE``): DuckDB by default.
 
     ``python -m analysis build --engine spark [--spark-master URL]`` sets ``ANALYSIS_ENGINE=spark`` and
     ``ANALYSIS_SPARK_MASTER`` for the kernels (see :func:`analysis.report.build.engine_environment`).
+    DuckDB's progress bar is off: in a notebook it is a widget that a query slower than two
+    seconds leaves in the outputs, and so in the reports, on some builds and not on others.
     """
     import os
 
     engine = os.environ.get("ANALYSIS_ENGINE", "") or "duckdb"
     if engine == "duckdb":
-        return None
+        import ibis
+
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     if engine != "spark":
         raise ValueError(f"ANALYSIS_ENGINE={engine!r}: expected duckdb or spark")
     from analysis.engine import spark
