@@ -91,6 +91,7 @@ __all__ = [
     "finish_pdf",
     "kernel_failed_to_start",
     "execute",
+    "Kernel",
     "declared_parameters",
     "declared_cost_keys",
     "parameters_for",
