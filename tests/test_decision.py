@@ -544,3 +544,20 @@ def test_the_words_come_out_in_chinese_and_the_numbers_do_not_change():
     number_columns = en.limits.select_dtypes("number").columns
     pd.testing.assert_frame_equal(en.limits[number_columns], zh.limits[number_columns])
     assert list(en.segments.strategy) == list(zh.segments.strategy)
+
+
+def test_draws_that_do_not_depend_on_the_costs_are_made_once_and_give_the_same_numbers():
+    """A what-if that moves a unit cost makes new estimates on the same complaint model: the complaint draws
+    and the standard normals are reused, and the draws are exactly those made afresh from the seed."""
+    cheap, dear = two_segments(rate_sd=0.0005, gain_sd=2.0), two_segments(rate_sd=0.0005, gain_sd=3.0)
+    D._MODEL_DRAWS.clear()
+    made = D._remembered_draws(cheap, 500, 7)
+    assert len(D._MODEL_DRAWS) == 1
+    again = D._remembered_draws(dear, 500, 7)  # other gains (costs), same model: the raw draws are reused
+    assert len(D._MODEL_DRAWS) == 1
+    fresh = D._draws(dear, 500, np.random.default_rng(7))
+    assert all(np.array_equal(again[k], fresh[k]) for k in fresh)
+    assert not np.array_equal(again["net"], made["net"])  # the gains' spread differs
+    assert all(not a.flags.writeable for a in again.values())
+    D._remembered_draws(cheap, 500, 8)  # another seed: made anew
+    assert len(D._MODEL_DRAWS) == 2

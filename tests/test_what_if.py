@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
+import json
 import math
+import os
 import re
+import shutil
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -224,3 +232,110 @@ def test_in_chinese_the_words_change_and_the_numbers_do_not(wi, request):
     assert len(numbers) >= 5 and zh.segments[numbers].equals(en.segments[numbers])
     assert zh.segments.segment.equals(en.segments.segment) and zh.segments.strategy.equals(en.segments.strategy)
     assert len(headers) == len(en_table.frame.columns)
+
+
+# --------------------------------------------------------------------------
+# The widget's charts: Vega-Lite, drawn by JupyterLab (here: by the same Vega-Lite, in Node.js)
+# --------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _render(specs: list[dict], folder: Path) -> list[dict]:
+    """Compile and render ``specs`` with the Vega-Lite JupyterLab ships (tests/js/render_vega.mjs)."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "vega-lite").is_dir():
+        why = "needs node and the project's node packages (npm ci): vega, vega-lite"
+        if os.environ.get("REQUIRE_VEGA") == "1":
+            pytest.fail(f"REQUIRE_VEGA=1 but the check {why}")
+        pytest.skip(why)
+    files = []
+    for i, spec in enumerate(specs):
+        files.append(folder / f"chart{i}.json")
+        files[-1].write_text(json.dumps(spec), encoding="utf-8")
+    done = subprocess.run(
+        [node, str(ROOT / "tests" / "js" / "render_vega.mjs"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = json.loads(done.stdout) if done.stdout.strip() else []
+    assert done.returncode == 0, [r.get("error") for r in out] or done.stderr
+    return out
+
+
+def _svg_text(svg: str) -> str:
+    return html.unescape(" ".join(re.findall(r"<text\b[^>]*>(.*?)</text>", svg, re.S)))
+
+
+def test_the_widget_charts_are_the_decision_drawn_by_vega_lite(wi, tmp_path):
+    from analysis.report import display as disp
+
+    res = wi.update()
+    (pv, pv_alt), (f, f_alt) = wi.chart(res, ("policy", "value")), wi.chart(res, ("frontier",))
+    out = _render([pv, f], tmp_path)
+    assert [r["warnings"] for r in out] == [[], []]
+    assert out[0]["vegaLite"].startswith("5.")  # the major version of JupyterLab's renderer (MIME v5)
+    shown = _svg_text(out[0]["svg"])
+    segments = [disp.name(s, "segment") for s in res.segments.segment]
+    for words in ["Recommended policy per segment", "Net value per segment", *segments]:
+        assert words in shown, words
+    strategies = {disp.name(s, "strategy") for s in res.decision.allocation.strategy}
+    assert strategies <= set(re.findall(r"|".join(map(re.escape, strategies)), shown))  # the legend names them
+    assert "Value against the complaint budget" in _svg_text(out[1]["svg"])
+    text = json.dumps([pv, f])
+    assert "sms_only" not in text and "NaN" not in text and "http" not in text  # words; nothing to fetch
+    assert "Recommended policy per segment" in pv_alt and "Value against" in f_alt
+    # the numbers drawn are the decision's
+    policy, value = pv["hconcat"]
+    drawn = {(r["segment"], r["strategy"]): r["share"] for r in policy["data"]["values"]}
+    for r in res.decision.allocation.itertuples():
+        key = (disp.name(r.segment, "segment"), disp.name(r.strategy, "strategy"))
+        assert drawn[key] == pytest.approx(100 * r.share, abs=1e-9)
+    gains = {r["segment"]: (r["gain"], r["low"], r["high"]) for r in value["data"]["values"]}
+    for r in res.segments.itertuples():
+        assert gains[disp.name(r.segment, "segment")] == pytest.approx(
+            (r.gain_per_account, r.gain_ci_low, r.gain_ci_high)
+        )
+    line = f["layer"][0]["data"]["values"]
+    ok = res.frontier[res.frontier.status == "optimal"]
+    assert [p["value"] for p in line] == pytest.approx(ok.value_per_account.tolist())
+    marks = re.findall(r'class="mark-(\w+)', out[0]["svg"])
+    assert marks.count("rect") >= 1 and "symbol" in marks and "rule" in marks
+
+
+def test_names_from_the_data_reach_the_chart_as_text(tmp_path):
+    """A strategy or segment named like markup is drawn as text: Vega writes it escaped, never as an element."""
+    import pandas as pd
+
+    from analysis.report import vega
+
+    hostile = '<img src=x onerror="alert(1)">'
+    alloc = pd.DataFrame({"segment": [hostile, "M1 low"], "strategy": ["SMS only", hostile], "share": [1.0, 1.0]})
+    spec = vega.policy_spec(alloc, title=hostile, xlabel="segment", ylabel="share (%)", legend="Strategy")
+    (out,) = _render([spec], tmp_path)
+    root = ElementTree.fromstring(out["svg"])  # well-formed: the name could not close a tag
+    tags = {el.tag.rsplit("}", 1)[-1] for el in root.iter()}
+    assert "img" not in tags and not any("onerror" in el.attrib for el in root.iter()), tags
+    assert hostile in _svg_text(out["svg"])  # shown, as text (the title: axis labels are cut at their width)
+
+
+def test_a_chart_without_a_decision_says_so(wi, tmp_path):
+    res = wi.update(frontier=False)
+    res = dataclasses.replace(res, decision=None, error="no allocation")
+    spec, alt = wi.chart(res, ("policy", "value"))
+    out = _render([spec], tmp_path)
+    assert "No allocation holds these limits" in _svg_text(out[0]["svg"]) and "No allocation" in alt
+
+
+def test_the_widget_draws_its_charts_as_vega_lite(wi, monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    from analysis.report import vega
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    _fresh(wi).widget()
+    bundles = [objs[0] for objs, kw in shown if kw.get("raw") and isinstance(objs[0], dict) and vega.MIME in objs[0]]
+    assert len(bundles) == 2  # the policy and value panels, then the frontier
+    assert all(b["text/plain"] for b in bundles) and "hconcat" in bundles[0][vega.MIME]

@@ -84,7 +84,9 @@ all-baseline one, so no table or headline can disagree with another.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -553,6 +555,63 @@ def _channel_complaint_model(contacts: pd.DataFrame, cell_complaints, cell_accou
     }
 
 
+def _complaint_moments(model: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard deviation and covariance (cells) of complaints per account under ``model``, from draws."""
+    sample = _complaint_draws(model, _MOMENT_DRAWS, np.random.default_rng(20250228))
+    k = sample.shape[1]
+    return sample.mean(0), sample.std(0, ddof=1), np.cov(sample, rowvar=False).reshape(k, k)
+
+
+# Draws that do not depend on the unit costs (the complaint model's, and the standard normal draws that
+# the costs' means and spreads scale), remembered across estimates: a what-if that moves a cost makes new
+# estimates, but the same complaint model, so it reuses them. Keyed by a fingerprint of everything they
+# are made from; the arrays are read-only.
+_MODEL_DRAWS: OrderedDict = OrderedDict()
+_MODEL_DRAWS_REMEMBERED = 16
+
+
+def _fingerprint(*parts) -> str:
+    """A digest of ``parts`` (arrays by dtype, shape and bytes; dicts by sorted key; anything else by repr)."""
+    h = hashlib.blake2b(digest_size=16)
+
+    def feed(obj) -> None:
+        if isinstance(obj, np.ndarray):
+            h.update(f"a{obj.dtype}{obj.shape}".encode())
+            h.update(np.ascontiguousarray(obj).tobytes())
+        elif isinstance(obj, Mapping):
+            h.update(b"{")
+            for key in sorted(obj, key=str):
+                h.update(repr(key).encode())
+                feed(obj[key])
+            h.update(b"}")
+        elif isinstance(obj, list | tuple):
+            h.update(b"[")
+            for item in obj:
+                feed(item)
+            h.update(b"]")
+        else:
+            h.update(repr(obj).encode())
+
+    for part in parts:
+        feed(part)
+    return h.hexdigest()
+
+
+def _remembered_model_draws(key: tuple, make):
+    """``make()`` remembered under ``key`` (see :data:`_MODEL_DRAWS`); its arrays are made read-only."""
+    if key in _MODEL_DRAWS:
+        _MODEL_DRAWS.move_to_end(key)
+        return _MODEL_DRAWS[key]
+    made = make()
+    for arr in made:
+        if isinstance(arr, np.ndarray):
+            arr.setflags(write=False)
+    _MODEL_DRAWS[key] = made
+    while len(_MODEL_DRAWS) > _MODEL_DRAWS_REMEMBERED:
+        _MODEL_DRAWS.popitem(last=False)
+    return made
+
+
 def _complaint_draws(model: dict, draws: int, rng: np.random.Generator) -> np.ndarray:
     """Joint posterior draws (draws, cells) of complaints per account under :func:`_complaint_model`."""
     lam = rng.gamma(model["shape_s"], 1.0 / model["rate_s"], size=(draws, len(model["shape_s"])))
@@ -678,9 +737,10 @@ def estimate(
             cells.strategy.to_numpy(),
             silent,
         )
-    sample = _complaint_draws(model, _MOMENT_DRAWS, np.random.default_rng(20250228))
-    cells["complaints"], cells["complaints_sd"] = sample.mean(0), sample.std(0, ddof=1)
-    complaints_cov = np.cov(sample, rowvar=False).reshape(len(cells), len(cells))
+    mean, sd, complaints_cov = _remembered_model_draws(
+        ("moments", _fingerprint(model), _MOMENT_DRAWS), lambda: _complaint_moments(model)
+    )
+    cells["complaints"], cells["complaints_sd"] = mean, sd
     pooling.append(
         {
             "strategy": "all",
@@ -772,7 +832,11 @@ def _remembered_draws(est: CellEstimates, draws: int, seed: int | list[int]) -> 
     if key not in memo:
         if len(memo) >= _DRAWS_REMEMBERED:
             memo.pop(next(iter(memo)))
-        made = _draws(est, draws, np.random.default_rng(seed))
+        raw = _remembered_model_draws(
+            ("raw", _fingerprint(len(est.cells), est.complaint_model), *key),
+            lambda: _raw_draws(est, draws, np.random.default_rng(seed)),
+        )
+        made = _from_raw(est, raw)
         for arr in made.values():
             arr.setflags(write=False)  # shared by every decision taken on these estimates
         memo[key] = made
@@ -781,17 +845,33 @@ def _remembered_draws(est: CellEstimates, draws: int, seed: int | list[int]) -> 
 
 def _draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Posterior draws (draws, cells) of the gain after complaint costs, complaints and hours per account."""
+    return _from_raw(est, _raw_draws(est, draws, rng))
+
+
+def _raw_draws(est: CellEstimates, draws: int, rng: np.random.Generator) -> tuple:
+    """What :func:`_draws` takes from ``rng``, in its order: the standard normal draws of the gain, the
+    complaint model's draws (or standard normals when there is none) and the standard normals of the hours.
+
+    None of it depends on the unit costs (they only scale and shift the normals, in :func:`_from_raw`).
+    """
+    k = len(est.cells)
+    z_gain = rng.standard_normal((draws, k))
+    if est.complaint_model is not None:
+        rate, z_complaints = _complaint_draws(est.complaint_model, draws, rng), None
+    else:
+        rate, z_complaints = None, rng.standard_normal((draws, k))
+    return z_gain, rate, z_complaints, rng.standard_normal((draws, k))
+
+
+def _from_raw(est: CellEstimates, raw: tuple) -> dict[str, np.ndarray]:
+    z_gain, rate, z_complaints, z_hours = raw
     c = est.cells
-    k = len(c)
     base = (c.strategy == est.baseline).to_numpy()
-    gain = rng.standard_normal((draws, k)) * c.gain_sd.to_numpy() + c.gain.to_numpy()
+    gain = z_gain * c.gain_sd.to_numpy() + c.gain.to_numpy()
     gain[:, base] = 0.0
-    rate = (
-        _complaint_draws(est.complaint_model, draws, rng)
-        if est.complaint_model is not None
-        else np.maximum(rng.standard_normal((draws, k)) * c.complaints_sd.to_numpy() + c.complaints.to_numpy(), 0.0)
-    )
-    hours = np.maximum(rng.standard_normal((draws, k)) * c.hours_se.to_numpy() + c.hours.to_numpy(), 0.0)
+    if rate is None:
+        rate = np.maximum(z_complaints * c.complaints_sd.to_numpy() + c.complaints.to_numpy(), 0.0)
+    hours = np.maximum(z_hours * c.hours_se.to_numpy() + c.hours.to_numpy(), 0.0)
     seg = pd.factorize(c.segment)[0]
     base_col = np.array([np.flatnonzero(base & (seg == g))[0] for g in seg])
     net = gain - est.complaint_cost * (rate - rate[:, base_col])
@@ -1122,7 +1202,8 @@ def decide(
     if x is None:
         _raise_infeasible(cons, c, n, total, z, level, check, a_eq, scen, specs)
     cons = gaussian
-    for safe in (current, _least(cons, a_eq, len(c))):
+    for safe in (current, None):  # today's allocation, else the one that uses the least (a programme: only if needed)
+        safe = _least(cons, a_eq, len(c)) if safe is None else safe
         if all(_f(con, safe, z) <= con.bound + _tol(con) for con in cons):
             x = _repair(x, safe, cons, z)
             break
@@ -1418,11 +1499,11 @@ def _describe(
     alloc["accounts"] = alloc.share * n
     net_c = check["net"]
     # per-segment records
+    z = float(sps.norm.ppf(level))
     binding = [
         con.name
         for con in cons
-        if _f(con, x, float(sps.norm.ppf(level)))
-        > con.bound - 1e-6 * max(1.0, abs(con.bound), float(np.abs(con.mean).sum()))
+        if _f(con, x, z) > con.bound - 1e-6 * max(1.0, abs(con.bound), float(np.abs(con.mean).sum()))
     ]
     if scen is not None and float(np.max(scen[0] @ x - scen[1])) > -1e-6 * max(1.0, float(np.abs(scen[1]).max())):
         binding.append("complaint_budget_per_10k")

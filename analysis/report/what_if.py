@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import checks, engine
+from analysis import checks, engine, i18n
 from analysis.decide import decision, economics
 from analysis.i18n import N_, _
 from analysis.measures.costs import UnitCosts
@@ -432,13 +432,39 @@ class WhatIf:
             missing={"prob_gain": _("the segment stays on the baseline: there is no move to judge")},
         )
 
-    def figure(self, res: Result, panels=("policy", "value", "frontier"), *, tight: bool = True):
+    def _words(self, res: Result) -> dict[str, str]:
+        """The charts' titles and axis labels at ``res``'s settings (one wording for matplotlib and Vega-Lite)."""
+        from analysis.report import display as disp
+
+        s = res.settings
+        cur = disp.currency_word(s.unit_costs.currency)  # a unit in the axis labels
+        baseline = disp.name(s.baseline, "strategy")
+        words = {
+            "policy_title": _("Recommended policy per segment"),
+            "policy_x": _("segment"),
+            "policy_y": _("share of the segment's accounts (%)"),
+            "policy_legend": disp.label("strategy"),
+            "value_title": _("Net value per segment"),
+            "value_x": _("gain per account over everybody on {strategy} ({cur})").format(strategy=baseline, cur=cur),
+            "none": _("No allocation holds these limits"),
+        }
+        if len(res.frontier):
+            over = str(res.frontier.over.iloc[0])
+            limit, unit = FRONTIERS[over]
+            setting = s.capacity_hours if over == "capacity" else s.complaint_budget_per_10k
+            key = "agent_hours" if over == "capacity" else "complaints_per_10k"
+            words["frontier_x"] = _(unit)
+            words["frontier_y"] = _("gain per account over {strategy} ({cur})").format(strategy=baseline, cur=cur)
+            words["frontier_title"] = _("Value against the {limit}").format(limit=_(limit).lower())
+            marker = res.current[key] if setting == "current" else None if setting == "unlimited" else float(setting)
+            words["frontier_marker"] = marker  # pyright: ignore[reportArgumentType]  # a number or None, read by the frontier panels
+        return words
+
+    def figure(self, res: Result, panels=("policy", "value", "frontier")):
         """A figure of ``panels``, side by side: ``"policy"`` (the recommended mix per segment),
         ``"value"`` (net value per account per segment, with its interval) and ``"frontier"``
-        (the gain against the swept limit; left out when the result has none).
-
-        ``tight=False`` lays the panels out with fixed margins instead of matplotlib's tight
-        layout, which costs as much as drawing them (the widget's redraws)."""
+        (the gain against the swept limit; left out when the result has none): the static result
+        (reports, :meth:`display`); the widget draws the same panels with :meth:`chart`."""
         import matplotlib.pyplot as plt
 
         from analysis.report import display as disp
@@ -448,8 +474,7 @@ class WhatIf:
         unknown = sorted(set(panels) - {"policy", "value", "frontier"})
         if unknown or not panels:
             raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
-        s = res.settings
-        cur = disp.currency_word(s.unit_costs.currency)  # a unit in the axis labels
+        w = self._words(res)
         widths = {"policy": 1.15, "value": 1.0, "frontier": 1.0}
         fig, axes = plt.subplots(
             1,
@@ -461,7 +486,7 @@ class WhatIf:
         for panel, ax in zip(panels, axes[0]):
             if panel != "frontier" and res.decision is None:
                 ax.set_axis_off()
-                ax.set_title(plots.literal_text(_("No allocation holds these limits")))
+                ax.set_title(plots.literal_text(w["none"]))
             elif panel == "policy":
                 shares = disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"], wrap=8)  # pyright: ignore[reportOptionalMemberAccess]  # panels but the frontier have a decision here (checked just above)
                 plots.stacked_share(
@@ -469,9 +494,9 @@ class WhatIf:
                     x="segment",
                     hue="strategy",
                     value="share",
-                    xlabel=_("segment"),
-                    ylabel=_("share of the segment's accounts (%)"),
-                    title=_("Recommended policy per segment"),
+                    xlabel=w["policy_x"],
+                    ylabel=w["policy_y"],
+                    title=w["policy_title"],
                     ax=ax,
                 )
                 ax.tick_params(axis="x", labelsize=8)
@@ -483,50 +508,68 @@ class WhatIf:
                     low="gain_ci_low",
                     high="gain_ci_high",
                     reference=0,
-                    xlabel=_("gain per account over everybody on {strategy} ({cur})").format(
-                        strategy=disp.name(s.baseline, "strategy"), cur=cur
-                    ),
-                    title=_("Net value per segment"),
+                    xlabel=w["value_x"],
+                    title=w["value_title"],
                     ax=ax,
                 )
                 ax.set_ylabel("")  # the ticks name the segments
             else:
-                over = str(res.frontier.over.iloc[0])
-                words, unit = FRONTIERS[over]
-                setting = s.capacity_hours if over == "capacity" else s.complaint_budget_per_10k
-                key = "agent_hours" if over == "capacity" else "complaints_per_10k"
-                marker = (
-                    res.current[key] if setting == "current" else None if setting == "unlimited" else float(setting)
-                )
                 plots.frontier_plot(
                     res.frontier,
-                    current=marker,
-                    xlabel=_(unit),
-                    ylabel=_("gain per account over {strategy} ({cur})").format(
-                        strategy=disp.name(s.baseline, "strategy"), cur=cur
-                    ),
-                    title=_("Value against the {limit}").format(limit=_(words).lower()),
+                    current=w["frontier_marker"],  # pyright: ignore[reportArgumentType]  # a number or None
+                    xlabel=w["frontier_x"],
+                    ylabel=w["frontier_y"],
+                    title=w["frontier_title"],
                     ax=ax,
                 )
-        if tight:
-            fig.tight_layout()
-        else:
-            width = fig.get_figwidth()
-            fig.subplots_adjust(left=0.85 / width, right=1 - 0.45 / width, bottom=0.2, top=0.9, wspace=0.95)
+        fig.tight_layout()
         return fig
 
-    def png(self, res: Result, panels=("policy", "value", "frontier"), *, dpi: int = 90) -> tuple[bytes, str]:
-        """The figure of ``panels`` as PNG bytes, with its alternative text (the widget's fast drawing)."""
-        import matplotlib.pyplot as plt
+    def chart(self, res: Result, panels=("policy", "value", "frontier")) -> tuple[dict, str]:
+        """The Vega-Lite chart of ``panels`` side by side (:mod:`analysis.report.vega`), with its alternative
+        text: what the widget shows, drawn by JupyterLab (building it takes about a millisecond).
 
-        from analysis.report import plots
+        The panels are those of :meth:`figure`, in the same words; a panel without a decision says so
+        in its title."""
+        from analysis.report import display as disp
+        from analysis.report import vega
 
-        fig = self.figure(res, panels, tight=False)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})  # redrawn often: speed over size
-        alt = plots.alt_text(fig)
-        plt.close(fig)
-        return buf.getvalue(), alt
+        panels = [p for p in panels if p != "frontier" or len(res.frontier)]
+        unknown = sorted(set(panels) - {"policy", "value", "frontier"})
+        if unknown or not panels:
+            raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
+        w = self._words(res)
+        specs, alts = [], []
+        for panel in panels:
+            if panel != "frontier" and res.decision is None:
+                spec = {
+                    "title": w["none"],
+                    "width": vega.WIDTH,
+                    "height": vega.HEIGHT,
+                    "mark": "point",
+                    "data": {"values": []},
+                }
+            elif panel == "policy":
+                spec = vega.policy_spec(
+                    disp.named(disp.named(res.decision.allocation, ["strategy"]), ["segment"]),  # pyright: ignore[reportOptionalMemberAccess]  # checked just above
+                    title=w["policy_title"],
+                    xlabel=w["policy_x"],
+                    ylabel=w["policy_y"],
+                    legend=w["policy_legend"],
+                )
+            elif panel == "value":
+                spec = vega.value_spec(disp.named(res.segments), title=w["value_title"], xlabel=w["value_x"])
+            else:
+                spec = vega.frontier_spec(
+                    res.frontier,
+                    current=w["frontier_marker"],  # pyright: ignore[reportArgumentType]  # a number or None
+                    title=w["frontier_title"],
+                    xlabel=w["frontier_x"],
+                    ylabel=w["frontier_y"],
+                )
+            specs.append(spec)
+            alts.append(spec.get("description") or spec["title"])
+        return (specs[0] if len(specs) == 1 else vega.side_by_side(*specs)), i18n.semicolons(alts)
 
     def display(self, res: Result | None = None, *, words: bool = True) -> None:
         """Show a result statically in a notebook's outputs: its sentences (unless ``words`` is False),
@@ -780,19 +823,14 @@ class WhatIf:
                 display(t)
 
     def _draw_plot(self, res: Result, out_plot, panels) -> None:
-        import base64
+        from IPython.display import display
 
-        from IPython.display import HTML, display
+        from analysis.report import vega
 
-        data, alt = self.png(res, panels)
+        spec, alt = self.chart(res, panels)
         with out_plot:
             out_plot.clear_output(wait=True)
-            display(
-                HTML(
-                    f'<img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" '
-                    f'alt="{html.escape(alt, quote=True)}" style="max-width: 100%; height: auto;">'
-                )
-            )
+            display(vega.bundle(spec, alt), raw=True)
 
     def show(self, res: Result | None = None, *, interactive: bool | None = None, words: bool = True):
         """The widget when a live frontend runs the cell (or ``interactive=True``), else the static result
