@@ -339,3 +339,17 @@ def test_the_widget_draws_its_charts_as_vega_lite(wi, monkeypatch):
     bundles = [objs[0] for objs, kw in shown if kw.get("raw") and isinstance(objs[0], dict) and vega.MIME in objs[0]]
     assert len(bundles) == 2  # the policy and value panels, then the frontier
     assert all(b["text/plain"] for b in bundles) and "hconcat" in bundles[0][vega.MIME]
+
+
+def test_the_installed_jupyterlab_renders_this_chart_type():
+    """The widget's charts need no extension: the JupyterLab that requirements.txt installs ships a renderer
+    for the MIME type they are sent under."""
+    import sys
+
+    from analysis.report import vega
+
+    static = Path(sys.prefix) / "share" / "jupyter" / "lab" / "static"
+    if not static.is_dir():
+        pytest.skip(f"no JupyterLab in {sys.prefix}")
+    bundles = [f for f in static.glob("*.js") if vega.MIME.encode() in f.read_bytes()]
+    assert bundles, f"no JupyterLab bundle in {static} renders {vega.MIME}"
