@@ -309,6 +309,9 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
         nb = new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, notebooks / name)
+    from analysis.report import build as build_module
+
+    build_module.release_kernels()  # none from an earlier test
     res = build(
         BuildConfig(data=tiny_data, out=tmp_path / "r", seed=SEED, notebooks=notebooks, jobs=1, pdf=False, quiet=True)
     )
@@ -324,6 +327,37 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
         pids.add(pid)
         assert code[-1].outputs[0].data["text/plain"] == "42"
     assert len(pids) == 1  # one kernel ran them all
+    # the next build in this process runs in the same kernel, cleared; one started elsewhere is not reused
+    cfg = BuildConfig(
+        data=tiny_data, out=tmp_path / "r2", seed=SEED, notebooks=notebooks, jobs=1, pdf=False, quiet=True
+    )
+    again = build(cfg)
+    nb = nbformat.read(again.out / "notebooks" / "01_a.ipynb", as_version=4)
+    printed = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
+    assert printed == [f"pid {pids.pop()} left False figures 0\n"]
+    assert build_module.release_kernels() == 1 and build_module.stop_kernels() == 0  # none left running
+
+
+def test_a_kernel_started_in_another_environment_is_not_reused(tmp_path, monkeypatch):
+    from analysis.report import build as build_module
+
+    nb = new_notebook(cells=[new_code_cell("import os\nprint(os.getpid(), os.environ.get('ANALYSIS_ENGINE'))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "01_env.ipynb")
+    kernel = build_module.Kernel()
+    try:
+        monkeypatch.setenv("ANALYSIS_ENGINE", "duckdb")
+        first = (
+            build_module.execute(tmp_path / "01_env.ipynb", tmp_path / "a.ipynb", {}, kernel).cells[0].outputs[0].text
+        )
+        monkeypatch.setenv("ANALYSIS_ENGINE", "spark")
+        second = (
+            build_module.execute(tmp_path / "01_env.ipynb", tmp_path / "b.ipynb", {}, kernel).cells[0].outputs[0].text
+        )
+    finally:
+        kernel.close()
+    assert first.split()[1] == "duckdb" and second.split()[1] == "spark"
+    assert first.split()[0] != second.split()[0]  # a new kernel, which inherited the new value
 
 
 def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, tiny_data):

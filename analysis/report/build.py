@@ -43,6 +43,7 @@ and validates everything.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as _dt
 import functools
@@ -92,6 +93,10 @@ __all__ = [
     "kernel_failed_to_start",
     "execute",
     "Kernel",
+    "KERNEL_ENVIRONMENT",
+    "kept_kernel",
+    "keep_kernel",
+    "release_kernels",
     "declared_parameters",
     "declared_cost_keys",
     "parameters_for",
@@ -190,7 +195,8 @@ class BuildConfig:
         notebooks: folder holding the ``NN_*.ipynb`` notebooks.
         pdf: print the slides to PDF when ``chromium`` is available.
         jobs: notebooks executed at the same time, each job in its own kernel (kept for the job's next
-            notebook and cleared between notebooks, see :class:`Kernel`).
+            notebook, and for the next build in the same process, and cleared between notebooks: see
+            :class:`Kernel`).
         quiet: print nothing but errors.
         cache: reuse a notebook (and its reports) from the previous reports at ``out`` when nothing it
             depends on changed (see the module docstring); False executes every notebook.
@@ -655,25 +661,28 @@ get_ipython().reset(new_session=True)
 
 
 class Kernel:
-    """One kernel that runs a build job's notebooks one after another, in the thread that owns it.
+    """One kernel that runs a build job's notebooks one after another.
 
     Starting a kernel and importing the analysis libraries costs about 4 s per
     notebook (1.8 s start, 2.5 s of imports); a job keeps its kernel and clears
-    it between notebooks (:data:`_RESET`) instead. A kernel that died (or whose
-    folder differs) is replaced by a new one. :meth:`close` shuts it down; call it
-    from the same thread.
+    it between notebooks (:data:`_RESET`) instead, and a build leaves its
+    kernels to the next build in the same process (:func:`kept_kernel`). A kernel
+    that died, or was started in another folder or environment (the variables
+    of :data:`KERNEL_ENVIRONMENT`), is replaced by a new one. :meth:`close`
+    shuts it down.
     """
 
     def __init__(self):
         self.km = None
-        self.cwd: str | None = None
+        self.started_in: tuple | None = None
         self.used = False
 
     def ready(self, cwd: str):
         """The kernel manager of a kernel ready for the next notebook (started, or cleared)."""
         from jupyter_core.utils import run_sync
 
-        if self.km is not None and self.cwd == cwd and run_sync(self.km.is_alive)():
+        where = (cwd, *(os.environ.get(k) for k in KERNEL_ENVIRONMENT))
+        if self.km is not None and self.started_in == where and run_sync(self.km.is_alive)():
             if not self.used or self._reset():
                 self.used = True
                 return self.km
@@ -682,7 +691,7 @@ class Kernel:
 
         km = AsyncKernelManager(kernel_name="python3")
         run_sync(km.start_kernel)(cwd=cwd)
-        self.km, self.cwd, self.used = km, cwd, True
+        self.km, self.started_in, self.used = km, where, True
         return km
 
     def _reset(self) -> bool:
@@ -715,6 +724,39 @@ class Kernel:
                 km.cleanup_resources()
             except Exception:
                 pass
+
+
+_IDLE: list[Kernel] = []  # kernels a finished build left for the next one in this process
+_IDLE_LOCK = threading.Lock()
+_IDLE_MAX = 2
+
+
+def kept_kernel() -> Kernel:
+    """A kernel an earlier build in this process left (cleared before its next notebook), or a new one."""
+    with _IDLE_LOCK:
+        return _IDLE.pop() if _IDLE else Kernel()
+
+
+def keep_kernel(kernel: Kernel) -> None:
+    """Leave ``kernel`` to the next build in this process (at most two are kept; the others are shut down)."""
+    with _IDLE_LOCK:
+        if kernel.km is not None and len(_IDLE) < _IDLE_MAX:
+            _IDLE.append(kernel)
+            return
+    kernel.close()
+
+
+def release_kernels() -> int:
+    """Shut down the kernels kept for later builds (done at exit too); returns how many."""
+    with _IDLE_LOCK:
+        idle = list(_IDLE)
+        _IDLE.clear()
+    for kernel in idle:
+        kernel.close()
+    return len(idle)
+
+
+atexit.register(release_kernels)
 
 
 @functools.cache
@@ -1279,6 +1321,9 @@ class PreviousReports:
 # --------------------------------------------------------------------------
 #: Environment variables through which the build tells the notebooks' kernels which engine to use.
 ENGINE_VARIABLES: tuple[str, ...] = ("ANALYSIS_ENGINE", "ANALYSIS_SPARK_MASTER")
+#: Variables the kernels inherit from the build that the notebooks read (hash seed, import path, engine): a
+#: kept kernel started under other values is not reused (:class:`Kernel`).
+KERNEL_ENVIRONMENT: tuple[str, ...] = ("PYTHONHASHSEED", "PYTHONPATH", *ENGINE_VARIABLES)
 
 
 def engine_environment(cfg: BuildConfig) -> dict[str, str]:
@@ -1398,7 +1443,7 @@ def _build(cfg: BuildConfig) -> BuildResult:
         tmp = folders.make_temp(out, "reports")
     except OSError as e:
         raise UsageError(f"--out {cfg.out}: cannot write beside it in {out.parent} ({e.strerror})") from None
-    saved_env = {k: os.environ.get(k) for k in ("PYTHONHASHSEED", "PYTHONPATH", *ENGINE_VARIABLES)}
+    saved_env = {k: os.environ.get(k) for k in KERNEL_ENVIRONMENT}
     os.environ.update(engine_env)  # kernels inherit it: the notebooks' engine (analysis.report.notebook.prepare)
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set orders repeat between builds
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved_env["PYTHONPATH"]]))  # import analysis
@@ -1418,7 +1463,7 @@ def _build(cfg: BuildConfig) -> BuildResult:
             waiting.put(p)
 
         def job():
-            kernel = Kernel()
+            kernel, failed = kept_kernel(), False
             try:
                 while True:
                     try:
@@ -1430,9 +1475,13 @@ def _build(cfg: BuildConfig) -> BuildResult:
                     try:
                         futures[p].set_result(_timed(execute, p, tmp / "notebooks" / p.name, injected[p], kernel))
                     except BaseException as e:
+                        failed = True
                         futures[p].set_exception(e)
             finally:
-                kernel.close()
+                if failed:  # a kernel whose notebook failed (or was stopped) is not left to another build
+                    kernel.close()
+                else:
+                    keep_kernel(kernel)
 
         for _ in range(min(max(1, cfg.jobs), len(futures))):
             pool.submit(job)
