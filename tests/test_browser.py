@@ -10,6 +10,9 @@ browser and inside its page in the print view, tables at 18 px or more, and
 one PDF page per slide. The slides template measures itself when asked
 (``?fit-check``); ``SLIDES_CHECK_REPORTS=<reports folder>`` runs the same
 checks on the decks of any build, e.g. the real notebooks'.
+
+The live what-if's chart is opened in a local JupyterLab server, whose own
+Vega-Lite renderer must draw it.
 """
 
 from __future__ import annotations
@@ -333,3 +336,102 @@ def test_decks_of_a_given_build_fit(tmp_path):
         if pdf.is_file() and pdf_pages(pdf) != slide_count(deck):
             problems.append(f"{pdf.name}: {pdf_pages(pdf)} pages for {slide_count(deck)} slides")
     assert not problems, "\n".join(problems)
+
+
+def test_jupyterlab_draws_the_live_what_ifs_chart(tmp_path):
+    """The chart the what-if widget displays, opened in the JupyterLab that requirements.txt installs: its own
+    Vega-Lite renderer draws it (a canvas of the chart's size), without vega-embed's actions menu (one of which
+    opens an online editor), and the page asks nothing of any address but the local server."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    import pandas as pd
+
+    from analysis.report import vega
+
+    alloc = pd.DataFrame(
+        {
+            "segment": ["M1 low", "M1 low", "M2 high"],
+            "strategy": ["SMS only", "Phone only", "SMS only"],
+            "share": [0.6, 0.4, 1.0],
+        }
+    )
+    gains = pd.DataFrame(
+        {
+            "segment": ["M1 low", "M2 high"],
+            "gain_per_account": [12.0, 0.0],
+            "gain_ci_low": [4.0, 0.0],
+            "gain_ci_high": [20.0, 0.0],
+        }
+    )
+    spec = vega.side_by_side(
+        vega.policy_spec(alloc, title="Recommended policy per segment", xlabel="segment", ylabel="share (%)", legend="Strategy"),
+        vega.value_spec(gains, title="Net value per segment", xlabel="gain per account (CNY)"),
+    )  # fmt: skip
+    cell = new_code_cell("wi.show()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data=vega.bundle(spec, "the chart"), metadata=vega.metadata())
+    ]
+    nb = new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "lab").mkdir()
+    nbformat.write(nb, tmp_path / "lab" / "chart.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True", "--allow-root",
+            f"--ServerApp.root_dir={tmp_path / 'lab'}", f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+            f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
+        ],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):  # up to a minute on a loaded machine
+            try:
+                urllib.request.urlopen(f"{url}/api", timeout=1).read()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()[-2000:] if server.stderr else "the server stopped"
+                time.sleep(0.1)
+        netlog = tmp_path / "netlog.json"
+        flags = [  # the reports' flags, but the local server resolves and the page gets time to start JupyterLab
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1" if f.startswith("--host-resolver-rules") else f
+            for f in FLAGS
+            if not f.startswith("--virtual-time-budget")
+        ]
+        proc = subprocess.run(
+            [BROWSER, *flags, "--virtual-time-budget=30000", f"--user-data-dir={tmp_path / 'profile'}",
+             f"--log-net-log={netlog}", "--dump-dom", f"{url}/lab/tree/chart.ipynb"],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert "jp-RenderedVegaLite" in dom, "JupyterLab did not pick its Vega-Lite renderer for the chart"
+    canvas = re.search(r'<canvas width="(\d+)" height="(\d+)" class="marks"', dom)
+    assert canvas and int(canvas.group(1)) > 2 * vega.WIDTH and int(canvas.group(2)) > vega.HEIGHT, canvas
+    assert re.search(r'class="vega-embed[" ]', dom) and not re.search(r'class="vega-embed[^"]*has-actions', dom)
+    text = netlog.read_text(encoding="utf-8").rstrip().rstrip(",")
+    events = json.loads(text if text.endswith("}") else text + "]}")
+    start_job = events["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    jobs = [e.get("params", {}) for e in events["events"] if e["type"] == start_job]
+    local = (url, url.replace("http://", "ws://"), "data:", "blob:", "file:")
+    elsewhere = [
+        p["url"]
+        for p in jobs
+        if p.get("url") and p.get("initiator") != "not an origin" and not p["url"].startswith(local)
+    ]  # (requests Chromium makes on its own have no origin)
+    assert not elsewhere, elsewhere[:5]

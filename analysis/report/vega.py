@@ -29,7 +29,7 @@ import pandas as pd
 from analysis.i18n import _
 from analysis.report import display as disp
 
-__all__ = ["MIME", "policy_spec", "value_spec", "frontier_spec", "side_by_side", "bundle"]
+__all__ = ["MIME", "EMBED_OPTIONS", "policy_spec", "value_spec", "frontier_spec", "side_by_side", "bundle", "metadata"]
 
 #: The MIME type under which JupyterLab (4.x) renders a Vega-Lite 5 specification.
 MIME = "application/vnd.vegalite.v5+json"
@@ -218,6 +218,19 @@ def side_by_side(*specs: dict) -> dict:
     return {"hconcat": list(specs), "resolve": {"scale": {"color": "independent"}}}
 
 
+#: How the chart is shown (vega-embed's options): without its menu of actions, one of which opens an online
+#: editor.
+EMBED_OPTIONS = {"actions": False}
+
+
 def bundle(spec: dict, alt: str) -> dict:
-    """What to pass to ``IPython.display.display(..., raw=True)``: the chart, and ``alt`` where no chart shows."""
-    return {MIME: spec, "text/plain": alt}
+    """What to pass to ``IPython.display.display(..., raw=True)``: the chart, and ``alt`` where no chart shows.
+
+    The spec carries :data:`EMBED_OPTIONS` (``usermeta.embedOptions``, which vega-embed reads); pass
+    :func:`metadata` too, which JupyterLab's renderer reads."""
+    return {MIME: {**spec, "usermeta": {"embedOptions": EMBED_OPTIONS}}, "text/plain": alt}
+
+
+def metadata() -> dict:
+    """The display metadata that gives JupyterLab's Vega renderer :data:`EMBED_OPTIONS`."""
+    return {MIME: {"embed_options": EMBED_OPTIONS}}

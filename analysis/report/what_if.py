@@ -830,7 +830,7 @@ class WhatIf:
         spec, alt = self.chart(res, panels)
         with out_plot:
             out_plot.clear_output(wait=True)
-            display(vega.bundle(spec, alt), raw=True)
+            display(vega.bundle(spec, alt), raw=True, metadata=vega.metadata())
 
     def show(self, res: Result | None = None, *, interactive: bool | None = None, words: bool = True):
         """The widget when a live frontend runs the cell (or ``interactive=True``), else the static result
