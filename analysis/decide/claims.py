@@ -458,6 +458,14 @@ def _ci(e: stats.Estimate, fmt, confidence: float) -> str:
     return _("{level:.0%} CI {low} to {high}").format(level=confidence, low=limit(e.ci_low), high=limit(e.ci_high))
 
 
+def _more_or_less(e: stats.Estimate, more: str, less: str, amount, ci, confidence: float, **words) -> str:
+    """``more`` or ``less`` by the sign of ``e`` (whole sentences, so each language words both), with
+    ``amount`` (a function of a number) writing its size and ``ci`` (as :func:`_ci` takes it) its interval."""
+    return (more if e.estimate >= 0 else less).format(
+        amount=amount(abs(e.estimate)), ci=_ci(e, ci, confidence), **words
+    )
+
+
 def _computable(e: stats.Estimate) -> bool:
     """Whether the interval of ``e`` is known (:func:`_ci` says "interval not computable" otherwise)."""
     return not (math.isnan(e.ci_low) or math.isnan(e.ci_high))
@@ -559,16 +567,15 @@ def check_claims(
                 strategy=s, baseline=baseline, why=_why_no_mean(r, b, "cost", s, baseline)
             )
         else:
-            template = (
-                _("{strategy} costs {amount} more per account than {baseline} ({ci}).")
-                if e.estimate >= 0
-                else _("{strategy} costs {amount} less per account than {baseline} ({ci}).")
-            )
-            text = template.format(
+            text = _more_or_less(
+                e,
+                _("{strategy} costs {amount} more per account than {baseline} ({ci})."),
+                _("{strategy} costs {amount} less per account than {baseline} ({ci})."),
+                lambda x: _money(x, cur),
+                lambda x: _money(x, cur),
+                confidence,
                 strategy=s,
-                amount=_money(abs(e.estimate), cur),
                 baseline=baseline,
-                ci=_ci(e, lambda x: _money(x, cur), confidence),
             )
         rows.append(
             _record(
@@ -589,17 +596,16 @@ def check_claims(
                 cur=i18n.currency_word(cur), strategy=s, baseline=baseline, why=_why_no_unit_cost(r, b, s, baseline)
             )
         else:
-            template = (
-                _("{strategy} spends {amount} more per {cur} collected than {baseline} ({ci}).")
-                if e.estimate >= 0
-                else _("{strategy} spends {amount} less per {cur} collected than {baseline} ({ci}).")
-            )
-            text = template.format(
+            text = _more_or_less(
+                e,
+                _("{strategy} spends {amount} more per {cur} collected than {baseline} ({ci})."),
+                _("{strategy} spends {amount} less per {cur} collected than {baseline} ({ci})."),
+                "{:.4f}".format,
+                "{:.4f}",
+                confidence,
                 strategy=s,
-                amount=f"{abs(e.estimate):.4f}",
                 cur=i18n.currency_word(cur),
                 baseline=baseline,
-                ci=_ci(e, "{:.4f}", confidence),
             )
         rows.append(
             _record(
@@ -757,16 +763,15 @@ def check_claims(
                         "{strategy} changes the paid rate by {diff} percentage points relative to {baseline} ({ci})"
                     ).format(strategy=s, diff=f"{100 * e.estimate:+.1f}", baseline=baseline, ci=ci)
                 else:
-                    template = (
-                        _("{strategy} collects {amount} more per account than {baseline} ({ci})")
-                        if e.estimate >= 0
-                        else _("{strategy} collects {amount} less per account than {baseline} ({ci})")
-                    )
-                    text = template.format(
+                    text = _more_or_less(
+                        e,
+                        _("{strategy} collects {amount} more per account than {baseline} ({ci})"),
+                        _("{strategy} collects {amount} less per account than {baseline} ({ci})"),
+                        lambda x: _money(x, cur),
+                        lambda x: _money(x, cur, 0),
+                        confidence,
                         strategy=s,
-                        amount=_money(abs(e.estimate), cur),
                         baseline=baseline,
-                        ci=_ci(e, lambda x: _money(x, cur, 0), confidence),
                     )
                 text = _(
                     "{text}; after Holm, better in {better}, worse in {worse} and not distinguishable in {same} "
