@@ -2,9 +2,9 @@
 
 The live what-if (:mod:`analysis.report.what_if`) redraws its charts on every
 change of a control. Drawing them with matplotlib takes longer than the
-decision (a figure of three panels is about 150 ms to lay out and encode);
-a Vega-Lite specification is a small dict that the kernel builds in about a
-millisecond, and JupyterLab renders it in the browser with the Vega-Lite 5
+decision (a figure of three panels is about 170 ms to lay out and encode);
+a Vega-Lite specification is a small dict that the kernel builds in a few
+milliseconds, and JupyterLab renders it in the browser with the Vega-Lite 5
 that it ships (MIME type :data:`MIME`, no extension and no network needed).
 The static reports keep the matplotlib figures (:meth:`WhatIf.figure`): the
 specifications are shown in a live notebook only.

@@ -470,10 +470,7 @@ class WhatIf:
         from analysis.report import display as disp
         from analysis.report import plots
 
-        panels = [p for p in panels if p != "frontier" or len(res.frontier)]
-        unknown = sorted(set(panels) - {"policy", "value", "frontier"})
-        if unknown or not panels:
-            raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
+        panels = _panels(res, panels)
         w = self._words(res)
         widths = {"policy": 1.15, "value": 1.0, "frontier": 1.0}
         fig, axes = plt.subplots(
@@ -527,17 +524,14 @@ class WhatIf:
 
     def chart(self, res: Result, panels=("policy", "value", "frontier")) -> tuple[dict, str]:
         """The Vega-Lite chart of ``panels`` side by side (:mod:`analysis.report.vega`), with its alternative
-        text: what the widget shows, drawn by JupyterLab (building it takes about a millisecond).
+        text: what the widget shows, drawn by JupyterLab (building it takes a few milliseconds).
 
         The panels are those of :meth:`figure`, in the same words; a panel without a decision says so
         in its title."""
         from analysis.report import display as disp
         from analysis.report import vega
 
-        panels = [p for p in panels if p != "frontier" or len(res.frontier)]
-        unknown = sorted(set(panels) - {"policy", "value", "frontier"})
-        if unknown or not panels:
-            raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
+        panels = _panels(res, panels)
         w = self._words(res)
         specs, alts = [], []
         for panel in panels:
@@ -848,6 +842,15 @@ class WhatIf:
             return box
         self.display(res, words=words)
         return None
+
+
+def _panels(res: Result, panels) -> list[str]:
+    """``panels`` that ``res`` can show (the frontier only when it has one), checked."""
+    shown = [p for p in panels if p != "frontier" or len(res.frontier)]
+    unknown = sorted(set(shown) - {"policy", "value", "frontier"})
+    if unknown or not shown:
+        raise ValueError(f"panels must be some of policy, value, frontier, got {unknown or 'none'}")
+    return shown
 
 
 def _segments(dec: decision.Decision | None) -> pd.DataFrame:
