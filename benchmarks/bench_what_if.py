@@ -104,7 +104,7 @@ def _draw(wi, res, panels) -> None:
 def _browser_ms(wi, res) -> str:
     """What drawing the widget's two charts takes Vega (compile and render to SVG, in Node.js: the
     browser's work, which the kernel does not wait for), or why it was not measured."""
-    script = ROOT / "tests" / "js" / "render_vega.mjs"
+    script = ROOT / "tools" / "render_vega.mjs"
     if not shutil.which("node") or not (ROOT / "node_modules" / "vega-lite").is_dir():
         return "not measured (needs node and `npm ci`)"
     with tempfile.TemporaryDirectory(prefix="bench_vega_") as tmp:

@@ -241,7 +241,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _render(specs: list[dict], folder: Path) -> list[dict]:
-    """Compile and render ``specs`` with the Vega-Lite JupyterLab ships (tests/js/render_vega.mjs)."""
+    """Compile and render ``specs`` with the Vega-Lite JupyterLab ships (tools/render_vega.mjs)."""
     node = shutil.which("node")
     if node is None or not (ROOT / "node_modules" / "vega-lite").is_dir():
         why = "needs node and the project's node packages (npm ci): vega, vega-lite"
@@ -253,7 +253,7 @@ def _render(specs: list[dict], folder: Path) -> list[dict]:
         files.append(folder / f"chart{i}.json")
         files[-1].write_text(json.dumps(spec), encoding="utf-8")
     done = subprocess.run(
-        [node, str(ROOT / "tests" / "js" / "render_vega.mjs"), *map(str, files)],
+        [node, str(ROOT / "tools" / "render_vega.mjs"), *map(str, files)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,7 +1,7 @@
 // Compile Vega-Lite specifications with the Vega-Lite that JupyterLab ships (package.json pins the same
 // version) and render each to SVG with Vega, as JupyterLab's renderer does in the browser.
 //
-//   node tests/js/render_vega.mjs [--repeat N] SPEC.json [...]
+//   node tools/render_vega.mjs [--repeat N] SPEC.json [...]
 //
 // Prints one JSON array: per file its warnings (Vega-Lite's and Vega's), the SVG, and the milliseconds
 // taken to compile and render it (with --repeat, the least of N runs: Vega warmed up, as in a browser
