@@ -1847,7 +1847,7 @@ def decision_table(decision: Decision, *, currency: str = "") -> str:
         template = (
             _(
                 "{limit}: {setting}; expected {expected} ({level:.0%} interval {low} to {high}), holds with "
-                "probability {p:.2f} ({p_full:.2f} if rates also differ by segment and strategy); {held_on}"
+                "probability {p:.2f} ({p_full:.2f} if rates also differ by strategy within a segment); {held_on}"
             )
             if abs(r.prob_holds_full - r.prob_holds) >= 0.005
             else _(
