@@ -7,8 +7,9 @@ folder and loaded; two methods choose a policy from it under the same limits:
   on the raw per-cell estimates, taken as exact (the first release's method);
 * ``decide``: :func:`analysis.decide.decision.decide` as the tool runs it: partial
   pooling (complaints per contact by channel), limits held over a
-  simultaneous confidence region at ``--level`` (``bound="robust"``) and
-  moves only with that probability of gain;
+  simultaneous confidence region at ``--level`` (``bound="robust"``; the
+  complaint limit also as a chance constraint where the segments' complaint
+  factors differ) and moves only with that probability of gain;
 * ``decide, chance bound``: the same with Gaussian chance constraints on the
   posterior (``bound="chance"``);
 * ``decide, scenario bound``: the same with the complaint limit held in
