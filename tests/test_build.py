@@ -338,6 +338,33 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
     assert build_module.release_kernels() == 1 and build_module.stop_kernels() == 0  # none left running
 
 
+def test_a_kept_kernel_moves_to_the_next_notebooks_folder(tmp_path):
+    """A kernel kept from a notebook in one folder runs the next one, in another folder, from that folder
+    (relative paths and the working directory are the new folder's), cleared; no new kernel is started."""
+    from analysis.report import build as build_module
+
+    code = "import os\nprint(os.getpid(), os.getcwd(), open('here.txt').read(), 'x' in globals())\nx = 1"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "here.txt").write_text(folder)
+        nb = new_notebook(cells=[new_code_cell(code)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / folder / "01_where.ipynb")
+    kernel = build_module.Kernel()
+    try:
+        printed = [
+            build_module.execute(tmp_path / f / "01_where.ipynb", tmp_path / f"{f}.ipynb", {}, kernel)
+            .cells[0]
+            .outputs[0]
+            .text.split()
+            for f in ("a", "b", "a")
+        ]
+    finally:
+        kernel.close()
+    assert [p[1:] for p in printed] == [[str(tmp_path / f), f, "False"] for f in ("a", "b", "a")]
+    assert len({p[0] for p in printed}) == 1  # one kernel
+
+
 def test_a_kernel_started_in_another_environment_is_not_reused(tmp_path, monkeypatch):
     from analysis.report import build as build_module
 

@@ -656,6 +656,8 @@ def kernel_failed_to_start(error: BaseException) -> bool:
 _RESET = """\
 import matplotlib.pyplot as __plt
 __plt.close("all")
+import os as __os
+__os.chdir({cwd!r})
 get_ipython().reset(new_session=True)
 """
 
@@ -665,44 +667,49 @@ class Kernel:
 
     Starting a kernel and importing the analysis libraries costs about 4 s per
     notebook (1.8 s start, 2.5 s of imports); a job keeps its kernel and clears
-    it between notebooks (:data:`_RESET`) instead, and a build leaves its
-    kernels to the next build in the same process (:func:`kept_kernel`). A kernel
-    that died, or was started in another folder or environment (the variables
-    of :data:`KERNEL_ENVIRONMENT`), is replaced by a new one. :meth:`close`
-    shuts it down.
+    it between notebooks (:data:`_RESET`, which also moves it to the next
+    notebook's folder) instead, and a build leaves its kernels to the next
+    build in the same process (:func:`kept_kernel`), whatever folder that one
+    builds from. A kernel that died, or was started in another environment
+    (the variables of :data:`KERNEL_ENVIRONMENT`, which a running process
+    cannot take on), is replaced by a new one. Modules stay imported across
+    notebooks (the report notebooks import only the installed package).
+    :meth:`close` shuts it down.
     """
 
     def __init__(self):
         self.km = None
-        self.started_in: tuple | None = None
+        self.environment: tuple | None = None
+        self.cwd: str | None = None
         self.used = False
 
     def ready(self, cwd: str):
-        """The kernel manager of a kernel ready for the next notebook (started, or cleared)."""
+        """The kernel manager of a kernel ready for the next notebook in folder ``cwd`` (started, or cleared)."""
         from jupyter_core.utils import run_sync
 
-        where = (cwd, *(os.environ.get(k) for k in KERNEL_ENVIRONMENT))
-        if self.km is not None and self.started_in == where and run_sync(self.km.is_alive)():
-            if not self.used or self._reset():
-                self.used = True
+        environment = tuple(os.environ.get(k) for k in KERNEL_ENVIRONMENT)
+        if self.km is not None and self.environment == environment and run_sync(self.km.is_alive)():
+            if (not self.used and self.cwd == cwd) or self._reset(cwd):
+                self.used, self.cwd = True, cwd
                 return self.km
         self.close()
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name="python3")
         run_sync(km.start_kernel)(cwd=cwd)
-        self.km, self.started_in, self.used = km, where, True
+        self.km, self.environment, self.cwd, self.used = km, environment, cwd, True
         return km
 
-    def _reset(self) -> bool:
+    def _reset(self, cwd: str) -> bool:
         from jupyter_core.utils import run_sync
 
         kc = self.km.client()  # pyright: ignore[reportOptionalMemberAccess]  # called with a live kernel only
         kc.start_channels()
+        code = _RESET.format(cwd=str(cwd))
 
         async def run():
             await kc.wait_for_ready(timeout=60)
-            return await kc.execute_interactive(_RESET, store_history=False, timeout=60, output_hook=lambda m: None)
+            return await kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda m: None)
 
         try:
             return run_sync(run)()["content"]["status"] == "ok"
