@@ -1364,8 +1364,8 @@ def _complaint_box(model: dict, level: float, scale: np.ndarray, two_sided: bool
     coefficient of the limit is >= 0, so only the rates' upper limits can break it) the box is
     ``[0, upper]`` with one-sided upper limits at ``1 - (1 - level) / k``, and its upper vertex
     alone is yielded. The rates are taken as common to the segments (the segments' factors enter
-    through the chance constraint beside the box, see :func:`_constraints`). Yields, per vertex, complaints per 10,000 accounts of the
-    population by cell.
+    through the chance constraint beside the box, see :func:`_constraints`). Yields, per vertex,
+    complaints per 10,000 accounts of the population by cell.
     """
     y = model["shape_s"] - _CHANNEL_PRIOR
     e = model["rate_s"]
