@@ -680,8 +680,6 @@ class Kernel:
     def __init__(self):
         self.km = None
         self.environment: tuple | None = None
-        self.cwd: str | None = None
-        self.used = False
 
     def ready(self, cwd: str):
         """The kernel manager of a kernel ready for the next notebook in folder ``cwd`` (started, or cleared)."""
@@ -689,15 +687,14 @@ class Kernel:
 
         environment = tuple(os.environ.get(k) for k in KERNEL_ENVIRONMENT)
         if self.km is not None and self.environment == environment and run_sync(self.km.is_alive)():
-            if (not self.used and self.cwd == cwd) or self._reset(cwd):
-                self.used, self.cwd = True, cwd
+            if self._reset(cwd):  # kept from an earlier notebook: cleared and moved to this one's folder
                 return self.km
         self.close()
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name="python3")
         run_sync(km.start_kernel)(cwd=cwd)
-        self.km, self.environment, self.cwd, self.used = km, environment, cwd, True
+        self.km, self.environment = km, environment
         return km
 
     def _reset(self, cwd: str) -> bool:
