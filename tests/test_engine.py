@@ -785,3 +785,62 @@ def test_bad_long_horizon_arguments(tiny_tables, kwargs, message):
         engine.account_outcomes(tiny_tables, **kwargs)
     with pytest.raises(ValueError, match=message):
         engine.cell_stats(tiny_tables, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Outcomes kept on the connection (small DuckDB datasets loaded by io.load)
+# --------------------------------------------------------------------------
+def _kept(con) -> dict:
+    return con.__dict__.get("_analysis_outcome_tables", {})
+
+
+def _name(t: ibis.Table) -> str | None:
+    """The name of the stored table ``t`` reads, None for a query."""
+    return getattr(t.op(), "name", None)
+
+
+def test_outcomes_of_a_loaded_dataset_are_kept_and_equal_the_lazy_ones(tiny_dir):
+    from analysis.data import io
+
+    ds = io.load(tiny_dir)
+    first = engine.account_outcomes(ds)
+    again = engine.account_outcomes(ds)
+    assert len(_kept(ds.con)) == 1  # computed once, then read from the kept table
+    assert _name(first) is not None and _name(first) == _name(again) == next(iter(_kept(ds.con).values()))
+    lazy = engine.account_outcomes(_tables(tiny_dir))  # the same files, never kept (not from io.load)
+    assert _name(lazy) is None
+    want = lazy.to_pandas().sort_values("account_id").reset_index(drop=True)
+    got = first.to_pandas().sort_values("account_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    # other options are other tables; statistics over the kept table equal those over the lazy one
+    engine.account_outcomes(ds, horizon_days=7)
+    assert len(_kept(ds.con)) == 2
+    pd.testing.assert_frame_equal(
+        engine.cell_stats(ds, by=("strategy", "segment")),
+        engine.cell_stats(_tables(tiny_dir), by=("strategy", "segment")),
+    )
+
+
+def test_a_table_that_can_be_replaced_under_its_name_is_never_kept(tiny_dir, tmp_path):
+    """Tables a caller registered (here ``accounts`` read twice under one name) are read afresh every time."""
+    con = ibis.duckdb.connect()
+    t = {name: con.read_parquet(tiny_dir / f"{name}.parquet", table_name=name) for name in contract.TABLES}
+    before = engine.account_outcomes(t).to_pandas()
+    frames = tiny_frames()
+    frames["accounts"] = frames["accounts"].assign(balance_due=frames["accounts"].balance_due * 2)
+    other = write_parquet_dataset(frames, tmp_path / "doubled")
+    t["accounts"] = con.read_parquet(other / "accounts.parquet", table_name="accounts")
+    after = engine.account_outcomes(t).to_pandas()
+    assert not _kept(con)
+    assert after.balance_due.sum() == pytest.approx(2 * before.balance_due.sum())
+
+
+def test_a_dataset_beyond_the_size_limit_stays_lazy(tiny_dir, monkeypatch):
+    from analysis.data import io
+
+    monkeypatch.setattr(engine, "MATERIALIZE_MAX_ACCOUNTS", 4)  # the tiny dataset has 5 accounts
+    ds = io.load(tiny_dir)
+    out = engine.account_outcomes(ds)
+    assert set(_kept(ds.con).values()) == {""}  # remembered as too large: no table made
+    assert _name(out) is None
+    assert len(out.to_pandas()) == 5

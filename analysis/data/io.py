@@ -57,6 +57,8 @@ __all__ = [
     "load",
     "summary",
     "cache_dir",
+    "fingerprint",
+    "FIXED_VIEWS_ATTRIBUTE",
 ]
 
 _MAX_EXAMPLES = 5
@@ -105,6 +107,10 @@ _ZONE_RE = r"\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|UTC|GMT|[+-]\d\d(:?\d\d)?|[A-Za-z_]
 _INT_RE = r"\s*[+-]?\d+\s*"
 _SINGULAR = {"are": "is", "have": "has", "share": "shares", "refer": "refers", "use": "uses"}
 _view_counter = itertools.count(1)
+#: On a DuckDB connection: the names of the views :func:`load` made on it. Each name is new to the process and
+#: never replaced, so what the engine computes from them may be kept for the connection's life
+#: (:func:`analysis.engine.account_outcomes`).
+FIXED_VIEWS_ATTRIBUTE = "_analysis_fixed_views"
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,13 @@ def _memo_key(root: Path, allowed: tuple[str, ...]) -> str | None:
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
+def fingerprint(root: str | Path) -> str | None:
+    """A digest of the dataset folder ``root`` as it is now: its table files (name, size, modification time
+    and Parquet footer), its manifest and this code; None when the folder cannot be described. Two equal
+    fingerprints mean that :func:`load` would read the same data."""
+    return _memo_key(Path(root), ())
+
+
 def _memo_get(key: str) -> dict | None:
     """What a passed validation left for ``load`` (the currency), or None."""
     try:
@@ -482,6 +495,7 @@ def load(
         cols = ", ".join(f"{src.typed[c.name]} AS {_q(c.name)}" for c in src.table.columns)
         view = f"ds{n}_{name}"
         con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {_q(view)} AS SELECT {cols} FROM {src.scan}")
+        con.__dict__.setdefault(FIXED_VIEWS_ATTRIBUTE, set()).add(view)
         tables[name] = con.table(view)
     return Dataset(root, con, tables, manifest, allowed, currency)
 

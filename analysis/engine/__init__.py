@@ -76,15 +76,19 @@ true for every account.
 from __future__ import annotations
 
 import numbers
+import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
 import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 
 from analysis import checks
 from analysis.data import contract
 from analysis.data.clock import ENGINES, backend_name, epoch_us, horizon_windows, local_time, local_to_utc
+from analysis.data.io import FIXED_VIEWS_ATTRIBUTE
 from analysis.data.scenario import LOSS_STAGES
 
 __all__ = [
@@ -99,6 +103,7 @@ __all__ = [
     "CALL_CHANNELS",
     "CONTACT_CELL_COLUMNS",
     "account_outcomes",
+    "MATERIALIZE_MAX_ACCOUNTS",
     "cell_stats",
     "contact_cells",
     "local_time",
@@ -416,10 +421,15 @@ def account_outcomes(
             ``long_expected_loss``; None leaves that column out.
 
     Returns:
-        A lazy Ibis table: every ``accounts`` column followed by the columns
+        An Ibis table: every ``accounts`` column followed by the columns
         of :data:`OUTCOME_COLUMNS` (see the module docstring), then, with
-        ``long_horizon_days``, those of :data:`LONG_OUTCOME_COLUMNS`. Nothing
-        is computed until it is executed.
+        ``long_horizon_days``, those of :data:`LONG_OUTCOME_COLUMNS`. It is
+        lazy (nothing is computed until it is executed), except for a DuckDB
+        dataset loaded by :func:`analysis.data.io.load` with at most
+        :data:`MATERIALIZE_MAX_ACCOUNTS` accounts: its outcomes are computed
+        at the first call with given options and kept in a temporary table of
+        its connection, which this and later calls read (the tables' views
+        never change under their names, so the kept rows stay right).
 
     Raises:
         ValueError: ``horizon_days`` or ``long_horizon_days`` is not a
@@ -432,6 +442,54 @@ def account_outcomes(
     loss_rates = _check_loss_rates(loss_rates)
     if loss_rates is not None and long_horizon_days is None:
         raise ValueError("loss_rates apply at the long horizon: give long_horizon_days too")
+    key = (
+        tuple(get_table(tables, n).op() for n in contract.TABLES),
+        horizon_days,
+        long_horizon_days,
+        None if loss_rates is None else tuple(sorted(loss_rates.items())),
+    )
+    return _materialized(
+        key, lambda: _outcomes_expr(tables, horizon_days, long_horizon_days, loss_rates), get_table(tables, "accounts")
+    )
+
+
+#: A DuckDB dataset of at most this many accounts has its outcomes computed once per connection and set of
+#: options (:func:`account_outcomes`), and kept in a temporary table: on small data, building and compiling the
+#: joins of the outcome query again for every statistic costs far more than running it.
+MATERIALIZE_MAX_ACCOUNTS = 500_000
+_MEMO_ATTRIBUTE = "_analysis_outcome_tables"  # on the connection: (tables, options) -> temporary table name
+_MEMO_LOCK = threading.Lock()
+
+
+def _materialized(key: tuple, make: Callable[[], ibis.Table], accounts: ibis.Table) -> ibis.Table:
+    """``make()``, read from a temporary table of its rows when the data is small and on DuckDB (see
+    :data:`MATERIALIZE_MAX_ACCOUNTS`); the lazy expression otherwise."""
+    try:
+        con = accounts._find_backend(use_default=False)
+    except Exception:  # unbound (a memtable): nothing to keep it in
+        return make()
+    fixed = getattr(con, FIXED_VIEWS_ATTRIBUTE, set())
+    read = {t.name for op in key[0] for t in op.find(ops.PhysicalTable)}
+    if con.name != "duckdb" or not read <= fixed:  # a table that may be replaced under its name: never kept
+        return make()
+    with _MEMO_LOCK:
+        memo = getattr(con, _MEMO_ATTRIBUTE, None)
+        if memo is None:
+            memo = {}
+            setattr(con, _MEMO_ATTRIBUTE, memo)
+        if key not in memo:  # "" once the data is known to be too large to keep
+            small = int(accounts.count().to_pyarrow().as_py()) <= MATERIALIZE_MAX_ACCOUNTS
+            name = f"_analysis_outcomes_{len(memo)}_{uuid.uuid4().hex[:8]}" if small else ""
+            if name:
+                con.create_table(name, make(), temp=True)
+            memo[key] = name
+        return con.table(memo[key]) if memo[key] else make()
+
+
+def _outcomes_expr(
+    tables: Tables, horizon_days: int, long_horizon_days: int | None, loss_rates: dict[str, float] | None
+) -> ibis.Table:
+    """The lazy expression of :func:`account_outcomes` (arguments validated)."""
     accounts = get_table(tables, "accounts")
     windows = horizon_windows(accounts, horizon_days)
 

@@ -122,6 +122,34 @@ def engine_connection():
     return spark.connect(os.environ.get("ANALYSIS_SPARK_MASTER") or None)
 
 
+_LOADED: dict[tuple, io.Dataset] = {}  # the last dataset loaded by prepare() in this process, by its key
+
+
+def _load(path: Path) -> io.Dataset:
+    """``io.load(path)`` on :func:`engine_connection`, or the dataset the last call loaded from the same files.
+
+    A build runs its notebooks one after another in one kernel, each loading the same folder: the second and
+    later ones take the first one's dataset (its connection, and what the engine keeps on it, such as the
+    per-account outcomes) instead of loading it again. Changed files, or another engine, load anew.
+    """
+    import os
+
+    stamp = io.fingerprint(path)
+    key = (
+        str(path.resolve()),
+        os.environ.get("ANALYSIS_ENGINE", ""),
+        os.environ.get("ANALYSIS_SPARK_MASTER", ""),
+        stamp,
+    )
+    if stamp is not None and key in _LOADED:
+        return _LOADED[key]
+    ds = io.load(path, con=engine_connection())
+    _LOADED.clear()
+    if stamp is not None:
+        _LOADED[key] = ds
+    return ds
+
+
 def prepare(
     data_dir: str | Path, scenario: str = "cn_default", seed: int = 1, *, accounts: int | None = None
 ) -> Prepared:
@@ -147,7 +175,7 @@ def prepare(
     path = Path(data_dir)
     if not path.exists() or not any(path.iterdir()):
         synth.generate(scenario=scenario, seed=seed, accounts=accounts, out=path, overwrite=True)
-    ds = io.load(path, con=engine_connection())
+    ds = _load(path)
     name = (ds.manifest or {}).get("scenario", scenario)
     try:
         sc = load_scenario(name)
