@@ -407,3 +407,49 @@ def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, t
         kernel.close()
     assert nb.cells[1].outputs[0].text == "alive\n"
     assert kernel.km is None  # closed
+
+
+def test_pages_are_made_focusable_as_nbconvert_does_it():
+    """The renderer's own pass gives every cell input and output ``tabindex="0"`` and every image an
+    alternative text, on exactly the elements nbconvert's exporter (which parses the page again) would."""
+    from html.parser import HTMLParser
+
+    from nbconvert import HTMLExporter
+
+    from analysis.report.build import _exporters, focusable
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "img" or (tag == "div" and "tabindex" in a):
+                self.found.append((tag, tuple((a.get("class") or "").split()), a.get("tabindex"), a.get("alt")))
+
+    def tags(page):
+        p = Tags()
+        p.feed(page)
+        return p.found
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# A title"),
+            new_code_cell("x = 1", outputs=[nbformat.v4.new_output("display_data", data={"image/png": png})]),
+            new_code_cell(
+                "y = 2",
+                outputs=[
+                    nbformat.v4.new_output("execute_result", data={"text/html": "<b>bold</b>"}, execution_count=1)
+                ],
+            ),
+        ]
+    )
+    ours, _ = _exporters()[0](template_name="lab").from_notebook_node(nb)
+    theirs, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    assert tags(ours) == tags(theirs)
+    assert [t[2] for t in tags(ours)].count("0") >= 3 and any(t[0] == "img" and t[3] for t in tags(ours))
+    # only the classes named, never a look-alike or a div that already has a tabindex
+    page = '<div class="jp-Cell-inputWrapperX"></div><div class="a jp-OutputArea-output" tabindex="-1"><img alt="">'
+    assert focusable(page) == page
