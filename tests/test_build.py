@@ -453,3 +453,21 @@ def test_pages_are_made_focusable_as_nbconvert_does_it():
     # only the classes named, never a look-alike or a div that already has a tabindex
     page = '<div class="jp-Cell-inputWrapperX"></div><div class="a jp-OutputArea-output" tabindex="-1"><img alt="">'
     assert focusable(page) == page
+
+
+def test_a_page_that_would_load_from_the_network_is_refused_beside_embedded_images():
+    """The network check skips the bytes of embedded images (most of a page), never a reference beside them."""
+    from analysis.report.build import Renderer
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+    image = nbformat.v4.new_output("display_data", data={"image/png": png})
+    r = Renderer()
+    fine = new_notebook(cells=[new_markdown_cell("# Fine"), new_code_cell("x = 1", outputs=[image])])
+    assert "data:image/png;base64," + png in r.render(fine, "manager", "fine", Path.cwd())
+    for ref in (
+        '<img src="https://example.com/x.png">',
+        '<img alt="data:image/png;base64,AAAA" src="//example.com/x">',
+    ):
+        nb = new_notebook(cells=[new_markdown_cell(f"# Remote\n\n{ref}"), new_code_cell("x = 1", outputs=[image])])
+        with pytest.raises(BuildError, match="would load from the network"):
+            r.render(nb, "manager", "remote", Path.cwd())
