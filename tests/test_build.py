@@ -471,3 +471,17 @@ def test_a_page_that_would_load_from_the_network_is_refused_beside_embedded_imag
         nb = new_notebook(cells=[new_markdown_cell(f"# Remote\n\n{ref}"), new_code_cell("x = 1", outputs=[image])])
         with pytest.raises(BuildError, match="would load from the network"):
             r.render(nb, "manager", "remote", Path.cwd())
+
+
+def test_code_on_the_analyst_page_is_escaped_without_the_sanitizer():
+    """The analyst page shows code as Pygments highlights it (escaped), markup in the code included."""
+    import html as html_module
+
+    from analysis.report.build import Renderer
+
+    code = 'label = "</div><script>alert(1)</script><img src=x onerror=alert(2)>"'
+    nb = new_notebook(cells=[new_markdown_cell("# Code"), new_code_cell(code)])
+    page = Renderer().render(nb, "analyst", "code", Path.cwd())
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", page))
+    assert code in text  # shown as written
