@@ -791,7 +791,7 @@ def test_bad_long_horizon_arguments(tiny_tables, kwargs, message):
 # Outcomes kept on the connection (small DuckDB datasets loaded by io.load)
 # --------------------------------------------------------------------------
 def _kept(con) -> dict:
-    return con.__dict__.get("_analysis_outcome_tables", {})
+    return getattr(con, engine._MEMO_ATTRIBUTE, {})
 
 
 def _name(t: ibis.Table) -> str | None:

@@ -479,7 +479,7 @@ def _materialized(key: tuple, make: Callable[[], ibis.Table], accounts: ibis.Tab
             setattr(con, _MEMO_ATTRIBUTE, memo)
         if key not in memo:  # "" once the data is known to be too large to keep
             small = int(accounts.count().to_pyarrow().as_py()) <= MATERIALIZE_MAX_ACCOUNTS
-            name = f"_analysis_outcomes_{len(memo)}_{uuid.uuid4().hex[:8]}" if small else ""
+            name = f"_analysis_outcomes_{uuid.uuid4().hex}" if small else ""
             if name:
                 con.create_table(name, make(), temp=True)
             memo[key] = name
