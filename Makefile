@@ -7,6 +7,11 @@ SCENARIO ?= cn_default
 SEED    ?= 1
 DATA    ?= data/generated/$(SCENARIO)
 PYTEST_ARGS ?=
+# The tests start many Python processes (kernels, the command line, benchmark smoke runs). Where
+# PYTHONDONTWRITEBYTECODE is set (some machine images set it), each would compile the package's sources again and
+# each pytest worker would rewrite the tests' assertions again; the tests keep the compiled files instead (in the
+# git-ignored __pycache__ folders).
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 # the reports' language: `make LANG=zh` builds them in Simplified Chinese (into reports-zh/). Only a LANG given on
 # make's command line counts: the shell's own LANG (a locale such as C.UTF-8) is not a reports' language, and the
 # tools the recipes run get the locale C.UTF-8 instead of LANG=zh.
@@ -54,10 +59,10 @@ validate: data ## validate the dataset and print its summary
 	$(BIN)/python -m analysis validate $(DATA)
 
 test: setup ## run all tests (several minutes: notebooks, builds, browser, benchmark smoke runs)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup ## the quick tests only, for the inner loop: leaves out those marked slow (PYTEST_ARGS=... passes options)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint and format check), the import layers (import-linter), pyright (basic)
 	$(BIN)/ruff check .
