@@ -14,7 +14,10 @@ folder and loaded; two methods choose a policy from it under the same limits:
   posterior (``bound="chance"``);
 * ``decide, scenario bound``: the same with the complaint limit held in
   every one of the scenario approach's posterior draws
-  (``bound="scenario"``).
+  (``bound="scenario"``);
+* ``decide, pooled by strategy``: the decision with each strategy's gains
+  shrunk toward its mean over segments instead of the segments' product fit
+  (``estimate(..., pool_gains="strategy")``).
 
 Each chosen allocation is scored against the truth: the scenario's true
 per-account net value, agent hours and complaints of every (segment,
@@ -75,7 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 TRUTH_SEED = 12345
 #: The methods scored, by name.
-METHODS = ("plug-in", "decide", "decide, chance bound", "decide, scenario bound")
+METHODS = ("plug-in", "decide", "decide, chance bound", "decide, scenario bound", "decide, pooled by strategy")
 MOVED = 0.005  # a segment counts as moved when more than this share leaves the baseline
 
 
@@ -197,6 +200,11 @@ def run(
             m = economics.cell_moments(ds, sc, by=("segment",))
             cc = engine.contact_cells(ds, by=("segment", "strategy", "channel"), horizon_days=sc.horizon_days)
             est = decision.estimate(m, sc, baseline=baseline, contacts=cc)
+            by_strategy = (
+                decision.estimate(m, sc, baseline=baseline, contacts=cc, pool_gains="strategy")
+                if "decide, pooled by strategy" in methods
+                else None
+            )
             c = est.cells
             pop = c.drop_duplicates("segment").set_index("segment").population.astype(float).to_dict()
             current = c[["segment", "strategy"]].assign(share=c.current_share)
@@ -218,6 +226,7 @@ def run(
                     "decide": lambda: _decide(est, sc, baseline, cap, bud, level, seed),  # noqa: B023
                     "decide, chance bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "chance"),  # noqa: B023
                     "decide, scenario bound": lambda: _decide(est, sc, baseline, cap, bud, level, seed, "scenario"),  # noqa: B023
+                    "decide, pooled by strategy": lambda: _decide(by_strategy, sc, baseline, cap, bud, level, seed),  # noqa: B023
                 }
                 for method in methods:
                     alloc, stated = choose[method]()

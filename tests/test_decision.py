@@ -63,6 +63,73 @@ def test_pool_means_pools_fully_when_cells_agree_and_keeps_a_lone_cell():
     assert unknown.mean[2] == pytest.approx(unknown.center) and unknown.var[2] > unknown.spread
 
 
+def test_pool_products_recovers_an_exact_product_and_keeps_a_strategy_that_does_not_follow_it():
+    # gains c_g rho_s exactly (c = 300, 50, 200, 30; rho = 1, 0.9); a third strategy loses a little everywhere,
+    # not in proportion to the segment's scale
+    c, rho = np.array([300.0, 50.0, 200.0, 30.0]), {"phone": 1.0, "text+call": 0.9}
+    seg = np.repeat(list("ABCD"), 3)
+    strat = np.tile(["phone", "text+call", "none"], 4)
+    loss = {"A": -5.0, "B": -12.0, "C": -1.0, "D": -8.0}
+    g = np.array([loss[a] if b == "none" else c["ABCD".index(a)] * rho[b] for a, b in zip(seg, strat)])
+    se = np.full(len(g), 2.0)
+    p = D.pool_products(g, se, seg, strat)
+    assert p is not None
+    assert p.ratio["text+call"] / p.ratio["phone"] == pytest.approx(0.9, rel=1e-6)
+    called = strat != "none"
+    assert np.allclose(p.fit[called], g[called], atol=0.05)  # the product fits the calls
+    assert p.spread["none"] > 10 * se[0] ** 2  # "none" does not follow it: its own estimates, nearly
+    # shrunk less than a tenth of the way toward the product
+    assert np.all(np.abs(p.mean - g)[~called] <= 0.1 * np.abs(p.fit - g)[~called])
+    assert "partly pooled toward the segments' product fit" in p.note["none"]
+    # a cell of one account (no standard error) takes the fit, with the fit's and the spread's variance
+    se1 = se.copy()
+    se1[0] = np.nan
+    q = D.pool_products(g, se1, seg, strat)
+    assert q is not None and q.mean[0] == pytest.approx(q.fit[0]) and q.var[0] > q.spread["phone"]
+
+
+def test_pool_products_is_declined_when_the_cells_cannot_show_a_product():
+    assert D.pool_products([1.0, 2.0, 3.0], [0.1] * 3, ["A", "B", "C"], ["call"] * 3) is None  # one strategy
+    assert D.pool_products([1.0, 0.9], [0.1] * 2, ["A", "A"], ["call", "text"]) is None  # one segment
+    # two segments by two strategies: 4 cells, 3 parameters: not two cells more
+    assert D.pool_products([1.0, 0.9, 2.0, 1.8], [0.1] * 4, list("AABB"), ["call", "text"] * 2) is None
+
+
+def test_pool_products_beats_pooling_toward_a_strategys_mean_on_gains_that_scale_with_the_segment():
+    """Simulated: six segments whose gains differ tenfold (as balances do), two ways of calling whose gains are
+    in a fixed ratio, one cell noisier than the others. Over 400 replications the product's posterior is
+    closer to the truth than the raw estimates and than shrinkage toward a strategy's mean, and its 90%
+    intervals cover the truth as often as they say (binomial 99.9% bounds over 4,800 intervals)."""
+    rng = np.random.default_rng(3)
+    c = np.array([310.0, 50.0, 200.0, 32.0, 165.0, 16.0])
+    rho = np.array([1.0, 0.92])
+    truth = (c[:, None] * rho).ravel()
+    se = np.tile([23.0, 3.0, 22.0, 4.0, 22.0, 5.0], (2, 1)).T.ravel()
+    seg = np.repeat(np.arange(6).astype(str), 2)
+    strat = np.tile(["phone", "text+call"], 6)
+    err = {"raw": [], "product": [], "strategy mean": []}
+    covered = 0
+    z = sps.norm.ppf(0.95)
+    for _ in range(400):
+        g = truth + rng.normal(0.0, se)
+        p = D.pool_products(g, se, seg, strat)
+        assert p is not None
+        by_mean = np.empty_like(g)
+        for s in ("phone", "text+call"):
+            k = strat == s
+            by_mean[k] = D.pool_means(g[k], se[k]).mean
+        err["raw"].append(np.mean((g - truth) ** 2))
+        err["product"].append(np.mean((p.mean - truth) ** 2))
+        err["strategy mean"].append(np.mean((by_mean - truth) ** 2))
+        covered += int(np.sum(np.abs(p.mean - truth) <= z * np.sqrt(p.var)))
+    mse = {k: float(np.mean(v)) for k, v in err.items()}
+    assert mse["product"] < 0.8 * mse["raw"], mse
+    assert mse["product"] < 0.8 * mse["strategy mean"], mse
+    n = 400 * len(truth)
+    lo, hi = sps.binom.ppf([0.0005, 0.9995], n, 0.9)
+    assert lo <= covered <= hi, (covered / n, lo / n, hi / n)
+
+
 def test_pool_rates_pulls_a_zero_cell_toward_its_strategy():
     p = D.pool_rates([0, 30, 25, 35], [500, 10_000, 10_000, 10_000])
     assert 0 < p.mean[0] < 30 / 10_000 * 1.2
@@ -492,6 +559,20 @@ def small_worlds(tmp_path_factory):
         synth.generate(scenario=sc, accounts=15_000, seed=seed, out=out, truth_accounts=1, progress=False)
         data.append(io.load(out))
     return sc, truth, data
+
+
+def test_gains_are_pooled_toward_the_segments_product_unless_asked_otherwise(small_worlds):
+    sc, _truth, data = small_worlds
+    est = D.estimate(data[0], sc)
+    gains = est.pooling[est.pooling.quantity == "gain before complaint costs"]
+    assert gains.note.str.contains("product fit").all(), gains.note.tolist()
+    old = D.estimate(data[0], sc, pool_gains="strategy")
+    old_gains = old.pooling[old.pooling.quantity == "gain before complaint costs"]
+    assert not old_gains.note.str.contains("product fit").any()
+    assert np.allclose(est.cells.gain_raw, old.cells.gain_raw)  # the same data, pooled two ways
+    assert not np.allclose(est.cells.gain, old.cells.gain)
+    with pytest.raises(ValueError, match="pool_gains"):
+        D.estimate(data[0], sc, pool_gains="segment")
 
 
 def test_estimates_from_the_tables_model_complaints_per_contact(small_worlds):

@@ -18,6 +18,7 @@ def test_the_study_scores_both_methods_against_the_truth(capsys):
     assert decision_study.main(["--smoke"]) == 0
     out = capsys.readouterr().out
     assert "plug-in" in out and "decide" in out and "regret_median" in out
+    assert "decide, pooled by strategy" in out  # the estimator the product fit replaced, scored beside it
     assert "python benchmarks/decision_study.py --smoke" in out
 
 

@@ -12,12 +12,20 @@ Method (see ``DECISION.md`` in the design notes):
    statistics (:func:`analysis.decide.economics.cell_moments`):
 
    * the gain of each strategy over the baseline in a segment, before
-     complaint costs, ``g_i`` (money collected less contact cost, per
-     account; delta-method standard error ``se_i``), is shrunk toward that
-     strategy's mean gain over segments by normal empirical Bayes
-     (DerSimonian and Laird 1986 for ``tau^2``; Efron and Morris 1975):
-     ``post_i = mu + B_i (g_i - mu)``, ``B_i = tau^2 / (tau^2 + se_i^2)``,
-     posterior variance ``B_i se_i^2 + (1 - B_i)^2 var(mu)``;
+     complaint costs, ``g_gs`` (money collected less contact cost, per
+     account; delta-method standard error ``se_gs``), is shrunk by normal
+     empirical Bayes (Efron and Morris 1975) toward the product of a
+     segment's scale and a strategy's ratio, ``f_gs = c_g rho_s``
+     (:func:`pool_products`): ``post = f + B (g - f)``, ``B = tau_s^2 /
+     (tau_s^2 + se^2)``, ``tau_s^2`` by moments as DerSimonian and Laird
+     (1986). The segments' gains differ many times over with their balances,
+     so shrinking toward a strategy's mean over segments (:func:`pool_means`,
+     used when the cells are too few for the product) pulls the large
+     segments' gains down and the small ones' up; the product lets the ways
+     of calling in one segment borrow strength from each other instead. In
+     the decision study (12 datasets of 200,000 accounts, today's limits) it
+     cut the median gain left behind from 7.3% to 4.4% (us) and from 5.2% to
+     4.0% (cn);
    * complaints per account of each (segment, strategy) cell from
      complaints per contact by channel (:func:`_channel_complaint_model`,
      with the contacts and the complaints they caused from
@@ -34,8 +42,8 @@ Method (see ``DECISION.md`` in the design notes):
    * agent hours per account as observed (thousands of calls per cell make
      them precise), with their standard error.
 
-   A strategy seen in one segment, or whose segments agree (``tau^2 = 0``),
-   is pooled fully; that is said in :attr:`CellEstimates.pooling`.
+   How each strategy's gains were pooled (toward what, and how far) is said in
+   :attr:`CellEstimates.pooling`.
 
 2. **Limits that hold with a stated probability.** ``x0 = 0`` and ``B``
    the limit for a number; ``x0`` the current allocation and ``B = 0`` for
@@ -117,6 +125,8 @@ __all__ = [
     "parse_limit",
     "Pooled",
     "pool_means",
+    "ProductPooled",
+    "pool_products",
     "pool_rates",
     "CellEstimates",
     "estimate",
@@ -280,6 +290,165 @@ def pool_means(theta, se) -> Pooled:
     else:
         note = _("partly pooled (tau = {tau:.3g})").format(tau=math.sqrt(tau2))
     return Pooled(mean, var, mu, tau2, b, note)
+
+
+@dataclass(frozen=True)
+class ProductPooled:
+    """Gains shrunk toward a segment-by-strategy product (:func:`pool_products`); arrays follow the input cells.
+
+    ``mean``, ``var`` and ``fit`` (``c_g rho_s``) are NaN for a cell the product does not reach (its segment or strategy has no cell
+    with a standard error); ``ratio``, ``spread`` (``tau_s^2``) and ``note`` are per strategy.
+    """
+
+    mean: np.ndarray
+    var: np.ndarray
+    fit: np.ndarray
+    ratio: dict
+    spread: dict
+    note: dict
+
+
+def _rank_one(y, w, rho, max_iter: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares of ``y`` (segments by strategies; weight 0 where a cell is missing) on ``c_g rho_s``,
+    by alternating the two (the largest ``|rho|`` scaled to 1); starts from ``rho``."""
+    for _i in range(max_iter):
+        den_c = (w * rho**2).sum(axis=1)
+        c = np.divide((w * y * rho).sum(axis=1), den_c, out=np.zeros_like(den_c), where=den_c > 0)
+        den_r = (w * c[:, None] ** 2).sum(axis=0)
+        new = np.divide((w * y * c[:, None]).sum(axis=0), den_r, out=rho.copy(), where=den_r > 0)
+        scale = float(np.max(np.abs(new)))
+        new = new / scale if scale > 0 else new
+        done = np.allclose(new, rho, rtol=1e-10, atol=1e-12)
+        rho = new
+        if done:
+            break
+    den_c = (w * rho**2).sum(axis=1)
+    return np.divide((w * y * rho).sum(axis=1), den_c, out=np.zeros_like(den_c), where=den_c > 0), rho
+
+
+def pool_products(theta, se, segment, strategy, *, max_iter: int = 500) -> ProductPooled | None:
+    """Normal empirical Bayes toward a product of a segment's scale and a strategy's ratio.
+
+    The gains ``g_gs`` of the strategies over the baseline in the segments are
+    shrunk toward the rank-one fit ``f_gs = c_g rho_s`` (weighted least squares
+    with weights ``w = 1 / se^2``, by alternating the two sets of parameters):
+    a segment where calls pay twice as much pays twice as much for each way of
+    calling, so the strategies' gains in one segment borrow strength from each
+    other and from the other segments, where pooling toward a strategy's mean
+    over segments cannot (the segments' gains differ many times over, with
+    their balances). Each strategy's cells then deviate from the fit by
+    ``N(0, tau_s^2)``, ``tau_s^2`` by the method of moments, ``(Q_s - df_s) /
+    (h sum_g w_gs)`` with ``Q_s = sum_g w_gs (g_gs - f_gs)^2``, ``h = (k - p) / k``
+    for ``k`` cells and ``p = G + S - 1`` parameters, and ``df_s = h k_s`` (as
+    DerSimonian and Laird, with the fit's parameters taken off): a strategy
+    whose gains do not follow the product (e.g. no contact, which loses in
+    every segment) keeps most of its own estimates. Posterior mean ``f + B (g -
+    f)``, ``B = tau_s^2 / (tau_s^2 + se^2)``; variance ``B se^2 + (1 - B)^2
+    var(f_gs)``, ``var(f_gs)`` by the delta method from the least squares'
+    information over ``(c, rho)`` (the largest ratio held at 1, as the
+    product's scale is free). A cell without a standard error (one account)
+    takes the fit, with variance ``tau_s^2 + var(f_gs)``.
+
+    Returns None when the product cannot be told from the cells: fewer than two
+    segments or strategies, or fewer than two cells more than parameters.
+
+    >>> g = [10.0, 9.0, 4.0, 3.6, 1.0, 0.9]  # three segments, two strategies: the second pays 0.9 of the first
+    >>> p = pool_products(g, [0.5] * 6, list("AABBCC"), ["call", "text"] * 3)
+    >>> round(p.ratio["text"] / p.ratio["call"], 3), [round(float(m), 2) for m in p.mean[:2]]
+    (0.9, [10.0, 9.0])
+    """
+    theta, se = np.asarray(theta, float), np.asarray(se, float)
+    segment, strategy = np.asarray(segment).astype(str), np.asarray(strategy).astype(str)
+    known = np.isfinite(theta) & np.isfinite(se)
+    segs = sorted(set(segment[known].tolist()))
+    strats = sorted(set(strategy[known].tolist()))
+    k, p = int(known.sum()), len(segs) + len(strats) - 1
+    if len(segs) < 2 or len(strats) < 2 or k - p < 2:
+        return None
+    gi = {g: i for i, g in enumerate(segs)}
+    si = {s: j for j, s in enumerate(strats)}
+    y = np.full((len(segs), len(strats)), np.nan)
+    w = np.zeros_like(y)
+    for t, e, g, s in zip(theta[known], se[known], segment[known], strategy[known]):
+        y[gi[g], si[s]] = t
+        w[gi[g], si[s]] = 1 / max(float(e), 1e-12) ** 2
+    y0 = np.where(w > 0, y, 0.0)
+    h = (k - p) / k
+    tau2 = np.zeros(len(strats))
+    rho = np.ones(len(strats))
+    c = np.zeros(len(segs))
+    se2 = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
+    for _round in range(50):  # the fit weighs a cell by 1 / (se^2 + tau_s^2): a strategy off the product weighs less
+        we = np.divide(1.0, se2 + tau2, out=np.zeros_like(w), where=w > 0)
+        c, rho = _rank_one(y0, we, rho, max_iter)
+        fit = c[:, None] * rho
+        new = np.array(
+            [
+                max(
+                    0.0,
+                    (float(np.sum(w[:, j] * (y0[:, j] - fit[:, j]) ** 2 * (w[:, j] > 0))) - h * (w[:, j] > 0).sum())
+                    / (h * w[:, j].sum()),
+                )
+                for j in range(len(strats))
+            ]
+        )
+        done = np.allclose(new, tau2, rtol=1e-8, atol=1e-12)
+        tau2 = new
+        if done:
+            break
+    we = np.divide(1.0, se2 + tau2, out=np.zeros_like(w), where=w > 0)
+    c, rho = _rank_one(y0, we, rho, max_iter)
+    fit = c[:, None] * rho
+    # the fit's variance by the delta method: the weighted least squares' information over (c, rho), the
+    # largest ratio held at 1 (the product's scale is otherwise free)
+    ref = int(np.argmax(np.abs(rho)))
+    cells_ij = np.argwhere(w > 0)
+    free = [j for j in range(len(strats)) if j != ref]
+    jac = np.zeros((len(cells_ij), len(segs) + len(free)))
+    for r, (i, j) in enumerate(cells_ij):
+        jac[r, i] = rho[j]
+        if j != ref:
+            jac[r, len(segs) + free.index(j)] = c[i]
+    cov = np.linalg.pinv(jac.T @ (jac * we[cells_ij[:, 0], cells_ij[:, 1]][:, None]))
+    var_fit = np.full_like(fit, np.inf)
+    for i in range(len(segs)):
+        for j in range(len(strats)):
+            d = np.zeros(len(segs) + len(free))
+            d[i] = rho[j]
+            if j != ref:
+                d[len(segs) + free.index(j)] = c[i]
+            var_fit[i, j] = max(float(d @ cov @ d), 0.0)
+    mean = np.full(len(theta), np.nan)
+    var = np.full(len(theta), np.nan)
+    cell_fit = np.full(len(theta), np.nan)
+    for n, (g, s) in enumerate(zip(segment.tolist(), strategy.tolist())):
+        if g not in gi or s not in si:
+            continue
+        i, j = gi[g], si[s]
+        cell_fit[n] = fit[i, j]
+        if known[n]:
+            s2 = max(float(se[n]), 1e-12) ** 2
+            b = tau2[j] / (tau2[j] + s2)
+            mean[n] = fit[i, j] + b * (theta[n] - fit[i, j])
+            var[n] = b * s2 + (1 - b) ** 2 * var_fit[i, j]
+        else:
+            mean[n], var[n] = fit[i, j], tau2[j] + var_fit[i, j]
+    notes = {
+        s: (
+            _("follows the segments' product fit (tau^2 = 0): pooled fully")
+            if tau2[j] == 0
+            else _("partly pooled toward the segments' product fit (tau = {tau:.3g})").format(tau=math.sqrt(tau2[j]))
+        )
+        for s, j in si.items()
+    }
+    return ProductPooled(
+        mean,
+        var,
+        cell_fit,
+        {s: float(rho[j]) for s, j in si.items()},
+        {s: float(tau2[j]) for s, j in si.items()},
+        notes,
+    )
 
 
 def pool_rates(events, exposure, prior_mean=None, *, max_weight: float | None = None) -> Pooled:
@@ -642,6 +811,7 @@ def estimate(
     horizon_days: int | None = None,
     contacts: pd.DataFrame | None = None,
     horizon: str = "short",
+    pool_gains: str = "product",
 ) -> CellEstimates:
     """Raw and partially pooled estimates per (segment, strategy) from a dataset or its moments.
 
@@ -662,11 +832,15 @@ def estimate(
             complaints are modelled per contact by channel
             (:func:`_channel_complaint_model`); from moments alone, per account
             (:func:`_complaint_model`).
+        pool_gains: ``"product"`` (default: the gains shrunk toward the segments' product fit,
+            :func:`pool_products`, where the cells can show one) or ``"strategy"`` (each strategy's gains
+            toward its mean over segments, :func:`pool_means`; the decision study scores both).
 
     Raises:
         ValueError: unknown baseline, or no segment with the baseline and another strategy.
     """
     economics._check_horizon(horizon)
+    checks.choice(pool_gains, ("product", "strategy"), "pool_gains")
     if isinstance(source, economics.CellMoments):
         m = source
     else:
@@ -786,6 +960,29 @@ def estimate(
                 "note": g.note,
             }
         )
+    # then the strategies' gains together, toward the segments' product fit (when the cells can show one)
+    idx = np.flatnonzero(((cells.strategy != baseline) & cells.judged).to_numpy())
+    prod = (
+        None
+        if pool_gains == "strategy"
+        else pool_products(
+            cells.gain_raw.to_numpy()[idx],
+            cells.gain_raw_se.to_numpy()[idx],
+            cells.segment.to_numpy()[idx],
+            cells.strategy.to_numpy()[idx],
+        )
+    )
+    if prod is not None:
+        reached = np.isfinite(prod.mean)
+        cells.loc[idx[reached], "gain"] = prod.mean[reached]
+        cells.loc[idx[reached], "gain_sd"] = np.sqrt(prod.var[reached])
+        weight = cells.population.to_numpy(float)[idx]
+        for row in pooling:
+            st = row["strategy"]
+            if st in prod.ratio:
+                mine = reached & (cells.strategy.to_numpy()[idx] == st)
+                row["center"] = float(np.average(prod.fit[mine], weights=weight[mine]))
+                row["spread"], row["note"] = prod.spread[st], prod.note[st]
     base_c = cells.loc[cells.strategy == baseline].set_index("segment").complaints
     cells["net_gain"] = cells.gain - k_c * (cells.complaints - base_c.reindex(cells.segment).to_numpy())
     keep = [
