@@ -88,6 +88,14 @@ def test_pool_products_recovers_an_exact_product_and_keeps_a_strategy_that_does_
     assert q is not None and q.mean[0] == pytest.approx(q.fit[0]) and q.var[0] > q.spread["phone"]
 
 
+def test_pool_products_keeps_the_own_estimate_of_a_strategy_tried_in_one_segment():
+    g = [10.0, 9.0, 4.0, 3.6, 1.0, 0.9, 7.0]
+    se = [0.5] * 6 + [2.0]
+    p = D.pool_products(g, se, list("AABBCC") + ["A"], ["call", "text"] * 3 + ["pilot"])
+    assert p is not None and p.mean[6] == 7.0 and p.var[6] == pytest.approx(4.0)
+    assert "one segment" in p.note["pilot"] and "product fit" in p.note["text"]
+
+
 def test_pool_products_is_declined_when_the_cells_cannot_show_a_product():
     assert D.pool_products([1.0, 2.0, 3.0], [0.1] * 3, ["A", "B", "C"], ["call"] * 3) is None  # one strategy
     assert D.pool_products([1.0, 0.9], [0.1] * 2, ["A", "A"], ["call", "text"]) is None  # one segment

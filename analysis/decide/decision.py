@@ -347,7 +347,8 @@ def pool_products(theta, se, segment, strategy, *, max_iter: int = 500) -> Produ
     var(f_gs)``, ``var(f_gs)`` by the delta method from the least squares'
     information over ``(c, rho)`` (the largest ratio held at 1, as the
     product's scale is free). A cell without a standard error (one account)
-    takes the fit, with variance ``tau_s^2 + var(f_gs)``.
+    takes the fit, with variance ``tau_s^2 + var(f_gs)``. A strategy tried in
+    one segment only keeps its own estimate there (its ratio rests on that cell).
 
     Returns None when the product cannot be told from the cells: fewer than two
     segments or strategies, or fewer than two cells more than parameters.
@@ -433,9 +434,15 @@ def pool_products(theta, se, segment, strategy, *, max_iter: int = 500) -> Produ
             var[n] = b * s2 + (1 - b) ** 2 * var_fit[i, j]
         else:
             mean[n], var[n] = fit[i, j], tau2[j] + var_fit[i, j]
+    lone = {j for j in range(len(strats)) if (w[:, j] > 0).sum() == 1}  # a strategy tried in one segment only
+    for n, s in enumerate(strategy.tolist()):
+        if known[n] and s in si and si[s] in lone:  # its ratio rests on that one cell: its own estimate
+            mean[n], var[n] = theta[n], max(float(se[n]), 1e-12) ** 2
     notes = {
         s: (
-            _("follows the segments' product fit (tau^2 = 0): pooled fully")
+            _("one segment: its own estimate")
+            if j in lone
+            else _("follows the segments' product fit (tau^2 = 0): pooled fully")
             if tau2[j] == 0
             else _("partly pooled toward the segments' product fit (tau = {tau:.3g})").format(tau=math.sqrt(tau2[j]))
         )
