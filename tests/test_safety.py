@@ -477,6 +477,9 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as at a terminal, even where the tests run in the background (a shell starts background jobs
+        # with SIGINT ignored, and the build would inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         for _ in range(3000):  # up to 5 minutes: validation and a kernel start are slow on a loaded machine
