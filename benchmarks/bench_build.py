@@ -11,7 +11,8 @@ up to more than the wall time.
 
     python benchmarks/bench_build.py                     # default scenario, fresh data, PDFs
     python benchmarks/bench_build.py --reuse-data --jobs 1
-    python benchmarks/bench_build.py --smoke             # seconds: 2,000 accounts, two notebooks, no PDF
+    python benchmarks/bench_build.py --reuse-data --no-pdf --draft   # figures at screen resolution
+    python benchmarks/bench_build.py --smoke             # seconds: 2,000 accounts, two notebooks, no PDF, a draft
 
 Target: the default scenario's whole build in under 90 s on 2 cores; the
 rebuild in a few seconds.
@@ -49,16 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reuse-data", action="store_true", help="keep the data of an earlier run (no generation)")
     ap.add_argument("--jobs", type=int, default=BuildConfig.jobs)
     ap.add_argument("--no-pdf", action="store_true")
+    ap.add_argument("--draft", action="store_true", help="build drafts (python -m analysis build --draft)")
     ap.add_argument(
         "--smoke",
         action="store_true",
-        help=f"{SMOKE_ACCOUNTS:,} accounts, notebooks {' and '.join(SMOKE_NOTEBOOKS)}, no PDF: seconds",
+        help=f"{SMOKE_ACCOUNTS:,} accounts, notebooks {' and '.join(SMOKE_NOTEBOOKS)}, no PDF, a draft: seconds",
     )
     args = ap.parse_args(argv)
 
     out = Path(args.out or ROOT / "benchmarks" / "out" / ("smoke" if args.smoke else "build")).resolve()
     data = out / "data" / args.scenario
     pdf = not (args.no_pdf or args.smoke)
+    draft = args.draft or args.smoke
     t = time.perf_counter()
     reused = args.reuse_data and (data / "manifest.json").is_file()
     if not reused:
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         pdf=pdf,
         notebooks=notebooks,
         quiet=args.smoke,
+        draft=draft,
     )
 
     t = time.perf_counter()
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nreport build benchmark, scenario {args.scenario}{' (smoke)' if args.smoke else ''}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, {args.jobs} notebook(s) at a time, "
-        f"PDF {'on' if chromium() and pdf else 'off'}"
+        f"PDF {'on' if chromium() and pdf else 'off'}{', a draft (figures at screen resolution)' if draft else ''}"
     )
     print(f"  {'data generation' + (' (reused)' if reused else ''):<44} {generation:7.1f} s")
     print("  first build (every notebook executed):")
@@ -122,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  warning: the rebuild executed {', '.join(again.executed)}")
     flags = (
         f"{' --reuse-data' if args.reuse_data else ''}{' --smoke' if args.smoke else ''}"
-        f"{' --no-pdf' if args.no_pdf else ''}{' --out ' + str(out) if args.out else ''}"
+        f"{' --no-pdf' if args.no_pdf else ''}{' --draft' if args.draft else ''}{' --out ' + str(out) if args.out else ''}"
     )
     print(f"\nreproduce: {sys.executable} benchmarks/bench_build.py{flags} --jobs {args.jobs}")
     same = (
         f"{sys.executable} -m analysis build --scenario {args.scenario} --data {data} --out {out / 'reports'} "
-        f"--jobs {args.jobs}{'' if pdf else ' --no-pdf'}"
+        f"--jobs {args.jobs}{'' if pdf else ' --no-pdf'}{' --draft' if draft else ''}"
         f"{' --notebooks ' + str(notebooks) if args.smoke else ''}"
     )
     print(f"same builds: {same} --no-cache, then {same}")

@@ -387,6 +387,63 @@ def test_a_kernel_started_in_another_environment_is_not_reused(tmp_path, monkeyp
     assert first.split()[0] != second.split()[0]  # a new kernel, which inherited the new value
 
 
+def test_a_draft_draws_at_screen_resolution_and_is_never_reused_by_a_full_build(tmp_path, tiny_data):
+    """``--draft``: every figure's PNG holds as many pixels as it is shown at, the index says it is a draft, and
+    the cache keeps drafts and full builds apart (in both directions), in the same kept kernel. The figure is
+    shown with ``plt.show()`` in the first cell that draws one: it still gets its HTML output (with alt text)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from analysis.report import build as build_module
+    from analysis.report.resolution import DRAFT_DENSITY, PIXEL_DENSITY
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# A chart"),
+            new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+            new_code_cell("import matplotlib.pyplot as plt\n\nfrom analysis.report import plots"),  # as the reports do
+            new_code_cell("plots.set_style()"),
+            new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.plot([0, 1], [1, 0])\nplt.show()"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebooks / "01_chart.ipynb")
+    out = tmp_path / "r"
+
+    def densities(draft: bool) -> tuple[list[float], str, list[str]]:
+        res = build(
+            BuildConfig(
+                data=tiny_data, out=out, seed=SEED, notebooks=notebooks, jobs=1, pdf=False, quiet=True, draft=draft
+            )
+        )
+        page = (out / "01_chart.html").read_text(encoding="utf-8")
+        found = []
+        for m in re.finditer(r'<img src="data:image/png;base64,([^"]+)" width="(\d+)" height="(\d+)"', page):
+            image = Image.open(io.BytesIO(base64.b64decode(m.group(1))))
+            found.append(image.width / int(m.group(2)))
+        return found, (out / "index.html").read_text(encoding="utf-8"), res.executed
+
+    build_module.release_kernels()  # one kernel for the three builds: the density reaches a kept kernel too
+    try:
+        full, index, executed = densities(False)
+        assert executed == ["01_chart.ipynb"] and len(full) == 1 and full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02)
+        assert "A draft" not in index
+        draft, index, executed = densities(True)
+        assert executed == ["01_chart.ipynb"], "a full build's notebook was reused by a draft"
+        assert len(draft) == 1 and draft[0] == pytest.approx(DRAFT_DENSITY, rel=0.02)
+        assert "A draft: the figures are drawn at screen resolution (--draft)." in index
+        full, index, executed = densities(False)
+        assert executed == ["01_chart.ipynb"], "a draft's notebook was reused by a full build"
+        assert full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02) and "A draft" not in index
+        assert densities(False)[2] == []  # (the cache still works: the same full build is reused)
+    finally:
+        build_module.release_kernels()
+
+
 def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, tiny_data):
     """A dead kept kernel is replaced: the notebook that killed it fails the build, with its name; run alone,
     the next notebook still runs in a new kernel."""

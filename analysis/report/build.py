@@ -70,6 +70,7 @@ from analysis import checks, i18n
 from analysis.data.folders import file_sha256
 from analysis.i18n import N_, _
 from analysis.report.pptx_deck import write_pptx
+from analysis.report.resolution import DENSITY_VARIABLE, DRAFT_DENSITY, PIXEL_DENSITY
 
 __all__ = [
     "BuildError",
@@ -212,6 +213,10 @@ class BuildConfig:
         lang: the reports' language, ``"en"`` (English) or ``"zh"`` (Simplified Chinese); passed to the
             notebooks (their ``lang`` parameter), whose Markdown is translated before they run
             (:func:`analysis.report.messages.translate_notebook`).
+        draft: draw the figures at screen resolution (:data:`~analysis.report.resolution.DRAFT_DENSITY`) instead of
+            :data:`~analysis.report.resolution.PIXEL_DENSITY` times it: a quicker build to check a change, whose
+            figures are blurred on high-density screens and in the decks. The index says it is a draft; a
+            draft's notebooks are not reused by a build that is not one, nor the other way round.
         out: ``None`` writes to :func:`default_out` of ``lang``: ``reports`` in English, ``reports-zh``
             in Chinese, so that both languages' reports stand side by side and link to each other.
     """
@@ -231,6 +236,7 @@ class BuildConfig:
     engine: str = "duckdb"
     spark_master: str | None = None
     lang: str = i18n.DEFAULT
+    draft: bool = False
 
 
 def default_out(lang: str) -> Path:
@@ -717,6 +723,7 @@ import matplotlib.pyplot as __plt
 __plt.close("all")
 import os as __os
 __os.chdir({cwd!r})
+__os.environ[{variable!r}] = {density!r}
 get_ipython().reset(new_session=True)
 """
 
@@ -763,7 +770,8 @@ class Kernel:
         # the shell channel alone: its reply says whether the code ran. (Waiting for the kernel's broadcasts as
         # well, which a client must first see arrive, costs a fifth of a second per notebook.)
         kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-        code = _RESET.format(cwd=str(cwd))
+        # the figures' density of this build (a new kernel inherits it with the rest of the environment)
+        code = _RESET.format(cwd=str(cwd), variable=DENSITY_VARIABLE, density=os.environ.get(DENSITY_VARIABLE, ""))
 
         async def run():
             msg_id = kc.execute(code, silent=True, store_history=False)
@@ -1481,7 +1489,8 @@ def _build(cfg: BuildConfig) -> BuildResult:
     t = time.perf_counter()
     cost_keys = declared_cost_keys(notebooks)
     injected = {p: parameters_for(parameters, declared[p], cost_keys[p]) for p in notebooks}
-    shared = cache_inputs(data, scenario, manifest)
+    density = DRAFT_DENSITY if cfg.draft else PIXEL_DENSITY
+    shared = {**cache_inputs(data, scenario, manifest), "figure density": density}
     keys = {p: notebook_key(p, injected[p], shared) for p in notebooks}
     rendering = render_inputs()
     render_keys = {p: render_key(keys[p], synthetic, rendering) for p in notebooks}
@@ -1511,10 +1520,11 @@ def _build(cfg: BuildConfig) -> BuildResult:
         tmp = folders.make_temp(out, "reports")
     except OSError as e:
         raise UsageError(f"--out {cfg.out}: cannot write beside it in {out.parent} ({e.strerror})") from None
-    saved_env = {k: os.environ.get(k) for k in KERNEL_ENVIRONMENT}
+    saved_env = {k: os.environ.get(k) for k in (*KERNEL_ENVIRONMENT, DENSITY_VARIABLE)}
     os.environ.update(engine_env)  # kernels inherit it: the notebooks' engine (analysis.report.notebook.prepare)
     os.environ["PYTHONHASHSEED"] = "0"  # kernels inherit it: set orders repeat between builds
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved_env["PYTHONPATH"]]))  # import analysis
+    os.environ[DENSITY_VARIABLE] = str(density)  # kernels inherit it, or are given it when cleared (Kernel)
     pdfs: list[tuple[subprocess.Popen, Path]] = []
     per_nb: dict[str, dict] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, cfg.jobs), thread_name_prefix="notebook")
@@ -1638,6 +1648,7 @@ def _build(cfg: BuildConfig) -> BuildResult:
             "versions": versions(),
             "build_seconds": round(time.perf_counter() - t_start, 1),
             "pdf": pdf_note or N_("printed with headless Chromium"),
+            "draft": cfg.draft,
             "validated": validated,  # the data, code and options checked before this build's notebooks ran
             # what the next build may reuse: per notebook its keys and the SHA-256 of every file written for it
             CACHE_FIELD: {
@@ -1866,6 +1877,8 @@ def index_html(
         sha=f'<code title="{e(info["data_sha256"])}">{e(info["data_sha256"][:16])}</code>',
     )
     built = _("Built {when} in {seconds} s.").format(when=e(info["built_at"]), seconds=info["build_seconds"])
+    if info.get("draft"):
+        built += " <strong>" + e(_("A draft: the figures are drawn at screen resolution (--draft).")) + "</strong>"
     rebuild = _("Rebuild: {command} with these parameters; details in {record}.").format(
         command="<code>python -m analysis build</code>", record=f'<a href="{MARKER}">{MARKER}</a>'
     )

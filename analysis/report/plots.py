@@ -40,6 +40,7 @@ import pandas as pd
 
 from analysis import i18n
 from analysis.i18n import N_, _
+from analysis.report.resolution import PIXEL_DENSITY, figure_density
 
 __all__ = [
     "PIXEL_DENSITY",
@@ -293,10 +294,6 @@ def alt_text(fig) -> str:
 
 
 _LAST_PNG: list = []  # (figure, base64 PNG) drawn for the HTML output, reused for the PNG output
-#: Figures are drawn at this many times ``savefig.dpi`` and shown at their size at ``savefig.dpi`` (as Jupyter's
-#: "retina" format does): sharp on high-density screens and, in the PowerPoint decks (96 deck pixels to the
-#: inch), 240 dots per inch.
-PIXEL_DENSITY = 2.5
 
 
 def _png_size(head: bytes) -> tuple[int, int]:
@@ -325,12 +322,12 @@ def _install_alt_text() -> None:
     formatters = ip.display_formatter.formatters
 
     def png_of(fig):
-        """The figure's PNG (base64) at :data:`PIXEL_DENSITY` times ``savefig.dpi``; the inline backend's PNG
+        """The figure's PNG (base64) at :func:`figure_density` times ``savefig.dpi``; the inline backend's PNG
         formatter (registered on its first drawing) is wrapped so that the PNG output reuses it."""
         from IPython.core.pylabtools import print_figure
 
         dpi = mpl.rcParams["savefig.dpi"]
-        dpi = (fig.dpi if dpi == "figure" else float(dpi)) * PIXEL_DENSITY
+        dpi = (fig.dpi if dpi == "figure" else float(dpi)) * figure_density()
         png = formatters["image/png"]
         try:
             current = png.lookup_by_type(Figure)
@@ -359,9 +356,10 @@ def _install_alt_text() -> None:
             data = base64.b64encode(data).decode("ascii")
         _LAST_PNG[:] = [(fig, data)]
         width, height = _png_size(base64.b64decode(data[:48]))
+        density = figure_density()
         return (
             f'<div class="jp-RenderedImage"><img src="data:image/png;base64,{data}" '
-            f'width="{round(width / PIXEL_DENSITY)}" height="{round(height / PIXEL_DENSITY)}" '
+            f'width="{round(width / density)}" height="{round(height / density)}" '
             f'alt="{html.escape(alt_text(fig), quote=True)}" style="max-width: 100%; height: auto;"></div>'
         )
 
@@ -372,6 +370,11 @@ def _install_alt_text() -> None:
         if formatters["text/html"].type_printers.get(Figure) is not as_html:
             formatters["text/html"].for_type(Figure, as_html)
 
+    # Load the backend now: the inline backend resets the formatters when it loads (on the first figure), and a
+    # figure shown in that cell (plt.show()) would otherwise go out before the hook below puts them back.
+    load_backend = getattr(plt, "_get_backend_mod", None)
+    if load_backend is not None:
+        load_backend()
     ensure()
     for callback in [c for c in ip.events.callbacks["post_execute"] if getattr(c, "_alt_text", False)]:
         ip.events.unregister("post_execute", callback)  # set_style called again: one hook
