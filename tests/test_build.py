@@ -396,7 +396,6 @@ def test_a_draft_draws_at_screen_resolution_and_is_never_reused_by_a_full_build(
 
     from PIL import Image
 
-    from analysis.report import build as build_module
     from analysis.report.resolution import DRAFT_DENSITY, PIXEL_DENSITY
 
     notebooks = tmp_path / "notebooks"
@@ -427,21 +426,18 @@ def test_a_draft_draws_at_screen_resolution_and_is_never_reused_by_a_full_build(
             found.append(image.width / int(m.group(2)))
         return found, (out / "index.html").read_text(encoding="utf-8"), res.executed
 
-    build_module.release_kernels()  # one kernel for the three builds: the density reaches a kept kernel too
-    try:
-        full, index, executed = densities(False)
-        assert executed == ["01_chart.ipynb"] and len(full) == 1 and full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02)
-        assert "A draft" not in index
-        draft, index, executed = densities(True)
-        assert executed == ["01_chart.ipynb"], "a full build's notebook was reused by a draft"
-        assert len(draft) == 1 and draft[0] == pytest.approx(DRAFT_DENSITY, rel=0.02)
-        assert "A draft: the figures are drawn at screen resolution (--draft)." in index
-        full, index, executed = densities(False)
-        assert executed == ["01_chart.ipynb"], "a draft's notebook was reused by a full build"
-        assert full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02) and "A draft" not in index
-        assert densities(False)[2] == []  # (the cache still works: the same full build is reused)
-    finally:
-        build_module.release_kernels()
+    # one job: one kept kernel runs the builds, so the density also reaches a kernel kept from an earlier build
+    full, index, executed = densities(False)
+    assert executed == ["01_chart.ipynb"] and len(full) == 1 and full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02)
+    assert "A draft" not in index
+    draft, index, executed = densities(True)
+    assert executed == ["01_chart.ipynb"], "a full build's notebook was reused by a draft"
+    assert len(draft) == 1 and draft[0] == pytest.approx(DRAFT_DENSITY, rel=0.02)
+    assert "A draft: the figures are drawn at screen resolution (--draft)." in index
+    full, index, executed = densities(False)
+    assert executed == ["01_chart.ipynb"], "a draft's notebook was reused by a full build"
+    assert full[0] == pytest.approx(PIXEL_DENSITY, rel=0.02) and "A draft" not in index
+    assert densities(False)[2] == []  # (the cache still works: the same full build is reused)
 
 
 def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, tiny_data):
