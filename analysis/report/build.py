@@ -1490,8 +1490,8 @@ def _build(cfg: BuildConfig) -> BuildResult:
     cost_keys = declared_cost_keys(notebooks)
     injected = {p: parameters_for(parameters, declared[p], cost_keys[p]) for p in notebooks}
     density = DRAFT_DENSITY if cfg.draft else PIXEL_DENSITY
-    shared = {**cache_inputs(data, scenario, manifest), "figure density": density}
-    keys = {p: notebook_key(p, injected[p], shared) for p in notebooks}
+    shared = cache_inputs(data, scenario, manifest)
+    keys = {p: notebook_key(p, injected[p], {**shared, "figure density": density}) for p in notebooks}
     rendering = render_inputs()
     render_keys = {p: render_key(keys[p], synthetic, rendering) for p in notebooks}
     printer = chromium_identity(browser) if browser else None
