@@ -164,6 +164,16 @@ def write_parquet_dataset(frames: dict[str, pd.DataFrame], folder: Path) -> Path
     return folder
 
 
+def write_notebook(nb, path: Path) -> Path:
+    """Write the notebook node ``nb`` to ``path`` with the ``python3`` kernel named in its metadata (as the
+    build needs); returns ``path``."""
+    import nbformat
+
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def validation_memo_dir(tmp_path_factory):
     """Passed validations are remembered in this session's temporary folder, never in the home folder.

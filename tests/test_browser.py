@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import write_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.data import synth
@@ -129,7 +130,6 @@ def test_slides_print_layout(reports, tmp_path):
 
 def test_a_hostile_value_that_slipped_through_cannot_run(tmp_path):
     """Defence in depth: even raw HTML from the data in an output is inert under the reports' policy."""
-    import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
     from test_build import PARAMETERS
 
@@ -151,8 +151,7 @@ def test_a_hostile_value_that_slipped_through_cannot_run(tmp_path):
         ),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, nbs / "01_hostile.ipynb")
+    write_notebook(nb, nbs / "01_hostile.ipynb")
     data = tmp_path / "data"
     synth.generate(scenario="cn_default", accounts=300, seed=1, out=data, truth_accounts=100, progress=False)
     out = build(BuildConfig(data=data, out=tmp_path / "r", notebooks=nbs, pdf=False, quiet=True)).out
@@ -289,8 +288,7 @@ def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
         ),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, nbs / "01_overflow.ipynb")
+    write_notebook(nb, nbs / "01_overflow.ipynb")
     out = build(BuildConfig(data=build_data, out=tmp_path / "r", notebooks=nbs, quiet=True)).out
     deck = out / "01_overflow.slides.html"
     assert slide_count(deck) == 6
@@ -374,10 +372,8 @@ def test_jupyterlab_draws_the_live_what_ifs_chart(tmp_path):
     cell.outputs = [
         nbformat.v4.new_output("display_data", data=vega.bundle(spec, "the chart"), metadata=vega.metadata())
     ]
-    nb = new_notebook(cells=[cell])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (tmp_path / "lab").mkdir()
-    nbformat.write(nb, tmp_path / "lab" / "chart.ipynb")
+    write_notebook(new_notebook(cells=[cell]), tmp_path / "lab" / "chart.ipynb")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BUILD_SEED
+from conftest import BUILD_SEED, write_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.__main__ import main
@@ -83,8 +83,7 @@ def write_test_notebooks(folder: Path) -> Path:
     ]
     for name, cells in (("01_overview.ipynb", overview), ("02_costs.ipynb", costs)):
         nb = new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, folder / name)
+        write_notebook(nb, folder / name)
     return folder
 
 
@@ -307,8 +306,7 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
     ]
     for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
         nb = new_notebook(cells=cells)
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, notebooks / name)
+        write_notebook(nb, notebooks / name)
     from analysis.report import build as build_module
 
     build_module.release_kernels()  # none from an earlier test
@@ -348,8 +346,7 @@ def test_a_kept_kernel_moves_to_the_next_notebooks_folder(tmp_path):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "here.txt").write_text(folder)
         nb = new_notebook(cells=[new_code_cell(code)])
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, tmp_path / folder / "01_where.ipynb")
+        write_notebook(nb, tmp_path / folder / "01_where.ipynb")
     kernel = build_module.Kernel()
     try:
         printed = [
@@ -369,8 +366,7 @@ def test_a_kernel_started_in_another_environment_is_not_reused(tmp_path, monkeyp
     from analysis.report import build as build_module
 
     nb = new_notebook(cells=[new_code_cell("import os\nprint(os.getpid(), os.environ.get('ANALYSIS_ENGINE'))")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "01_env.ipynb")
+    write_notebook(nb, tmp_path / "01_env.ipynb")
     kernel = build_module.Kernel()
     try:
         monkeypatch.setenv("ANALYSIS_ENGINE", "duckdb")
@@ -409,8 +405,7 @@ def test_a_draft_draws_at_screen_resolution_and_is_never_reused_by_a_full_build(
             new_code_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.plot([0, 1], [1, 0])\nplt.show()"),
         ]
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, notebooks / "01_chart.ipynb")
+    write_notebook(nb, notebooks / "01_chart.ipynb")
     out = tmp_path / "r"
 
     def densities(draft: bool) -> tuple[list[float], str, list[str]]:
@@ -449,8 +444,7 @@ def test_a_notebook_that_kills_its_kernel_does_not_stop_the_next_one(tmp_path, t
     notebooks.mkdir()
     for name, body in (("01_dies.ipynb", "import os\nos._exit(1)"), ("02_lives.ipynb", "print('alive')")):
         nb = new_notebook(cells=[new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}), new_code_cell(body)])
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, notebooks / name)
+        write_notebook(nb, notebooks / name)
     kernel = build_module.Kernel()
     try:
         with pytest.raises(BuildError, match="01_dies.ipynb"):

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import nbformat
 import pyarrow.parquet as pq
 import pytest
-from conftest import BUILD_SEED
+from conftest import BUILD_SEED, write_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from analysis.__main__ import main
@@ -60,10 +60,9 @@ def first(tmp_path_factory, build_data):
                 new_code_cell(code),
             ]
         )
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         if name == "02_costs.ipynb":
             nb.metadata["analysis"] = {"cost_keys": ["sms_per_segment"]}
-        nbformat.write(nb, notebooks / name)
+        write_notebook(nb, notebooks / name)
     res = build(BuildConfig(data=data, out=base / "first", seed=BUILD_SEED, notebooks=notebooks, pdf=False, quiet=True))
     return SimpleNamespace(data=data, notebooks=notebooks, res=res, out=res.out)
 

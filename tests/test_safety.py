@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import tiny_frames, write_parquet_dataset
+from conftest import tiny_frames, write_notebook, write_parquet_dataset
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_build import PARAMETERS
 
@@ -341,8 +341,7 @@ def test_a_number_parameter_needs_a_number(tmp_path, data, capsys):
             new_code_cell(PARAMETERS + "\nbudget = 10.0", metadata={"tags": ["parameters"]}),
         ]
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, nbs / "01_t.ipynb")
+    write_notebook(nb, nbs / "01_t.ipynb")
     for bad in ("budget=NaN", "budget=cheap", "budget=true"):
         assert (
             main(
@@ -457,8 +456,7 @@ def test_ctrl_c_stops_the_running_notebooks_at_once(tmp_path, data):
                 new_code_cell("import time\nopen('started', 'a').close()\ntime.sleep(600)"),
             ]
         )
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, nbs / f"0{i}_slow.ipynb")
+        write_notebook(nb, nbs / f"0{i}_slow.ipynb")
     proc = subprocess.Popen(
         [
             sys.executable,
