@@ -387,7 +387,7 @@ def pool_products(theta, se, segment, strategy, *, max_iter: int = 500) -> Produ
             [
                 max(
                     0.0,
-                    (float(np.sum(w[:, j] * (y0[:, j] - fit[:, j]) ** 2 * (w[:, j] > 0))) - h * (w[:, j] > 0).sum())
+                    (float(np.sum(w[:, j] * (y0[:, j] - fit[:, j]) ** 2)) - h * (w[:, j] > 0).sum())
                     / (h * w[:, j].sum()),
                 )
                 for j in range(len(strats))
@@ -403,22 +403,22 @@ def pool_products(theta, se, segment, strategy, *, max_iter: int = 500) -> Produ
     # the fit's variance by the delta method: the weighted least squares' information over (c, rho), the
     # largest ratio held at 1 (the product's scale is otherwise free)
     ref = int(np.argmax(np.abs(rho)))
-    cells_ij = np.argwhere(w > 0)
     free = [j for j in range(len(strats)) if j != ref]
-    jac = np.zeros((len(cells_ij), len(segs) + len(free)))
-    for r, (i, j) in enumerate(cells_ij):
-        jac[r, i] = rho[j]
+
+    def gradient(i: int, j: int) -> np.ndarray:
+        """d f_ij / d (c, the free ratios)."""
+        d = np.zeros(len(segs) + len(free))
+        d[i] = rho[j]
         if j != ref:
-            jac[r, len(segs) + free.index(j)] = c[i]
+            d[len(segs) + free.index(j)] = c[i]
+        return d
+
+    cells_ij = np.argwhere(w > 0)
+    jac = np.array([gradient(i, j) for i, j in cells_ij])
     cov = np.linalg.pinv(jac.T @ (jac * we[cells_ij[:, 0], cells_ij[:, 1]][:, None]))
-    var_fit = np.full_like(fit, np.inf)
-    for i in range(len(segs)):
-        for j in range(len(strats)):
-            d = np.zeros(len(segs) + len(free))
-            d[i] = rho[j]
-            if j != ref:
-                d[len(segs) + free.index(j)] = c[i]
-            var_fit[i, j] = max(float(d @ cov @ d), 0.0)
+    var_fit = np.array(
+        [[max(float(gradient(i, j) @ cov @ gradient(i, j)), 0.0) for j in range(len(strats))] for i in range(len(segs))]
+    )
     mean = np.full(len(theta), np.nan)
     var = np.full(len(theta), np.nan)
     cell_fit = np.full(len(theta), np.nan)
