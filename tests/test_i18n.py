@@ -63,6 +63,8 @@ def test_binding_the_translation_function_is_found():
     assert messages._shadows("def f():\n    for _ in range(3):\n        pass\nprint(_('x'))\n") == []
     assert messages._shadows("%time x = 1\nfor _ in y:\n    !ls\n_('x')\n") == [2]  # IPython magics are read too
     assert messages._shadows("def broken(:\n") == []
+    assert messages._shadows("for _ in range(3):\n    x._('a')\n") == []  # a method named _, not the function
+    assert messages._shadows("for _ in range(3):\n    pass\nprint(_ ('x'))\n") == [1]  # a space before (
     assert not messages.shadowing()  # nowhere in the package or the notebooks
 
 

@@ -117,6 +117,10 @@ def _read(lang: str):
         return read_po(f, locale=i18n._LOCALES[lang], domain=i18n.DOMAIN)
 
 
+#: A call of the bare name ``_`` as it may be written (``_(``, ``_ (``); not ``x._(`` or ``a_(``.
+_CALLS_UNDERSCORE = re.compile(r"(?<![\w.])_\s*\(")
+
+
 def _shadows(source: str) -> list[int]:
     """Lines of ``source`` that bind the name ``_`` where ``_(...)`` is called too (the module, or a function).
 
@@ -125,6 +129,8 @@ def _shadows(source: str) -> list[int]:
     """
     import ast
 
+    if not _CALLS_UNDERSCORE.search(source):  # nothing translates here (most of the package): no need to parse it
+        return []
     # IPython's magics and shell lines (%time, !ls) are not Python: read as a no-op, line numbers kept
     source = re.sub(r"(?m)^(\s*)[%!].*$", r"\1pass", source)
     try:
