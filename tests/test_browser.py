@@ -205,11 +205,12 @@ def fit_check(page: Path, work: Path, query: str = "?fit-check") -> dict:
     return json.loads(html.unescape(found.group(1)))
 
 
-def slide_problems(page: Path, work: Path, query: str = "") -> list[str]:
-    """Every way the deck at ``page`` fails to fit, in the slide view and in the print view (as printed to PDF)."""
-    problems, expected = [], slide_count(page)
+def slide_problems(page: Path, work: Path, query: str = "") -> tuple[list[str], dict[str, dict]]:
+    """Every way the deck at ``page`` fails to fit, in the slide view and in the print view (as printed to PDF);
+    and what was measured in each view (:func:`fit_check`, by view: ``slides`` and ``print``)."""
+    problems, expected, measured = [], slide_count(page), {}
     for view, q in (("slides", "?fit-check"), ("print", "?print-pdf&fit-check")):
-        res = fit_check(page, work, q + query)
+        res = measured[view] = fit_check(page, work, q + query)
         if res["frame"] != FRAME:
             problems.append(f"{page.name}: frame {res['frame']}, not {FRAME}")
         if len(res["slides"]) != expected:
@@ -229,7 +230,7 @@ def slide_problems(page: Path, work: Path, query: str = "") -> list[str]:
                 problems.append(
                     f"{where}: table text {font['seen']:.1f} px as shown (zoom {s['zoom']:.2f}) < {MIN_TABLE_PX} px"
                 )
-    return problems
+    return problems, measured
 
 
 def by_title(res: dict) -> dict[str, dict]:
@@ -239,9 +240,10 @@ def by_title(res: dict) -> dict[str, dict]:
 def test_every_deck_fits_its_frames(reports, tmp_path):
     decks = sorted(reports.glob("*.slides.html"))
     assert len(decks) == 2
-    problems = [p for deck in decks for p in slide_problems(deck, tmp_path)]
+    checked = {deck.name: slide_problems(deck, tmp_path) for deck in decks}
+    problems = [p for found, __ in checked.values() for p in found]
     assert not problems, "\n".join(problems)
-    table = by_title(fit_check(reports / "01_overview.slides.html", tmp_path))["The table"]
+    table = by_title(checked["01_overview.slides.html"][1]["slides"])["The table"]
     assert table["tables"] == 1 and table["zoom"] == 1 and table["table_font"]["seen"] >= MIN_TABLE_PX
 
 
@@ -293,16 +295,17 @@ def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
     deck = out / "01_overflow.slides.html"
     assert slide_count(deck) == 6
 
-    raw = by_title(fit_check(deck, tmp_path, "?fit-check&no-fit"))
+    unfitted, measured = slide_problems(deck, tmp_path, "&no-fit")
+    raw = by_title(measured["slides"])  # (the slide view: ?fit-check&no-fit)
     assert not raw["Overflow"]["overflow"]
     for title in ("A tall chart", "A table of 24 rows", "A wide table", "A table of 90 rows"):
         assert raw[title]["overflow"], f"unfitted, {title!r} should overflow: {raw[title]}"
     assert raw["A wide table"]["right"] > FRAME["w"] and raw["A tall chart"]["bottom"] > FRAME["h"]
     assert raw["A table in small print"]["table_font"]["css"] == 12
-    unfitted = slide_problems(deck, tmp_path, "&no-fit")
     assert len(unfitted) >= 8 and any("table text 12" in p for p in unfitted), unfitted
 
-    fitted = by_title(fit_check(deck, tmp_path))
+    problems, measured = slide_problems(deck, tmp_path)
+    fitted = by_title(measured["slides"])  # (?fit-check)
     chart = fitted["A tall chart"]
     assert not chart["overflow"] and chart["zoom"] == 1, chart  # the chart gave way, the text kept its size
     assert "The sentence under the tall chart." in deck.read_text(encoding="utf-8")
@@ -310,7 +313,6 @@ def test_fit_check_finds_overflowing_slides(tmp_path, build_data):
         assert not fitted[title]["overflow"] and 0.6 <= fitted[title]["zoom"] < 1, fitted[title]
     assert fitted["A table of 90 rows"]["overflow"], "90 rows cannot fit at a readable size"
     assert fitted["A table in small print"]["table_font"]["seen"] == MIN_TABLE_PX
-    problems = slide_problems(deck, tmp_path)
     assert any("A table of 90 rows" in p and "outside" in p for p in problems), problems
     assert any("(print)" in p and "A table of 90 rows" in p for p in problems)  # the PDF page cuts it off too
     for title in ("A table of 24 rows", "A wide table"):  # they fit only zoomed out: their text is too small as shown
@@ -328,7 +330,7 @@ def test_decks_of_a_given_build_fit(tmp_path):
     folder = Path(os.environ["SLIDES_CHECK_REPORTS"])
     decks = sorted(folder.glob("*.slides.html"))
     assert decks, f"no *.slides.html in {folder}"
-    problems = [p for deck in decks for p in slide_problems(deck, tmp_path)]
+    problems = [p for deck in decks for p in slide_problems(deck, tmp_path)[0]]
     for deck in decks:
         pdf = deck.with_suffix(".pdf")
         if pdf.is_file() and pdf_pages(pdf) != slide_count(deck):
