@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import tiny_frames, write_notebook, write_parquet_dataset
+from conftest import cli, tiny_frames, write_notebook, write_parquet_dataset
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_build import PARAMETERS
 
@@ -32,17 +32,6 @@ from analysis.report.build import BuildConfig, BuildError, UsageError, build
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # builds, killed runs, the command line: left out by make test-fast
-
-
-def run(*args, cwd=ROOT, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "analysis", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        **kwargs,
-    )
 
 
 def snapshot(folder: Path) -> dict:
@@ -99,12 +88,13 @@ def test_build_with_a_path_as_scenario_name_touches_nothing(tmp_path, notebooks)
 
 
 @pytest.mark.parametrize("out", [".", "..", "/"])
-def test_generate_never_empties_the_current_folder_or_its_parents(tmp_path, out):
+def test_generate_never_empties_the_current_folder_or_its_parents(tmp_path, out, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     (work / "notes.txt").write_text("mine")
     (tmp_path / "sibling.txt").write_text("mine too")
-    r = run("generate", "--accounts", "20", "--out", out, "--overwrite", "--quiet", cwd=work)
+    monkeypatch.chdir(work)
+    r = cli("generate", "--accounts", "20", "--out", out, "--overwrite", "--quiet")
     assert r.returncode == 2, r.stderr
     assert "cannot be an output folder" in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in work.iterdir()) == ["notes.txt"]
@@ -371,14 +361,14 @@ def test_extends_must_name_a_scenario(tmp_path):
     path.write_text('[scenario]\nextends = 5\nname = "x"\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="scenario.extends must be the name of a scenario"):
         load_scenario(path)
-    r = run("generate", "--scenario", str(path), "--out", str(tmp_path / "o"), "--accounts", "10")
+    r = cli("generate", "--scenario", str(path), "--out", str(tmp_path / "o"), "--accounts", "10")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "scenario.extends" in r.stderr
 
 
 def test_a_scenario_file_that_is_not_utf8(tmp_path):
     path = tmp_path / "gbk.toml"
     path.write_bytes('[scenario]\nextends = "cn_default"\nname = "gbk"\ndescription = "催收"\n'.encode("gbk"))
-    r = run("generate", "--scenario", str(path), "--out", str(tmp_path / "o"), "--accounts", "10")
+    r = cli("generate", "--scenario", str(path), "--out", str(tmp_path / "o"), "--accounts", "10")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "not UTF-8 text" in r.stderr and "gbk.toml" in r.stderr
     assert not (tmp_path / "o").exists()
@@ -393,7 +383,7 @@ def test_a_scenario_may_extend_a_file_beside_it(tmp_path):
 
 
 def test_far_too_many_accounts_are_refused_with_what_they_need(tmp_path):
-    r = run("generate", "--accounts", "1e12", "--out", str(tmp_path / "o"), "--quiet")
+    r = cli("generate", "--accounts", "1e12", "--out", str(tmp_path / "o"), "--quiet")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "would need about 200.0 TB of disk" in r.stderr and "free:" in r.stderr
     assert sorted(tmp_path.iterdir()) == []
