@@ -382,7 +382,10 @@ def _rows(data: Path) -> dict[str, int]:
 
 
 def _generate(accounts: int, out: Path, quiet: bool = False) -> None:
-    """Generate a data set with the project's generator (``python -m analysis``)."""
+    """Generate a data set with the project's generator: the command line's ``generate``, printed as a command
+    and run in this process (the variants measured run in processes of their own)."""
+    from analysis.__main__ import main
+
     cmd = [
         sys.executable,
         "-m",
@@ -399,7 +402,7 @@ def _generate(accounts: int, out: Path, quiet: bool = False) -> None:
         *(["--quiet"] if quiet else []),
     ]
     print("generating:", shlex.join(cmd), flush=True)
-    if subprocess.run(cmd, cwd=ROOT).returncode != 0:
+    if main(cmd[3:]) != 0:
         raise SystemExit("data generation failed; pass --data DIR with contract Parquet files")
 
 

@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -146,6 +147,7 @@ def main(argv=None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    from analysis.__main__ import main as cli_main
     from analysis.data import io
     from analysis.data.scenario import load_scenario
     from analysis.report import what_if
@@ -190,7 +192,10 @@ def main(argv=None) -> int:
     try:
         if not (data / "manifest.json").is_file() and (args.smoke or args.data is None):
             print("generating:", shlex.join(cmd), flush=True)
-            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            with open(os.devnull, "w", encoding="utf-8") as quiet, contextlib.redirect_stdout(quiet):
+                code = cli_main(cmd[3:])  # the command line, in this process (its report is not a figure here)
+            if code != 0:
+                raise SystemExit(f"data generation failed (exit {code}); pass --data DIR with a dataset")
         sc = load_scenario(args.scenario)
         t = time.perf_counter()
         ds = io.load(data)
