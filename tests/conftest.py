@@ -174,6 +174,17 @@ def write_notebook(nb, path: Path) -> Path:
     return path
 
 
+def pytest_configure(config):
+    """At the end of a run pytest collects the garbage five times over, to report exceptions raised while objects
+    are finalised; on a worker that has run hundreds of tests (a large heap) that is seconds at the very end of the
+    run, so it collects once. Each test's own unraisable exceptions are still reported with the test."""
+    try:
+        from _pytest.unraisableexception import gc_collect_iterations_key  # the setting pytest's own tests use
+    except ImportError:  # another pytest: its default
+        return
+    config.stash[gc_collect_iterations_key] = 1
+
+
 @pytest.fixture(scope="session", autouse=True)
 def validation_memo_dir(tmp_path_factory):
     """Passed validations are remembered in this session's temporary folder, never in the home folder.
