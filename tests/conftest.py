@@ -34,6 +34,9 @@ import pytest
 from analysis.data import contract
 
 ROOT = Path(__file__).resolve().parents[1]
+# as the command line does (analysis/__main__.py): jsonschema's optional "iri" format checker is not loaded, a
+# second and a half of each worker's start (nbformat imports jsonschema)
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
