@@ -27,7 +27,7 @@ from typing import Any
 # rfc3987_syntax when it is installed (JupyterLab's dependencies install it) only to check the "iri" string format,
 # which nothing here uses; loading it compiles 38 grammars, a second and a half of every build. Marked absent in
 # this process, it is not loaded and jsonschema leaves that one format unchecked (python-jsonschema/jsonschema#1428).
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # pyright: ignore[reportArgumentType]  # None marks a module absent
 
 from analysis import i18n  # noqa: E402  (after the line above, as every import of this module's commands)
 from analysis.data import io, synth  # noqa: E402
