@@ -293,16 +293,21 @@ def test_a_confidence_that_is_not_a_level_is_a_usage_error(confidence, tmp_path,
 def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny_data):
     """With one job, three notebooks run in one kernel (the same process), yet each starts as in a fresh one:
     no name or figure of the notebook before, the cell count from 1, and no history warning in the outputs. The
-    kernel keeps no IPython history, and what survived the clearing is frozen out of the garbage collections."""
+    kernel keeps no IPython history. What survives a clearing is frozen out of the garbage collections, and thawed
+    by the next build: an object a notebook kept (on a module) and the next one dropped is collected then."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     cells = [
         new_markdown_cell("# Kept kernel"),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         new_code_cell(
-            "import gc\nimport os\nimport matplotlib.pyplot as plt\n"
+            "import os\nimport sys\nimport weakref\nimport matplotlib.pyplot as plt\n"
             "print('pid', os.getpid(), 'left', 'leftover' in globals(), 'figures', len(plt.get_fignums()),\n"
-            "      'history', get_ipython().history_manager.enabled, 'frozen', gc.get_freeze_count() > 0)"
+            "      'history', get_ipython().history_manager.enabled,\n"
+            "      'collected', sum(r() is None for r in getattr(sys, 'kept_probes', [])))\n"
+            "class Cycle:\n    pass\n"
+            "kept = Cycle()\nkept.me = kept  # garbage only a collection finds, once dropped\n"
+            "sys.kept, sys.kept_probes = kept, [*getattr(sys, 'kept_probes', []), weakref.ref(kept)]"
         ),
         new_code_cell("leftover = 1\nfig = plt.figure()\n40 + 2"),
     ]
@@ -322,11 +327,11 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
         assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), name
         printed = [o for c in code for o in c.outputs if o.output_type == "stream"]
         assert len(printed) == 1, (name, printed)  # the print, and nothing else (no history error)
-        found = re.fullmatch(r"pid (\d+) left (\w+) figures (\d+) history (\w+) frozen (\w+)\n", printed[0].text)
+        found = re.fullmatch(r"pid (\d+) left (\w+) figures (\d+) history (\w+) collected (\d+)\n", printed[0].text)
         assert found, printed[0].text
-        pid, left, figures, history, frozen = found.groups()
-        assert (left, figures, history) == ("False", "0", "False"), name
-        assert frozen == str(name != "01_a.ipynb"), name  # frozen at each clearing, before the 2nd and 3rd
+        pid, left, figures, history, collected = found.groups()
+        # the object 01 kept and 02 dropped (and 02's, dropped by 03) was frozen at a clearing: not collected yet
+        assert (left, figures, history, collected) == ("False", "0", "False", "0"), name
         pids.add(pid)
         assert code[-1].outputs[0].data["text/plain"] == "42"
     assert len(pids) == 1  # one kernel ran them all
@@ -337,7 +342,7 @@ def test_one_job_keeps_its_kernel_and_clears_it_between_notebooks(tmp_path, tiny
     again = build(cfg)
     nb = nbformat.read(again.out / "notebooks" / "01_a.ipynb", as_version=4)
     printed = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
-    assert printed == [f"pid {pids.pop()} left False figures 0 history False frozen True\n"]
+    assert printed == [f"pid {pids.pop()} left False figures 0 history False collected 2\n"]  # thawed, collected
     assert build_module.release_kernels() == 1 and build_module.stop_kernels() == 0  # none left running
 
 

@@ -717,11 +717,13 @@ def kernel_failed_to_start(error: BaseException) -> bool:
 
 #: Run in a kept kernel before its next notebook: figures are closed, the user's names go and a new history
 #: session starts with the cell count at 1, so a notebook runs as in a fresh kernel except that the modules it
-#: imports are already loaded. The reset collects the earlier notebook's garbage (a full garbage collection);
-#: what survives it (the modules and their caches) is then frozen, so that the next notebook's collections, and
-#: the next reset's, go through that notebook's own objects only (a tenth to a third of a second each, otherwise).
+#: imports are already loaded. The reset collects the earlier notebook's garbage; what survives it (the modules and
+#: their caches) is then frozen, so that the next notebook's garbage collections, and the next reset's, go through
+#: that notebook's own objects only (a full collection takes a tenth to a third of a second). The first clearing in
+#: each build thaws them first ({thaw}), so that what the earlier build's notebooks froze and left for garbage is
+#: collected once per build: a kernel kept from build to build does not grow.
 _RESET = """\
-import matplotlib.pyplot as __plt
+{thaw}import matplotlib.pyplot as __plt
 __plt.close("all")
 import os as __os
 __os.chdir({cwd!r})
@@ -753,6 +755,7 @@ class Kernel:
     def __init__(self):
         self.km = None
         self.environment: tuple | None = None
+        self.thaw = False  # set when a build takes the kernel over from an earlier one: see _RESET
 
     def ready(self, cwd: str):
         """The kernel manager of a kernel ready for the next notebook in folder ``cwd`` (started, or cleared)."""
@@ -778,7 +781,12 @@ class Kernel:
         # well, which a client must first see arrive, costs a fifth of a second per notebook.)
         kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         # the figures' density of this build (a new kernel inherits it with the rest of the environment)
-        code = _RESET.format(cwd=str(cwd), variable=DENSITY_VARIABLE, density=os.environ.get(DENSITY_VARIABLE, ""))
+        code = _RESET.format(
+            cwd=str(cwd),
+            variable=DENSITY_VARIABLE,
+            density=os.environ.get(DENSITY_VARIABLE, ""),
+            thaw='__import__("gc").unfreeze()\n' if self.thaw else "",
+        )
 
         async def run():
             msg_id = kc.execute(code, silent=True, store_history=False)
@@ -788,7 +796,9 @@ class Kernel:
                     return reply
 
         try:
-            return run_sync(run)()["content"]["status"] == "ok"
+            ok = run_sync(run)()["content"]["status"] == "ok"
+            self.thaw = self.thaw and not ok
+            return ok
         except Exception:  # a kernel that cannot clear itself (or does not answer within a minute) is replaced
             return False
         finally:
@@ -815,9 +825,14 @@ _IDLE_MAX = 2
 
 
 def kept_kernel() -> Kernel:
-    """A kernel an earlier build in this process left (cleared before its next notebook), or a new one."""
+    """A kernel an earlier build in this process left (cleared, and thawed, before its next notebook), or a new
+    one."""
     with _IDLE_LOCK:
-        return _IDLE.pop() if _IDLE else Kernel()
+        if not _IDLE:
+            return Kernel()
+        kernel = _IDLE.pop()
+    kernel.thaw = True
+    return kernel
 
 
 def keep_kernel(kernel: Kernel) -> None:
