@@ -787,6 +787,7 @@ class Kernel:
             density=os.environ.get(DENSITY_VARIABLE, ""),
             thaw='__import__("gc").unfreeze()\n' if self.thaw else "",
         )
+        self.thaw = False  # (once per build; a kernel that cannot clear itself is replaced, with nothing frozen)
 
         async def run():
             msg_id = kc.execute(code, silent=True, store_history=False)
@@ -796,9 +797,7 @@ class Kernel:
                     return reply
 
         try:
-            ok = run_sync(run)()["content"]["status"] == "ok"
-            self.thaw = self.thaw and not ok
-            return ok
+            return run_sync(run)()["content"]["status"] == "ok"
         except Exception:  # a kernel that cannot clear itself (or does not answer within a minute) is replaced
             return False
         finally:
